@@ -1,0 +1,211 @@
+/**
+ * Typed errors for psrp. Every error the library throws is a {@link PsrpError} with a `code` from the
+ * closed {@link PsrpErrorCode} union, so callers can `switch (err.code)`. Subclasses carry the protocol
+ * facts that belong to their kind. Secrets never appear in messages.
+ *
+ * @module
+ */
+
+/** Every error code psrp uses. */
+export type PsrpErrorCode =
+  | 'ERR_CLIXML'
+  | 'ERR_PROTOCOL'
+  | 'ERR_INVALID_STATE'
+  | 'ERR_TRANSPORT'
+  | 'ERR_TIMEOUT'
+  | 'ERR_ABORTED'
+  | 'ERR_AUTHENTICATION'
+  | 'ERR_WSMAN_FAULT'
+  | 'ERR_PIPELINE_FAILED'
+  | 'ERR_PIPELINE_STOPPED'
+  | 'ERR_HOST'
+  | 'ERR_NOT_SUPPORTED'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_CRYPTO'
+
+/** Options common to every psrp error. */
+export interface PsrpErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown
+}
+
+/** Base class of every error psrp throws. */
+export class PsrpError extends Error {
+  /** Machine-readable code; stable across releases. */
+  readonly code: PsrpErrorCode
+
+  constructor(code: PsrpErrorCode, message: string, options?: PsrpErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** Where a {@link ClixmlError} happened in the input. */
+export interface ClixmlErrorOptions extends PsrpErrorOptions {
+  /** Character offset into the XML text. */
+  offset?: number
+  /** Element path such as `Obj/MS/I32[N=MinRunspaces]`. */
+  path?: string
+}
+
+/** Malformed or unsupported CLIXML, or a value that cannot be serialized. */
+export class ClixmlError extends PsrpError {
+  readonly offset: number | undefined
+  readonly path: string | undefined
+  constructor(message: string, options?: ClixmlErrorOptions) {
+    const where = [
+      options?.path === undefined ? undefined : `at ${options.path}`,
+      options?.offset === undefined ? undefined : `offset ${options.offset}`,
+    ]
+      .filter((s) => s !== undefined)
+      .join(', ')
+    super('ERR_CLIXML', where === '' ? message : `${message} (${where})`, options)
+    this.offset = options?.offset
+    this.path = options?.path
+  }
+}
+
+/** Which side broke the protocol. */
+export type ProtocolSide = 'local' | 'remote'
+
+/** A peer (or we) violated MS-PSRP / OutOfProc / WS-Man framing rules. */
+export class ProtocolError extends PsrpError {
+  /** `remote` when the received data was bad, `local` when we were asked to produce something invalid. */
+  readonly side: ProtocolSide
+  constructor(message: string, options?: PsrpErrorOptions & { side?: ProtocolSide }) {
+    super('ERR_PROTOCOL', message, options)
+    this.side = options?.side ?? 'remote'
+  }
+}
+
+/** An operation was attempted in a state that does not allow it. */
+export class InvalidStateError extends PsrpError {
+  /** The state the object was in. */
+  readonly state: string
+  /** The action that was refused. */
+  readonly action: string
+  constructor(action: string, state: string, message?: string) {
+    super('ERR_INVALID_STATE', message ?? `cannot ${action} while in state ${state}`)
+    this.state = state
+    this.action = action
+  }
+}
+
+/** The byte stream under the protocol failed: socket reset, process exit, SSH channel closed. */
+export class TransportError extends PsrpError {
+  constructor(message: string, options?: PsrpErrorOptions) {
+    super('ERR_TRANSPORT', message, options)
+  }
+}
+
+/** A wait exceeded its timeout. */
+export class TimeoutError extends PsrpError {
+  /** The timeout in milliseconds. */
+  readonly timeoutMs: number
+  constructor(message: string, timeoutMs: number, options?: PsrpErrorOptions) {
+    super('ERR_TIMEOUT', message, options)
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** An operation was cancelled through an AbortSignal. */
+export class AbortError extends PsrpError {
+  constructor(message = 'the operation was aborted', options?: PsrpErrorOptions) {
+    super('ERR_ABORTED', message, options)
+  }
+}
+
+/** Authentication failed (wrong credentials, unsupported mechanism, KDC unreachable …). */
+export class AuthenticationError extends PsrpError {
+  constructor(message: string, options?: PsrpErrorOptions) {
+    super('ERR_AUTHENTICATION', message, options)
+  }
+}
+
+/** Details of a WS-Management fault (MS-WSMV 2.2.4.x). */
+export interface WSManFaultDetails {
+  code?: string
+  subcode?: string
+  reason?: string
+  machine?: string
+  /** WMI / provider fault code (e.g. 2150858793 for OperationTimeout). */
+  wsmanFaultCode?: number
+  providerDetail?: string
+}
+
+/** The server answered with a WS-Management SOAP fault. */
+export class WSManFaultError extends PsrpError {
+  readonly fault: WSManFaultDetails
+  constructor(message: string, fault: WSManFaultDetails, options?: PsrpErrorOptions) {
+    super('ERR_WSMAN_FAULT', message, options)
+    this.fault = fault
+  }
+}
+
+/** A pipeline ended in state Failed; `errorRecord` is the terminating error as sent by the server. */
+export class PipelineFailedError extends PsrpError {
+  /** The deserialized ErrorRecord (a `clixml` ErrorRecord instance when known). */
+  readonly errorRecord: unknown
+  constructor(message: string, errorRecord: unknown, options?: PsrpErrorOptions) {
+    super('ERR_PIPELINE_FAILED', message, options)
+    this.errorRecord = errorRecord
+  }
+}
+
+/** A pipeline was stopped (by `stop()`, an AbortSignal or the server). */
+export class PipelineStoppedError extends PsrpError {
+  constructor(message = 'the pipeline was stopped', options?: PsrpErrorOptions) {
+    super('ERR_PIPELINE_STOPPED', message, options)
+  }
+}
+
+/** A host call could not be answered (e.g. a prompt without a callback). */
+export class HostError extends PsrpError {
+  constructor(message: string, options?: PsrpErrorOptions) {
+    super('ERR_HOST', message, options)
+  }
+}
+
+/** The transport or peer does not support the requested feature. */
+export class NotSupportedError extends PsrpError {
+  constructor(message: string, options?: PsrpErrorOptions) {
+    super('ERR_NOT_SUPPORTED', message, options)
+  }
+}
+
+/** A caller passed an invalid argument. */
+export class InvalidArgumentError extends PsrpError {
+  constructor(message: string, options?: PsrpErrorOptions) {
+    super('ERR_INVALID_ARGUMENT', message, options)
+  }
+}
+
+/** A cryptographic operation failed (bad key, bad padding, bad MAC). */
+export class CryptoError extends PsrpError {
+  constructor(message: string, options?: PsrpErrorOptions) {
+    super('ERR_CRYPTO', message, options)
+  }
+}
+
+/** Union of every concrete psrp error class. */
+export type AnyPsrpError =
+  | ClixmlError
+  | ProtocolError
+  | InvalidStateError
+  | TransportError
+  | TimeoutError
+  | AbortError
+  | AuthenticationError
+  | WSManFaultError
+  | PipelineFailedError
+  | PipelineStoppedError
+  | HostError
+  | NotSupportedError
+  | InvalidArgumentError
+  | CryptoError
+
+/** True when `value` is a psrp error (optionally with the given code). */
+export function isPsrpError(value: unknown, code?: PsrpErrorCode): value is PsrpError {
+  return value instanceof PsrpError && (code === undefined || value.code === code)
+}

@@ -1,0 +1,6 @@
+/**
+ * psrp: the PowerShell Remoting Protocol for Node.js.
+ *
+ * @module
+ */
+export * from './errors.ts'

@@ -1,0 +1,41 @@
+/**
+ * Test helpers for optional peers (pwsh, sshd, KDC, the recorded corpus). A test that needs a peer
+ * calls {@link peerSkip}: on a developer machine without the peer the test is skipped with a visible
+ * reason; when `PSRP_REQUIRE_PEERS=1` (CI) a missing peer is a failure instead.
+ */
+import { existsSync } from 'node:fs'
+import { delimiter, join, resolve } from 'node:path'
+import { homedir } from 'node:os'
+
+/** True when missing peers must fail the run (CI). */
+export const requirePeers = process.env['PSRP_REQUIRE_PEERS'] === '1'
+
+/**
+ * Returns `false` when the peer is present. When it is absent, returns a skip reason string (for
+ * `test(name, { skip })`), or throws when peers are required.
+ */
+export function peerSkip(peer: string, present: boolean, hint: string): string | false {
+  if (present) return false
+  const reason = `${peer} not available: ${hint}`
+  if (requirePeers) throw new Error(`PSRP_REQUIRE_PEERS=1 but ${reason}`)
+  return reason
+}
+
+/** The shared corpus folder (`../shared/corpus` beside the checkout), or undefined. */
+export function corpusDir(): string | undefined {
+  const dir = process.env['PSRP_CORPUS_DIR'] ?? resolve(import.meta.dirname, '../../../shared/corpus')
+  return existsSync(dir) ? dir : undefined
+}
+
+/** Path of a `pwsh` executable on PATH or in ~/.dotnet/tools, or undefined. */
+export function findPwsh(): string | undefined {
+  const env = process.env['PSRP_PWSH']
+  if (env !== undefined && env !== '') return existsSync(env) ? env : undefined
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), join(homedir(), '.dotnet', 'tools')]
+  for (const d of dirs) {
+    if (d === '') continue
+    const p = join(d, 'pwsh')
+    if (existsSync(p)) return p
+  }
+  return undefined
+}
