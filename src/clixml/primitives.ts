@@ -1,0 +1,474 @@
+/**
+ * Typed wrappers for the CLIXML primitive types that JavaScript has no exact native for
+ * (MS-PSRP 2.2.5.1). Plain JS values cover S (string), B (boolean), I32/Db (number), I64 (bigint),
+ * BA (Uint8Array) and Nil (null); everything else is one of these small classes so that a
+ * deserialized value re-serializes to the same element.
+ *
+ * @module
+ */
+import { ClixmlError } from '../errors.ts'
+
+/** Common shape of the numeric wrappers: usable in arithmetic through `valueOf`. */
+abstract class NumericValue {
+  /** The numeric value. */
+  abstract readonly value: number
+  /** The number, so `wrapper + 1` works. */
+  valueOf(): number {
+    return this.value
+  }
+  /** Serializes to the plain number. */
+  toJSON(): number {
+    return this.value
+  }
+  /** Decimal text of the value. */
+  toString(): string {
+    return String(this.value)
+  }
+}
+
+function checkInteger(type: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ClixmlError(`${type} value ${String(value)} is out of range ${min}..${max}`)
+  }
+  return value
+}
+
+/** `System.Byte` (`<By>`, MS-PSRP 2.2.5.1.5): unsigned 8-bit integer. */
+export class PSByte extends NumericValue {
+  readonly value: number
+  constructor(value: number) {
+    super()
+    this.value = checkInteger('Byte', value, 0, 0xff)
+  }
+}
+
+/** `System.SByte` (`<SB>`, MS-PSRP 2.2.5.1.6): signed 8-bit integer. */
+export class PSSByte extends NumericValue {
+  readonly value: number
+  constructor(value: number) {
+    super()
+    this.value = checkInteger('SByte', value, -0x80, 0x7f)
+  }
+}
+
+/** `System.Int16` (`<I16>`, MS-PSRP 2.2.5.1.8). */
+export class PSInt16 extends NumericValue {
+  readonly value: number
+  constructor(value: number) {
+    super()
+    this.value = checkInteger('Int16', value, -0x8000, 0x7fff)
+  }
+}
+
+/** `System.UInt16` (`<U16>`, MS-PSRP 2.2.5.1.7). */
+export class PSUInt16 extends NumericValue {
+  readonly value: number
+  constructor(value: number) {
+    super()
+    this.value = checkInteger('UInt16', value, 0, 0xffff)
+  }
+}
+
+/** `System.UInt32` (`<U32>`, MS-PSRP 2.2.5.1.9). */
+export class PSUInt32 extends NumericValue {
+  readonly value: number
+  constructor(value: number) {
+    super()
+    this.value = checkInteger('UInt32', value, 0, 0xffffffff)
+  }
+}
+
+/** `System.Single` (`<Sg>`, MS-PSRP 2.2.5.1.13): 32-bit float. */
+export class PSSingle extends NumericValue {
+  readonly value: number
+  constructor(value: number) {
+    super()
+    this.value = value
+  }
+}
+
+/**
+ * `System.Double` (`<Db>`, MS-PSRP 2.2.5.1.14) holding an integral value. Non-integral doubles are
+ * plain JS numbers; an integral double deserializes to this class so it re-serializes as `<Db>`.
+ */
+export class PSDouble extends NumericValue {
+  readonly value: number
+  constructor(value: number) {
+    super()
+    this.value = value
+  }
+}
+
+/** `System.UInt64` (`<U64>`, MS-PSRP 2.2.5.1.12). */
+export class PSUInt64 {
+  readonly value: bigint
+  constructor(value: bigint | number) {
+    const v = BigInt(value)
+    if (v < 0n || v > 0xffffffffffffffffn) throw new ClixmlError(`UInt64 value ${v} is out of range`)
+    this.value = v
+  }
+  /** The bigint value. */
+  valueOf(): bigint {
+    return this.value
+  }
+  /** JSON has no 64-bit integers: the decimal string. */
+  toJSON(): string {
+    return this.value.toString()
+  }
+  toString(): string {
+    return this.value.toString()
+  }
+}
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+
+/** `System.Decimal` (`<D>`, MS-PSRP 2.2.5.1.15): kept as its exact decimal text. */
+export class PSDecimal {
+  /** Exact decimal text, e.g. `"79228162514264337593543950335"` or `"1.10"`. */
+  readonly value: string
+  constructor(value: string | number | bigint) {
+    const text = typeof value === 'string' ? value.trim() : String(value)
+    if (!DECIMAL.test(text)) throw new ClixmlError(`invalid Decimal ${JSON.stringify(text)}`)
+    this.value = text
+  }
+  /** Nearest double (may lose precision). */
+  valueOf(): number {
+    return Number(this.value)
+  }
+  /** The exact text, so JSON keeps every digit. */
+  toJSON(): string {
+    return this.value
+  }
+  toString(): string {
+    return this.value
+  }
+}
+
+/** `System.Char` (`<C>`, MS-PSRP 2.2.5.1.2): one UTF-16 code unit, distinct from a string. */
+export class PSChar {
+  /** The UTF-16 code unit (0–65535). */
+  readonly value: number
+  constructor(value: number | string) {
+    const code = typeof value === 'string' ? value.charCodeAt(0) : value
+    if (typeof value === 'string' && value.length !== 1) throw new ClixmlError('a Char is exactly one UTF-16 unit')
+    this.value = checkInteger('Char', code, 0, 0xffff)
+  }
+  /** The character as a one-unit string. */
+  toString(): string {
+    return String.fromCharCode(this.value)
+  }
+  toJSON(): string {
+    return this.toString()
+  }
+}
+
+/** .NET tick count of 1970-01-01T00:00:00Z. */
+const UNIX_EPOCH_TICKS = 621355968000000000n
+const TICKS_PER_MS = 10000n
+const TICKS_PER_SECOND = 10_000_000n
+const TICKS_PER_MINUTE = 600_000_000n
+const TICKS_PER_HOUR = 36_000_000_000n
+const TICKS_PER_DAY = 864_000_000_000n
+const MAX_TICKS = 3155378975999999999n
+
+/** `DateTimeKind` of a {@link PSDateTime}. */
+export type DateTimeKind = 'utc' | 'local' | 'unspecified'
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7})\d*)?(Z|[+-]\d{2}:\d{2})?$/
+
+/** Days from 0001-01-01 to 1970-01-01. */
+const EPOCH_DAYS = 719162
+const MS_PER_DAY = 86_400_000
+
+/** Days since 0001-01-01 of a proleptic Gregorian date (UTC calendar arithmetic, no clock). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const dt = new Date(0)
+  dt.setUTCFullYear(y, m - 1, d)
+  return Math.round(dt.getTime() / MS_PER_DAY) + EPOCH_DAYS
+}
+
+/** [year, month, day] of a day count since 0001-01-01. */
+function civilFromDays(days: number): [number, number, number] {
+  const dt = new Date((days - EPOCH_DAYS) * MS_PER_DAY)
+  return [dt.getUTCFullYear(), dt.getUTCMonth() + 1, dt.getUTCDate()]
+}
+
+function pad(n: number | bigint, width: number): string {
+  return String(n).padStart(width, '0')
+}
+
+/**
+ * `System.DateTime` (`<DT>`, MS-PSRP 2.2.5.1.4) without losing precision: 100-ns ticks since
+ * 0001-01-01 in the value's own clock, its kind, and for `local` values the UTC offset it was
+ * written with.
+ */
+export class PSDateTime {
+  /** 100-ns ticks since 0001-01-01T00:00:00 in the value's own clock (wall time for local). */
+  readonly ticks: bigint
+  /** UTC, local (with {@link offsetMinutes}) or unspecified. */
+  readonly kind: DateTimeKind
+  /** For `local`: the offset from UTC in minutes as written (e.g. -420 for -07:00); else 0. */
+  readonly offsetMinutes: number
+
+  constructor(ticks: bigint, kind: DateTimeKind = 'unspecified', offsetMinutes = 0) {
+    if (ticks < 0n || ticks > MAX_TICKS) throw new ClixmlError(`DateTime ticks ${ticks} out of range`)
+    this.ticks = ticks
+    this.kind = kind
+    this.offsetMinutes = kind === 'local' ? offsetMinutes : 0
+  }
+
+  /** A UTC DateTime from a JS Date (millisecond precision). */
+  static from(date: Date): PSDateTime {
+    const ms = date.getTime()
+    if (Number.isNaN(ms)) throw new ClixmlError('invalid Date')
+    return new PSDateTime(BigInt(ms) * TICKS_PER_MS + UNIX_EPOCH_TICKS, 'utc')
+  }
+
+  /** Parses the .NET round-trip form (`2008-04-11T10:42:32.2731993-07:00`, `…Z`, or no suffix). */
+  static parse(text: string): PSDateTime {
+    const m = DATE_TIME.exec(text.trim())
+    if (m === null) throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
+    const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ]
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || y < 1) {
+      throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
+    }
+    const days = daysFromCivil(y, mo, d)
+    const [cy, cm, cd] = civilFromDays(days)
+    if (cy !== y || cm !== mo || cd !== d) throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
+    const frac = BigInt((m[7] ?? '').padEnd(7, '0'))
+    const ticks =
+      BigInt(days) * TICKS_PER_DAY +
+      BigInt(h) * TICKS_PER_HOUR +
+      BigInt(mi) * TICKS_PER_MINUTE +
+      BigInt(s) * TICKS_PER_SECOND +
+      frac
+    const zone = m[8]
+    if (zone === undefined) return new PSDateTime(ticks, 'unspecified')
+    if (zone === 'Z') return new PSDateTime(ticks, 'utc')
+    const sign = zone.startsWith('-') ? -1 : 1
+    const offset = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)))
+    return new PSDateTime(ticks, 'local', offset)
+  }
+
+  /** Ticks of the same instant in UTC (unspecified values are taken as UTC). */
+  get utcTicks(): bigint {
+    return this.ticks - BigInt(this.offsetMinutes) * TICKS_PER_MINUTE
+  }
+
+  /** The instant as a JS Date (sub-millisecond ticks are truncated). */
+  toDate(): Date {
+    return new Date(Number((this.utcTicks - UNIX_EPOCH_TICKS) / TICKS_PER_MS))
+  }
+
+  /** The .NET round-trip text, as `XmlConvert.ToString(value, RoundtripKind)` writes it. */
+  toString(): string {
+    const days = this.ticks / TICKS_PER_DAY
+    let rest = this.ticks % TICKS_PER_DAY
+    const [y, mo, d] = civilFromDays(Number(days))
+    const h = rest / TICKS_PER_HOUR
+    rest %= TICKS_PER_HOUR
+    const mi = rest / TICKS_PER_MINUTE
+    rest %= TICKS_PER_MINUTE
+    const s = rest / TICKS_PER_SECOND
+    const frac = rest % TICKS_PER_SECOND
+    let text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}`
+    if (frac !== 0n) text += '.' + pad(frac, 7).replace(/0+$/, '')
+    if (this.kind === 'utc') text += 'Z'
+    else if (this.kind === 'local') {
+      const o = Math.abs(this.offsetMinutes)
+      text += `${this.offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(o / 60), 2)}:${pad(o % 60, 2)}`
+    }
+    return text
+  }
+
+  /** ISO text, like {@link toString}. */
+  toJSON(): string {
+    return this.toString()
+  }
+}
+
+const DURATION = /^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?)?$/
+
+/** `System.TimeSpan` (`<TS>`, MS-PSRP 2.2.5.1.16): a signed tick count, written as an xs:duration. */
+export class PSTimeSpan {
+  /** 100-ns ticks (may be negative). */
+  readonly ticks: bigint
+  constructor(ticks: bigint) {
+    this.ticks = ticks
+  }
+
+  /** A TimeSpan from milliseconds. */
+  static fromMilliseconds(ms: number): PSTimeSpan {
+    return new PSTimeSpan(BigInt(Math.round(ms * 10000)))
+  }
+
+  /** Parses an xs:duration such as `PT9.0269026S` or `-P1DT2H`. */
+  static parse(text: string): PSTimeSpan {
+    const m = DURATION.exec(text.trim())
+    if (m === null || text.trim().endsWith('T') || text.trim() === 'P' || text.trim() === '-P') {
+      throw new ClixmlError(`invalid TimeSpan ${JSON.stringify(text)}`)
+    }
+    const n = (i: number): bigint => BigInt(m[i] ?? '0')
+    let ticks =
+      n(2) * 365n * TICKS_PER_DAY +
+      n(3) * 30n * TICKS_PER_DAY +
+      n(4) * TICKS_PER_DAY +
+      n(5) * TICKS_PER_HOUR +
+      n(6) * TICKS_PER_MINUTE +
+      n(7) * TICKS_PER_SECOND
+    if (m[8] !== undefined) ticks += BigInt(m[8].slice(0, 7).padEnd(7, '0'))
+    return new PSTimeSpan(m[1] === '-' ? -ticks : ticks)
+  }
+
+  /** Total milliseconds (fractional). */
+  get totalMilliseconds(): number {
+    return Number(this.ticks) / 10000
+  }
+
+  /** The xs:duration text, as `XmlConvert.ToString(TimeSpan)` writes it. */
+  toString(): string {
+    let t = this.ticks < 0n ? -this.ticks : this.ticks
+    const days = t / TICKS_PER_DAY
+    t %= TICKS_PER_DAY
+    const h = t / TICKS_PER_HOUR
+    t %= TICKS_PER_HOUR
+    const mi = t / TICKS_PER_MINUTE
+    t %= TICKS_PER_MINUTE
+    const s = t / TICKS_PER_SECOND
+    const frac = t % TICKS_PER_SECOND
+    let text = this.ticks < 0n ? '-P' : 'P'
+    if (days !== 0n) text += `${days}D`
+    if (h !== 0n || mi !== 0n || s !== 0n || frac !== 0n) {
+      text += 'T'
+      if (h !== 0n) text += `${h}H`
+      if (mi !== 0n) text += `${mi}M`
+      if (s !== 0n || frac !== 0n) {
+        text += String(s)
+        if (frac !== 0n) text += '.' + pad(frac, 7).replace(/0+$/, '')
+        text += 'S'
+      }
+    }
+    if (text === 'P' || text === '-P') text = 'PT0S'
+    return text
+  }
+
+  toJSON(): string {
+    return this.toString()
+  }
+}
+
+const GUID = /^\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/
+
+/** `System.Guid` (`<G>`, MS-PSRP 2.2.5.1.18). */
+export class PSGuid {
+  /** Canonical lower-case form with hyphens. */
+  readonly value: string
+  constructor(value: string) {
+    const m = GUID.exec(value.trim())
+    if (m === null) throw new ClixmlError(`invalid Guid ${JSON.stringify(value)}`)
+    this.value = `${m[1]}-${m[2]}-${m[3]}-${m[4]}-${m[5]}`.toLowerCase()
+  }
+  toString(): string {
+    return this.value
+  }
+  toJSON(): string {
+    return this.value
+  }
+}
+
+/** Base of the string-carrying wrappers. */
+abstract class TextValue {
+  readonly value: string
+  constructor(value: string) {
+    this.value = value
+  }
+  toString(): string {
+    return this.value
+  }
+  toJSON(): string {
+    return this.value
+  }
+}
+
+/** `System.Uri` (`<URI>`, MS-PSRP 2.2.5.1.19). */
+export class PSUri extends TextValue {}
+
+/** `System.Xml.XmlDocument` (`<XD>`, MS-PSRP 2.2.5.1.21): the document text. */
+export class PSXmlDocument extends TextValue {}
+
+/** `System.Management.Automation.ScriptBlock` (`<SBK>`, MS-PSRP 2.2.5.1.22): the script text. */
+export class PSScriptBlock extends TextValue {}
+
+const VERSION = /^\d+\.\d+(?:\.\d+(?:\.\d+)?)?$/
+
+/** `System.Version` (`<Version>`, MS-PSRP 2.2.5.1.20), e.g. `2.3` or `10.0.17763.1`. */
+export class PSVersion extends TextValue {
+  constructor(value: string) {
+    if (!VERSION.test(value.trim())) throw new ClixmlError(`invalid Version ${JSON.stringify(value)}`)
+    super(value.trim())
+  }
+  /** The numeric parts. */
+  get parts(): number[] {
+    return this.value.split('.').map(Number)
+  }
+  get major(): number {
+    return this.parts[0] as number
+  }
+  get minor(): number {
+    return this.parts[1] as number
+  }
+  /** Compares two versions: negative, zero or positive. */
+  compare(other: PSVersion | string): number {
+    const b = typeof other === 'string' ? new PSVersion(other).parts : other.parts
+    const a = this.parts
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const d = (a[i] ?? -1) - (b[i] ?? -1)
+      if (d !== 0) return d
+    }
+    return 0
+  }
+}
+
+/**
+ * `System.Security.SecureString` (`<SS>`, MS-PSRP 2.2.5.1.24). Carries the plaintext when it is known
+ * (built by the caller, or received with a session cipher); a value received without a cipher keeps
+ * the encrypted bytes so it re-serializes unchanged.
+ */
+export class PSSecureString {
+  readonly #plaintext: string | undefined
+  /** The encrypted bytes as received, when the plaintext is not known. */
+  readonly encrypted: Uint8Array | undefined
+
+  constructor(plaintext: string)
+  constructor(plaintext: undefined, encrypted: Uint8Array)
+  constructor(plaintext: string | undefined, encrypted?: Uint8Array) {
+    this.#plaintext = plaintext
+    this.encrypted = encrypted
+  }
+
+  /** True when the plaintext is known. */
+  get hasPlaintext(): boolean {
+    return this.#plaintext !== undefined
+  }
+
+  /** The secret. Throws when only the encrypted form is known. */
+  reveal(): string {
+    if (this.#plaintext === undefined) throw new ClixmlError('this SecureString was received without a session key')
+    return this.#plaintext
+  }
+
+  /** Never prints the secret. */
+  toString(): string {
+    return 'System.Security.SecureString'
+  }
+  toJSON(): string {
+    return this.toString()
+  }
+}

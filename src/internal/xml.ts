@@ -1,0 +1,237 @@
+/**
+ * A small, hardened XML parser for the XML that PSRP and WS-Management carry (CLIXML bodies, SOAP
+ * envelopes). It builds a light element tree; it never resolves DTDs or external entities (any
+ * `<!DOCTYPE` is refused), and it enforces depth and size limits. Namespace prefixes are kept as part
+ * of the element name; callers that care use {@link localName}.
+ *
+ * @module
+ */
+
+/** One parsed element. `text` is the concatenation of the element's own text and CDATA content. */
+export interface XmlElement {
+  /** Qualified name as written, e.g. `Obj` or `s:Envelope`. */
+  readonly name: string
+  /** Attributes by qualified name, entity-decoded. */
+  readonly attrs: Readonly<Record<string, string>>
+  /** Child elements in document order. */
+  readonly children: XmlElement[]
+  /** Decoded character data directly inside this element. */
+  text: string
+  /** Character offset of the `<` that opened the element. */
+  readonly offset: number
+}
+
+/** Limits and error construction for {@link parseXml}. */
+export interface XmlParseOptions {
+  /** Maximum element nesting depth (default 512). */
+  maxDepth?: number
+  /** Maximum input length in characters (default 256 MiB). */
+  maxLength?: number
+  /** Builds the error thrown for malformed input. */
+  error: (message: string, offset: number) => Error
+}
+
+const NAME_END = /[\s/>=]/
+
+/** The part of a qualified name after the colon. */
+export function localName(name: string): string {
+  const i = name.indexOf(':')
+  return i < 0 ? name : name.slice(i + 1)
+}
+
+/**
+ * Parses one XML document (or fragment with a single root element) into a tree.
+ * Leading XML declaration, comments and processing instructions are skipped.
+ */
+export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
+  const maxDepth = options.maxDepth ?? 512
+  const maxLength = options.maxLength ?? 256 * 1024 * 1024
+  const fail = (message: string, offset: number): never => {
+    throw options.error(message, offset)
+  }
+  if (xml.length > maxLength) fail(`XML is ${xml.length} characters, over the limit of ${maxLength}`, 0)
+
+  const len = xml.length
+  const stack: XmlElement[] = []
+  let root: XmlElement | undefined
+  let i = 0
+
+  while (i < len) {
+    const lt = xml.indexOf('<', i)
+    const textEnd = lt < 0 ? len : lt
+    if (textEnd > i) {
+      const parent = stack[stack.length - 1]
+      if (parent === undefined) {
+        for (let k = i; k < textEnd; k++) {
+          const c = xml.charCodeAt(k)
+          if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xfeff) {
+            fail('text outside the root element', k)
+          }
+        }
+      } else {
+        parent.text += decodeEntities(xml, i, textEnd, fail)
+      }
+    }
+    if (lt < 0) break
+    i = lt
+    const next = xml.charCodeAt(i + 1)
+    if (next === 0x2f /* / */) {
+      const gt = xml.indexOf('>', i + 2)
+      if (gt < 0) fail('unterminated end tag', i)
+      const name = xml.slice(i + 2, gt).trimEnd()
+      const open = stack.pop()
+      if (open === undefined) fail(`unexpected end tag </${name}>`, i)
+      else if (open.name !== name) fail(`end tag </${name}> does not match <${open.name}>`, i)
+      i = gt + 1
+      continue
+    }
+    if (next === 0x3f /* ? */) {
+      const end = xml.indexOf('?>', i + 2)
+      if (end < 0) fail('unterminated processing instruction', i)
+      i = end + 2
+      continue
+    }
+    if (next === 0x21 /* ! */) {
+      if (xml.startsWith('<!--', i)) {
+        const end = xml.indexOf('-->', i + 4)
+        if (end < 0) fail('unterminated comment', i)
+        i = end + 3
+        continue
+      }
+      if (xml.startsWith('<![CDATA[', i)) {
+        const end = xml.indexOf(']]>', i + 9)
+        if (end < 0) fail('unterminated CDATA section', i)
+        const parent = stack[stack.length - 1]
+        if (parent === undefined) fail('CDATA outside the root element', i)
+        else parent.text += xml.slice(i + 9, end)
+        i = end + 3
+        continue
+      }
+      fail('DTDs and entity declarations are not allowed', i)
+    }
+    // start tag
+    const start = i
+    i++
+    let n = i
+    while (n < len && !NAME_END.test(xml[n] as string)) n++
+    const name = xml.slice(i, n)
+    if (name === '') fail('element name expected', start)
+    i = n
+    const attrs: Record<string, string> = {}
+    let selfClosing = false
+    for (;;) {
+      while (i < len && isSpace(xml.charCodeAt(i))) i++
+      if (i >= len) fail(`unterminated start tag <${name}>`, start)
+      const c = xml.charCodeAt(i)
+      if (c === 0x3e /* > */) {
+        i++
+        break
+      }
+      if (c === 0x2f /* / */) {
+        if (xml.charCodeAt(i + 1) !== 0x3e) fail(`malformed start tag <${name}>`, i)
+        selfClosing = true
+        i += 2
+        break
+      }
+      let a = i
+      while (a < len && !NAME_END.test(xml[a] as string)) a++
+      const attrName = xml.slice(i, a)
+      if (attrName === '') fail(`malformed attribute in <${name}>`, i)
+      i = a
+      while (i < len && isSpace(xml.charCodeAt(i))) i++
+      if (xml.charCodeAt(i) !== 0x3d /* = */) fail(`attribute ${attrName} has no value`, i)
+      i++
+      while (i < len && isSpace(xml.charCodeAt(i))) i++
+      const quote = xml.charCodeAt(i)
+      if (quote !== 0x22 && quote !== 0x27) fail(`attribute ${attrName} value must be quoted`, i)
+      const close = xml.indexOf(quote === 0x22 ? '"' : "'", i + 1)
+      if (close < 0) fail(`unterminated attribute ${attrName}`, i)
+      if (Object.hasOwn(attrs, attrName)) fail(`duplicate attribute ${attrName}`, i)
+      attrs[attrName] = decodeEntities(xml, i + 1, close, fail)
+      i = close + 1
+    }
+    const el: XmlElement = { name, attrs, children: [], text: '', offset: start }
+    const parent = stack[stack.length - 1]
+    if (parent === undefined) {
+      if (root !== undefined) fail('more than one root element', start)
+      root = el
+    } else {
+      parent.children.push(el)
+    }
+    if (!selfClosing) {
+      stack.push(el)
+      if (stack.length > maxDepth) fail(`nesting deeper than ${maxDepth} elements`, start)
+    }
+  }
+  if (stack.length > 0) fail(`unclosed element <${(stack[stack.length - 1] as XmlElement).name}>`, len)
+  if (root === undefined) fail('no root element', 0)
+  return root as XmlElement
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+}
+
+function decodeEntities(
+  xml: string,
+  from: number,
+  to: number,
+  fail: (message: string, offset: number) => never,
+): string {
+  const amp = xml.indexOf('&', from)
+  if (amp < 0 || amp >= to) return xml.slice(from, to)
+  let out = ''
+  let i = from
+  while (i < to) {
+    const a = xml.indexOf('&', i)
+    if (a < 0 || a >= to) {
+      out += xml.slice(i, to)
+      break
+    }
+    out += xml.slice(i, a)
+    const semi = xml.indexOf(';', a + 1)
+    if (semi < 0 || semi >= to || semi - a > 12) fail('malformed entity reference', a)
+    const ref = xml.slice(a + 1, semi)
+    switch (ref) {
+      case 'lt':
+        out += '<'
+        break
+      case 'gt':
+        out += '>'
+        break
+      case 'amp':
+        out += '&'
+        break
+      case 'quot':
+        out += '"'
+        break
+      case 'apos':
+        out += "'"
+        break
+      default: {
+        let code = NaN
+        if (/^#x[0-9a-fA-F]{1,6}$/.test(ref)) code = parseInt(ref.slice(2), 16)
+        else if (/^#[0-9]{1,7}$/.test(ref)) code = parseInt(ref.slice(1), 10)
+        if (!(code >= 0 && code <= 0x10ffff)) fail(`unknown entity &${ref};`, a)
+        out += String.fromCodePoint(code)
+      }
+    }
+    i = semi + 1
+  }
+  return out
+}
+
+const TEXT_SPECIAL = /[&<>]/
+const ATTR_SPECIAL = /[&<>"]/
+
+/** Escapes character data for element content. */
+export function escapeXmlText(s: string): string {
+  if (!TEXT_SPECIAL.test(s)) return s
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** Escapes an attribute value for use inside double quotes. */
+export function escapeXmlAttr(s: string): string {
+  if (!ATTR_SPECIAL.test(s)) return s
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+}
