@@ -1,0 +1,101 @@
+/**
+ * PSRP message (MS-PSRP 2.2.1): the unit that fragments carry.
+ *
+ * ```
+ * Destination u32 LE (1 client, 2 server) | MessageType u32 LE | RPID GUID (16) | PID GUID (16) | Data
+ * ```
+ *
+ * GUIDs are written in .NET `ToByteArray()` order. Data is UTF-8 CLIXML, optionally preceded by a
+ * byte-order mark (PowerShell writes one). Recordings made by pypsrp before 0.3.1 carry RPID/PID in
+ * RFC 4122 order; {@link PsrpMessage.rpidBytes} keeps the raw bytes so callers can match either order.
+ *
+ * @module
+ */
+import { ProtocolError } from '../../errors.ts'
+import { guidFromBytes, guidToBytes, NIL_GUID } from '../../internal/guid.ts'
+import { utf8Decode, utf8Encode } from '../../internal/base64.ts'
+import { messageTypeName, type MessageTypeName } from './message-type.ts'
+
+/** Size of the message header. */
+export const MESSAGE_HEADER_SIZE = 40
+
+/** Who a message is for. */
+export type Destination = 'client' | 'server'
+
+/** A decoded message envelope (the body stays CLIXML text until decoded by type). */
+export interface PsrpMessage {
+  destination: Destination
+  /** Numeric message type. */
+  type: number
+  /** Its MS-PSRP name, or undefined when unknown. */
+  typeName: MessageTypeName | undefined
+  /** Runspace pool id, read in .NET byte order. */
+  rpid: string
+  /** Pipeline id (the nil GUID for pool messages), read in .NET byte order. */
+  pid: string
+  /** Raw 16 bytes of the RPID as received. */
+  rpidBytes: Uint8Array
+  /** Raw 16 bytes of the PID as received. */
+  pidBytes: Uint8Array
+  /** The CLIXML body (BOM removed). */
+  data: string
+  /** True when the body started with a UTF-8 BOM. */
+  hasBom: boolean
+}
+
+/** Fields needed to encode a message. */
+export interface MessageInit {
+  destination: Destination
+  type: number
+  rpid: string
+  pid?: string | undefined
+  /** CLIXML body. */
+  data: string
+  /** Prefix the body with a UTF-8 BOM as PowerShell does (default false). */
+  bom?: boolean
+}
+
+const BOM = [0xef, 0xbb, 0xbf]
+
+/** Encodes a message. */
+export function encodeMessage(m: MessageInit): Uint8Array {
+  const body = utf8Encode(m.data)
+  const bom = m.bom === true ? 3 : 0
+  const out = new Uint8Array(MESSAGE_HEADER_SIZE + bom + body.length)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, m.destination === 'client' ? 1 : 2, true)
+  view.setUint32(4, m.type, true)
+  out.set(guidToBytes(m.rpid), 8)
+  out.set(guidToBytes(m.pid ?? NIL_GUID), 24)
+  if (bom > 0) out.set(BOM, MESSAGE_HEADER_SIZE)
+  out.set(body, MESSAGE_HEADER_SIZE + bom)
+  return out
+}
+
+/** Decodes a whole message. */
+export function decodeMessage(bytes: Uint8Array): PsrpMessage {
+  if (bytes.length < MESSAGE_HEADER_SIZE) {
+    throw new ProtocolError(`message of ${bytes.length} bytes is shorter than its 40-byte header`)
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const dest = view.getUint32(0, true)
+  if (dest !== 1 && dest !== 2)
+    throw new ProtocolError(`message destination ${dest} is neither client (1) nor server (2)`)
+  const type = view.getUint32(4, true)
+  const hasBom =
+    bytes[MESSAGE_HEADER_SIZE] === 0xef &&
+    bytes[MESSAGE_HEADER_SIZE + 1] === 0xbb &&
+    bytes[MESSAGE_HEADER_SIZE + 2] === 0xbf
+  const body = bytes.subarray(MESSAGE_HEADER_SIZE + (hasBom ? 3 : 0))
+  return {
+    destination: dest === 1 ? 'client' : 'server',
+    type,
+    typeName: messageTypeName(type),
+    rpid: guidFromBytes(bytes, 8),
+    pid: guidFromBytes(bytes, 24),
+    rpidBytes: bytes.slice(8, 24),
+    pidBytes: bytes.slice(24, 40),
+    data: utf8Decode(body),
+    hasBom,
+  }
+}
