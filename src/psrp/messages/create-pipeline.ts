@@ -5,10 +5,11 @@
  *
  * @module
  */
+import type {
+  PSEnum} from '../../clixml/index.ts';
 import {
   ApartmentState,
   PipelineResultTypes,
-  PSEnum,
   PSObject,
   RemoteStreamOptions,
 } from '../../clixml/index.ts'

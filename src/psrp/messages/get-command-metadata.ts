@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { CommandTypes, PSObject } from '../../clixml/index.ts'
+import type { PSObject } from '../../clixml/index.ts';
+import { CommandTypes } from '../../clixml/index.ts'
 import { bodyObject, msObject, optional } from './body.ts'
 
 /** Fields of GET_COMMAND_METADATA. */

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { PSEnum, PSObject } from '../../clixml/index.ts'
+import type { PSObject } from '../../clixml/index.ts';
+import { PSEnum } from '../../clixml/index.ts'
 import { ProtocolError } from '../../errors.ts'
 import { bodyObject, msObject, required, requiredBigint } from './body.ts'
 import { hostMethodName, type HostMethodName } from './host-method.ts'
