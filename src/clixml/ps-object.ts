@@ -137,6 +137,10 @@ export class PSEnum extends PSObject {
   get name(): string {
     return this.toStringValue ?? String(this.baseValue)
   }
+  /** The numeric value, so `Number(e)` and comparisons work. */
+  valueOf(): number {
+    return this.value
+  }
   /** Whether a flag is set (for flags enums). */
   hasFlag(flag: number): boolean {
     return (this.value & flag) === flag

@@ -1,0 +1,124 @@
+/**
+ * Incremental line splitter for the OutOfProc byte stream. Accepts the same terminators as .NET
+ * `StreamReader.ReadLine()` (`\n`, `\r\n`, lone `\r`), decodes UTF-8 across chunk boundaries, and bounds
+ * the length of a pending line so a peer that never sends a newline cannot exhaust memory.
+ *
+ * @module
+ */
+import { ProtocolError } from '../errors.ts'
+
+/**
+ * Default bound on one line, in characters: 16 MiB. PowerShell's longest line is about 43.8 KB (a
+ * 32 768-byte fragment in base64 plus tags), so this leaves a wide margin.
+ */
+export const DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024
+
+/** Options of {@link LineReader}. */
+export interface LineReaderOptions {
+  /** Longest accepted line in characters (terminator excluded); default {@link DEFAULT_MAX_LINE_LENGTH}. */
+  maxLineLength?: number
+}
+
+/**
+ * Splits a stream of byte or text chunks into lines. Lines are returned without their terminator; empty
+ * lines are returned too (callers decide whether to skip them).
+ *
+ * ```ts
+ * const reader = new LineReader()
+ * for (const line of reader.push(chunk)) handle(line)
+ * const rest = reader.end() // text after the last terminator, if any
+ * ```
+ */
+export class LineReader {
+  readonly #maxLineLength: number
+  readonly #decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true })
+  /** Pieces of the current, unterminated line (joined lazily so long lines stay linear). */
+  #parts: string[] = []
+  #pendingLength = 0
+  /** The previous chunk ended in `\r`: a leading `\n` in the next chunk belongs to that terminator. */
+  #skipLeadingLf = false
+  #ended = false
+
+  constructor(options: LineReaderOptions = {}) {
+    const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxLineLength must be a positive integer`)
+    this.#maxLineLength = max
+  }
+
+  /** Characters buffered for the current unterminated line. */
+  get pendingLength(): number {
+    return this.#pendingLength
+  }
+
+  /**
+   * Feeds one chunk; returns the lines it completed (possibly none).
+   *
+   * @throws {ProtocolError} (side `remote`) when a line grows beyond `maxLineLength`; the reader is then
+   *   unusable.
+   */
+  push(chunk: Uint8Array | string): string[] {
+    if (this.#ended) throw new ProtocolError('LineReader.push() after end()', { side: 'local' })
+    const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true })
+    return this.#split(text)
+  }
+
+  /**
+   * Signals the end of the stream. Returns the text after the last terminator (an unterminated final
+   * line), or `undefined` when there is none.
+   */
+  end(): string | undefined {
+    if (this.#ended) return undefined
+    const lines = this.#split(this.#decoder.decode())
+    this.#ended = true
+    if (lines.length > 0) throw new ProtocolError('internal: decoder flush produced a line', { side: 'local' })
+    if (this.#pendingLength === 0) return undefined
+    const rest = this.#parts.join('')
+    this.#parts = []
+    this.#pendingLength = 0
+    return rest
+  }
+
+  #split(text: string): string[] {
+    const lines: string[] = []
+    let start = 0
+    if (this.#skipLeadingLf && text.length > 0) {
+      if (text.charCodeAt(0) === 0x0a) start = 1
+      this.#skipLeadingLf = false
+    }
+    const n = text.length
+    let i = start
+    while (i < n) {
+      const c = text.charCodeAt(i)
+      if (c !== 0x0a && c !== 0x0d) {
+        i++
+        continue
+      }
+      this.#append(text, start, i)
+      lines.push(this.#parts.length === 1 ? (this.#parts[0] as string) : this.#parts.join(''))
+      this.#parts = []
+      this.#pendingLength = 0
+      if (c === 0x0d) {
+        if (i + 1 < n) {
+          if (text.charCodeAt(i + 1) === 0x0a) i++
+        } else {
+          this.#skipLeadingLf = true
+        }
+      }
+      i++
+      start = i
+    }
+    this.#append(text, start, n)
+    return lines
+  }
+
+  #append(text: string, from: number, to: number): void {
+    if (to <= from) return
+    this.#pendingLength += to - from
+    if (this.#pendingLength > this.#maxLineLength) {
+      this.#parts = []
+      this.#ended = true
+      throw new ProtocolError(`received a line longer than ${this.#maxLineLength} characters`, { side: 'remote' })
+    }
+    this.#parts.push(from === 0 && to === text.length ? text : text.slice(from, to))
+  }
+}
