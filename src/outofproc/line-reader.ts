@@ -70,7 +70,8 @@ export class LineReader {
     if (this.#ended) return undefined
     const lines = this.#split(this.#decoder.decode())
     this.#ended = true
-    if (lines.length > 0) throw new ProtocolError('internal: decoder flush produced a line', { side: 'local' })
+    if (lines.length > 0)
+      throw new ProtocolError('internal: decoder flush produced a line', { side: 'local' })
     if (this.#pendingLength === 0) return undefined
     const rest = this.#parts.join('')
     this.#parts = []
@@ -117,7 +118,9 @@ export class LineReader {
     if (this.#pendingLength > this.#maxLineLength) {
       this.#parts = []
       this.#ended = true
-      throw new ProtocolError(`received a line longer than ${this.#maxLineLength} characters`, { side: 'remote' })
+      throw new ProtocolError(`received a line longer than ${this.#maxLineLength} characters`, {
+        side: 'remote',
+      })
     }
     this.#parts.push(from === 0 && to === text.length ? text : text.slice(from, to))
   }

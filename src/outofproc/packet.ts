@@ -43,7 +43,8 @@ export interface GuidPacket<K extends GuidPacketKind> {
 }
 
 /** Kinds of the seven packets that carry only a GUID. */
-export type GuidPacketKind = 'dataAck' | 'command' | 'commandAck' | 'signal' | 'signalAck' | 'close' | 'closeAck'
+export type GuidPacketKind =
+  'dataAck' | 'command' | 'commandAck' | 'signal' | 'signalAck' | 'close' | 'closeAck'
 
 /** One OutOfProc packet (one line on the wire). */
 export type OutOfProcPacket =
@@ -124,9 +125,12 @@ export function encodePacket(packet: OutOfProcPacket): string {
   if (packet.kind === 'data') {
     if (packet.data.length === 0) throw new ProtocolError('a Data packet cannot be empty', { side: 'local' })
     if (packet.data.length > MAX_PACKET_DATA) {
-      throw new ProtocolError(`a Data packet holds at most ${MAX_PACKET_DATA} bytes, got ${packet.data.length}`, {
-        side: 'local',
-      })
+      throw new ProtocolError(
+        `a Data packet holds at most ${MAX_PACKET_DATA} bytes, got ${packet.data.length}`,
+        {
+          side: 'local',
+        },
+      )
     }
     return `<Data Stream='${STREAM_NAME[packet.stream]}' PSGuid='${guid}'>${toBase64(packet.data)}</Data>`
   }
@@ -241,7 +245,10 @@ export function decodeLine(rawLine: string): OutOfProcLine {
 
   const expected = kind === 'data' ? 2 : 1
   if (attrs.size !== expected) {
-    fail(`<${element}> must have exactly ${expected} attribute${expected === 1 ? '' : 's'}, got ${attrs.size}`, line)
+    fail(
+      `<${element}> must have exactly ${expected} attribute${expected === 1 ? '' : 's'}, got ${attrs.size}`,
+      line,
+    )
   }
   const guidText = attrs.get('PSGuid')
   if (guidText === undefined) fail(`<${element}> has no PSGuid attribute`, line)
