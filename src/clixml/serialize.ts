@@ -237,7 +237,7 @@ function isPlainObject(value: object): value is Record<string, unknown> {
 
 /**
  * Formats a double as .NET Core's round-trip `ToString()` does: shortest digits, `E+XX` notation
- * for exponents ≥ 15 or < -5, and `NaN`, `Infinity`, `-Infinity` spelled as XML Schema does (`NaN`,
+ * for decimal exponents ≥ 17 or ≤ -5, and `NaN`, `Infinity`, `-Infinity` spelled as XML Schema does (`NaN`,
  * `INF`, `-INF`).
  */
 export function formatDouble(v: number): string {
@@ -249,7 +249,7 @@ export function formatDouble(v: number): string {
   const e = exp.indexOf('e')
   const mantissa = exp.slice(0, e)
   const power = Number(exp.slice(e + 1))
-  if (power >= 15 || power < -5) {
+  if (power >= 17 || power < -4) {
     const sign = power < 0 ? '-' : '+'
     return `${mantissa.toUpperCase()}E${sign}${String(Math.abs(power)).padStart(2, '0')}`
   }
