@@ -138,7 +138,7 @@ export class PSEnum extends PSObject {
     return this.toStringValue ?? String(this.baseValue)
   }
   /** The numeric value, so `Number(e)` and comparisons work. */
-  valueOf(): number {
+  override valueOf(): number {
     return this.value
   }
   /** Whether a flag is set (for flags enums). */

@@ -1,5 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import type {
+  InformationRecord} from '../../../src/clixml/index.ts';
 import {
   deserialize,
   serialize,
@@ -8,7 +10,6 @@ import {
   PSEnum,
   ErrorRecord,
   ProgressRecord,
-  InformationRecord,
   WarningRecord,
   PSThreadOptions,
   RemoteStreamOptions,

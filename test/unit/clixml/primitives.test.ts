@@ -99,7 +99,7 @@ test('doubles use .NET round-trip notation', () => {
   assert.equal(formatDouble(1e16), '10000000000000000')
   assert.equal(formatDouble(1e17), '1E+17')
   assert.equal(formatDouble(0.0001), '0.0001')
-  assert.equal(formatDouble(12345678901234567890), '1.2345678901234567E+19')
+  assert.equal(formatDouble(Number('12345678901234567890')), '1.2345678901234567E+19')
   assert.equal(formatDouble(5e-324), '5E-324')
   assert.equal(formatDouble(-1.5e-7), '-1.5E-07') // values checked against pwsh 7.6 [double]::ToString('R')
   assert.equal(serialize(1.5), '<Db>1.5</Db>')

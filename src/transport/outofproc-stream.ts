@@ -1,0 +1,552 @@
+/**
+ * Drives the sans-IO {@link OutOfProcSession} over any Node readable + writable byte stream pair: a
+ * `pwsh -s` child process, an SSH `powershell` subsystem channel, a named pipe. The stream is obtained
+ * from a {@link OutOfProcConnector}, so each transport only says how to open and shut its stream.
+ *
+ * @module
+ */
+import type { Readable, Writable } from 'node:stream'
+import { AbortError, InvalidStateError, PsrpError, TimeoutError, TransportError } from '../errors.ts'
+import {
+  OutOfProcSession,
+  type OutOfProcChunk,
+  type OutOfProcSessionOptions,
+  type OutOfProcStream,
+  type RequestId,
+} from '../outofproc/index.ts'
+import { AsyncEventQueue } from './event-queue.ts'
+
+/** Cancellation and time limit of one operation. */
+export interface OperationOptions {
+  /** Aborting rejects the wait with {@link AbortError}; what was already queued is still sent. */
+  signal?: AbortSignal | undefined
+  /** Milliseconds to wait before rejecting with {@link TimeoutError}. */
+  timeout?: number | undefined
+}
+
+/** What the transport reports to its consumer. */
+export type OutOfProcTransportEvent =
+  | {
+      /** Fragment bytes from the server for the pool (`pipelineId` undefined) or a pipeline. */
+      readonly type: 'data'
+      readonly pipelineId: string | undefined
+      readonly stream: OutOfProcStream
+      readonly data: Uint8Array
+    }
+  | {
+      /** The transport failed; this is the last event. */
+      readonly type: 'failed'
+      readonly error: PsrpError
+    }
+
+/**
+ * The interface the PSRP driver uses for every OutOfProc-framed transport (process, SSH, named pipe).
+ * All methods reject with a {@link PsrpError}: {@link TransportError} when the stream or peer fails,
+ * {@link ProtocolError} when the peer breaks the framing, {@link TimeoutError}/{@link AbortError} for
+ * the options, {@link InvalidStateError} for misuse.
+ */
+export interface OutOfProcTransport {
+  /** Largest `data` accepted by {@link send} (32 768). */
+  readonly maxPacketSize: number
+  /** The error that broke the transport, if any. */
+  readonly failure: PsrpError | undefined
+  /** Opens the byte stream (spawns the process, opens the channel). Idempotent. */
+  start(options?: OperationOptions): Promise<void>
+  /** Sends fragment bytes; resolves when the server acknowledged the packet that carried them. */
+  send(chunk: OutOfProcChunk, options?: OperationOptions): Promise<void>
+  /** Announces a pipeline (`<Command>`); resolves on `<CommandAck>`. Data for it waits until then. */
+  command(pipelineId: string, options?: OperationOptions): Promise<void>
+  /** Stops a pipeline (`<Signal>`); resolves on `<SignalAck>`. Default timeout 60 s. */
+  signal(pipelineId: string, options?: OperationOptions): Promise<void>
+  /** Releases a pipeline (`<Close>`); resolves on `<CloseAck>`. Default timeout 60 s. */
+  closePipeline(pipelineId: string, options?: OperationOptions): Promise<void>
+  /**
+   * Closes every open pipeline, then the pool (`<Close>` of the zero GUID, default timeout 60 s), then
+   * shuts the stream down. Idempotent; resolves without error when the transport had already failed.
+   */
+  close(options?: OperationOptions): Promise<void>
+  /** The received data and the failure, in order. Single consumer; ends after close or failure. */
+  events(): AsyncIterableIterator<OutOfProcTransportEvent>
+}
+
+/** A readable + writable byte stream pair plus how to shut it down. */
+export interface OutOfProcStreams {
+  /** Bytes from the server (stdout, channel, socket). */
+  readonly readable: Readable
+  /** Bytes to the server (stdin, channel, socket). */
+  readonly writable: Writable
+  /**
+   * Releases the stream and its peer. `closed`: after the pool's CloseAck (graceful). `failed`: after a
+   * failure (forceful). Called at most once; must not throw.
+   */
+  shutdown?(reason: 'closed' | 'failed'): Promise<void>
+  /**
+   * Builds the error for an unexpected end of `readable` (or an error on either stream); e.g. a process
+   * transport waits for the exit code. Default: a {@link TransportError} naming the cause.
+   */
+  describeEnd?(cause: Error | undefined): Promise<PsrpError>
+}
+
+/** Callbacks a connector may use while the transport runs. */
+export interface OutOfProcConnectContext {
+  /** Aborted when start() is cancelled or times out. */
+  readonly signal: AbortSignal
+  /** Reports a failure observed outside the byte stream (stderr text, process exit). */
+  readonly fail: (error: PsrpError) => void
+  /** True once the pool's Close was sent (exit/EOF is then expected). */
+  readonly closing: () => boolean
+}
+
+/** Opens the byte stream for a transport. */
+export type OutOfProcConnector = (context: OutOfProcConnectContext) => Promise<OutOfProcStreams>
+
+/** Options of {@link OutOfProcStreamTransport}. */
+export interface OutOfProcStreamTransportOptions {
+  /** Time allowed for the connector and for the server's first line after our first packet. Default 30 s. */
+  connectTimeout?: number | undefined
+  /** Default timeout of {@link OutOfProcTransport.signal}, pipeline close and pool close. Default 60 s. */
+  closeTimeout?: number | undefined
+  /** Options of the sans-IO session. */
+  session?: OutOfProcSessionOptions | undefined
+  /** Name of the peer for error messages (`pwsh`, `ssh`, `named pipe`). */
+  peerName?: string | undefined
+}
+
+type TransportState = 'new' | 'starting' | 'open' | 'closing' | 'closed' | 'failed'
+
+interface Waiter {
+  resolve(): void
+  reject(error: PsrpError): void
+}
+
+const DEFAULT_CONNECT_TIMEOUT = 30_000
+const DEFAULT_CLOSE_TIMEOUT = 60_000
+
+function toPsrpError(e: unknown, fallback: string): PsrpError {
+  if (e instanceof PsrpError) return e
+  return new TransportError(`${fallback}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+}
+
+/**
+ * The OutOfProc engine over a Node stream pair. Subclasses (or callers) supply the connector; see
+ * {@link ProcessConnection} for `pwsh -s`.
+ */
+export class OutOfProcStreamTransport implements OutOfProcTransport {
+  readonly #connector: OutOfProcConnector
+  readonly #session: OutOfProcSession
+  readonly #queue = new AsyncEventQueue<OutOfProcTransportEvent>()
+  readonly #waiters = new Map<RequestId, Waiter>()
+  readonly #connectTimeout: number
+  readonly #closeTimeout: number
+  readonly #peer: string
+  #state: TransportState = 'new'
+  #failure: PsrpError | undefined
+  #streams: OutOfProcStreams | undefined
+  #startPromise: Promise<void> | undefined
+  #closePromise: Promise<void> | undefined
+  #shutdownPromise: Promise<void> | undefined
+  #waitingForDrain = false
+  #wroteAny = false
+  #receivedAny = false
+  #firstResponseTimer: ReturnType<typeof setTimeout> | undefined
+  #endHandled = false
+  #eventsTaken = false
+  readonly #detach: (() => void)[] = []
+
+  /**
+   * @param connector opens the stream pair (called by {@link start}).
+   * @param options timeouts and session options.
+   */
+  constructor(connector: OutOfProcConnector, options: OutOfProcStreamTransportOptions = {}) {
+    this.#connector = connector
+    this.#session = new OutOfProcSession(options.session ?? {})
+    this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
+    this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
+    this.#peer = options.peerName ?? 'server'
+  }
+
+  /** Largest `data` accepted by {@link send}. */
+  get maxPacketSize(): number {
+    return this.#session.maxPacketSize
+  }
+
+  /** The error that broke the transport, if any. */
+  get failure(): PsrpError | undefined {
+    return this.#failure
+  }
+
+  /** `new`, `starting`, `open`, `closing`, `closed` or `failed`. */
+  get state(): TransportState {
+    return this.#state
+  }
+
+  /** {@inheritDoc OutOfProcTransport.events} */
+  events(): AsyncIterableIterator<OutOfProcTransportEvent> {
+    if (this.#eventsTaken) throw new InvalidStateError('events', 'taken', 'events() has a single consumer')
+    this.#eventsTaken = true
+    return this.#queue[Symbol.asyncIterator]()
+  }
+
+  /** {@inheritDoc OutOfProcTransport.start} */
+  start(options: OperationOptions = {}): Promise<void> {
+    this.#startPromise ??= this.#start(options)
+    return this.#startPromise
+  }
+
+  async #start(options: OperationOptions): Promise<void> {
+    if (this.#state !== 'new') throw new InvalidStateError('start', this.#state)
+    this.#state = 'starting'
+    const controller = new AbortController()
+    const timeout = options.timeout ?? this.#connectTimeout
+    let streams: OutOfProcStreams
+    try {
+      streams = await this.#withLimits(
+        this.#connector({
+          signal: controller.signal,
+          fail: (error) => this.fail(error),
+          closing: () => this.#state === 'closing' || this.#state === 'closed' || this.#session.state !== 'open',
+        }),
+        { signal: options.signal, timeout },
+        `connecting to ${this.#peer}`,
+        () => controller.abort(),
+      )
+    } catch (e) {
+      const err = toPsrpError(e, `cannot connect to ${this.#peer}`)
+      this.fail(err)
+      throw err
+    }
+    if (this.#state !== 'starting') {
+      // failed (or closed) while connecting
+      await streams.shutdown?.('failed')
+      throw this.#failure ?? new InvalidStateError('start', this.#state)
+    }
+    this.#streams = streams
+    this.#attach(streams)
+    this.#state = 'open'
+  }
+
+  #attach(streams: OutOfProcStreams): void {
+    const { readable, writable } = streams
+    const onData = (chunk: Buffer | string): void => this.#onData(chunk)
+    const onEnd = (): void => this.#onEnd(undefined)
+    const onError = (e: Error): void => this.#onEnd(e)
+    const onWritableError = (e: Error): void => this.#onEnd(e)
+    const onDrain = (): void => {
+      this.#waitingForDrain = false
+      this.#pump()
+    }
+    readable.on('data', onData)
+    readable.on('end', onEnd)
+    readable.on('close', onEnd)
+    readable.on('error', onError)
+    writable.on('error', onWritableError)
+    writable.on('drain', onDrain)
+    this.#detach.push(() => {
+      readable.off('data', onData)
+      readable.off('end', onEnd)
+      readable.off('close', onEnd)
+      readable.off('error', onError)
+      writable.off('drain', onDrain)
+      // keep an error listener so late EPIPE errors do not crash the process
+      writable.off('error', onWritableError)
+      writable.on('error', () => {})
+      readable.on('error', () => {})
+    })
+  }
+
+  /** {@inheritDoc OutOfProcTransport.send} */
+  send(chunk: OutOfProcChunk, options: OperationOptions = {}): Promise<void> {
+    return this.#request('send', () => this.#session.send(chunk), options, undefined)
+  }
+
+  /** {@inheritDoc OutOfProcTransport.command} */
+  command(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+    return this.#request('command', () => this.#session.command(pipelineId), options, undefined)
+  }
+
+  /** {@inheritDoc OutOfProcTransport.signal} */
+  signal(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+    return this.#request('signal', () => this.#session.signal(pipelineId), options, this.#closeTimeout)
+  }
+
+  /** {@inheritDoc OutOfProcTransport.closePipeline} */
+  closePipeline(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+    return this.#request('closePipeline', () => this.#session.closePipeline(pipelineId), options, this.#closeTimeout)
+  }
+
+  /** {@inheritDoc OutOfProcTransport.close} */
+  close(options: OperationOptions = {}): Promise<void> {
+    this.#closePromise ??= this.#close(options)
+    return this.#closePromise
+  }
+
+  async #close(options: OperationOptions): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'closed'
+      this.#queue.end()
+      return
+    }
+    if (this.#state === 'starting') {
+      try {
+        await this.#startPromise
+      } catch {
+        // start failed; nothing to close
+      }
+    }
+    if (this.#state === 'failed') {
+      await this.#shutdown('failed')
+      return
+    }
+    let error: PsrpError | undefined
+    try {
+      if (this.#session.state === 'open' || this.#session.state === 'closing') {
+        this.#state = 'closing'
+        await this.#request('close', () => this.#session.close(), options, this.#closeTimeout)
+      }
+    } catch (e) {
+      error = toPsrpError(e, 'closing the session failed')
+    }
+    if (this.#state === 'failed') {
+      await this.#shutdown('failed')
+      // a failure while closing (other than the one we caused) is reported
+      if (error !== undefined && !(error instanceof TimeoutError || error instanceof AbortError)) throw error
+      return
+    }
+    if (error !== undefined) {
+      // timeout or abort: tear down forcefully, fail pending operations, then report
+      this.fail(error)
+      await this.#shutdown('failed')
+      throw error
+    }
+    this.#state = 'closed'
+    this.#clearTimers()
+    this.#rejectAll(new InvalidStateError('wait', 'closed', 'the transport was closed'))
+    this.#queue.end()
+    await this.#shutdown('closed')
+  }
+
+  /**
+   * Fails the transport: every pending operation rejects with `error`, the event stream yields a `failed`
+   * event and ends, and the stream is shut down forcefully. Later failures are ignored. Connectors call
+   * it (through their context) for failures seen outside the byte stream.
+   */
+  fail(error: PsrpError): void {
+    if (this.#state === 'failed' || this.#state === 'closed') return
+    this.#state = 'failed'
+    this.#failure = error
+    this.#clearTimers()
+    this.#rejectAll(error)
+    this.#queue.push({ type: 'failed', error })
+    this.#queue.end()
+    if (this.#streams !== undefined) void this.#shutdown('failed')
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #request(
+    action: string,
+    enqueue: () => RequestId,
+    options: OperationOptions,
+    defaultTimeout: number | undefined,
+  ): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    if (this.#state === 'new' || this.#state === 'starting') {
+      return Promise.reject(new InvalidStateError(action, this.#state, `call start() before ${action}()`))
+    }
+    if (this.#state === 'closed') return Promise.reject(new InvalidStateError(action, 'closed'))
+    if (options.signal?.aborted === true) return Promise.reject(new AbortError())
+    let id: RequestId
+    try {
+      id = enqueue()
+    } catch (e) {
+      return Promise.reject(toPsrpError(e, `${action} failed`))
+    }
+    const acked = new Promise<void>((resolve, reject) => {
+      this.#waiters.set(id, { resolve, reject })
+    })
+    this.#pump()
+    return this.#withLimits(
+      acked,
+      { signal: options.signal, timeout: options.timeout ?? defaultTimeout },
+      `${action} (waiting for the ${this.#peer}'s acknowledgement)`,
+      () => this.#waiters.delete(id),
+    )
+  }
+
+  /** Races `promise` against an AbortSignal and a timeout; `onCancel` runs when either wins. */
+  #withLimits<T>(
+    promise: Promise<T>,
+    options: OperationOptions,
+    what: string,
+    onCancel: () => void,
+  ): Promise<T> {
+    const { signal, timeout } = options
+    if (signal === undefined && timeout === undefined) return promise
+    return new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const cleanup = (): void => {
+        if (timer !== undefined) clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const onAbort = (): void => {
+        cleanup()
+        onCancel()
+        reject(new AbortError(`${what} was aborted`, { cause: signal?.reason }))
+      }
+      if (signal !== undefined) {
+        if (signal.aborted) {
+          onAbort()
+          return
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+      }
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          cleanup()
+          onCancel()
+          reject(new TimeoutError(`${what} timed out after ${timeout} ms`, timeout))
+        }, timeout)
+      }
+      promise.then(
+        (v) => {
+          cleanup()
+          resolve(v)
+        },
+        (e: unknown) => {
+          cleanup()
+          reject(e)
+        },
+      )
+    })
+  }
+
+  #pump(): void {
+    const streams = this.#streams
+    if (streams === undefined || this.#waitingForDrain) return
+    while (this.#state === 'open' || this.#state === 'closing') {
+      const out = this.#session.nextPacketToSend()
+      if (out === undefined) break
+      if (!this.#wroteAny) {
+        this.#wroteAny = true
+        if (!this.#receivedAny) {
+          const ms = this.#connectTimeout
+          this.#firstResponseTimer = setTimeout(() => {
+            this.fail(new TimeoutError(`no answer from ${this.#peer} within ${ms} ms`, ms))
+          }, ms)
+        }
+      }
+      let ok: boolean
+      try {
+        ok = streams.writable.write(out.line)
+      } catch (e) {
+        this.#onEnd(e instanceof Error ? e : new Error(String(e)))
+        return
+      }
+      if (!ok) {
+        this.#waitingForDrain = true
+        return
+      }
+    }
+  }
+
+  #onData(chunk: Buffer | string): void {
+    if (this.#state === 'failed' || this.#state === 'closed') return
+    if (!this.#receivedAny) {
+      this.#receivedAny = true
+      if (this.#firstResponseTimer !== undefined) clearTimeout(this.#firstResponseTimer)
+      this.#firstResponseTimer = undefined
+    }
+    try {
+      this.#session.receiveData(typeof chunk === 'string' ? chunk : new Uint8Array(chunk))
+    } catch (e) {
+      this.#drainEvents()
+      this.fail(toPsrpError(e, `bad data from ${this.#peer}`))
+      return
+    }
+    this.#drainEvents()
+    this.#pump()
+  }
+
+  #drainEvents(): void {
+    for (let ev = this.#session.nextEvent(); ev !== undefined; ev = this.#session.nextEvent()) {
+      switch (ev.type) {
+        case 'data':
+          this.#queue.push({ type: 'data', pipelineId: ev.pipelineId, stream: ev.stream, data: ev.data })
+          break
+        case 'ack':
+          for (const id of ev.requestIds) {
+            const w = this.#waiters.get(id)
+            if (w !== undefined) {
+              this.#waiters.delete(id)
+              w.resolve()
+            }
+          }
+          break
+        case 'serverError':
+          if (this.#session.state === 'closed') break // the expected "unknown element" after EOF
+          this.fail(new TransportError(`${this.#peer} reported an error: ${ev.message.trim()}`))
+          return
+      }
+    }
+  }
+
+  #onEnd(cause: Error | undefined): void {
+    if (this.#endHandled) return
+    this.#endHandled = true
+    if (this.#state === 'failed' || this.#state === 'closed') return
+    try {
+      this.#session.receiveEnd()
+      this.#drainEvents()
+    } catch (e) {
+      this.fail(toPsrpError(e, `bad data from ${this.#peer}`))
+      return
+    }
+    if (this.#session.state === 'closed') return
+    const describe = this.#streams?.describeEnd
+    if (describe === undefined) {
+      this.fail(
+        new TransportError(
+          cause === undefined
+            ? `${this.#peer} closed the connection`
+            : `connection to ${this.#peer} failed: ${cause.message}`,
+          cause === undefined ? undefined : { cause },
+        ),
+      )
+      return
+    }
+    describe.call(this.#streams, cause).then(
+      (error) => this.fail(error),
+      (e: unknown) => this.fail(toPsrpError(e, `connection to ${this.#peer} failed`)),
+    )
+  }
+
+  #rejectAll(error: PsrpError): void {
+    const waiters = [...this.#waiters.values()]
+    this.#waiters.clear()
+    for (const w of waiters) w.reject(error)
+  }
+
+  #clearTimers(): void {
+    if (this.#firstResponseTimer !== undefined) clearTimeout(this.#firstResponseTimer)
+    this.#firstResponseTimer = undefined
+  }
+
+  #shutdown(reason: 'closed' | 'failed'): Promise<void> {
+    this.#shutdownPromise ??= (async () => {
+      for (const d of this.#detach.splice(0)) d()
+      const streams = this.#streams
+      if (streams === undefined) return
+      if (streams.shutdown !== undefined) {
+        try {
+          await streams.shutdown(reason)
+        } catch {
+          // shutdown must not throw; ignore if it does
+        }
+      } else {
+        streams.writable.end()
+        streams.readable.destroy()
+      }
+    })()
+    return this.#shutdownPromise
+  }
+}
