@@ -84,7 +84,8 @@ export class AsyncEventQueue<T> implements AsyncIterableIterator<T> {
 
   /** Returns itself; may be iterated only once. */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    if (this.#iterated) throw new InvalidStateError('iterate', 'iterated', 'the event queue has a single consumer')
+    if (this.#iterated)
+      throw new InvalidStateError('iterate', 'iterated', 'the event queue has a single consumer')
     this.#iterated = true
     return this
   }

@@ -204,7 +204,8 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
         this.#connector({
           signal: controller.signal,
           fail: (error) => this.fail(error),
-          closing: () => this.#state === 'closing' || this.#state === 'closed' || this.#session.state !== 'open',
+          closing: () =>
+            this.#state === 'closing' || this.#state === 'closed' || this.#session.state !== 'open',
         }),
         { signal: options.signal, timeout },
         `connecting to ${this.#peer}`,
@@ -271,7 +272,12 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
 
   /** {@inheritDoc OutOfProcTransport.closePipeline} */
   closePipeline(pipelineId: string, options: OperationOptions = {}): Promise<void> {
-    return this.#request('closePipeline', () => this.#session.closePipeline(pipelineId), options, this.#closeTimeout)
+    return this.#request(
+      'closePipeline',
+      () => this.#session.closePipeline(pipelineId),
+      options,
+      this.#closeTimeout,
+    )
   }
 
   /** {@inheritDoc OutOfProcTransport.close} */
@@ -306,7 +312,7 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
     } catch (e) {
       error = toPsrpError(e, 'closing the session failed')
     }
-    if (this.#state === 'failed') {
+    if (this.#failure !== undefined) {
       await this.#shutdown('failed')
       // a failure while closing (other than the one we caused) is reported
       if (error !== undefined && !(error instanceof TimeoutError || error instanceof AbortError)) throw error
