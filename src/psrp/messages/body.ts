@@ -64,3 +64,22 @@ export function optional(o: PSObject, name: string): unknown {
 export function msObject(props: [string, unknown][]): PSObject {
   return new PSObject({ extended: props })
 }
+
+/**
+ * The typed view of a body object whose wire form carries no type names (e.g. PROGRESS_RECORD,
+ * HostInfo): an instance of `cls` sharing the same properties. Values already of `cls` pass through.
+ */
+export function asTyped<T extends PSObject>(
+  cls: new (init?: { typeNames?: string[] }) => T,
+  value: unknown,
+  what: string,
+): T {
+  if (value instanceof cls) return value as T
+  if (!(value instanceof PSObject)) throw new ProtocolError(`${what} is not an object`)
+  const typed = new cls({ typeNames: value.typeNames })
+  typed.toStringValue = value.toStringValue
+  typed.baseValue = value.baseValue
+  for (const [k, v] of value.adapted) typed.adapted.set(k, v)
+  for (const [k, v] of value.extended) typed.extended.set(k, v)
+  return typed
+}

@@ -5,16 +5,16 @@
  *
  * @module
  */
-import type {
-  PSEnum} from '../../clixml/index.ts';
+import type { PSEnum } from '../../clixml/index.ts'
 import {
   ApartmentState,
+  HostInfo,
   PipelineResultTypes,
   PSObject,
   RemoteStreamOptions,
 } from '../../clixml/index.ts'
 import { ProtocolError } from '../../errors.ts'
-import { bodyObject, msObject, optional, required, requiredBoolean } from './body.ts'
+import { asTyped, bodyObject, msObject, optional, required, requiredBoolean } from './body.ts'
 
 /** Stream merge targets (PipelineResultTypes, 2.2.3.31). */
 export type MergeTarget = 'None' | 'Output' | 'Null'
@@ -199,7 +199,9 @@ export function decodeCreatePipeline(value: unknown): CreatePipelineMessage {
     isNested: Boolean(optional(o, 'IsNested') ?? optional(ps, 'IsNested') ?? false),
     apartmentState: Number(optional(o, 'ApartmentState') ?? 2),
     remoteStreamOptions: Number(optional(o, 'RemoteStreamOptions') ?? 0),
-    hostInfo: optional(o, 'HostInfo'),
+    hostInfo: o.has('HostInfo')
+      ? asTyped(HostInfo, o.get('HostInfo'), 'CREATE_PIPELINE.HostInfo')
+      : HostInfo.create(),
     ...(history === undefined ? {} : { history: String(history) }),
     redirectShellErrorOutputPipe: Boolean(optional(ps, 'RedirectShellErrorOutputPipe') ?? false),
   }

@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { ProtocolError } from '../../errors.ts'
-import { ErrorRecord, PSObject } from '../../clixml/index.ts'
+import { ErrorRecord, type PSObject } from '../../clixml/index.ts'
+import { asTyped } from './body.ts'
 
 /** Fields of ERROR_RECORD. */
 export interface ErrorRecordMessage {
-  /** The record (a typed ErrorRecord when the type names are the expected ones). */
+  /** The record (a typed ErrorRecord , also when the wire form carries no type names). */
   record: ErrorRecord
 }
 
@@ -19,13 +19,5 @@ export function encodeErrorRecord(m: ErrorRecordMessage): PSObject {
 
 /** Decodes a ERROR_RECORD body. */
 export function decodeErrorRecord(value: unknown): ErrorRecordMessage {
-  if (value instanceof ErrorRecord) return { record: value }
-  if (!(value instanceof PSObject)) throw new ProtocolError('ERROR_RECORD body is not an object')
-  // Records without the usual type names (e.g. from old servers) still get the typed view.
-  const record = new ErrorRecord({ typeNames: value.typeNames })
-  record.toStringValue = value.toStringValue
-  record.baseValue = value.baseValue
-  for (const [k, v] of value.adapted) record.adapted.set(k, v)
-  for (const [k, v] of value.extended) record.extended.set(k, v)
-  return { record }
+  return { record: asTyped(ErrorRecord, value, 'ERROR_RECORD body') }
 }

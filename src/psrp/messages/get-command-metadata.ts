@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PSObject } from '../../clixml/index.ts';
+import type { PSObject } from '../../clixml/index.ts'
 import { CommandTypes } from '../../clixml/index.ts'
 import { bodyObject, msObject, optional } from './body.ts'
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PSObject } from '../../clixml/index.ts';
+import type { PSObject } from '../../clixml/index.ts'
 import { PSEnum } from '../../clixml/index.ts'
 import { ProtocolError } from '../../errors.ts'
 import { bodyObject, msObject, required, requiredBigint } from './body.ts'

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { type PSObject, ApartmentState, PSThreadOptions, type PSEnum } from '../../clixml/index.ts'
-import { bodyObject, msObject, required, requiredNumber } from './body.ts'
+import { type PSObject, HostInfo, ApartmentState, PSThreadOptions, type PSEnum } from '../../clixml/index.ts'
+import { asTyped, bodyObject, msObject, required, requiredNumber } from './body.ts'
 
 /** Fields of INIT_RUNSPACEPOOL. */
 export interface InitRunspacePoolMessage {
@@ -48,7 +48,7 @@ export function decodeInitRunspacePool(value: unknown): InitRunspacePoolMessage 
     maxRunspaces: requiredNumber('INIT_RUNSPACEPOOL', o, 'MaxRunspaces'),
     threadOptions: requiredNumber('INIT_RUNSPACEPOOL', o, 'PSThreadOptions'),
     apartmentState: requiredNumber('INIT_RUNSPACEPOOL', o, 'ApartmentState'),
-    hostInfo: required('INIT_RUNSPACEPOOL', o, 'HostInfo'),
+    hostInfo: asTyped(HostInfo, required('INIT_RUNSPACEPOOL', o, 'HostInfo'), 'INIT_RUNSPACEPOOL.HostInfo'),
     applicationArguments: required('INIT_RUNSPACEPOOL', o, 'ApplicationArguments'),
   }
 }

@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { ProtocolError } from '../../errors.ts'
-import { ProgressRecord, PSObject } from '../../clixml/index.ts'
+import { ProgressRecord, type PSObject } from '../../clixml/index.ts'
+import { asTyped } from './body.ts'
 
 /** Fields of PROGRESS_RECORD. */
 export interface ProgressRecordMessage {
-  /** The record (a typed ProgressRecord when the type names are the expected ones). */
+  /** The record (a typed ProgressRecord , also when the wire form carries no type names). */
   record: ProgressRecord
 }
 
@@ -19,13 +19,5 @@ export function encodeProgressRecord(m: ProgressRecordMessage): PSObject {
 
 /** Decodes a PROGRESS_RECORD body. */
 export function decodeProgressRecord(value: unknown): ProgressRecordMessage {
-  if (value instanceof ProgressRecord) return { record: value }
-  if (!(value instanceof PSObject)) throw new ProtocolError('PROGRESS_RECORD body is not an object')
-  // Records without the usual type names (e.g. from old servers) still get the typed view.
-  const record = new ProgressRecord({ typeNames: value.typeNames })
-  record.toStringValue = value.toStringValue
-  record.baseValue = value.baseValue
-  for (const [k, v] of value.adapted) record.adapted.set(k, v)
-  for (const [k, v] of value.extended) record.extended.set(k, v)
-  return { record }
+  return { record: asTyped(ProgressRecord, value, 'PROGRESS_RECORD body') }
 }

@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { ProtocolError } from '../../errors.ts'
-import { InformationalRecord, PSObject } from '../../clixml/index.ts'
+import { InformationalRecord, type PSObject } from '../../clixml/index.ts'
+import { asTyped } from './body.ts'
 
 /** Fields of VERBOSE_RECORD. */
 export interface VerboseRecordMessage {
-  /** The record (a typed InformationalRecord when the type names are the expected ones). */
+  /** The record (a typed InformationalRecord , also when the wire form carries no type names). */
   record: InformationalRecord
 }
 
@@ -19,13 +19,5 @@ export function encodeVerboseRecord(m: VerboseRecordMessage): PSObject {
 
 /** Decodes a VERBOSE_RECORD body. */
 export function decodeVerboseRecord(value: unknown): VerboseRecordMessage {
-  if (value instanceof InformationalRecord) return { record: value }
-  if (!(value instanceof PSObject)) throw new ProtocolError('VERBOSE_RECORD body is not an object')
-  // Records without the usual type names (e.g. from old servers) still get the typed view.
-  const record = new InformationalRecord({ typeNames: value.typeNames })
-  record.toStringValue = value.toStringValue
-  record.baseValue = value.baseValue
-  for (const [k, v] of value.adapted) record.adapted.set(k, v)
-  for (const [k, v] of value.extended) record.extended.set(k, v)
-  return { record }
+  return { record: asTyped(InformationalRecord, value, 'VERBOSE_RECORD body') }
 }
