@@ -15,7 +15,10 @@ function walk(dir) {
     else if (name.endsWith('.test.ts')) files.push(p)
   }
 }
-for (const root of roots.length > 0 ? roots : ['test']) walk(root)
+for (const root of roots.length > 0 ? roots : ['test']) {
+  if (statSync(root).isDirectory()) walk(root)
+  else files.push(root)
+}
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', ...passThrough, ...files],

@@ -1,0 +1,143 @@
+/** Every one of the 31 message types encodes and decodes back to the same typed fields. */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  ALL_MESSAGE_TYPES,
+  command,
+  decodeMessage,
+  decodeMessageBody,
+  encodeMessage,
+  encodeMessageBody,
+  HostMethodId,
+  MessageType,
+  VOID_HOST_METHODS,
+  type MessageFieldsMap,
+} from '../../../src/psrp/index.ts'
+import {
+  ErrorRecord,
+  HostInfo,
+  InformationalRecord,
+  InformationRecord,
+  PSDateTime,
+  PSGuid,
+  PSObject,
+  ProgressRecord,
+  PSThreadOptions,
+  Size,
+} from '../../../src/clixml/index.ts'
+import { ProtocolError } from '../../../src/errors.ts'
+
+const err = ErrorRecord.create({ message: 'bad', fullyQualifiedErrorId: 'E1' })
+const info = new InformationRecord({
+  typeNames: ['System.Management.Automation.InformationRecord', 'System.Object'],
+  extended: [['MessageData', 'hello'], ['Source', 'src'], ['Tags', ['a']]],
+})
+
+const samples: { [K in keyof MessageFieldsMap]: MessageFieldsMap[K] } = {
+  SESSION_CAPABILITY: { protocolVersion: '2.3', psVersion: '2.0', serializationVersion: '1.1.0.1', timeZone: Uint8Array.of(1, 2) },
+  INIT_RUNSPACEPOOL: {
+    minRunspaces: 1,
+    maxRunspaces: 4,
+    threadOptions: 0,
+    apartmentState: 2,
+    hostInfo: HostInfo.create(),
+    applicationArguments: new Map([['k', 'v']]),
+  },
+  PUBLIC_KEY: { publicKey: 'AQID' },
+  ENCRYPTED_SESSION_KEY: { encryptedSessionKey: 'BAUG' },
+  PUBLIC_KEY_REQUEST: {},
+  CONNECT_RUNSPACEPOOL: { minRunspaces: 1, maxRunspaces: 2 },
+  SET_MAX_RUNSPACES: { maxRunspaces: 5, callId: 1n },
+  SET_MIN_RUNSPACES: { minRunspaces: 2, callId: 2n },
+  RUNSPACE_AVAILABILITY: { response: true, callId: 3n },
+  RUNSPACEPOOL_STATE: { state: 5, error: err },
+  CREATE_PIPELINE: {
+    statements: [
+      [command({ command: 'Get-Item', args: [{ name: 'Path', value: 'C:\\' }, { name: undefined, value: 5 }] }), command({ command: 'Select-Object', mergeError: 1, mergeMyResult: 2, mergeToResult: 1 })],
+      [command({ command: '$a = 1; $a', isScript: true, useLocalScope: true })],
+    ],
+    noInput: false,
+    addToHistory: true,
+    isNested: false,
+    apartmentState: 2,
+    remoteStreamOptions: 0,
+    hostInfo: HostInfo.create(),
+    history: 'Get-Item',
+    redirectShellErrorOutputPipe: true,
+  },
+  GET_AVAILABLE_RUNSPACES: { callId: 4n },
+  USER_EVENT: {
+    eventIdentifier: 1,
+    sourceIdentifier: 'src',
+    timeGenerated: PSDateTime.parse('2020-01-01T00:00:00Z'),
+    messageData: 'data',
+    runspaceId: new PSGuid('6e2f4cc5-3bd8-4a4a-9d52-27e5b0f0a6c1'),
+  },
+  APPLICATION_PRIVATE_DATA: { applicationPrivateData: new Map([['PSVersionTable', new Map([['PSVersion', '7.6.9']])]]) },
+  GET_COMMAND_METADATA: { names: ['Get-*'], commandType: 8, namespace: ['Microsoft.PowerShell.Core'] },
+  RUNSPACEPOOL_INIT_DATA: { minRunspaces: 1, maxRunspaces: 3 },
+  RESET_RUNSPACE_STATE: { callId: 5n },
+  RUNSPACEPOOL_HOST_CALL: { callId: 6n, methodId: HostMethodId.ReadLine, methodName: 'ReadLine', parameters: [] },
+  RUNSPACEPOOL_HOST_RESPONSE: { callId: 6n, methodId: HostMethodId.ReadLine, result: 'typed' },
+  PIPELINE_INPUT: { value: PSObject.custom({ x: 1 }) },
+  END_OF_PIPELINE_INPUT: {},
+  PIPELINE_OUTPUT: { value: [1, 'two', 3n] },
+  ERROR_RECORD: { record: err },
+  PIPELINE_STATE: { state: 4 },
+  DEBUG_RECORD: { record: InformationalRecord.create('Debug', 'dbg') },
+  VERBOSE_RECORD: { record: InformationalRecord.create('Verbose', 'vrb') },
+  WARNING_RECORD: { record: InformationalRecord.create('Warning', 'wrn') },
+  PROGRESS_RECORD: { record: ProgressRecord.create({ activity: 'a', statusDescription: 's', percentComplete: 7 }) },
+  INFORMATION_RECORD: { record: info },
+  PIPELINE_HOST_CALL: { callId: 7n, methodId: HostMethodId.SetWindowSize, methodName: 'SetWindowSize', parameters: [Size.create(80, 25)] },
+  PIPELINE_HOST_RESPONSE: { callId: 8n, methodId: HostMethodId.Prompt, error: err },
+}
+
+/** Plain comparable view: PSObjects by their serialized form. */
+function plain(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x instanceof Map ? Object.fromEntries(x) : x instanceof Uint8Array ? [...x] : x)))
+}
+
+test('all 31 message types round-trip through encode/decode with their typed fields', () => {
+  assert.equal(ALL_MESSAGE_TYPES.length, 31)
+  for (const type of ALL_MESSAGE_TYPES) {
+    const fields = samples[type]
+    const body = encodeMessageBody(type, fields as never)
+    const raw = encodeMessage({ destination: 'server', type: MessageType[type], rpid: '6e2f4cc5-3bd8-4a4a-9d52-27e5b0f0a6c1', data: body, bom: true })
+    const msg = decodeMessage(raw)
+    const decoded = decodeMessageBody(msg.type, msg.data)
+    assert.equal(decoded.type, type)
+    const { methodName: _m, ...comparable } = decoded.fields as Record<string, unknown>
+    const { methodName: _n, ...expected } = fields as Record<string, unknown>
+    assert.deepEqual(plain(comparable), plain(expected), type)
+  }
+})
+
+test('typed views: records, host info, enums and call ids decode to the right classes', () => {
+  const p = decodeMessageBody(MessageType.PROGRESS_RECORD, encodeMessageBody('PROGRESS_RECORD', samples.PROGRESS_RECORD))
+  assert.ok(p.type === 'PROGRESS_RECORD' && p.fields.record instanceof ProgressRecord && p.fields.record.percentComplete === 7)
+  const i = decodeMessageBody(MessageType.INIT_RUNSPACEPOOL, encodeMessageBody('INIT_RUNSPACEPOOL', samples.INIT_RUNSPACEPOOL))
+  assert.ok(i.type === 'INIT_RUNSPACEPOOL' && i.fields.hostInfo instanceof HostInfo && i.fields.threadOptions === 0)
+  assert.match(encodeMessageBody('INIT_RUNSPACEPOOL', samples.INIT_RUNSPACEPOOL), /<ToString>Default<\/ToString><I32>0<\/I32>/)
+  assert.equal(PSThreadOptions.of(0).name, 'Default')
+  const h = decodeMessageBody(MessageType.PIPELINE_HOST_CALL, encodeMessageBody('PIPELINE_HOST_CALL', samples.PIPELINE_HOST_CALL))
+  assert.ok(h.type === 'PIPELINE_HOST_CALL' && h.fields.methodName === 'SetWindowSize' && h.fields.callId === 7n)
+  assert.ok(VOID_HOST_METHODS.has('SetWindowSize') && !VOID_HOST_METHODS.has('ReadLine'))
+  assert.equal(encodeMessageBody('END_OF_PIPELINE_INPUT', {}), '')
+})
+
+test('CREATE_PIPELINE omits merge fields the negotiated protocol does not know', () => {
+  const v21 = encodeMessageBody('CREATE_PIPELINE', { ...samples.CREATE_PIPELINE, protocolVersion: '2.1' })
+  assert.ok(!v21.includes('MergeWarning') && !v21.includes('MergeInformation'))
+  const v22 = encodeMessageBody('CREATE_PIPELINE', { ...samples.CREATE_PIPELINE, protocolVersion: '2.2' })
+  assert.ok(v22.includes('MergeWarning') && !v22.includes('MergeInformation'))
+  assert.ok(encodeMessageBody('CREATE_PIPELINE', samples.CREATE_PIPELINE).includes('MergeInformation'))
+  assert.throws(() => encodeMessageBody('CREATE_PIPELINE', { ...samples.CREATE_PIPELINE, statements: [] }), ProtocolError)
+})
+
+test('bodies missing required fields or with bad XML are ProtocolErrors naming the message', () => {
+  assert.throws(() => decodeMessageBody(MessageType.PIPELINE_STATE, '<Obj RefId="0"><MS /></Obj>'), /PIPELINE_STATE is missing PipelineState/)
+  assert.throws(() => decodeMessageBody(MessageType.SET_MAX_RUNSPACES, '<S>x</S>'), /SET_MAX_RUNSPACES body is not an object/)
+  assert.throws(() => decodeMessageBody(MessageType.RUNSPACEPOOL_STATE, '<Obj RefId="0"><MS><I32 N="RunspaceState">x'), (e: unknown) => e instanceof ProtocolError && /RUNSPACEPOOL_STATE body/.test(e.message))
+  assert.throws(() => decodeMessageBody(0x0bad0bad, '<S />'), /unknown message type 0x0bad0bad/)
+})
