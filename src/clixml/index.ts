@@ -37,3 +37,4 @@ export {
 } from './primitives.ts'
 export { registerType, lookupType, type PSObjectClass } from './registry.ts'
 export * from './types/index.ts'
+export { prettyClixml } from './pretty.ts'

@@ -1,0 +1,45 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const main = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
+const seed = fileURLToPath(new URL('../../vectors/psrp/seed-creation-xml.b64', import.meta.url))
+const run = (args: string[], input?: string) =>
+  spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { input, encoding: 'utf8', timeout: 30_000 })
+
+test('psrp decode prints fragments, headers and CLIXML of the seed creationXml (file and stdin)', () => {
+  for (const r of [run(['decode', seed]), run(['decode'], readFileSync(seed, 'utf8'))]) {
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /fragment object=1 fragment=0 start\+end blob=199 bytes/)
+    assert.match(r.stdout, /fragment object=2 fragment=0 start\+end blob=765 bytes/)
+    assert.match(r.stdout, /message SESSION_CAPABILITY \(0x00010002\) to server/)
+    assert.match(r.stdout, /message INIT_RUNSPACEPOOL \(0x00010004\) to server/)
+    assert.match(r.stdout, /as RFC 4122 bytes.*rpid=5a416ea5-fb2a-4aaa-91bf-77bf51043386/)
+    assert.match(r.stdout, /\|\s+<I32 N="MinRunspaces">1<\/I32>/)
+    assert.match(r.stdout, /2 message\(s\) decoded/)
+  }
+})
+
+test('psrp decode reads hex and a whole WS-Man envelope', () => {
+  const bytes = Buffer.from(readFileSync(seed, 'utf8').trim(), 'base64')
+  const hex = run(['decode'], bytes.toString('hex').replace(/(..)/g, '$1 '))
+  assert.equal(hex.status, 0, hex.stderr)
+  assert.match(hex.stdout, /2 message\(s\) decoded/)
+  const envelope = `<s:Envelope><s:Body><rsp:Shell><creationXml xmlns="http://schemas.microsoft.com/powershell">${bytes.toString('base64')}</creationXml></rsp:Shell></s:Body></s:Envelope>`
+  const env = run(['decode'], envelope)
+  assert.match(env.stdout, /== creationXml: 1006 bytes/)
+})
+
+test('psrp decode reports a partial message and bad input clearly; --version prints the package version', () => {
+  const bytes = Buffer.from(readFileSync(seed, 'utf8').trim(), 'base64')
+  const partial = run(['decode'], bytes.subarray(0, 500).toString('base64'))
+  assert.equal(partial.status, 0)
+  assert.match(partial.stdout, /trailing bytes: an incomplete fragment/)
+  const bad = run(['decode'], 'not base64 !!!')
+  assert.equal(bad.status, 1)
+  assert.match(bad.stderr, /ERR_INVALID_ARGUMENT/)
+  const v = run(['--version'])
+  assert.equal(v.stdout.trim(), JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version)
+})
