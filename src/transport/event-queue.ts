@@ -16,7 +16,6 @@ export class AsyncEventQueue<T> implements AsyncIterableIterator<T> {
   #waiter: ((r: IteratorResult<T, undefined>) => void) | undefined
   #ended = false
   #detached = false
-  #iterated = false
 
   /** Number of buffered values not yet consumed. */
   get size(): number {
@@ -82,11 +81,8 @@ export class AsyncEventQueue<T> implements AsyncIterableIterator<T> {
     return Promise.resolve({ value: undefined, done: true })
   }
 
-  /** Returns itself; may be iterated only once. */
+  /** Returns itself (one consumer: a second concurrent `next()` is refused). */
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    if (this.#iterated)
-      throw new InvalidStateError('iterate', 'iterated', 'the event queue has a single consumer')
-    this.#iterated = true
     return this
   }
 }

@@ -184,7 +184,7 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
   events(): AsyncIterableIterator<OutOfProcTransportEvent> {
     if (this.#eventsTaken) throw new InvalidStateError('events', 'taken', 'events() has a single consumer')
     this.#eventsTaken = true
-    return this.#queue[Symbol.asyncIterator]()
+    return this.#queue
   }
 
   /** {@inheritDoc OutOfProcTransport.start} */

@@ -69,14 +69,15 @@ function isExecutableFile(path: string): boolean {
 
 /**
  * Where {@link findPwsh} looks, in order: `PSRP_PWSH` (when set, only there), every `PATH` entry, then
- * `~/.dotnet/tools`.
+ * `~/.dotnet/tools` (home from `HOME`, or `USERPROFILE` on Windows, of the given environment).
  */
 export function pwshCandidates(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
   const explicit = env['PSRP_PWSH']
   if (explicit !== undefined && explicit !== '') return [explicit]
   const names = process.platform === 'win32' ? ['pwsh.exe'] : ['pwsh']
   const dirs = (env['PATH'] ?? env['Path'] ?? '').split(delimiter).filter((d) => d !== '')
-  dirs.push(join(homedir(), '.dotnet', 'tools'))
+  const home = (process.platform === 'win32' ? env['USERPROFILE'] : env['HOME']) || homedir()
+  dirs.push(join(home, '.dotnet', 'tools'))
   const out: string[] = []
   for (const d of dirs) for (const n of names) out.push(join(d, n))
   return [...new Set(out)]
