@@ -1,0 +1,77 @@
+/**
+ * Events the sans-IO client core yields from `ClientRunspacePool.nextEvent()`: one discriminated
+ * union for pool and pipeline traffic.
+ *
+ * @module
+ */
+import type {
+  ErrorRecord,
+  InformationalRecord,
+  InformationRecord,
+  ProgressRecord,
+} from '../clixml/index.ts'
+import type { HostMethodName } from './messages/index.ts'
+import type { PipelineStateName, RunspacePoolStateName } from './states.ts'
+
+/** The stream a pipeline record belongs to. */
+export type RecordStream = 'error' | 'warning' | 'verbose' | 'debug' | 'progress' | 'information'
+
+/** Bytes to hand to the transport. */
+export interface PsrpPayload {
+  /** One or more whole fragments for one target and stream. */
+  readonly data: Uint8Array
+  /** `promptResponse` for host responses (WS-Man `pr` stream), else `default` (`stdin`). */
+  readonly stream: 'default' | 'promptResponse'
+  /** The pipeline the fragments are for, or undefined for the pool. */
+  readonly pipelineId: string | undefined
+}
+
+/** Everything the core reports. */
+export type PsrpEvent =
+  | {
+      readonly type: 'sessionCapability'
+      readonly protocolVersion: string
+      readonly psVersion: string
+      readonly serializationVersion: string
+    }
+  | { readonly type: 'applicationPrivateData'; readonly data: Map<unknown, unknown> }
+  | {
+      readonly type: 'runspacePoolState'
+      readonly state: RunspacePoolStateName
+      readonly previous: RunspacePoolStateName
+      readonly error: ErrorRecord | undefined
+    }
+  | { readonly type: 'runspacePoolInitData'; readonly minRunspaces: number; readonly maxRunspaces: number }
+  | {
+      /** Answer to setMax/MinRunspaces (boolean), getAvailableRunspaces (count) or resetRunspaceState (boolean). */
+      readonly type: 'runspaceAvailability'
+      readonly callId: bigint
+      readonly response: unknown
+    }
+  | { readonly type: 'userEvent'; readonly event: Record<string, unknown> }
+  | { readonly type: 'sessionKeyExchanged' }
+  | { readonly type: 'publicKeyRequested' }
+  | {
+      readonly type: 'hostCall'
+      /** The pipeline whose host is called, or undefined for the pool host. */
+      readonly pipelineId: string | undefined
+      readonly callId: bigint
+      readonly methodId: number
+      readonly methodName: HostMethodName | undefined
+      readonly parameters: unknown[]
+      /** True when the server expects a response (non-void methods). */
+      readonly expectsResponse: boolean
+    }
+  | { readonly type: 'pipelineOutput'; readonly pipelineId: string; readonly value: unknown }
+  | {
+      readonly type: 'pipelineRecord'
+      readonly pipelineId: string
+      readonly stream: RecordStream
+      readonly record: ErrorRecord | InformationalRecord | ProgressRecord | InformationRecord
+    }
+  | {
+      readonly type: 'pipelineState'
+      readonly pipelineId: string
+      readonly state: PipelineStateName
+      readonly error: ErrorRecord | undefined
+    }
