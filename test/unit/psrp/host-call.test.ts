@@ -45,6 +45,25 @@ function hostCalls(events: PsrpEvent[]): HostCallEvent[] {
   return events.filter((e): e is HostCallEvent => e.type === 'hostCall')
 }
 
+/** The server calls a pipeline host method; returns the client's event. */
+function ask(
+  pool: ClientRunspacePool,
+  server: PsrpTestServer,
+  pid: string,
+  callId: bigint,
+  methodName: keyof typeof HostMethodId,
+): HostCallEvent {
+  server.send(
+    'PIPELINE_HOST_CALL',
+    { callId, methodId: HostMethodId[methodName], methodName, parameters: [] },
+    pid,
+  )
+  const [c] = hostCalls(pump(pool, server))
+  assert.ok(c !== undefined)
+  assert.equal(c.callId, callId)
+  return c
+}
+
 function running(pool: ClientRunspacePool, server: PsrpTestServer, hasInput = false): string {
   const p = pool.createPipeline({ statements: [[command({ command: 'Read-Host' })]], hasInput })
   p.start()
@@ -216,6 +235,7 @@ test('host responses jump ahead of queued input for the same pipeline', () => {
 test('a host response cut into several fragments keeps to the promptResponse stream until complete', () => {
   const { pool, server } = opened()
   const pid = running(pool, server, true)
+  ask(pool, server, pid, 5n, 'ReadLine')
   pool.pipelines.get(pid)?.sendInput(['queued before'])
   pool.hostResponse(pid, 5n, HostMethodId.ReadLine, { value: 'y'.repeat(500) })
   const streams: string[] = []
@@ -302,6 +322,7 @@ test('SecureString answers: encrypted with the session key at 2.3, base64 UTF-16
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const { pool, server } = opened()
   const pid = running(pool, server)
+  ask(pool, server, pid, 1n, 'ReadLineAsSecureString')
   // without a key the SecureString cannot be serialized: the caller must exchange keys first
   assert.throws(
     () =>
@@ -322,6 +343,7 @@ test('SecureString answers: encrypted with the session key at 2.3, base64 UTF-16
 
   const v24 = opened({ protocolVersion: '2.4' }, { protocolVersion: '2.4' })
   const pid24 = running(v24.pool, v24.server)
+  ask(v24.pool, v24.server, pid24, 1n, 'ReadLineAsSecureString')
   v24.pool.hostResponse(pid24, 1n, HostMethodId.ReadLineAsSecureString, {
     value: new PSSecureString('pw 2.4'),
   })
