@@ -55,6 +55,11 @@ function startsName(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || c >= 0x80
 }
 
+/** Line-end normalization of raw character data. */
+function raw(s: string): string {
+  return s.indexOf('\r') < 0 ? s : s.replace(/\r\n?/g, '\n')
+}
+
 /**
  * Pull tokenizer over one XML document. Call {@link next} until it returns
  * {@link XmlToken.EndOfDocument}. The XML declaration, comments and processing instructions are
@@ -306,28 +311,26 @@ export class XmlReader {
     return XmlToken.StartElement
   }
 
-  /** Decodes references in `xml[from, to)` and normalizes line ends (XML 1.0 §2.11: CRLF and CR read as LF). */
+  /**
+   * Decodes references in `xml[from, to)`. Raw CRLF and lone CR read as LF (XML 1.0 §2.11); a CR
+   * written as `&#13;` is kept.
+   */
   #decode(from: number, to: number): string {
     const xml = this.#xml
     const amp = xml.indexOf('&', from)
-    let s: string
-    if (amp < 0 || amp >= to) s = xml.slice(from, to)
-    else {
-      s = ''
-      let i = from
-      let a = amp
-      while (a >= 0 && a < to) {
-        s += xml.slice(i, a)
-        const semi = xml.indexOf(';', a + 1)
-        if (semi < 0 || semi >= to || semi - a > 10) this.fail('malformed entity reference', a)
-        s += this.#reference(a, semi)
-        i = semi + 1
-        a = xml.indexOf('&', i)
-      }
-      s += xml.slice(i, to)
+    if (amp < 0 || amp >= to) return raw(xml.slice(from, to))
+    let s = ''
+    let i = from
+    let a = amp
+    while (a >= 0 && a < to) {
+      s += raw(xml.slice(i, a))
+      const semi = xml.indexOf(';', a + 1)
+      if (semi < 0 || semi >= to || semi - a > 10) this.fail('malformed entity reference', a)
+      s += this.#reference(a, semi)
+      i = semi + 1
+      a = xml.indexOf('&', i)
     }
-    if (s.indexOf('\r') >= 0) s = s.replace(/\r\n?/g, '\n')
-    return s
+    return s + raw(xml.slice(i, to))
   }
 
   #reference(a: number, semi: number): string {

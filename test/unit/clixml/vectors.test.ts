@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import type { PSByte, PSChar, PSDecimal, PSSingle, PSUInt64 } from '../../../src/clixml/index.ts'
 import {
   deserialize,
   serialize,
@@ -13,17 +14,12 @@ import {
   ConsoleColor,
   ErrorRecord,
   InformationRecord,
-  PSByte,
-  PSChar,
   PSDateTime,
-  PSDecimal,
   PSDouble,
   PSEnum,
   PSObject,
-  PSSingle,
   PSThreadOptions,
   PSTimeSpan,
-  PSUInt64,
   PSVersion,
   HostInfo,
   ApartmentState,
@@ -252,7 +248,8 @@ test('seed INIT_RUNSPACEPOOL body: typed enums, HostInfo, Nil ApplicationArgumen
   // the seed's TN says Runspaces.ApartmentState (PowerShell writes System.Threading.ApartmentState)
   const apartment = init.get('ApartmentState') as PSEnum
   assert.ok(apartment instanceof PSEnum)
-  assert.ok(!(apartment instanceof ApartmentState))
+  assert.equal(apartment.constructor, PSEnum, 'not the registered System.Threading.ApartmentState class')
+  assert.equal(ApartmentState.typeName, 'System.Threading.ApartmentState')
   assert.equal(apartment.value, 2)
   assert.equal(apartment.name, 'UNKNOWN')
   const host = init.get('HostInfo')
