@@ -293,18 +293,17 @@ export class PsrpTestServer {
    * with fragments at most `maxFragmentSize` bytes.
    */
   take(maxFragmentSize = 32768): { pipelineId: string | undefined; data: Uint8Array }[] {
-    const out: { pipelineId: string | undefined; data: Uint8Array }[] = []
+    const groups: { pipelineId: string | undefined; parts: Uint8Array[] }[] = []
     for (const o of this.#outgoing.splice(0)) {
       const key = o.pipelineId ?? NIL_GUID
       let f = this.#fragmenters.get(key)
       if (f === undefined) this.#fragmenters.set(key, (f = new Fragmenter()))
-      const bytes = Buffer.concat(f.fragment(o.bytes, maxFragmentSize).map(encodeFragment))
-      const prev = out[out.length - 1]
-      if (prev !== undefined && prev.pipelineId === o.pipelineId)
-        prev.data = Buffer.concat([prev.data, bytes])
-      else out.push({ pipelineId: o.pipelineId, data: new Uint8Array(bytes) })
+      const parts = f.fragment(o.bytes, maxFragmentSize).map(encodeFragment)
+      const prev = groups[groups.length - 1]
+      if (prev !== undefined && prev.pipelineId === o.pipelineId) prev.parts.push(...parts)
+      else groups.push({ pipelineId: o.pipelineId, parts })
     }
-    return out
+    return groups.map((g) => ({ pipelineId: g.pipelineId, data: new Uint8Array(Buffer.concat(g.parts)) }))
   }
 }
 

@@ -551,3 +551,18 @@ test('pool messages and pipeline messages use separate targets; pool PID is nil'
   assert.equal(server.last('GET_AVAILABLE_RUNSPACES').pid, NIL_GUID)
   assert.equal(server.last('PIPELINE_INPUT').pid, p.id)
 })
+
+test('20,000 outputs fed in 32 KiB transport chunks arrive complete and in order', () => {
+  const { pool, server } = opened()
+  const p = pool.createPipeline(simple)
+  p.start()
+  pump(pool, server)
+  const n = 20000
+  for (let i = 0; i < n; i++) server.send('PIPELINE_OUTPUT', { value: i }, p.id)
+  server.sendPipelineState(p.id, 'Completed')
+  const events = pump(pool, server, { chunkSize: 32768 })
+  const out = ofType(events, 'pipelineOutput').map((e) => e.value)
+  assert.equal(out.length, n)
+  assert.ok(out.every((v, i) => v === i))
+  assert.equal(events.at(-1)?.type, 'pipelineState')
+})
