@@ -4,25 +4,30 @@
  *
  * ```
  * psrp --version
- * psrp decode [file]      # dissect PSRP bytes (base64/hex/XML) from a file or stdin
+ * psrp decode [--no-body] [file]   # dissect PSRP bytes (base64/hex/XML) from a file or stdin
  * ```
  *
  * @module
  */
 import { readFileSync } from 'node:fs'
-import { decodeToText } from './decode.ts'
+import { dissect } from './decode.ts'
 import { PsrpError } from '../errors.ts'
 
 const USAGE = `usage: psrp <command>
 
 commands:
-  decode [file]   dissect PSRP data (base64, hex, a WS-Man envelope or OutOfProc <Data> lines)
-                  read from file, or from stdin when no file is given
+  decode [--no-body] [file]
+                  dissect PSRP data (base64, hex, a WS-Man envelope or OutOfProc <Data> lines)
+                  read from file, or from stdin when no file is given; prints fragments,
+                  message headers, typed fields and CLIXML bodies (--no-body: no CLIXML).
+                  Exit code 1 when some data could not be decoded.
   --version       print the version
   --help          print this help`
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
   return pkg.version
 }
 
@@ -46,10 +51,17 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`)
       return cmd === undefined ? 2 : 0
     case 'decode': {
-      const file = rest[0]
+      const bodies = !rest.includes('--no-body')
+      const files = rest.filter((a) => a !== '--no-body')
+      if (files.length > 1 || files.some((f) => f.startsWith('-') && f !== '-')) {
+        process.stderr.write(`psrp decode: unexpected arguments ${JSON.stringify(files)}\n${USAGE}\n`)
+        return 2
+      }
+      const file = files[0]
       const input = file === undefined || file === '-' ? await readStdin() : readFileSync(file, 'utf8')
-      process.stdout.write(`${decodeToText(input)}\n`)
-      return 0
+      const result = dissect(input, { bodies })
+      process.stdout.write(`${result.text}\n`)
+      return result.errors > 0 ? 1 : 0
     }
     default:
       process.stderr.write(`psrp: unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`)

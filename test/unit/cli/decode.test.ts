@@ -3,11 +3,24 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { existsSync } from 'node:fs'
+import { corpusDir, peerSkip } from '../../helpers/peers.ts'
+import { encodeFragment } from '../../../src/psrp/index.ts'
 
 const main = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 const seed = fileURLToPath(new URL('../../vectors/psrp/seed-creation-xml.b64', import.meta.url))
+const corpus = corpusDir()
+const corpusSkip = peerSkip(
+  'recorded corpus',
+  corpus !== undefined && existsSync(`${corpus}/pypsrp`),
+  'put the shared folder beside the checkout (../shared/corpus)',
+)
 const run = (args: string[], input?: string) =>
-  spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { input, encoding: 'utf8', timeout: 30_000 })
+  spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    input,
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
 
 test('psrp decode prints fragments, headers and CLIXML of the seed creationXml (file and stdin)', () => {
   for (const r of [run(['decode', seed]), run(['decode'], readFileSync(seed, 'utf8'))]) {
@@ -41,5 +54,56 @@ test('psrp decode reports a partial message and bad input clearly; --version pri
   assert.equal(bad.status, 1)
   assert.match(bad.stderr, /ERR_INVALID_ARGUMENT/)
   const v = run(['--version'])
-  assert.equal(v.stdout.trim(), JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version)
+  assert.equal(
+    v.stdout.trim(),
+    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
+  )
+})
+
+test('psrp decode prints a typed summary per message; --no-body leaves the CLIXML out', () => {
+  const r = run(['decode', '--no-body', seed])
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /= protocolVersion="2\.3", psVersion="2\.0", serializationVersion="1\.1\.0\.1"/)
+  assert.match(r.stdout, /= minRunspaces=1, maxRunspaces=1, threadOptions=0, apartmentState=2/)
+  assert.doesNotMatch(r.stdout, /\| <Obj/)
+})
+
+test('psrp decode reports corrupt fragments and messages in place, keeps going, and exits 1', () => {
+  const bytes = Buffer.from(readFileSync(seed, 'utf8').trim(), 'base64')
+  // object 9 started twice (two start-only fragments), then a message with destination 7, then the seed
+  const startOnly = Buffer.from(
+    encodeFragment({ objectId: 9n, fragmentId: 0n, start: true, end: false, data: Uint8Array.of(1) }),
+  )
+  const bad = Buffer.from(bytes)
+  bad[21] = 7
+  const input = [Buffer.concat([startOnly, startOnly]), bad, bytes]
+    .map((b) => b.toString('base64'))
+    .join('\n')
+  const r = run(['decode', '--no-body'], input)
+  assert.equal(r.status, 1)
+  assert.match(r.stdout, /! ERR_PROTOCOL: object 9 started twice; restarting reassembly/)
+  assert.match(r.stdout, /! message of 199 bytes: ERR_PROTOCOL: message destination 7/)
+  assert.match(r.stdout, /4 message\(s\) decoded, 2 error\(s\)/)
+})
+
+test(
+  'psrp decode reads a recorded pypsrp YAML file (envelopes inside) and summarises host calls and states',
+  { skip: corpusSkip },
+  () => {
+    const file = `${corpus}/pypsrp/tests/tests_pypsrp/responses/test_psrp_pshost_ui_mocked_methods.yml`
+    const r = run(['decode', '--no-body', file])
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /== creationXml: \d+ bytes/)
+    assert.match(r.stdout, /= Opened, state=2/)
+    assert.match(r.stdout, /= ReadLine\(0 argument\(s\)\), callId=1, methodId=11/)
+    assert.match(r.stdout, /= Completed, state=4/)
+  },
+)
+
+test('psrp decode: usage errors exit 2', () => {
+  const r = run(['decode', 'a', 'b'])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /unexpected arguments/)
+  assert.equal(run(['frobnicate']).status, 2)
+  assert.match(run(['--help']).stdout, /decode \[--no-body\] \[file\]/)
 })
