@@ -30,11 +30,20 @@ import { ProtocolError } from '../../../src/errors.ts'
 const err = ErrorRecord.create({ message: 'bad', fullyQualifiedErrorId: 'E1' })
 const info = new InformationRecord({
   typeNames: ['System.Management.Automation.InformationRecord', 'System.Object'],
-  extended: [['MessageData', 'hello'], ['Source', 'src'], ['Tags', ['a']]],
+  extended: [
+    ['MessageData', 'hello'],
+    ['Source', 'src'],
+    ['Tags', ['a']],
+  ],
 })
 
 const samples: { [K in keyof MessageFieldsMap]: MessageFieldsMap[K] } = {
-  SESSION_CAPABILITY: { protocolVersion: '2.3', psVersion: '2.0', serializationVersion: '1.1.0.1', timeZone: Uint8Array.of(1, 2) },
+  SESSION_CAPABILITY: {
+    protocolVersion: '2.3',
+    psVersion: '2.0',
+    serializationVersion: '1.1.0.1',
+    timeZone: Uint8Array.of(1, 2),
+  },
   INIT_RUNSPACEPOOL: {
     minRunspaces: 1,
     maxRunspaces: 4,
@@ -53,7 +62,16 @@ const samples: { [K in keyof MessageFieldsMap]: MessageFieldsMap[K] } = {
   RUNSPACEPOOL_STATE: { state: 5, error: err },
   CREATE_PIPELINE: {
     statements: [
-      [command({ command: 'Get-Item', args: [{ name: 'Path', value: 'C:\\' }, { name: undefined, value: 5 }] }), command({ command: 'Select-Object', mergeError: 1, mergeMyResult: 2, mergeToResult: 1 })],
+      [
+        command({
+          command: 'Get-Item',
+          args: [
+            { name: 'Path', value: 'C:\\' },
+            { name: undefined, value: 5 },
+          ],
+        }),
+        command({ command: 'Select-Object', mergeError: 1, mergeMyResult: 2, mergeToResult: 1 }),
+      ],
       [command({ command: '$a = 1; $a', isScript: true, useLocalScope: true })],
     ],
     noInput: false,
@@ -73,11 +91,18 @@ const samples: { [K in keyof MessageFieldsMap]: MessageFieldsMap[K] } = {
     messageData: 'data',
     runspaceId: new PSGuid('6e2f4cc5-3bd8-4a4a-9d52-27e5b0f0a6c1'),
   },
-  APPLICATION_PRIVATE_DATA: { applicationPrivateData: new Map([['PSVersionTable', new Map([['PSVersion', '7.6.9']])]]) },
+  APPLICATION_PRIVATE_DATA: {
+    applicationPrivateData: new Map([['PSVersionTable', new Map([['PSVersion', '7.6.9']])]]),
+  },
   GET_COMMAND_METADATA: { names: ['Get-*'], commandType: 8, namespace: ['Microsoft.PowerShell.Core'] },
   RUNSPACEPOOL_INIT_DATA: { minRunspaces: 1, maxRunspaces: 3 },
   RESET_RUNSPACE_STATE: { callId: 5n },
-  RUNSPACEPOOL_HOST_CALL: { callId: 6n, methodId: HostMethodId.ReadLine, methodName: 'ReadLine', parameters: [] },
+  RUNSPACEPOOL_HOST_CALL: {
+    callId: 6n,
+    methodId: HostMethodId.ReadLine,
+    methodName: 'ReadLine',
+    parameters: [],
+  },
   RUNSPACEPOOL_HOST_RESPONSE: { callId: 6n, methodId: HostMethodId.ReadLine, result: 'typed' },
   PIPELINE_INPUT: { value: PSObject.custom({ x: 1 }) },
   END_OF_PIPELINE_INPUT: {},
@@ -87,15 +112,32 @@ const samples: { [K in keyof MessageFieldsMap]: MessageFieldsMap[K] } = {
   DEBUG_RECORD: { record: InformationalRecord.create('Debug', 'dbg') },
   VERBOSE_RECORD: { record: InformationalRecord.create('Verbose', 'vrb') },
   WARNING_RECORD: { record: InformationalRecord.create('Warning', 'wrn') },
-  PROGRESS_RECORD: { record: ProgressRecord.create({ activity: 'a', statusDescription: 's', percentComplete: 7 }) },
+  PROGRESS_RECORD: {
+    record: ProgressRecord.create({ activity: 'a', statusDescription: 's', percentComplete: 7 }),
+  },
   INFORMATION_RECORD: { record: info },
-  PIPELINE_HOST_CALL: { callId: 7n, methodId: HostMethodId.SetWindowSize, methodName: 'SetWindowSize', parameters: [Size.create(80, 25)] },
+  PIPELINE_HOST_CALL: {
+    callId: 7n,
+    methodId: HostMethodId.SetWindowSize,
+    methodName: 'SetWindowSize',
+    parameters: [Size.create(80, 25)],
+  },
   PIPELINE_HOST_RESPONSE: { callId: 8n, methodId: HostMethodId.Prompt, error: err },
 }
 
 /** Plain comparable view: PSObjects by their serialized form. */
 function plain(v: unknown): unknown {
-  return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x instanceof Map ? Object.fromEntries(x) : x instanceof Uint8Array ? [...x] : x)))
+  return JSON.parse(
+    JSON.stringify(v, (_k, x: unknown) =>
+      typeof x === 'bigint'
+        ? `${x}n`
+        : x instanceof Map
+          ? Object.fromEntries(x)
+          : x instanceof Uint8Array
+            ? [...x]
+            : x,
+    ),
+  )
 }
 
 test('all 31 message types round-trip through encode/decode with their typed fields', () => {
@@ -103,7 +145,13 @@ test('all 31 message types round-trip through encode/decode with their typed fie
   for (const type of ALL_MESSAGE_TYPES) {
     const fields = samples[type]
     const body = encodeMessageBody(type, fields as never)
-    const raw = encodeMessage({ destination: 'server', type: MessageType[type], rpid: '6e2f4cc5-3bd8-4a4a-9d52-27e5b0f0a6c1', data: body, bom: true })
+    const raw = encodeMessage({
+      destination: 'server',
+      type: MessageType[type],
+      rpid: '6e2f4cc5-3bd8-4a4a-9d52-27e5b0f0a6c1',
+      data: body,
+      bom: true,
+    })
     const msg = decodeMessage(raw)
     const decoded = decodeMessageBody(msg.type, msg.data)
     assert.equal(decoded.type, type)
@@ -114,14 +162,34 @@ test('all 31 message types round-trip through encode/decode with their typed fie
 })
 
 test('typed views: records, host info, enums and call ids decode to the right classes', () => {
-  const p = decodeMessageBody(MessageType.PROGRESS_RECORD, encodeMessageBody('PROGRESS_RECORD', samples.PROGRESS_RECORD))
-  assert.ok(p.type === 'PROGRESS_RECORD' && p.fields.record instanceof ProgressRecord && p.fields.record.percentComplete === 7)
-  const i = decodeMessageBody(MessageType.INIT_RUNSPACEPOOL, encodeMessageBody('INIT_RUNSPACEPOOL', samples.INIT_RUNSPACEPOOL))
-  assert.ok(i.type === 'INIT_RUNSPACEPOOL' && i.fields.hostInfo instanceof HostInfo && i.fields.threadOptions === 0)
-  assert.match(encodeMessageBody('INIT_RUNSPACEPOOL', samples.INIT_RUNSPACEPOOL), /<ToString>Default<\/ToString><I32>0<\/I32>/)
+  const p = decodeMessageBody(
+    MessageType.PROGRESS_RECORD,
+    encodeMessageBody('PROGRESS_RECORD', samples.PROGRESS_RECORD),
+  )
+  assert.ok(
+    p.type === 'PROGRESS_RECORD' &&
+      p.fields.record instanceof ProgressRecord &&
+      p.fields.record.percentComplete === 7,
+  )
+  const i = decodeMessageBody(
+    MessageType.INIT_RUNSPACEPOOL,
+    encodeMessageBody('INIT_RUNSPACEPOOL', samples.INIT_RUNSPACEPOOL),
+  )
+  assert.ok(
+    i.type === 'INIT_RUNSPACEPOOL' && i.fields.hostInfo instanceof HostInfo && i.fields.threadOptions === 0,
+  )
+  assert.match(
+    encodeMessageBody('INIT_RUNSPACEPOOL', samples.INIT_RUNSPACEPOOL),
+    /<ToString>Default<\/ToString><I32>0<\/I32>/,
+  )
   assert.equal(PSThreadOptions.of(0).name, 'Default')
-  const h = decodeMessageBody(MessageType.PIPELINE_HOST_CALL, encodeMessageBody('PIPELINE_HOST_CALL', samples.PIPELINE_HOST_CALL))
-  assert.ok(h.type === 'PIPELINE_HOST_CALL' && h.fields.methodName === 'SetWindowSize' && h.fields.callId === 7n)
+  const h = decodeMessageBody(
+    MessageType.PIPELINE_HOST_CALL,
+    encodeMessageBody('PIPELINE_HOST_CALL', samples.PIPELINE_HOST_CALL),
+  )
+  assert.ok(
+    h.type === 'PIPELINE_HOST_CALL' && h.fields.methodName === 'SetWindowSize' && h.fields.callId === 7n,
+  )
   assert.ok(VOID_HOST_METHODS.has('SetWindowSize') && !VOID_HOST_METHODS.has('ReadLine'))
   assert.equal(encodeMessageBody('END_OF_PIPELINE_INPUT', {}), '')
 })
@@ -132,12 +200,24 @@ test('CREATE_PIPELINE omits merge fields the negotiated protocol does not know',
   const v22 = encodeMessageBody('CREATE_PIPELINE', { ...samples.CREATE_PIPELINE, protocolVersion: '2.2' })
   assert.ok(v22.includes('MergeWarning') && !v22.includes('MergeInformation'))
   assert.ok(encodeMessageBody('CREATE_PIPELINE', samples.CREATE_PIPELINE).includes('MergeInformation'))
-  assert.throws(() => encodeMessageBody('CREATE_PIPELINE', { ...samples.CREATE_PIPELINE, statements: [] }), ProtocolError)
+  assert.throws(
+    () => encodeMessageBody('CREATE_PIPELINE', { ...samples.CREATE_PIPELINE, statements: [] }),
+    ProtocolError,
+  )
 })
 
 test('bodies missing required fields or with bad XML are ProtocolErrors naming the message', () => {
-  assert.throws(() => decodeMessageBody(MessageType.PIPELINE_STATE, '<Obj RefId="0"><MS /></Obj>'), /PIPELINE_STATE is missing PipelineState/)
-  assert.throws(() => decodeMessageBody(MessageType.SET_MAX_RUNSPACES, '<S>x</S>'), /SET_MAX_RUNSPACES body is not an object/)
-  assert.throws(() => decodeMessageBody(MessageType.RUNSPACEPOOL_STATE, '<Obj RefId="0"><MS><I32 N="RunspaceState">x'), (e: unknown) => e instanceof ProtocolError && /RUNSPACEPOOL_STATE body/.test(e.message))
+  assert.throws(
+    () => decodeMessageBody(MessageType.PIPELINE_STATE, '<Obj RefId="0"><MS /></Obj>'),
+    /PIPELINE_STATE is missing PipelineState/,
+  )
+  assert.throws(
+    () => decodeMessageBody(MessageType.SET_MAX_RUNSPACES, '<S>x</S>'),
+    /SET_MAX_RUNSPACES body is not an object/,
+  )
+  assert.throws(
+    () => decodeMessageBody(MessageType.RUNSPACEPOOL_STATE, '<Obj RefId="0"><MS><I32 N="RunspaceState">x'),
+    (e: unknown) => e instanceof ProtocolError && /RUNSPACEPOOL_STATE body/.test(e.message),
+  )
   assert.throws(() => decodeMessageBody(0x0bad0bad, '<S />'), /unknown message type 0x0bad0bad/)
 })

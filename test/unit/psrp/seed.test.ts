@@ -17,7 +17,9 @@ import {
 import { PSEnum, HostInfo, PSThreadOptions } from '../../../src/clixml/index.ts'
 
 const b64 = readFileSync(new URL('../../vectors/psrp/seed-creation-xml.b64', import.meta.url), 'utf8').trim()
-const expected = JSON.parse(readFileSync(new URL('../../vectors/psrp/seed-creation-xml.json', import.meta.url), 'utf8'))
+const expected = JSON.parse(
+  readFileSync(new URL('../../vectors/psrp/seed-creation-xml.json', import.meta.url), 'utf8'),
+)
 const bytes = Uint8Array.from(Buffer.from(b64, 'base64'))
 
 test('seed creationXml: two whole fragments, ObjectIds 1 and 2, 199 and 765 bytes', () => {

@@ -35,13 +35,29 @@ test('GUIDs: .NET byte order on the wire, RFC order readable, swap helper', () =
 })
 
 test('END_OF_PIPELINE_INPUT matches the worked example of transports.md §1.8 byte for byte', () => {
-  const msg = encodeMessage({ destination: 'server', type: MessageType.END_OF_PIPELINE_INPUT, rpid: RPID, pid: PID, data: '' })
+  const msg = encodeMessage({
+    destination: 'server',
+    type: MessageType.END_OF_PIPELINE_INPUT,
+    rpid: RPID,
+    pid: PID,
+    data: '',
+  })
   const frag = encodeFragment({ objectId: 5n, fragmentId: 0n, start: true, end: true, data: msg })
-  assert.equal(Buffer.from(frag).toString('base64'), 'AAAAAAAAAAUAAAAAAAAAAAMAAAAoAgAAAAMQBADFTC9u2DtKSp1SJ+Ww8KbBjhssSj1fak6LnA0eLzpLXA==')
+  assert.equal(
+    Buffer.from(frag).toString('base64'),
+    'AAAAAAAAAAUAAAAAAAAAAAMAAAAoAgAAAAMQBADFTC9u2DtKSp1SJ+Ww8KbBjhssSj1fak6LnA0eLzpLXA==',
+  )
 })
 
 test('message header: BOM optional, destination checked, short input rejected', () => {
-  const m = encodeMessage({ destination: 'client', type: MessageType.PIPELINE_OUTPUT, rpid: RPID, pid: PID, data: '<S>x</S>', bom: true })
+  const m = encodeMessage({
+    destination: 'client',
+    type: MessageType.PIPELINE_OUTPUT,
+    rpid: RPID,
+    pid: PID,
+    data: '<S>x</S>',
+    bom: true,
+  })
   const d = decodeMessage(m)
   assert.equal(d.hasBom, true)
   assert.equal(d.data, '<S>x</S>')
@@ -59,12 +75,15 @@ test('fragmenter splits to the size limit and the defragmenter reassembles inter
   const fa = f.fragment(a, FRAGMENT_HEADER_SIZE + 30)
   const fb = f.fragment(b, FRAGMENT_HEADER_SIZE + 30)
   assert.equal(fa.length, 4)
-  assert.deepEqual(fa.map((x) => [x.objectId, x.fragmentId, x.start, x.end, x.data.length]), [
-    [1n, 0n, true, false, 30],
-    [1n, 1n, false, false, 30],
-    [1n, 2n, false, false, 30],
-    [1n, 3n, false, true, 10],
-  ])
+  assert.deepEqual(
+    fa.map((x) => [x.objectId, x.fragmentId, x.start, x.end, x.data.length]),
+    [
+      [1n, 0n, true, false, 30],
+      [1n, 1n, false, false, 30],
+      [1n, 2n, false, false, 30],
+      [1n, 3n, false, true, 10],
+    ],
+  )
   assert.equal(fb[0]?.objectId, 2n)
   // interleave and split the byte stream at awkward places
   const order = [fa[0], fb[0], fa[1], fa[2], fb[1], fa[3]].map((x) => encodeFragment(x!))
@@ -89,11 +108,26 @@ test('inconsistent fragment sequences are ProtocolErrors', () => {
   ]
   for (const [frags, re] of cases) {
     const d = new Defragmenter()
-    assert.throws(() => frags.forEach((x) => d.push(x)), (e: unknown) => e instanceof ProtocolError && re.test(e.message))
+    assert.throws(
+      () => frags.forEach((x) => d.push(x)),
+      (e: unknown) => e instanceof ProtocolError && re.test(e.message),
+    )
   }
   const big = new Defragmenter({ maxObjectSize: 10 })
-  assert.throws(() => big.push(encodeFragment({ objectId: 1n, fragmentId: 0n, start: true, end: true, data: new Uint8Array(11) })), /exceeds/)
-  const flags = encodeFragment({ objectId: 1n, fragmentId: 0n, start: true, end: true, data: Uint8Array.of(1) })
+  assert.throws(
+    () =>
+      big.push(
+        encodeFragment({ objectId: 1n, fragmentId: 0n, start: true, end: true, data: new Uint8Array(11) }),
+      ),
+    /exceeds/,
+  )
+  const flags = encodeFragment({
+    objectId: 1n,
+    fragmentId: 0n,
+    start: true,
+    end: true,
+    data: Uint8Array.of(1),
+  })
   flags[16] = 0x83
   assert.throws(() => decodeFragment(flags), /reserved flag/)
   assert.equal(decodeFragment(flags.subarray(0, 10)), undefined)
