@@ -2,7 +2,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { Defragmenter, encodeFragment, Fragmenter, FRAGMENT_HEADER_SIZE, decodeMessage, decodeMessageBody } from '../../src/psrp/index.ts'
+import {
+  Defragmenter,
+  encodeFragment,
+  Fragmenter,
+  FRAGMENT_HEADER_SIZE,
+  decodeMessage,
+  decodeMessageBody,
+} from '../../src/psrp/index.ts'
 import { PsrpError } from '../../src/errors.ts'
 
 test('fragment → interleave → split anywhere → defragment returns every message intact', () => {
