@@ -530,6 +530,8 @@ export class HostInfo extends PSObject {
 registerType('System.Management.Automation.Runspaces.HostInfo', HostInfo)
 
 function hostDataValue(v: unknown): unknown {
+  // MS-PSRP 2.2.3.13: colors travel as their Int32 value, coordinates and sizes as x/y and width/height
+  if (v instanceof PSObject && v.typeNames[0] === 'System.ConsoleColor') return Number(v.baseValue)
   if (v instanceof Coordinates) return new PSObject({ extended: [['x', v.x], ['y', v.y]] })
   if (v instanceof Size) return new PSObject({ extended: [['width', v.width], ['height', v.height]] })
   return v

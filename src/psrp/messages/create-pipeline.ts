@@ -127,7 +127,7 @@ function encodeCommand(c: PipelineCommand, protocolVersion: string | undefined):
 
 /** Encodes the CREATE_PIPELINE body. */
 export function encodeCreatePipeline(m: CreatePipelineMessage): PSObject {
-  const [first, ...extra] = m.statements
+  const [first] = m.statements
   if (first === undefined || first.length === 0) {
     throw new ProtocolError('a pipeline needs at least one command', { side: 'local' })
   }
@@ -138,8 +138,9 @@ export function encodeCreatePipeline(m: CreatePipelineMessage): PSObject {
     ['History', m.history ?? null],
     ['RedirectShellErrorOutputPipe', m.redirectShellErrorOutputPipe],
   ]
-  if (extra.length > 0) {
-    powershell.push(['ExtraCmds', extra.map((s) => msObject([['Cmds', cmds(s)]]))])
+  if (m.statements.length > 1) {
+    // PowerShell lists every statement (the first one too) in ExtraCmds when there are several
+    powershell.push(['ExtraCmds', m.statements.map((s) => msObject([['Cmds', cmds(s)]]))])
   }
   return msObject([
     ['NoInput', m.noInput],
@@ -183,9 +184,10 @@ export function decodeCreatePipeline(value: unknown): CreatePipelineMessage {
   const ps = bodyObject('CREATE_PIPELINE.PowerShell', required('CREATE_PIPELINE', o, 'PowerShell'))
   const cmds = required('CREATE_PIPELINE.PowerShell', ps, 'Cmds')
   if (!Array.isArray(cmds)) throw new ProtocolError('CREATE_PIPELINE.PowerShell.Cmds is not a list')
-  const statements = [cmds.map(decodeCommand)]
+  let statements = [cmds.map(decodeCommand)]
   const extra = optional(ps, 'ExtraCmds')
-  if (Array.isArray(extra)) {
+  if (Array.isArray(extra) && extra.length > 0) {
+    statements = []
     for (const s of extra) {
       const list = bodyObject('CREATE_PIPELINE statement', s).get('Cmds')
       if (Array.isArray(list)) statements.push(list.map(decodeCommand))

@@ -1,0 +1,17 @@
+/**
+ * The async public API: runspace pools, PowerShell pipelines and hosts.
+ *
+ * @module
+ */
+export { RunspacePool, type RunspacePoolOptions, type CallOptions, type RunspacePoolEvents } from './runspace-pool.ts'
+export { PowerShell, type PSDataStreams, type PipelineInput, type InvokeOptions, type PowerShellEvents } from './powershell.ts'
+export {
+  DefaultHost,
+  hostInfoFor,
+  type PSHost,
+  type PSHostUserInterface,
+  type PSHostRawUserInterface,
+  type DefaultHostCallbacks,
+  type HostWrite,
+  type CredentialAnswer,
+} from './host.ts'

@@ -1,0 +1,401 @@
+/**
+ * `PowerShell`: builds a pipeline of commands and scripts and runs it on a {@link RunspacePool},
+ * like .NET's `System.Management.Automation.PowerShell`.
+ *
+ * ```ts
+ * const out = await new PowerShell(pool).addCommand('Get-Process').addParameter('Id', pid).invoke()
+ * for await (const n of new PowerShell(pool).addScript('1..1e6').stream()) { … }
+ * ```
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events'
+import {
+  AbortError,
+  InvalidStateError,
+  PipelineFailedError,
+  PipelineStoppedError,
+  PsrpError,
+  TimeoutError,
+} from '../errors.ts'
+import {
+  command as makeCommand,
+  type ClientPipeline,
+  type PipelineCommand,
+  type PipelineStateName,
+  type PsrpEvent,
+} from '../psrp/index.ts'
+import type {
+  ErrorRecord,
+  InformationalRecord,
+  InformationRecord,
+  ProgressRecord,
+} from '../clixml/index.ts'
+import type { PSHost } from './host.ts'
+import { hostInfoFor } from './host.ts'
+import type { CallOptions, RunspacePool } from './runspace-pool.ts'
+
+/** The five record streams of a pipeline, filled as records arrive. */
+export interface PSDataStreams {
+  error: ErrorRecord[]
+  warning: InformationalRecord[]
+  verbose: InformationalRecord[]
+  debug: InformationalRecord[]
+  information: InformationRecord[]
+  progress: ProgressRecord[]
+}
+
+/** Input for a pipeline: values, a (sync) iterable or an async iterable, streamed in fragments. */
+export type PipelineInput = Iterable<unknown> | AsyncIterable<unknown>
+
+/** Options of {@link PowerShell.invoke} and {@link PowerShell.stream}. */
+export interface InvokeOptions extends CallOptions {
+  /** Output values buffered before the stream stops reading from the server (default 1000). */
+  highWaterMark?: number
+}
+
+/** Events of {@link PowerShell}. */
+export interface PowerShellEvents {
+  error: [record: ErrorRecord]
+  warning: [record: InformationalRecord]
+  verbose: [record: InformationalRecord]
+  debug: [record: InformationalRecord]
+  information: [record: InformationRecord]
+  progress: [record: ProgressRecord]
+  stateChanged: [state: PipelineStateName]
+}
+
+/** PipelineResultTypes values (MS-PSRP 2.2.3.31). */
+const OUTPUT = 1
+const ERROR = 2
+
+/** A PowerShell pipeline. Reusable: each invoke runs the commands again with fresh streams. */
+export class PowerShell extends EventEmitter<PowerShellEvents> {
+  readonly pool: RunspacePool
+  readonly #statements: PipelineCommand[][] = [[]]
+  #addToHistory = false
+  #isNested = false
+  #host: PSHost | undefined
+  #remoteStreamOptions = 0
+  #state: PipelineStateName = 'NotStarted'
+  #pipeline: ClientPipeline | undefined
+  #streams: PSDataStreams = emptyStreams()
+  #hadErrors = false
+  #running: Promise<unknown> | undefined
+
+  constructor(pool: RunspacePool, options: { host?: PSHost; isNested?: boolean; addInvocationInfo?: boolean } = {}) {
+    super()
+    this.pool = pool
+    this.#host = options.host
+    this.#isNested = options.isNested ?? false
+    if (options.addInvocationInfo === true) this.#remoteStreamOptions = 15
+  }
+
+  /** Current state (MS-PSRP PSInvocationState). */
+  get state(): PipelineStateName {
+    return this.#state
+  }
+
+  /** Records of the last invocation, per stream. */
+  get streams(): PSDataStreams {
+    return this.#streams
+  }
+
+  /** True when the last invocation wrote an error record or failed. */
+  get hadErrors(): boolean {
+    return this.#hadErrors
+  }
+
+  /** The pipeline id of the current (or last) invocation. */
+  get instanceId(): string | undefined {
+    return this.#pipeline?.id
+  }
+
+  get #current(): PipelineCommand[] {
+    return this.#statements[this.#statements.length - 1] as PipelineCommand[]
+  }
+
+  get #last(): PipelineCommand {
+    const c = this.#current[this.#current.length - 1]
+    if (c === undefined) throw new InvalidStateError('add a parameter', 'NoCommand', 'add a command or script first')
+    return c
+  }
+
+  /** Adds a command (cmdlet, function, alias or application) to the current statement. */
+  addCommand(name: string, options: { useLocalScope?: boolean } = {}): this {
+    this.#current.push(makeCommand({ command: name, ...(options.useLocalScope === undefined ? {} : { useLocalScope: options.useLocalScope }) }))
+    return this
+  }
+
+  /** Adds a script to the current statement; `useLocalScope` false dot-sources it into the session scope. */
+  addScript(script: string, useLocalScope?: boolean): this {
+    this.#current.push(makeCommand({ command: script, isScript: true, ...(useLocalScope === undefined ? {} : { useLocalScope }) }))
+    return this
+  }
+
+  /** Adds a named parameter to the last command; without a value it is a switch (`-Force`). */
+  addParameter(name: string, value: unknown = true): this {
+    this.#last.args.push({ name, value })
+    return this
+  }
+
+  /** Adds several named parameters. */
+  addParameters(parameters: Record<string, unknown> | Map<string, unknown>): this {
+    const entries = parameters instanceof Map ? [...parameters] : Object.entries(parameters)
+    for (const [k, v] of entries) this.addParameter(k, v)
+    return this
+  }
+
+  /** Adds a positional argument to the last command. */
+  addArgument(value: unknown): this {
+    this.#last.args.push({ name: undefined, value })
+    return this
+  }
+
+  /** Starts a new statement (like `;` between pipelines). */
+  addStatement(): this {
+    if (this.#current.length > 0) this.#statements.push([])
+    return this
+  }
+
+  /** Sets UseLocalScope on the last command. */
+  useLocalScope(value = true): this {
+    this.#last.useLocalScope = value
+    return this
+  }
+
+  /** Adds the invocation to the session history. */
+  addToHistory(value = true): this {
+    this.#addToHistory = value
+    return this
+  }
+
+  /** Sends invocation info (script position) with error/warning/verbose/debug records. */
+  addInvocationInfo(value = true): this {
+    this.#remoteStreamOptions = value ? 15 : 0
+    return this
+  }
+
+  /** Redirects the last command's error stream to output (`2>&1`). */
+  mergeError(): this {
+    const c = this.#last
+    c.mergeMyResult = ERROR
+    c.mergeToResult = OUTPUT
+    c.mergeError = OUTPUT
+    return this
+  }
+
+  /** Redirects warnings to output (`3>&1`). */
+  mergeWarning(): this {
+    this.#last.mergeWarning = OUTPUT
+    return this
+  }
+
+  /** Redirects verbose to output (`4>&1`). */
+  mergeVerbose(): this {
+    this.#last.mergeVerbose = OUTPUT
+    return this
+  }
+
+  /** Redirects debug to output (`5>&1`). */
+  mergeDebug(): this {
+    this.#last.mergeDebug = OUTPUT
+    return this
+  }
+
+  /** Redirects information to output (`6>&1`). */
+  mergeInformation(): this {
+    this.#last.mergeInformation = OUTPUT
+    return this
+  }
+
+  /** Redirects every stream to output (`*>&1`). */
+  mergeAll(): this {
+    this.mergeError().mergeWarning().mergeVerbose().mergeDebug().mergeInformation()
+    this.#last.mergeMyResult = 7
+    return this
+  }
+
+  /** Merges the previous command's error output into this command's input (MergePreviousResults). */
+  mergePreviousResults(): this {
+    this.#last.mergePreviousResults = ERROR | OUTPUT
+    return this
+  }
+
+  /** Removes every command. */
+  clear(): this {
+    this.#statements.length = 0
+    this.#statements.push([])
+    return this
+  }
+
+  /** Runs the pipeline and resolves with every output object. */
+  async invoke(input?: PipelineInput, options: InvokeOptions = {}): Promise<unknown[]> {
+    const out: unknown[] = []
+    for await (const v of this.stream(input, { ...options, highWaterMark: Number.POSITIVE_INFINITY })) out.push(v)
+    return out
+  }
+
+  /**
+   * Runs the pipeline and yields output objects as they arrive, in order. When the consumer is slower
+   * than the server, reading from the server pauses at `highWaterMark` buffered values. Breaking out
+   * of the loop stops the pipeline.
+   */
+  stream(input?: PipelineInput, options: InvokeOptions = {}): AsyncIterableIterator<unknown> {
+    if (this.#running !== undefined) throw new InvalidStateError('invoke', this.#state, 'this PowerShell is already running')
+    const statements = this.#statements.filter((s) => s.length > 0)
+    if (statements.length === 0) throw new InvalidStateError('invoke', this.#state, 'add a command or script first')
+    this.#streams = emptyStreams()
+    this.#hadErrors = false
+    const pipeline = this.pool.createPipeline({
+      statements: statements.map((s) => s.map((c) => ({ ...c, args: [...c.args] }))),
+      hasInput: input !== undefined,
+      addToHistory: this.#addToHistory,
+      isNested: this.#isNested,
+      remoteStreamOptions: this.#remoteStreamOptions,
+      ...(this.#host === undefined ? {} : { hostInfo: hostInfoFor(this.#host) }),
+    })
+    this.#pipeline = pipeline
+    return this.#iterate(pipeline, input, options)
+  }
+
+  /** Stops the running pipeline; resolves when it has stopped. */
+  async stop(options?: CallOptions): Promise<void> {
+    const p = this.#pipeline
+    if (p === undefined || p.done || p.state === 'NotStarted') return
+    await this.pool.stopPipeline(p, options)
+    await this.#running?.catch(() => undefined)
+  }
+
+  #setState(state: PipelineStateName): void {
+    if (this.#state === state) return
+    this.#state = state
+    this.emit('stateChanged', state)
+  }
+
+  async *#iterate(pipeline: ClientPipeline, input: PipelineInput | undefined, options: InvokeOptions): AsyncIterableIterator<unknown> {
+    const hwm = options.highWaterMark ?? 1000
+    const buffer: unknown[] = []
+    let head = 0
+    let finished: { error?: PsrpError } | undefined
+    let wake: (() => void) | undefined
+    const notify = (): void => {
+      const w = wake
+      wake = undefined
+      w?.()
+    }
+    const finish = (error?: PsrpError): void => {
+      if (finished !== undefined) return
+      finished = error === undefined ? {} : { error }
+      notify()
+    }
+    const listener = {
+      host: this.#host,
+      onFailure: (error: PsrpError): void => {
+        this.#setState('Failed')
+        finish(error)
+      },
+      onEvent: (ev: PsrpEvent): void => {
+        switch (ev.type) {
+          case 'pipelineOutput':
+            buffer.push(ev.value)
+            notify()
+            return
+          case 'pipelineRecord':
+            this.#record(ev.stream, ev.record)
+            return
+          case 'pipelineState':
+            this.#setState(ev.state)
+            if (ev.state === 'Completed') finish()
+            else if (ev.state === 'Failed') {
+              this.#hadErrors = true
+              finish(new PipelineFailedError(ev.error?.message ?? 'the pipeline failed', ev.error))
+            } else if (ev.state === 'Stopped') finish(new PipelineStoppedError(ev.error?.message ?? 'the pipeline was stopped'))
+            return
+          default:
+            return
+        }
+      },
+    }
+    this.pool.attach(pipeline.id, listener)
+    const cancel = (reason: PsrpError): void => {
+      if (!pipeline.done) void this.pool.stopPipeline(pipeline).catch(() => undefined)
+      finish(reason)
+    }
+    const { signal, timeout } = options
+    const onAbort = (): void => cancel(new AbortError('the pipeline was aborted', { cause: signal?.reason }))
+    let timer: NodeJS.Timeout | undefined
+    if (signal?.aborted === true) {
+      this.pool.core.removePipeline(pipeline.id)
+      throw new AbortError('the pipeline was aborted', { cause: signal.reason })
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (timeout !== undefined) timer = setTimeout(() => cancel(new TimeoutError(`the pipeline timed out after ${timeout} ms`, timeout)), timeout)
+
+    let resolveRun: (v: unknown) => void = () => undefined
+    this.#running = new Promise((r) => (resolveRun = r))
+    try {
+      this.#setState('Running')
+      await this.pool.startPipeline(pipeline)
+      const feeding = input === undefined ? Promise.resolve() : this.#feed(pipeline, input)
+      feeding.catch((e: unknown) => cancel(e instanceof PsrpError ? e : new AbortError(`reading the input failed: ${String(e)}`, { cause: e })))
+      for (;;) {
+        if (head < buffer.length) {
+          const v = buffer[head]
+          buffer[head++] = undefined
+          if (head > 4096 && head * 2 > buffer.length) {
+            buffer.splice(0, head)
+            head = 0
+          }
+          yield v
+          continue
+        }
+        if (finished !== undefined) break
+        await new Promise<void>((r) => (wake = r))
+      }
+      if (finished?.error !== undefined) throw finished.error
+      void hwm
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+      if (timer !== undefined) clearTimeout(timer)
+      if (!pipeline.done && pipeline.state !== 'NotStarted' && finished === undefined) {
+        // the consumer broke out early: stop the remote pipeline
+        await this.pool.stopPipeline(pipeline).catch(() => undefined)
+        await new Promise<void>((r) => {
+          if (finished !== undefined || this.pool.failure !== undefined) return r()
+          wake = r
+        })
+      }
+      await this.pool.releasePipeline(pipeline)
+      this.#running = undefined
+      resolveRun(undefined)
+    }
+  }
+
+  async #feed(pipeline: ClientPipeline, input: PipelineInput): Promise<void> {
+    const batch: unknown[] = []
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0 || !pipeline.acceptsInput) return
+      const values = batch.splice(0, batch.length)
+      await this.pool.sendInput(pipeline, values)
+    }
+    for await (const v of input as AsyncIterable<unknown>) {
+      if (!pipeline.acceptsInput) return
+      batch.push(v)
+      if (batch.length >= 64) await flush()
+    }
+    await flush()
+    await this.pool.endInput(pipeline)
+  }
+
+  #record(stream: keyof PSDataStreams, record: unknown): void {
+    ;(this.#streams[stream] as unknown[]).push(record)
+    if (stream === 'error') this.#hadErrors = true
+    // emit only when someone listens: an 'error' event without listeners would throw
+    if (this.listenerCount(stream) > 0) (this.emit as (e: string, r: unknown) => boolean)(stream, record)
+  }
+}
+
+function emptyStreams(): PSDataStreams {
+  return { error: [], warning: [], verbose: [], debug: [], information: [], progress: [] }
+}

@@ -1,0 +1,506 @@
+/**
+ * `RunspacePool`: the async public face of a PSRP runspace pool. It drives the sans-IO
+ * {@link ClientRunspacePool} over a transport (today the OutOfProc family: {@link ProcessConnection}
+ * for a local `pwsh -s`), dispatches host calls, and routes pipeline traffic to {@link PowerShell}
+ * instances.
+ *
+ * ```ts
+ * await using pool = await RunspacePool.open(new ProcessConnection(), { maxRunspaces: 4 })
+ * ```
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events'
+import { generateKeyPairSync } from 'node:crypto'
+import {
+  AbortError,
+  InvalidStateError,
+  PsrpError,
+  TimeoutError,
+  TransportError,
+  ProtocolError,
+  PipelineFailedError,
+} from '../errors.ts'
+import {
+  ClientRunspacePool,
+  AesSessionCipher,
+  decryptSessionKey,
+  encodePublicKeyBlob,
+  type ClientPipeline,
+  type GetCommandMetadataMessage,
+  type PipelineSpec,
+  type ProtocolVersion,
+  type PsrpEvent,
+  type RunspacePoolStateName,
+  type SessionKeyExchanger,
+} from '../psrp/index.ts'
+import { CommandMetadata, PSCredential, PSSecureString, type ErrorRecord } from '../clixml/index.ts'
+import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
+import { hostErrorRecord, hostInfoFor, invokeHostMethod, type PSHost } from './host.ts'
+
+/** Cancellation and time limit of a call. */
+export interface CallOptions {
+  /** Aborting rejects the call with {@link AbortError} (and stops a pipeline on the server). */
+  signal?: AbortSignal | undefined
+  /** Milliseconds before the call rejects with {@link TimeoutError}. */
+  timeout?: number | undefined
+}
+
+/** Options of {@link RunspacePool.open}. */
+export interface RunspacePoolOptions extends CallOptions {
+  /** Minimum runspaces (default 1). */
+  minRunspaces?: number
+  /** Maximum runspaces (default 1): how many pipelines may run at once. */
+  maxRunspaces?: number
+  /** The host remote code talks to (`Write-Host`, `Read-Host`, `$Host.UI.RawUI`). */
+  host?: PSHost
+  /** `$PSSenderInfo.ApplicationArguments` on the server. */
+  applicationArguments?: Record<string, unknown> | Map<string, unknown>
+  /** Protocol version announced (default 2.3; 2.4 makes pwsh 7.6 send SecureStrings without key exchange). */
+  protocolVersion?: ProtocolVersion
+  /** PSThreadOptions value. */
+  threadOptions?: number
+  /** ApartmentState value. */
+  apartmentState?: number
+}
+
+/** Receives the pipeline traffic of one PowerShell instance. */
+export interface PipelineListener {
+  onEvent(event: PsrpEvent): void
+  onFailure(error: PsrpError): void
+  readonly host: PSHost | undefined
+}
+
+interface Waiter<T> {
+  resolve(value: T): void
+  reject(error: PsrpError): void
+}
+
+/** Runs `work` with an AbortSignal/timeout, cleaning up listeners. */
+export function withCallOptions<T>(work: Promise<T>, options: CallOptions | undefined, what: string, onCancel?: () => void): Promise<T> {
+  const { signal, timeout } = options ?? {}
+  if (signal === undefined && timeout === undefined) return work
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined
+    const cleanup = (): void => {
+      if (timer !== undefined) clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    const onAbort = (): void => {
+      cleanup()
+      onCancel?.()
+      reject(new AbortError(`${what} was aborted`, { cause: signal?.reason }))
+    }
+    if (signal?.aborted === true) return onAbort()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (timeout !== undefined) {
+      timer = setTimeout(() => {
+        cleanup()
+        onCancel?.()
+        reject(new TimeoutError(`${what} timed out after ${timeout} ms`, timeout))
+      }, timeout)
+    }
+    work.then(
+      (v) => {
+        cleanup()
+        resolve(v)
+      },
+      (e: unknown) => {
+        cleanup()
+        reject(e)
+      },
+    )
+  })
+}
+
+/** Events of {@link RunspacePool}. */
+export interface RunspacePoolEvents {
+  stateChanged: [state: RunspacePoolStateName, previous: RunspacePoolStateName, error: ErrorRecord | undefined]
+  userEvent: [event: Record<string, unknown>]
+}
+
+/** A PSRP runspace pool on a server. */
+export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements AsyncDisposable {
+  /** The sans-IO core (for advanced use and diagnostics). */
+  readonly core: ClientRunspacePool
+  readonly #transport: OutOfProcTransport
+  readonly #host: PSHost | undefined
+  readonly #listeners = new Map<string, PipelineListener>()
+  readonly #calls = new Map<bigint, Waiter<unknown>>()
+  #openWaiter: Waiter<void> | undefined
+  #keyWaiter: Waiter<void> | undefined
+  #failure: PsrpError | undefined
+  #closing: Promise<void> | undefined
+  #pump: Promise<void> | undefined
+  #keyPair: SessionKeyExchanger | undefined
+
+  private constructor(transport: OutOfProcTransport, options: RunspacePoolOptions) {
+    super()
+    this.#transport = transport
+    this.#host = options.host
+    const args = options.applicationArguments
+    this.core = new ClientRunspacePool({
+      ...(options.minRunspaces === undefined ? {} : { minRunspaces: options.minRunspaces }),
+      ...(options.maxRunspaces === undefined ? {} : { maxRunspaces: options.maxRunspaces }),
+      ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
+      ...(options.threadOptions === undefined ? {} : { threadOptions: options.threadOptions }),
+      ...(options.apartmentState === undefined ? {} : { apartmentState: options.apartmentState }),
+      hostInfo: hostInfoFor(options.host),
+      applicationArguments: args === undefined ? undefined : args instanceof Map ? args : new Map(Object.entries(args)),
+    })
+  }
+
+  /** Opens a runspace pool over a connection (starting it if needed). */
+  static async open(connection: OutOfProcTransport, options: RunspacePoolOptions = {}): Promise<RunspacePool> {
+    const pool = new RunspacePool(connection, options)
+    try {
+      await withCallOptions(pool.#open(), options, 'opening the runspace pool', () => pool.#fail(new AbortError('opening the runspace pool was cancelled')))
+    } catch (e) {
+      await pool.close().catch(() => undefined)
+      throw e
+    }
+    return pool
+  }
+
+  async #open(): Promise<void> {
+    await this.#transport.start()
+    const opened = new Promise<void>((resolve, reject) => {
+      this.#openWaiter = { resolve, reject }
+    })
+    this.#pump = this.#run()
+    this.core.open()
+    this.#flush()
+    await opened
+  }
+
+  /** Current state. */
+  get state(): RunspacePoolStateName {
+    return this.core.state
+  }
+
+  /** The negotiated protocol version. */
+  get protocolVersion(): string | undefined {
+    return this.core.negotiatedVersion
+  }
+
+  /** The server's application private data; `PSVersionTable` is under that key. */
+  get applicationPrivateData(): Map<unknown, unknown> | undefined {
+    return this.core.applicationPrivateData
+  }
+
+  /** The server's `$PSVersionTable`, as a Map. */
+  get psVersionTable(): Map<unknown, unknown> | undefined {
+    const t = this.core.applicationPrivateData?.get('PSVersionTable')
+    return t instanceof Map ? t : undefined
+  }
+
+  /** The pool's host. */
+  get host(): PSHost | undefined {
+    return this.#host
+  }
+
+  /** Minimum runspaces. */
+  get minRunspaces(): number {
+    return this.core.minRunspaces
+  }
+
+  /** Maximum runspaces. */
+  get maxRunspaces(): number {
+    return this.core.maxRunspaces
+  }
+
+  /** Changes the maximum number of runspaces; resolves to whether the server accepted. */
+  async setMaxRunspaces(value: number, options?: CallOptions): Promise<boolean> {
+    return Boolean(await this.#call(() => this.core.setMaxRunspaces(value), options, 'setMaxRunspaces'))
+  }
+
+  /** Changes the minimum number of runspaces; resolves to whether the server accepted. */
+  async setMinRunspaces(value: number, options?: CallOptions): Promise<boolean> {
+    return Boolean(await this.#call(() => this.core.setMinRunspaces(value), options, 'setMinRunspaces'))
+  }
+
+  /** How many runspaces are free. */
+  async getAvailableRunspaces(options?: CallOptions): Promise<number> {
+    return Number(await this.#call(() => this.core.getAvailableRunspaces(), options, 'getAvailableRunspaces'))
+  }
+
+  /** Resets the runspace state (variables, modules) of the pool (protocol 2.3+). */
+  async resetRunspaceState(options?: CallOptions): Promise<boolean> {
+    return Boolean(await this.#call(() => this.core.resetRunspaceState(), options, 'resetRunspaceState'))
+  }
+
+  /**
+   * Exchanges a session key so SecureStrings can be sent (protocol ≤ 2.3: RSA-2048 + AES-256-CBC as
+   * MS-PSRP specifies). At protocol 2.4 nothing is exchanged and this resolves at once.
+   */
+  async exchangeKeys(options?: CallOptions): Promise<void> {
+    this.#assertUsable('exchange keys')
+    if (this.core.cipher !== undefined) return
+    const waiter = new Promise<void>((resolve, reject) => {
+      this.#keyWaiter = { resolve, reject }
+    })
+    if (!this.core.exchangeKey(this.#exchanger())) {
+      this.#keyWaiter = undefined
+      return
+    }
+    this.#flush()
+    await withCallOptions(waiter, options, 'the session key exchange')
+  }
+
+  /**
+   * Metadata of the commands matching `names` (wildcards allowed), as `Get-Command` would find them
+   * (MS-PSRP GET_COMMAND_METADATA).
+   */
+  async getCommandMetadata(
+    names: string[],
+    options: CallOptions & { commandType?: number; namespace?: string[]; argumentList?: unknown[] } = {},
+  ): Promise<CommandMetadata[]> {
+    this.#assertUsable('get command metadata')
+    const request: GetCommandMetadataMessage = {
+      names,
+      commandType: options.commandType ?? 511,
+      ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+      ...(options.argumentList === undefined ? {} : { argumentList: options.argumentList }),
+    }
+    const pipeline = this.core.getCommandMetadata(request)
+    const out: unknown[] = []
+    const done = new Promise<void>((resolve, reject) => {
+      this.attach(pipeline.id, {
+        host: undefined,
+        onFailure: reject,
+        onEvent: (ev) => {
+          if (ev.type === 'pipelineOutput') out.push(ev.value)
+          if (ev.type === 'pipelineState' && pipeline.done) {
+            if (ev.state === 'Completed') resolve()
+            else reject(new PipelineFailedError(ev.error?.message ?? `command metadata request ${ev.state}`, ev.error))
+          }
+        },
+      })
+    })
+    try {
+      await this.startPipeline(pipeline)
+      await withCallOptions(done, options, 'getCommandMetadata')
+    } finally {
+      await this.releasePipeline(pipeline)
+    }
+    // the first object is the CommandMetadataCount
+    return out.slice(1).map((o) => (o instanceof CommandMetadata ? o : Object.assign(new CommandMetadata(), o)))
+  }
+
+  /** Closes the pool (pipelines first). Safe to call twice; never throws for an already broken transport. */
+  close(options?: CallOptions): Promise<void> {
+    this.#closing ??= this.#close(options)
+    return this.#closing
+  }
+
+  async #close(options?: CallOptions): Promise<void> {
+    if (this.core.state !== 'Broken') this.core.beginClose()
+    try {
+      await this.#transport.close(options)
+    } finally {
+      this.core.markClosed()
+      this.#fail(new InvalidStateError('use the runspace pool', 'Closed', 'the runspace pool is closed'))
+      await this.#pump?.catch(() => undefined)
+    }
+  }
+
+  /** `await using` support. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  // ---- used by PowerShell ----
+
+  /** @internal creates a pipeline in the core */
+  createPipeline(spec: PipelineSpec): ClientPipeline {
+    this.#assertUsable('create a pipeline')
+    return this.core.createPipeline(spec)
+  }
+
+  /** @internal routes a pipeline's events to a listener */
+  attach(pipelineId: string, listener: PipelineListener): void {
+    this.#listeners.set(pipelineId, listener)
+  }
+
+  /** @internal announces and starts a pipeline */
+  async startPipeline(pipeline: ClientPipeline): Promise<void> {
+    this.#assertUsable('start a pipeline')
+    const announced = this.#transport.command(pipeline.id)
+    pipeline.start()
+    const sends = this.#flush()
+    await announced
+    await Promise.all(sends)
+  }
+
+  /** @internal queues input values and resolves when the server acknowledged them (backpressure) */
+  async sendInput(pipeline: ClientPipeline, values: unknown[]): Promise<void> {
+    this.#assertUsable('send input')
+    pipeline.sendInput(values)
+    await Promise.all(this.#flush())
+  }
+
+  /** @internal ends input */
+  async endInput(pipeline: ClientPipeline): Promise<void> {
+    if (!pipeline.acceptsInput) return
+    pipeline.endInput()
+    await Promise.all(this.#flush())
+  }
+
+  /** @internal sends the stop signal */
+  async stopPipeline(pipeline: ClientPipeline, options?: CallOptions): Promise<void> {
+    if (pipeline.done || pipeline.state === 'NotStarted') return
+    pipeline.beginStop()
+    await this.#transport.signal(pipeline.id, options)
+  }
+
+  /** @internal closes a finished pipeline on the transport and forgets it */
+  async releasePipeline(pipeline: ClientPipeline): Promise<void> {
+    this.#listeners.delete(pipeline.id)
+    this.core.removePipeline(pipeline.id)
+    if (pipeline.state === 'NotStarted' || this.#failure !== undefined) return
+    await this.#transport.closePipeline(pipeline.id).catch(() => undefined)
+  }
+
+  /** @internal the error that broke the pool, if any */
+  get failure(): PsrpError | undefined {
+    return this.#failure
+  }
+
+  // ---- internals ----
+
+  #assertUsable(action: string): void {
+    if (this.#failure !== undefined) throw this.#failure
+    if (this.core.state !== 'Opened') throw new InvalidStateError(action, this.core.state)
+  }
+
+  #exchanger(): SessionKeyExchanger {
+    if (this.#keyPair !== undefined) return this.#keyPair
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    this.#keyPair = {
+      publicKeyBlob: encodePublicKeyBlob(publicKey),
+      decrypt: (blob) => new AesSessionCipher(decryptSessionKey(privateKey, blob)),
+    }
+    return this.#keyPair
+  }
+
+  async #call(start: () => bigint, options: CallOptions | undefined, what: string): Promise<unknown> {
+    this.#assertUsable(what)
+    const callId = start()
+    const result = new Promise<unknown>((resolve, reject) => this.#calls.set(callId, { resolve, reject }))
+    this.#flush()
+    return withCallOptions(result, options, what)
+  }
+
+  /** Sends everything the core has queued; returns one promise per packet (resolved on ack). */
+  #flush(): Promise<void>[] {
+    const sends: Promise<void>[] = []
+    for (;;) {
+      const payload = this.core.dataToSend(this.#transport.maxPacketSize)
+      if (payload === undefined) break
+      const p = this.#transport.send({ pipelineId: payload.pipelineId, stream: payload.stream, data: payload.data })
+      p.catch((e: unknown) => this.#fail(e instanceof PsrpError ? e : new TransportError(String(e))))
+      sends.push(p)
+    }
+    return sends
+  }
+
+  async #run(): Promise<void> {
+    try {
+      for await (const ev of this.#transport.events()) {
+        if (ev.type === 'failed') {
+          this.#fail(ev.error)
+          break
+        }
+        this.core.receiveData(ev.data, ev.pipelineId)
+        for (let e = this.core.nextEvent(); e !== undefined; e = this.core.nextEvent()) this.#dispatch(e)
+        this.#flush()
+      }
+    } catch (e) {
+      const err = e instanceof PsrpError ? e : new ProtocolError(`failed to process server data: ${String(e)}`, { cause: e })
+      this.#fail(err)
+      void this.#transport.close().catch(() => undefined)
+    }
+    if (this.#failure === undefined) this.#fail(new TransportError('the connection ended'))
+  }
+
+  #dispatch(e: PsrpEvent): void {
+    switch (e.type) {
+      case 'runspacePoolState':
+        this.emit('stateChanged', e.state, e.previous, e.error)
+        if (e.state === 'Opened') {
+          this.#openWaiter?.resolve()
+          this.#openWaiter = undefined
+        } else if (e.state === 'Broken') {
+          const err = new PipelineFailedError(`the runspace pool broke${e.error === undefined ? '' : `: ${e.error.message}`}`, e.error)
+          this.#fail(err)
+        }
+        return
+      case 'runspaceAvailability': {
+        const w = this.#calls.get(e.callId)
+        this.#calls.delete(e.callId)
+        w?.resolve(e.response)
+        return
+      }
+      case 'sessionKeyExchanged':
+        this.#keyWaiter?.resolve()
+        this.#keyWaiter = undefined
+        return
+      case 'publicKeyRequested':
+        this.core.exchangeKey(this.#exchanger())
+        return
+      case 'userEvent':
+        this.emit('userEvent', e.event)
+        return
+      case 'hostCall':
+        void this.#answerHostCall(e)
+        return
+      case 'pipelineOutput':
+      case 'pipelineRecord':
+      case 'pipelineState':
+        this.#listeners.get(e.pipelineId)?.onEvent(e)
+        return
+      default:
+        return
+    }
+  }
+
+  async #answerHostCall(e: Extract<PsrpEvent, { type: 'hostCall' }>): Promise<void> {
+    const host = e.pipelineId === undefined ? this.#host : (this.#listeners.get(e.pipelineId)?.host ?? this.#host)
+    let result: { value?: unknown; error?: ErrorRecord }
+    try {
+      if (host === undefined) throw new PsrpError('ERR_HOST', `the server called host method ${e.methodName ?? e.methodId}, but no host was given`)
+      result = { value: await invokeHostMethod(host, e.methodName, e.parameters) }
+    } catch (err) {
+      result = { error: hostErrorRecord(err) }
+    }
+    if (!e.expectsResponse || this.#failure !== undefined) return
+    try {
+      if (result.value !== undefined && this.core.cipher === undefined && containsSecureString(result.value)) {
+        // a SecureString answer (Read-Host -AsSecureString, Get-Credential) needs the session key
+        await this.exchangeKeys({ timeout: 60_000 })
+      }
+      this.core.hostResponse(e.pipelineId, e.callId, e.methodId, result)
+    } catch (err) {
+      if (this.#failure !== undefined) return
+      this.core.hostResponse(e.pipelineId, e.callId, e.methodId, { error: hostErrorRecord(err) })
+    }
+    this.#flush()
+  }
+
+  #fail(error: PsrpError): void {
+    if (this.#failure !== undefined) return
+    this.#failure = error
+    if (this.core.state !== 'Closed') this.core.markBroken()
+    this.#openWaiter?.reject(error)
+    this.#keyWaiter?.reject(error)
+    for (const w of this.#calls.values()) w.reject(error)
+    this.#calls.clear()
+    for (const l of this.#listeners.values()) l.onFailure(error)
+  }
+}
+
+function containsSecureString(v: unknown): boolean {
+  if (v instanceof PSSecureString || v instanceof PSCredential) return true
+  if (v instanceof Map) return [...v.values()].some(containsSecureString)
+  return false
+}
