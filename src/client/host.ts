@@ -21,6 +21,7 @@ import {
   CultureInfo,
   PSVersion,
   PSGuid,
+  retype,
 } from '../clixml/index.ts'
 import type { HostMethodName } from '../psrp/index.ts'
 import { HostError } from '../errors.ts'
@@ -41,7 +42,9 @@ export interface PSHostRawUserInterface {
   maxPhysicalWindowSize?: { width: number; height: number }
   windowTitle?: string
   keyAvailable?: () => Awaitable<boolean>
-  readKey?: (options: number) => Awaitable<{ virtualKeyCode: number; character: string; controlKeyState?: number; keyDown: boolean }>
+  readKey?: (
+    options: number,
+  ) => Awaitable<{ virtualKeyCode: number; character: string; controlKeyState?: number; keyDown: boolean }>
   flushInputBuffer?: () => Awaitable<void>
   setBufferContents?: (args: unknown[]) => Awaitable<void>
   getBufferContents?: (rectangle: unknown) => Awaitable<unknown>
@@ -68,13 +71,32 @@ export interface PSHostUserInterface {
   /** `Read-Host -AsSecureString`. */
   readLineAsSecureString?: () => Awaitable<string>
   /** Prompt for fields (e.g. a mandatory parameter); answer by field name. */
-  prompt?: (caption: string, message: string, fields: FieldDescription[]) => Awaitable<Record<string, unknown>>
+  prompt?: (
+    caption: string,
+    message: string,
+    fields: FieldDescription[],
+  ) => Awaitable<Record<string, unknown>>
   /** `Get-Credential`. */
-  promptForCredential?: (caption: string, message: string, userName: string, targetName: string) => Awaitable<CredentialAnswer>
+  promptForCredential?: (
+    caption: string,
+    message: string,
+    userName: string,
+    targetName: string,
+  ) => Awaitable<CredentialAnswer>
   /** `$Host.UI.PromptForChoice`: the index chosen. */
-  promptForChoice?: (caption: string, message: string, choices: ChoiceDescription[], defaultChoice: number) => Awaitable<number>
+  promptForChoice?: (
+    caption: string,
+    message: string,
+    choices: ChoiceDescription[],
+    defaultChoice: number,
+  ) => Awaitable<number>
   /** Multiple selection: the indexes chosen. */
-  promptForChoiceMultipleSelection?: (caption: string, message: string, choices: ChoiceDescription[], defaults: number[]) => Awaitable<number[]>
+  promptForChoiceMultipleSelection?: (
+    caption: string,
+    message: string,
+    choices: ChoiceDescription[],
+    defaults: number[],
+  ) => Awaitable<number[]>
   rawUI?: PSHostRawUserInterface
 }
 
@@ -93,7 +115,21 @@ export interface PSHost {
   ui?: PSHostUserInterface
 }
 
-const DEFAULT_RAW_UI: Required<Pick<PSHostRawUserInterface, 'foregroundColor' | 'backgroundColor' | 'cursorPosition' | 'windowPosition' | 'cursorSize' | 'bufferSize' | 'windowSize' | 'maxWindowSize' | 'maxPhysicalWindowSize' | 'windowTitle'>> = {
+const DEFAULT_RAW_UI: Required<
+  Pick<
+    PSHostRawUserInterface,
+    | 'foregroundColor'
+    | 'backgroundColor'
+    | 'cursorPosition'
+    | 'windowPosition'
+    | 'cursorSize'
+    | 'bufferSize'
+    | 'windowSize'
+    | 'maxWindowSize'
+    | 'maxPhysicalWindowSize'
+    | 'windowTitle'
+  >
+> = {
   foregroundColor: ConsoleColor.values.Gray,
   backgroundColor: ConsoleColor.values.Black,
   cursorPosition: { x: 0, y: 0 },
@@ -132,7 +168,8 @@ export function hostInfoFor(host: PSHost | undefined): HostInfo {
 
 /** One Write* call recorded by {@link DefaultHost}. */
 export interface HostWrite {
-  method: 'write' | 'writeLine' | 'writeErrorLine' | 'writeWarningLine' | 'writeVerboseLine' | 'writeDebugLine'
+  method:
+    'write' | 'writeLine' | 'writeErrorLine' | 'writeWarningLine' | 'writeVerboseLine' | 'writeDebugLine'
   text: string
   foreground?: number | undefined
   background?: number | undefined
@@ -141,7 +178,13 @@ export interface HostWrite {
 /** Callbacks that answer interactive host calls for {@link DefaultHost}. */
 export type DefaultHostCallbacks = Pick<
   PSHostUserInterface,
-  'readLine' | 'readLineAsSecureString' | 'prompt' | 'promptForCredential' | 'promptForChoice' | 'promptForChoiceMultipleSelection' | 'writeProgress'
+  | 'readLine'
+  | 'readLineAsSecureString'
+  | 'prompt'
+  | 'promptForCredential'
+  | 'promptForChoice'
+  | 'promptForChoiceMultipleSelection'
+  | 'writeProgress'
 > & {
   /** Called for every Write* call as it happens (e.g. to print `Write-Host` text). */
   onWrite?: (write: HostWrite) => void
@@ -166,11 +209,12 @@ export class DefaultHost implements PSHost {
   readonly ui: PSHostUserInterface
 
   constructor(callbacks: DefaultHostCallbacks = {}) {
-    const record = (method: HostWrite['method']) => (text: string, foreground?: number, background?: number) => {
-      const w: HostWrite = { method, text, foreground, background }
-      this.writes.push(w)
-      callbacks.onWrite?.(w)
-    }
+    const record =
+      (method: HostWrite['method']) => (text: string, foreground?: number, background?: number) => {
+        const w: HostWrite = { method, text, foreground, background }
+        this.writes.push(w)
+        callbacks.onWrite?.(w)
+      }
     this.ui = {
       write: record('write'),
       writeLine: record('writeLine'),
@@ -197,36 +241,39 @@ export class DefaultHost implements PSHost {
 }
 
 function missing(method: string, callback: string): HostError {
-  return new HostError(`the script called $Host ${method}, but the client host has no ${callback} callback to answer it`)
+  return new HostError(
+    `the script called $Host ${method}, but the client host has no ${callback} callback to answer it`,
+  )
 }
 
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v))
 const num = (v: unknown): number => Number(v ?? 0)
 
 function xy(v: unknown): { x: number; y: number } {
-  return v instanceof PSObject ? { x: num(v.get('X') ?? v.get('x')), y: num(v.get('Y') ?? v.get('y')) } : { x: 0, y: 0 }
+  return v instanceof PSObject
+    ? { x: num(v.get('X') ?? v.get('x')), y: num(v.get('Y') ?? v.get('y')) }
+    : { x: 0, y: 0 }
 }
 
 function wh(v: unknown): { width: number; height: number } {
-  return v instanceof PSObject ? { width: num(v.get('Width')), height: num(v.get('Height')) } : { width: 0, height: 0 }
+  return v instanceof PSObject
+    ? { width: num(v.get('Width')), height: num(v.get('Height')) }
+    : { width: 0, height: 0 }
 }
 
 function typed<T extends PSObject>(cls: new (init?: { typeNames?: string[] }) => T, v: unknown): T {
-  const out = new cls()
-  if (v instanceof PSObject) {
-    out.typeNames = v.typeNames
-    out.toStringValue = v.toStringValue
-    for (const [k, x] of v.adapted) out.adapted.set(k, x)
-    for (const [k, x] of v.extended) out.extended.set(k, x)
-  }
-  return out
+  return retype(cls, v) ?? new cls()
 }
 
 /**
  * Runs one host call against a host. Returns the value to send back (for non-void methods), or
  * throws a {@link HostError} that becomes the remote exception.
  */
-export async function invokeHostMethod(host: PSHost, method: HostMethodName | undefined, params: unknown[]): Promise<unknown> {
+export async function invokeHostMethod(
+  host: PSHost,
+  method: HostMethodName | undefined,
+  params: unknown[],
+): Promise<unknown> {
   const ui = host.ui
   const raw = ui?.rawUI
   const p = (i: number): unknown => params[i]
@@ -239,7 +286,11 @@ export async function invokeHostMethod(host: PSHost, method: HostMethodName | un
       return new PSGuid(host.instanceId ?? '00000000-0000-0000-0000-000000000000')
     case 'GetCurrentCulture':
     case 'GetCurrentUICulture':
-      return new CultureInfo({ typeNames: ['System.Globalization.CultureInfo', 'System.Object'], toStringValue: (method === 'GetCurrentCulture' ? host.currentCulture : host.currentUICulture) ?? 'en-US' })
+      return new CultureInfo({
+        typeNames: ['System.Globalization.CultureInfo', 'System.Object'],
+        toStringValue:
+          (method === 'GetCurrentCulture' ? host.currentCulture : host.currentUICulture) ?? 'en-US',
+      })
     case 'SetShouldExit':
       return host.setShouldExit?.(num(p(0)))
     case 'EnterNestedPrompt':
@@ -254,7 +305,8 @@ export async function invokeHostMethod(host: PSHost, method: HostMethodName | un
       if (ui?.readLine === undefined) throw missing('ReadLine (Read-Host)', 'readLine')
       return await ui.readLine()
     case 'ReadLineAsSecureString':
-      if (ui?.readLineAsSecureString === undefined) throw missing('ReadLineAsSecureString (Read-Host -AsSecureString)', 'readLineAsSecureString')
+      if (ui?.readLineAsSecureString === undefined)
+        throw missing('ReadLineAsSecureString (Read-Host -AsSecureString)', 'readLineAsSecureString')
       return new PSSecureString(await ui.readLineAsSecureString())
     case 'Write1':
       return ui?.write?.(str(p(0)))
@@ -278,20 +330,27 @@ export async function invokeHostMethod(host: PSHost, method: HostMethodName | un
       return ui?.writeProgress?.(BigInt(p(0) as bigint | number), typed(ProgressRecord, p(1)))
     case 'Prompt': {
       const fields = Array.isArray(p(2)) ? (p(2) as unknown[]).map((f) => typed(FieldDescription, f)) : []
-      if (ui?.prompt !== undefined) return new Map(Object.entries(await ui.prompt(str(p(0)), str(p(1)), fields)))
+      if (ui?.prompt !== undefined)
+        return new Map(Object.entries(await ui.prompt(str(p(0)), str(p(1)), fields)))
       // `Read-Host "question"` prompts for one field: answer it with readLine / readLineAsSecureString
       const answer = new Map<string, unknown>()
       for (const f of fields) {
         const secure = /SecureString$/.test(f.parameterTypeFullName ?? f.parameterTypeName ?? '')
-        if (secure && ui?.readLineAsSecureString !== undefined) answer.set(f.name, new PSSecureString(await ui.readLineAsSecureString()))
+        if (secure && ui?.readLineAsSecureString !== undefined)
+          answer.set(f.name, new PSSecureString(await ui.readLineAsSecureString()))
         else if (!secure && ui?.readLine !== undefined) answer.set(f.name, await ui.readLine())
-        else throw missing('Prompt (Read-Host)', secure ? 'prompt or readLineAsSecureString' : 'prompt or readLine')
+        else
+          throw missing(
+            'Prompt (Read-Host)',
+            secure ? 'prompt or readLineAsSecureString' : 'prompt or readLine',
+          )
       }
       return answer
     }
     case 'PromptForCredential1':
     case 'PromptForCredential2': {
-      if (ui?.promptForCredential === undefined) throw missing('PromptForCredential (Get-Credential)', 'promptForCredential')
+      if (ui?.promptForCredential === undefined)
+        throw missing('PromptForCredential (Get-Credential)', 'promptForCredential')
       const c = await ui.promptForCredential(str(p(0)), str(p(1)), str(p(2)), str(p(3)))
       return PSCredential.create(c.userName, c.password)
     }
@@ -301,7 +360,8 @@ export async function invokeHostMethod(host: PSHost, method: HostMethodName | un
       return await ui.promptForChoice(str(p(0)), str(p(1)), choices, num(p(3)))
     }
     case 'PromptForChoiceMultipleSelection': {
-      if (ui?.promptForChoiceMultipleSelection === undefined) throw missing('PromptForChoice (multiple selection)', 'promptForChoiceMultipleSelection')
+      if (ui?.promptForChoiceMultipleSelection === undefined)
+        throw missing('PromptForChoice (multiple selection)', 'promptForChoiceMultipleSelection')
       const choices = Array.isArray(p(2)) ? (p(2) as unknown[]).map((c) => typed(ChoiceDescription, c)) : []
       const defaults = Array.isArray(p(3)) ? (p(3) as unknown[]).map(num) : []
       return await ui.promptForChoiceMultipleSelection(str(p(0)), str(p(1)), choices, defaults)
@@ -324,7 +384,14 @@ export async function invokeHostMethod(host: PSHost, method: HostMethodName | un
     case 'GetWindowSize':
     case 'GetMaxWindowSize':
     case 'GetMaxPhysicalWindowSize': {
-      const key = ({ GetBufferSize: 'bufferSize', GetWindowSize: 'windowSize', GetMaxWindowSize: 'maxWindowSize', GetMaxPhysicalWindowSize: 'maxPhysicalWindowSize' } as const)[method]
+      const key = (
+        {
+          GetBufferSize: 'bufferSize',
+          GetWindowSize: 'windowSize',
+          GetMaxWindowSize: 'maxWindowSize',
+          GetMaxPhysicalWindowSize: 'maxPhysicalWindowSize',
+        } as const
+      )[method]
       const s = raw?.[key] ?? DEFAULT_RAW_UI[key]
       return Size.create(s.width, s.height)
     }

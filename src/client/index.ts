@@ -3,8 +3,19 @@
  *
  * @module
  */
-export { RunspacePool, type RunspacePoolOptions, type CallOptions, type RunspacePoolEvents } from './runspace-pool.ts'
-export { PowerShell, type PSDataStreams, type PipelineInput, type InvokeOptions, type PowerShellEvents } from './powershell.ts'
+export {
+  RunspacePool,
+  type RunspacePoolOptions,
+  type CallOptions,
+  type RunspacePoolEvents,
+} from './runspace-pool.ts'
+export {
+  PowerShell,
+  type PSDataStreams,
+  type PipelineInput,
+  type InvokeOptions,
+  type PowerShellEvents,
+} from './powershell.ts'
 export {
   DefaultHost,
   hostInfoFor,

@@ -25,12 +25,7 @@ import {
   type PipelineStateName,
   type PsrpEvent,
 } from '../psrp/index.ts'
-import type {
-  ErrorRecord,
-  InformationalRecord,
-  InformationRecord,
-  ProgressRecord,
-} from '../clixml/index.ts'
+import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../clixml/index.ts'
 import type { PSHost } from './host.ts'
 import { hostInfoFor } from './host.ts'
 import type { CallOptions, RunspacePool } from './runspace-pool.ts'
@@ -83,7 +78,10 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   #hadErrors = false
   #running: Promise<unknown> | undefined
 
-  constructor(pool: RunspacePool, options: { host?: PSHost; isNested?: boolean; addInvocationInfo?: boolean } = {}) {
+  constructor(
+    pool: RunspacePool,
+    options: { host?: PSHost; isNested?: boolean; addInvocationInfo?: boolean } = {},
+  ) {
     super()
     this.pool = pool
     this.#host = options.host
@@ -117,19 +115,31 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
 
   get #last(): PipelineCommand {
     const c = this.#current[this.#current.length - 1]
-    if (c === undefined) throw new InvalidStateError('add a parameter', 'NoCommand', 'add a command or script first')
+    if (c === undefined)
+      throw new InvalidStateError('add a parameter', 'NoCommand', 'add a command or script first')
     return c
   }
 
   /** Adds a command (cmdlet, function, alias or application) to the current statement. */
   addCommand(name: string, options: { useLocalScope?: boolean } = {}): this {
-    this.#current.push(makeCommand({ command: name, ...(options.useLocalScope === undefined ? {} : { useLocalScope: options.useLocalScope }) }))
+    this.#current.push(
+      makeCommand({
+        command: name,
+        ...(options.useLocalScope === undefined ? {} : { useLocalScope: options.useLocalScope }),
+      }),
+    )
     return this
   }
 
   /** Adds a script to the current statement; `useLocalScope` false dot-sources it into the session scope. */
   addScript(script: string, useLocalScope?: boolean): this {
-    this.#current.push(makeCommand({ command: script, isScript: true, ...(useLocalScope === undefined ? {} : { useLocalScope }) }))
+    this.#current.push(
+      makeCommand({
+        command: script,
+        isScript: true,
+        ...(useLocalScope === undefined ? {} : { useLocalScope }),
+      }),
+    )
     return this
   }
 
@@ -232,7 +242,8 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   /** Runs the pipeline and resolves with every output object. */
   async invoke(input?: PipelineInput, options: InvokeOptions = {}): Promise<unknown[]> {
     const out: unknown[] = []
-    for await (const v of this.stream(input, { ...options, highWaterMark: Number.POSITIVE_INFINITY })) out.push(v)
+    for await (const v of this.stream(input, { ...options, highWaterMark: Number.POSITIVE_INFINITY }))
+      out.push(v)
     return out
   }
 
@@ -242,9 +253,11 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
    * of the loop stops the pipeline.
    */
   stream(input?: PipelineInput, options: InvokeOptions = {}): AsyncIterableIterator<unknown> {
-    if (this.#running !== undefined) throw new InvalidStateError('invoke', this.#state, 'this PowerShell is already running')
+    if (this.#running !== undefined)
+      throw new InvalidStateError('invoke', this.#state, 'this PowerShell is already running')
     const statements = this.#statements.filter((s) => s.length > 0)
-    if (statements.length === 0) throw new InvalidStateError('invoke', this.#state, 'add a command or script first')
+    if (statements.length === 0)
+      throw new InvalidStateError('invoke', this.#state, 'add a command or script first')
     this.#streams = emptyStreams()
     this.#hadErrors = false
     const pipeline = this.pool.createPipeline({
@@ -273,7 +286,11 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     this.emit('stateChanged', state)
   }
 
-  async *#iterate(pipeline: ClientPipeline, input: PipelineInput | undefined, options: InvokeOptions): AsyncIterableIterator<unknown> {
+  async *#iterate(
+    pipeline: ClientPipeline,
+    input: PipelineInput | undefined,
+    options: InvokeOptions,
+  ): AsyncIterableIterator<unknown> {
     const hwm = options.highWaterMark ?? 1000
     const buffer: unknown[] = []
     let head = 0
@@ -310,7 +327,8 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
             else if (ev.state === 'Failed') {
               this.#hadErrors = true
               finish(new PipelineFailedError(ev.error?.message ?? 'the pipeline failed', ev.error))
-            } else if (ev.state === 'Stopped') finish(new PipelineStoppedError(ev.error?.message ?? 'the pipeline was stopped'))
+            } else if (ev.state === 'Stopped')
+              finish(new PipelineStoppedError(ev.error?.message ?? 'the pipeline was stopped'))
             return
           default:
             return
@@ -330,7 +348,11 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       throw new AbortError('the pipeline was aborted', { cause: signal.reason })
     }
     signal?.addEventListener('abort', onAbort, { once: true })
-    if (timeout !== undefined) timer = setTimeout(() => cancel(new TimeoutError(`the pipeline timed out after ${timeout} ms`, timeout)), timeout)
+    if (timeout !== undefined)
+      timer = setTimeout(
+        () => cancel(new TimeoutError(`the pipeline timed out after ${timeout} ms`, timeout)),
+        timeout,
+      )
 
     let resolveRun: (v: unknown) => void = () => undefined
     this.#running = new Promise((r) => (resolveRun = r))
@@ -338,7 +360,11 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       this.#setState('Running')
       await this.pool.startPipeline(pipeline)
       const feeding = input === undefined ? Promise.resolve() : this.#feed(pipeline, input)
-      feeding.catch((e: unknown) => cancel(e instanceof PsrpError ? e : new AbortError(`reading the input failed: ${String(e)}`, { cause: e })))
+      feeding.catch((e: unknown) =>
+        cancel(
+          e instanceof PsrpError ? e : new AbortError(`reading the input failed: ${String(e)}`, { cause: e }),
+        ),
+      )
       for (;;) {
         if (head < buffer.length) {
           const v = buffer[head]

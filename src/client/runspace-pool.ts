@@ -77,7 +77,12 @@ interface Waiter<T> {
 }
 
 /** Runs `work` with an AbortSignal/timeout, cleaning up listeners. */
-export function withCallOptions<T>(work: Promise<T>, options: CallOptions | undefined, what: string, onCancel?: () => void): Promise<T> {
+export function withCallOptions<T>(
+  work: Promise<T>,
+  options: CallOptions | undefined,
+  what: string,
+  onCancel?: () => void,
+): Promise<T> {
   const { signal, timeout } = options ?? {}
   if (signal === undefined && timeout === undefined) return work
   return new Promise<T>((resolve, reject) => {
@@ -115,7 +120,11 @@ export function withCallOptions<T>(work: Promise<T>, options: CallOptions | unde
 
 /** Events of {@link RunspacePool}. */
 export interface RunspacePoolEvents {
-  stateChanged: [state: RunspacePoolStateName, previous: RunspacePoolStateName, error: ErrorRecord | undefined]
+  stateChanged: [
+    state: RunspacePoolStateName,
+    previous: RunspacePoolStateName,
+    error: ErrorRecord | undefined,
+  ]
   userEvent: [event: Record<string, unknown>]
 }
 
@@ -146,15 +155,21 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       ...(options.threadOptions === undefined ? {} : { threadOptions: options.threadOptions }),
       ...(options.apartmentState === undefined ? {} : { apartmentState: options.apartmentState }),
       hostInfo: hostInfoFor(options.host),
-      applicationArguments: args === undefined ? undefined : args instanceof Map ? args : new Map(Object.entries(args)),
+      applicationArguments:
+        args === undefined ? undefined : args instanceof Map ? args : new Map(Object.entries(args)),
     })
   }
 
   /** Opens a runspace pool over a connection (starting it if needed). */
-  static async open(connection: OutOfProcTransport, options: RunspacePoolOptions = {}): Promise<RunspacePool> {
+  static async open(
+    connection: OutOfProcTransport,
+    options: RunspacePoolOptions = {},
+  ): Promise<RunspacePool> {
     const pool = new RunspacePool(connection, options)
     try {
-      await withCallOptions(pool.#open(), options, 'opening the runspace pool', () => pool.#fail(new AbortError('opening the runspace pool was cancelled')))
+      await withCallOptions(pool.#open(), options, 'opening the runspace pool', () =>
+        pool.#fail(new AbortError('opening the runspace pool was cancelled')),
+      )
     } catch (e) {
       await pool.close().catch(() => undefined)
       throw e
@@ -272,7 +287,13 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
           if (ev.type === 'pipelineOutput') out.push(ev.value)
           if (ev.type === 'pipelineState' && pipeline.done) {
             if (ev.state === 'Completed') resolve()
-            else reject(new PipelineFailedError(ev.error?.message ?? `command metadata request ${ev.state}`, ev.error))
+            else
+              reject(
+                new PipelineFailedError(
+                  ev.error?.message ?? `command metadata request ${ev.state}`,
+                  ev.error,
+                ),
+              )
           }
         },
       })
@@ -284,7 +305,9 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       await this.releasePipeline(pipeline)
     }
     // the first object is the CommandMetadataCount
-    return out.slice(1).map((o) => (o instanceof CommandMetadata ? o : Object.assign(new CommandMetadata(), o)))
+    return out
+      .slice(1)
+      .map((o) => (o instanceof CommandMetadata ? o : Object.assign(new CommandMetadata(), o)))
   }
 
   /** Closes the pool (pipelines first). Safe to call twice; never throws for an already broken transport. */
@@ -397,7 +420,11 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     for (;;) {
       const payload = this.core.dataToSend(this.#transport.maxPacketSize)
       if (payload === undefined) break
-      const p = this.#transport.send({ pipelineId: payload.pipelineId, stream: payload.stream, data: payload.data })
+      const p = this.#transport.send({
+        pipelineId: payload.pipelineId,
+        stream: payload.stream,
+        data: payload.data,
+      })
       p.catch((e: unknown) => this.#fail(e instanceof PsrpError ? e : new TransportError(String(e))))
       sends.push(p)
     }
@@ -416,7 +443,10 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
         this.#flush()
       }
     } catch (e) {
-      const err = e instanceof PsrpError ? e : new ProtocolError(`failed to process server data: ${String(e)}`, { cause: e })
+      const err =
+        e instanceof PsrpError
+          ? e
+          : new ProtocolError(`failed to process server data: ${String(e)}`, { cause: e })
       this.#fail(err)
       void this.#transport.close().catch(() => undefined)
     }
@@ -431,7 +461,10 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
           this.#openWaiter?.resolve()
           this.#openWaiter = undefined
         } else if (e.state === 'Broken') {
-          const err = new PipelineFailedError(`the runspace pool broke${e.error === undefined ? '' : `: ${e.error.message}`}`, e.error)
+          const err = new PipelineFailedError(
+            `the runspace pool broke${e.error === undefined ? '' : `: ${e.error.message}`}`,
+            e.error,
+          )
           this.#fail(err)
         }
         return
@@ -465,17 +498,26 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   }
 
   async #answerHostCall(e: Extract<PsrpEvent, { type: 'hostCall' }>): Promise<void> {
-    const host = e.pipelineId === undefined ? this.#host : (this.#listeners.get(e.pipelineId)?.host ?? this.#host)
+    const host =
+      e.pipelineId === undefined ? this.#host : (this.#listeners.get(e.pipelineId)?.host ?? this.#host)
     let result: { value?: unknown; error?: ErrorRecord }
     try {
-      if (host === undefined) throw new PsrpError('ERR_HOST', `the server called host method ${e.methodName ?? e.methodId}, but no host was given`)
+      if (host === undefined)
+        throw new PsrpError(
+          'ERR_HOST',
+          `the server called host method ${e.methodName ?? e.methodId}, but no host was given`,
+        )
       result = { value: await invokeHostMethod(host, e.methodName, e.parameters) }
     } catch (err) {
       result = { error: hostErrorRecord(err) }
     }
     if (!e.expectsResponse || this.#failure !== undefined) return
     try {
-      if (result.value !== undefined && this.core.cipher === undefined && containsSecureString(result.value)) {
+      if (
+        result.value !== undefined &&
+        this.core.cipher === undefined &&
+        containsSecureString(result.value)
+      ) {
         // a SecureString answer (Read-Host -AsSecureString, Get-Credential) needs the session key
         await this.exchangeKeys({ timeout: 60_000 })
       }

@@ -44,7 +44,13 @@ export interface DeserializeOptions {
   maxLength?: number
 }
 
-const COLLECTION_TAGS: Record<string, CollectionKind> = { LST: 'LST', IE: 'IE', QUE: 'QUE', STK: 'STK', DCT: 'DCT' }
+const COLLECTION_TAGS: Record<string, CollectionKind> = {
+  LST: 'LST',
+  IE: 'IE',
+  QUE: 'QUE',
+  STK: 'STK',
+  DCT: 'DCT',
+}
 const INT = /^[+-]?\d+$/
 
 class Reader {
@@ -84,7 +90,8 @@ class Reader {
         return NaN
     }
     const v = Number(t)
-    if (t === '' || Number.isNaN(v)) this.fail(`${el.name} is not a number: ${JSON.stringify(t.slice(0, 40))}`, el)
+    if (t === '' || Number.isNaN(v))
+      this.fail(`${el.name} is not a number: ${JSON.stringify(t.slice(0, 40))}`, el)
     return v
   }
 

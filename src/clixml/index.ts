@@ -10,10 +10,25 @@
  *
  * @module
  */
-export { serialize, serializeNamed, formatDouble, type SerializeOptions, type SecureStringCipher } from './serialize.ts'
+export {
+  serialize,
+  serializeNamed,
+  formatDouble,
+  type SerializeOptions,
+  type SecureStringCipher,
+} from './serialize.ts'
 export { deserialize, type DeserializeOptions } from './deserialize.ts'
 export { encodeClixmlString, decodeClixmlString } from './escape.ts'
-export { PSObject, PSEnum, psMeta, getMeta, setMeta, type CollectionKind, type CollectionMeta } from './ps-object.ts'
+export {
+  PSObject,
+  PSEnum,
+  psMeta,
+  getMeta,
+  setMeta,
+  retype,
+  type CollectionKind,
+  type CollectionMeta,
+} from './ps-object.ts'
 export {
   PSByte,
   PSChar,

@@ -17,7 +17,11 @@ export function prettyClixml(xml: string): string {
       .map(([k, v]) => ` ${k}="${escapeXmlAttr(v)}"`)
       .join('')
     if (el.children.length === 0) {
-      lines.push(el.text === '' ? `${pad}<${el.name}${attrs} />` : `${pad}<${el.name}${attrs}>${escapeXmlText(el.text)}</${el.name}>`)
+      lines.push(
+        el.text === ''
+          ? `${pad}<${el.name}${attrs} />`
+          : `${pad}<${el.name}${attrs}>${escapeXmlText(el.text)}</${el.name}>`,
+      )
       return
     }
     lines.push(`${pad}<${el.name}${attrs}>`)

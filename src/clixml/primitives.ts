@@ -150,7 +150,8 @@ export class PSChar {
   readonly value: number
   constructor(value: number | string) {
     const code = typeof value === 'string' ? value.charCodeAt(0) : value
-    if (typeof value === 'string' && value.length !== 1) throw new ClixmlError('a Char is exactly one UTF-16 unit')
+    if (typeof value === 'string' && value.length !== 1)
+      throw new ClixmlError('a Char is exactly one UTF-16 unit')
     this.value = checkInteger('Char', code, 0, 0xffff)
   }
   /** The character as a one-unit string. */
@@ -364,7 +365,8 @@ export class PSTimeSpan {
   }
 }
 
-const GUID = /^\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/
+const GUID =
+  /^\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/
 
 /** `System.Guid` (`<G>`, MS-PSRP 2.2.5.1.18). */
 export class PSGuid {
@@ -460,7 +462,8 @@ export class PSSecureString {
 
   /** The secret. Throws when only the encrypted form is known. */
   reveal(): string {
-    if (this.#plaintext === undefined) throw new ClixmlError('this SecureString was received without a session key')
+    if (this.#plaintext === undefined)
+      throw new ClixmlError('this SecureString was received without a session key')
     return this.#plaintext
   }
 

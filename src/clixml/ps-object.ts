@@ -163,3 +163,23 @@ export class PSEnum extends PSObject {
     })
   }
 }
+
+/**
+ * `value` as an instance of the typed PSObject class `cls`: returned as is when it already is one,
+ * otherwise a new instance carrying the same type names, ToString, base value and properties (for
+ * wire forms that carry no type names, e.g. PROGRESS_RECORD bodies or host-call parameters).
+ * Undefined when `value` is not a PSObject.
+ */
+export function retype<T extends PSObject>(
+  cls: new (init?: { typeNames?: string[] }) => T,
+  value: unknown,
+): T | undefined {
+  if (value instanceof cls) return value
+  if (!(value instanceof PSObject)) return undefined
+  const typed = new cls({ typeNames: value.typeNames })
+  typed.toStringValue = value.toStringValue
+  typed.baseValue = value.baseValue
+  for (const [k, v] of value.adapted) typed.adapted.set(k, v)
+  for (const [k, v] of value.extended) typed.extended.set(k, v)
+  return typed
+}

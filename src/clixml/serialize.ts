@@ -132,8 +132,10 @@ class Writer {
     else if (Array.isArray(value)) this.collection(value, getMeta(value), LIST_TYPES, 'LST')
     else if (value instanceof Map) this.collection(value, getMeta(value), HASHTABLE_TYPES, 'DCT')
     else if (value instanceof Set) this.collection([...value], undefined, LIST_TYPES, 'LST')
-    else if (isPlainObject(value)) this.collection(new Map(Object.entries(value)), undefined, HASHTABLE_TYPES, 'DCT')
-    else throw new ClixmlError(`cannot serialize an instance of ${value.constructor?.name ?? 'unknown class'}`)
+    else if (isPlainObject(value))
+      this.collection(new Map(Object.entries(value)), undefined, HASHTABLE_TYPES, 'DCT')
+    else
+      throw new ClixmlError(`cannot serialize an instance of ${value.constructor?.name ?? 'unknown class'}`)
     this.out.push('</Obj>')
     this.depth--
   }

@@ -19,7 +19,10 @@ export const randomGuid: GuidSource = () => globalThis.crypto.randomUUID()
 
 /** Canonical form (lower case, hyphens); throws on anything that is not a GUID. */
 export function normalizeGuid(guid: string): string {
-  const g = guid.trim().replace(/^\{|\}$/g, '').toLowerCase()
+  const g = guid
+    .trim()
+    .replace(/^\{|\}$/g, '')
+    .toLowerCase()
   if (!GUID.test(g)) throw new TypeError(`not a GUID: ${JSON.stringify(guid)}`)
   return g
 }

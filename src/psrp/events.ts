@@ -4,12 +4,7 @@
  *
  * @module
  */
-import type {
-  ErrorRecord,
-  InformationalRecord,
-  InformationRecord,
-  ProgressRecord,
-} from '../clixml/index.ts'
+import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../clixml/index.ts'
 import type { HostMethodName } from './messages/index.ts'
 import type { PipelineStateName, RunspacePoolStateName } from './states.ts'
 

@@ -5,7 +5,15 @@
  */
 export * from './wire/index.ts'
 export * from './messages/index.ts'
-export { NIL_GUID, guidFromBytes, guidToBytes, normalizeGuid, swapGuidByteOrder, randomGuid, type GuidSource } from '../internal/guid.ts'
+export {
+  NIL_GUID,
+  guidFromBytes,
+  guidToBytes,
+  normalizeGuid,
+  swapGuidByteOrder,
+  randomGuid,
+  type GuidSource,
+} from '../internal/guid.ts'
 export * from './states.ts'
 export * from './events.ts'
 export * from './pipeline.ts'

@@ -54,7 +54,12 @@ export class ClientPipeline {
   readonly #protocolVersion: () => string | undefined
 
   /** @internal created by ClientRunspacePool */
-  constructor(id: string, spec: PipelineSpec | GetCommandMetadataMessage, sink: PipelineSink, protocolVersion: () => string | undefined) {
+  constructor(
+    id: string,
+    spec: PipelineSpec | GetCommandMetadataMessage,
+    sink: PipelineSink,
+    protocolVersion: () => string | undefined,
+  ) {
     this.id = id
     this.spec = spec
     this.#sink = sink
@@ -138,7 +143,8 @@ export class ClientPipeline {
 
   #checkInput(action: string): void {
     if (this.#state !== 'Running') throw new InvalidStateError(action, this.#state)
-    if (this.#inputEnded) throw new InvalidStateError(action, this.#state, `cannot ${action}: the pipeline takes no (more) input`)
+    if (this.#inputEnded)
+      throw new InvalidStateError(action, this.#state, `cannot ${action}: the pipeline takes no (more) input`)
   }
 }
 

@@ -17,12 +17,21 @@ import {
   ApartmentState,
   ErrorRecord,
   HostInfo,
-  PSObject,
   PSThreadOptions,
+  retype,
   type SecureStringCipher,
 } from '../clixml/index.ts'
+import { concatBytes } from '../internal/bytes.ts'
 import { NIL_GUID, randomGuid, swapGuidByteOrder, type GuidSource } from '../internal/guid.ts'
-import { Defragmenter, encodeFragment, encodeMessage, decodeMessage, Fragmenter, MessageType, type Fragment } from './wire/index.ts'
+import {
+  Defragmenter,
+  encodeFragment,
+  encodeMessage,
+  decodeMessage,
+  Fragmenter,
+  MessageType,
+  type Fragment,
+} from './wire/index.ts'
 import {
   decodeMessageBody,
   encodeMessageBody,
@@ -111,7 +120,10 @@ export class ClientRunspacePool {
   #keyExchanger: SessionKeyExchanger | undefined
   #keyPending = false
   #nextCallId = 1n
-  readonly #pendingCalls = new Map<bigint, { kind: 'setMax' | 'setMin' | 'available' | 'reset'; value: number }>()
+  readonly #pendingCalls = new Map<
+    bigint,
+    { kind: 'setMax' | 'setMin' | 'available' | 'reset'; value: number }
+  >()
 
   constructor(options: ClientRunspacePoolOptions = {}) {
     this.#options = options
@@ -121,7 +133,9 @@ export class ClientRunspacePool {
     this.#maxRunspaces = options.maxRunspaces ?? 1
     this.#protocolVersion = options.protocolVersion ?? '2.3'
     if (this.#minRunspaces < 1 || this.#maxRunspaces < this.#minRunspaces) {
-      throw new ProtocolError(`invalid runspace limits min=${this.#minRunspaces} max=${this.#maxRunspaces}`, { side: 'local' })
+      throw new ProtocolError(`invalid runspace limits min=${this.#minRunspaces} max=${this.#maxRunspaces}`, {
+        side: 'local',
+      })
     }
   }
 
@@ -153,7 +167,9 @@ export class ClientRunspacePool {
   /** The version both sides speak (the lower of the two), once known. */
   get negotiatedVersion(): string | undefined {
     if (this.#serverVersion === undefined) return undefined
-    return compareVersions(this.#serverVersion, this.#protocolVersion) < 0 ? this.#serverVersion : this.#protocolVersion
+    return compareVersions(this.#serverVersion, this.#protocolVersion) < 0
+      ? this.#serverVersion
+      : this.#protocolVersion
   }
 
   /** The server's application private data (includes `PSVersionTable`), once received. */
@@ -241,7 +257,11 @@ export class ClientRunspacePool {
     this.#requireOpened('reset the runspace state')
     const v = this.negotiatedVersion
     if (v !== undefined && compareVersions(v, '2.3') < 0) {
-      throw new InvalidStateError('reset the runspace state', this.#state, `resetting the runspace state needs protocol 2.3; the server speaks ${v}`)
+      throw new InvalidStateError(
+        'reset the runspace state',
+        this.#state,
+        `resetting the runspace state needs protocol 2.3; the server speaks ${v}`,
+      )
     }
     const callId = this.#callId('reset', 0)
     this.#queuePool('RESET_RUNSPACE_STATE', { callId })
@@ -272,13 +292,17 @@ export class ClientRunspacePool {
   /** Creates a pipeline (not yet started). */
   createPipeline(spec: PipelineSpec, id?: string): ClientPipeline {
     this.#requireOpened('create a pipeline')
-    return this.#addPipeline(new ClientPipeline(id ?? this.#guid(), spec, this.#sink, () => this.negotiatedVersion))
+    return this.#addPipeline(
+      new ClientPipeline(id ?? this.#guid(), spec, this.#sink, () => this.negotiatedVersion),
+    )
   }
 
   /** Creates a GET_COMMAND_METADATA request; its answers arrive as pipeline output. */
   getCommandMetadata(request: GetCommandMetadataMessage, id?: string): ClientPipeline {
     this.#requireOpened('get command metadata')
-    return this.#addPipeline(new ClientPipeline(id ?? this.#guid(), request, this.#sink, () => this.negotiatedVersion))
+    return this.#addPipeline(
+      new ClientPipeline(id ?? this.#guid(), request, this.#sink, () => this.negotiatedVersion),
+    )
   }
 
   /** Forgets a finished pipeline (after the transport closed it). */
@@ -291,9 +315,19 @@ export class ClientRunspacePool {
    * Answers a host call. `pipelineId` undefined answers a pool host call. Give `error` (an
    * ErrorRecord) to make the call fail on the server.
    */
-  hostResponse(pipelineId: string | undefined, callId: bigint, methodId: number, result: { value?: unknown; error?: ErrorRecord }): void {
-    const fields = { callId, methodId, ...(result.error !== undefined ? { error: result.error } : { result: result.value ?? null }) }
-    if (pipelineId === undefined) this.#queue(undefined, 'promptResponse', 'RUNSPACEPOOL_HOST_RESPONSE', fields)
+  hostResponse(
+    pipelineId: string | undefined,
+    callId: bigint,
+    methodId: number,
+    result: { value?: unknown; error?: ErrorRecord },
+  ): void {
+    const fields = {
+      callId,
+      methodId,
+      ...(result.error !== undefined ? { error: result.error } : { result: result.value ?? null }),
+    }
+    if (pipelineId === undefined)
+      this.#queue(undefined, 'promptResponse', 'RUNSPACEPOOL_HOST_RESPONSE', fields)
     else this.#queue(pipelineId, 'promptResponse', 'PIPELINE_HOST_RESPONSE', fields)
   }
 
@@ -309,7 +343,7 @@ export class ClientRunspacePool {
     const stream = head.stream
     const parts: Uint8Array[] = []
     let size = 0
-    for (let i = 0; i < this.#outgoing.length; ) {
+    for (let i = 0; i < this.#outgoing.length;) {
       const o = this.#outgoing[i] as Outgoing
       if (o.pipelineId !== target || o.stream !== stream) {
         if (parts.length > 0) break
@@ -321,7 +355,8 @@ export class ClientRunspacePool {
         const f = o.fragments[0] as Fragment
         const bytes = encodeFragment(f)
         if (size + bytes.length > maxSize) {
-          if (parts.length === 0) throw new ProtocolError(`fragment of ${bytes.length} bytes exceeds ${maxSize}`, { side: 'local' })
+          if (parts.length === 0)
+            throw new ProtocolError(`fragment of ${bytes.length} bytes exceeds ${maxSize}`, { side: 'local' })
           break
         }
         parts.push(bytes)
@@ -332,7 +367,7 @@ export class ClientRunspacePool {
       this.#outgoing.splice(i, 1)
     }
     if (parts.length === 0) return undefined
-    const data = parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts, size)
+    const data = concatBytes(parts)
     return { data, stream, pipelineId: target }
   }
 
@@ -350,7 +385,11 @@ export class ClientRunspacePool {
     const key = pipelineId ?? NIL_GUID
     let d = this.#defragmenters.get(key)
     if (d === undefined) {
-      d = new Defragmenter(this.#options.maxReceivedObjectSize === undefined ? {} : { maxObjectSize: this.#options.maxReceivedObjectSize })
+      d = new Defragmenter(
+        this.#options.maxReceivedObjectSize === undefined
+          ? {}
+          : { maxObjectSize: this.#options.maxReceivedObjectSize },
+      )
       this.#defragmenters.set(key, d)
     }
     for (const raw of d.push(data)) this.#handle(raw)
@@ -383,7 +422,8 @@ export class ClientRunspacePool {
   }
 
   #addPipeline(p: ClientPipeline): ClientPipeline {
-    if (this.#pipelines.has(p.id)) throw new ProtocolError(`pipeline ${p.id} already exists`, { side: 'local' })
+    if (this.#pipelines.has(p.id))
+      throw new ProtocolError(`pipeline ${p.id} already exists`, { side: 'local' })
     this.#pipelines.set(p.id, p)
     return p
   }
@@ -402,10 +442,21 @@ export class ClientRunspacePool {
     this.#queue(undefined, 'default', type, fields)
   }
 
-  #queue<K extends MessageTypeName>(pipelineId: string | undefined, stream: 'default' | 'promptResponse', type: K, fields: MessageFieldsMap[K]): void {
+  #queue<K extends MessageTypeName>(
+    pipelineId: string | undefined,
+    stream: 'default' | 'promptResponse',
+    type: K,
+    fields: MessageFieldsMap[K],
+  ): void {
     const cipher = this.#cipher
     const data = encodeMessageBody(type, fields, cipher === undefined ? {} : { cipher })
-    const message = encodeMessage({ destination: 'server', type: MessageType[type], rpid: this.id, pid: pipelineId, data })
+    const message = encodeMessage({
+      destination: 'server',
+      type: MessageType[type],
+      rpid: this.id,
+      pid: pipelineId,
+      data,
+    })
     this.#outgoing.push({ pipelineId, stream, message, fragments: undefined })
   }
 
@@ -421,7 +472,8 @@ export class ClientRunspacePool {
 
   #handle(raw: Uint8Array): void {
     const msg = decodeMessage(raw)
-    if (msg.destination !== 'client') throw new ProtocolError(`received a message for the server (${msg.typeName ?? msg.type})`)
+    if (msg.destination !== 'client')
+      throw new ProtocolError(`received a message for the server (${msg.typeName ?? msg.type})`)
     const cipher = this.#cipher
     const decoded = decodeMessageBody(msg.type, msg.data, cipher === undefined ? {} : { cipher })
     const pipeline = msg.pid === NIL_GUID ? undefined : this.#pipelineFor(msg.pid)
@@ -429,10 +481,17 @@ export class ClientRunspacePool {
       case 'SESSION_CAPABILITY': {
         const f = decoded.fields
         this.#serverVersion = f.protocolVersion
-        this.#events.push({ type: 'sessionCapability', protocolVersion: f.protocolVersion, psVersion: f.psVersion, serializationVersion: f.serializationVersion })
+        this.#events.push({
+          type: 'sessionCapability',
+          protocolVersion: f.protocolVersion,
+          psVersion: f.psVersion,
+          serializationVersion: f.serializationVersion,
+        })
         if (compareVersions(f.protocolVersion, '2.0') < 0 || !f.protocolVersion.startsWith('2.')) {
           this.#setState('Broken')
-          throw new ProtocolError(`the server speaks PSRP ${f.protocolVersion}, which this client does not support`)
+          throw new ProtocolError(
+            `the server speaks PSRP ${f.protocolVersion}, which this client does not support`,
+          )
         }
         const v = this.negotiatedVersion
         if (v !== undefined && compareVersions(v, '2.4') >= 0) this.#cipher = plaintextSecureStringCipher
@@ -452,9 +511,10 @@ export class ClientRunspacePool {
         const name = runspacePoolStateName(decoded.fields.state)
         if (name === undefined) throw new ProtocolError(`unknown runspace pool state ${decoded.fields.state}`)
         const err = decoded.fields.error
-        this.#setState(name, toErrorRecord(err))
+        this.#setState(name, retype(ErrorRecord, err))
         if (name === 'Broken' || name === 'Closed') {
-          for (const p of this.#pipelines.values()) if (!p.done) p.setState(name === 'Broken' ? 'Failed' : 'Stopped')
+          for (const p of this.#pipelines.values())
+            if (!p.done) p.setState(name === 'Broken' ? 'Failed' : 'Stopped')
         }
         break
       }
@@ -482,7 +542,8 @@ export class ClientRunspacePool {
         break
       case 'ENCRYPTED_SESSION_KEY': {
         const exchanger = this.#keyExchanger
-        if (exchanger === undefined) throw new ProtocolError('ENCRYPTED_SESSION_KEY arrived without a key exchange')
+        if (exchanger === undefined)
+          throw new ProtocolError('ENCRYPTED_SESSION_KEY arrived without a key exchange')
         this.#cipher = exchanger.decrypt(decoded.fields.encryptedSessionKey)
         this.#keyPending = false
         this.#events.push({ type: 'sessionKeyExchanged' })
@@ -503,7 +564,11 @@ export class ClientRunspacePool {
         break
       }
       case 'PIPELINE_OUTPUT':
-        this.#events.push({ type: 'pipelineOutput', pipelineId: pipeline?.id ?? msg.pid, value: decoded.fields.value })
+        this.#events.push({
+          type: 'pipelineOutput',
+          pipelineId: pipeline?.id ?? msg.pid,
+          value: decoded.fields.value,
+        })
         break
       case 'ERROR_RECORD':
       case 'WARNING_RECORD':
@@ -527,7 +592,7 @@ export class ClientRunspacePool {
           type: 'pipelineState',
           pipelineId: pipeline?.id ?? msg.pid,
           state: name,
-          error: toErrorRecord(err),
+          error: retype(ErrorRecord, err),
         })
         break
       }
@@ -535,20 +600,4 @@ export class ClientRunspacePool {
         throw new ProtocolError(`unexpected ${decoded.type} message from the server`)
     }
   }
-}
-
-function toErrorRecord(value: unknown): ErrorRecord | undefined {
-  if (value instanceof ErrorRecord) return value
-  if (!(value instanceof PSObject)) return undefined
-  return new ErrorRecord({ typeNames: value.typeNames, toStringValue: value.toStringValue, extended: value.extended, adapted: value.adapted })
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
 }

@@ -52,9 +52,15 @@ export function encodePublicKeyBlob(publicKey: KeyObject): string {
 /** Decrypts the 32-byte AES session key from the base64 SIMPLEBLOB of ENCRYPTED_SESSION_KEY. */
 export function decryptSessionKey(privateKey: KeyObject, encryptedSessionKey: string): Uint8Array {
   const blob = fromBase64(encryptedSessionKey)
-  if (blob === undefined || blob.length < 12 + 16) throw new ProtocolError('ENCRYPTED_SESSION_KEY is not a valid SIMPLEBLOB')
+  if (blob === undefined || blob.length < 12 + 16)
+    throw new ProtocolError('ENCRYPTED_SESSION_KEY is not a valid SIMPLEBLOB')
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength)
-  if (blob[0] !== SIMPLEBLOB || blob[1] !== CUR_BLOB_VERSION || view.getUint32(4, true) !== CALG_AES_256 || view.getUint32(8, true) !== CALG_RSA_KEYX) {
+  if (
+    blob[0] !== SIMPLEBLOB ||
+    blob[1] !== CUR_BLOB_VERSION ||
+    view.getUint32(4, true) !== CALG_AES_256 ||
+    view.getUint32(8, true) !== CALG_RSA_KEYX
+  ) {
     throw new ProtocolError('ENCRYPTED_SESSION_KEY has an unexpected blob header')
   }
   const ciphertext = blob.slice(12).reverse()
@@ -70,7 +76,8 @@ export function decryptSessionKey(privateKey: KeyObject, encryptedSessionKey: st
 
 /** Removes PKCS#1 v1.5 type 2 padding (`00 02 PS 00 M`). */
 function unpadPkcs1v15(block: Uint8Array): Uint8Array {
-  if (block[0] !== 0x00 || block[1] !== 0x02) throw new CryptoError('session key decryption failed (bad padding)')
+  if (block[0] !== 0x00 || block[1] !== 0x02)
+    throw new CryptoError('session key decryption failed (bad padding)')
   const sep = block.indexOf(0x00, 2)
   if (sep < 10) throw new CryptoError('session key decryption failed (bad padding)')
   const key = block.slice(sep + 1)

@@ -22,7 +22,15 @@ export const RUNSPACE_POOL_STATES = [
 export type RunspacePoolStateName = (typeof RUNSPACE_POOL_STATES)[number]
 
 /** PSInvocationState names by value (2.2.3.5). */
-export const PIPELINE_STATES = ['NotStarted', 'Running', 'Stopping', 'Stopped', 'Completed', 'Failed', 'Disconnected'] as const
+export const PIPELINE_STATES = [
+  'NotStarted',
+  'Running',
+  'Stopping',
+  'Stopped',
+  'Completed',
+  'Failed',
+  'Disconnected',
+] as const
 
 /** A pipeline state. */
 export type PipelineStateName = (typeof PIPELINE_STATES)[number]

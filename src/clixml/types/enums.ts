@@ -18,7 +18,11 @@ export interface EnumClass<V extends Record<string, number>> {
   of(value: number): PSEnum
 }
 
-function defineEnum<V extends Record<string, number>>(typeName: string, values: V, flags = false): EnumClass<V> {
+function defineEnum<V extends Record<string, number>>(
+  typeName: string,
+  values: V,
+  flags = false,
+): EnumClass<V> {
   const cls = class extends PSEnum {
     static readonly typeName = typeName
     static readonly values = values
@@ -221,7 +225,10 @@ export const ReadKeyOptions = defineEnum(
 )
 
 /** SessionStateEntryVisibility (CommandMetadata visibility). */
-export const SessionStateEntryVisibility = defineEnum('System.Management.Automation.SessionStateEntryVisibility', {
-  Public: 0,
-  Private: 1,
-})
+export const SessionStateEntryVisibility = defineEnum(
+  'System.Management.Automation.SessionStateEntryVisibility',
+  {
+    Public: 0,
+    Private: 1,
+  },
+)

@@ -53,7 +53,8 @@ export interface InvocationInfoView {
 
 function invocationInfo(o: PSObject): InvocationInfoView | undefined {
   const inv = obj(o, 'InvocationInfo')
-  const serialized = bool(o, 'SerializeExtendedInfo') ?? bool(o, 'InformationalRecord_SerializeInvocationInfo')
+  const serialized =
+    bool(o, 'SerializeExtendedInfo') ?? bool(o, 'InformationalRecord_SerializeInvocationInfo')
   if (inv === undefined && serialized !== true) return undefined
   const from = (name: string): unknown => inv?.get(name) ?? o.get(`InvocationInfo_${name}`)
   const s = (name: string): string | undefined => {
@@ -156,7 +157,10 @@ export class ErrorRecord extends PSObject {
         ['ErrorCategory_Reason', init.exceptionType?.split('.').pop() ?? 'Exception'],
         ['ErrorCategory_TargetName', ''],
         ['ErrorCategory_TargetType', ''],
-        ['ErrorCategory_Message', `${ErrorCategory.of(category).name}: (:) [], ${init.exceptionType?.split('.').pop() ?? 'Exception'}`],
+        [
+          'ErrorCategory_Message',
+          `${ErrorCategory.of(category).name}: (:) [], ${init.exceptionType?.split('.').pop() ?? 'Exception'}`,
+        ],
         ['SerializeExtendedInfo', false],
       ],
     })
@@ -387,7 +391,12 @@ export class KeyInfo extends PSObject {
   get keyDown(): boolean {
     return bool(this, 'KeyDown') ?? false
   }
-  static create(init: { virtualKeyCode: number; character: string; controlKeyState?: number; keyDown: boolean }): KeyInfo {
+  static create(init: {
+    virtualKeyCode: number
+    character: string
+    controlKeyState?: number
+    keyDown: boolean
+  }): KeyInfo {
     return new KeyInfo({
       typeNames: ['System.Management.Automation.Host.KeyInfo', 'System.ValueType', 'System.Object'],
       adapted: [
@@ -511,12 +520,26 @@ export class HostInfo extends PSObject {
    * by their index (0 ForegroundColor, 1 BackgroundColor, 2 CursorPosition, 3 WindowPosition,
    * 4 CursorSize, 5 BufferSize, 6 WindowSize, 7 MaxWindowSize, 8 MaxPhysicalWindowSize, 9 WindowTitle).
    */
-  static create(init?: { useRunspaceHost?: boolean; isHostNull?: boolean; isHostUINull?: boolean; isHostRawUINull?: boolean; defaultData?: Map<number, unknown> }): HostInfo {
+  static create(init?: {
+    useRunspaceHost?: boolean
+    isHostNull?: boolean
+    isHostUINull?: boolean
+    isHostRawUINull?: boolean
+    defaultData?: Map<number, unknown>
+  }): HostInfo {
     const extended: [string, unknown][] = []
     if (init?.defaultData !== undefined) {
       const data = new Map<unknown, unknown>()
       for (const [k, v] of init.defaultData) {
-        data.set(k, new PSObject({ extended: [['T', dotNetTypeOf(v)], ['V', hostDataValue(v)]] }))
+        data.set(
+          k,
+          new PSObject({
+            extended: [
+              ['T', dotNetTypeOf(v)],
+              ['V', hostDataValue(v)],
+            ],
+          }),
+        )
       }
       extended.push(['_hostDefaultData', new PSObject({ extended: [['data', data]] })])
     }
@@ -532,8 +555,20 @@ registerType('System.Management.Automation.Runspaces.HostInfo', HostInfo)
 function hostDataValue(v: unknown): unknown {
   // MS-PSRP 2.2.3.13: colors travel as their Int32 value, coordinates and sizes as x/y and width/height
   if (v instanceof PSObject && v.typeNames[0] === 'System.ConsoleColor') return Number(v.baseValue)
-  if (v instanceof Coordinates) return new PSObject({ extended: [['x', v.x], ['y', v.y]] })
-  if (v instanceof Size) return new PSObject({ extended: [['width', v.width], ['height', v.height]] })
+  if (v instanceof Coordinates)
+    return new PSObject({
+      extended: [
+        ['x', v.x],
+        ['y', v.y],
+      ],
+    })
+  if (v instanceof Size)
+    return new PSObject({
+      extended: [
+        ['width', v.width],
+        ['height', v.height],
+      ],
+    })
   return v
 }
 

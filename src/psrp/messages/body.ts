@@ -5,7 +5,7 @@
  * @module
  */
 import { ProtocolError } from '../../errors.ts'
-import { PSObject } from '../../clixml/index.ts'
+import { PSObject, retype } from '../../clixml/index.ts'
 
 /** The body as a PSObject, or a ProtocolError naming the message. */
 export function bodyObject(message: string, value: unknown): PSObject {
@@ -74,12 +74,7 @@ export function asTyped<T extends PSObject>(
   value: unknown,
   what: string,
 ): T {
-  if (value instanceof cls) return value as T
-  if (!(value instanceof PSObject)) throw new ProtocolError(`${what} is not an object`)
-  const typed = new cls({ typeNames: value.typeNames })
-  typed.toStringValue = value.toStringValue
-  typed.baseValue = value.baseValue
-  for (const [k, v] of value.adapted) typed.adapted.set(k, v)
-  for (const [k, v] of value.extended) typed.extended.set(k, v)
+  const typed = retype(cls, value)
+  if (typed === undefined) throw new ProtocolError(`${what} is not an object`)
   return typed
 }

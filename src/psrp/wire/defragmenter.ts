@@ -8,6 +8,7 @@
  */
 import { ProtocolError } from '../../errors.ts'
 import { decodeFragment } from './fragment.ts'
+import { concatBytes } from '../../internal/bytes.ts'
 
 /** Options of {@link Defragmenter}. */
 export interface DefragmenterOptions {
@@ -81,7 +82,7 @@ export class Defragmenter {
       part.nextFragmentId++
       if (end) {
         this.#partial.delete(objectId)
-        done.push(concat(part.chunks, part.size))
+        done.push(concatBytes(part.chunks))
       } else {
         this.#partial.set(objectId, part)
       }
@@ -89,15 +90,4 @@ export class Defragmenter {
     this.#pending = offset < buf.length ? buf.slice(offset) : new Uint8Array(0)
     return done
   }
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array
-  const out = new Uint8Array(size)
-  let o = 0
-  for (const c of chunks) {
-    out.set(c, o)
-    o += c.length
-  }
-  return out
 }
