@@ -15,6 +15,7 @@ export { ProcessConnection, findPwsh, type ProcessConnectionOptions } from './tr
 export type { OutOfProcTransport } from './transport/outofproc-stream.ts'
 export {
   PSObject,
+  baseObject,
   PSEnum,
   PSSecureString,
   PSDateTime,

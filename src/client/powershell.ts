@@ -294,6 +294,12 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     const hwm = options.highWaterMark ?? 1000
     const buffer: unknown[] = []
     let head = 0
+    let holding = false
+    const hold = (on: boolean): void => {
+      if (holding === on) return
+      holding = on
+      this.pool.holdReading(pipeline.id, on)
+    }
     let finished: { error?: PsrpError } | undefined
     let wake: (() => void) | undefined
     const notify = (): void => {
@@ -316,6 +322,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
         switch (ev.type) {
           case 'pipelineOutput':
             buffer.push(ev.value)
+            if (buffer.length - head >= hwm && pipeline.state === 'Running') hold(true)
             notify()
             return
           case 'pipelineRecord':
@@ -337,6 +344,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     }
     this.pool.attach(pipeline.id, listener)
     const cancel = (reason: PsrpError): void => {
+      hold(false)
       if (!pipeline.done) void this.pool.stopPipeline(pipeline).catch(() => undefined)
       finish(reason)
     }
@@ -373,6 +381,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
             buffer.splice(0, head)
             head = 0
           }
+          if (holding && buffer.length - head <= hwm >> 1) hold(false)
           yield v
           continue
         }
@@ -380,8 +389,8 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
         await new Promise<void>((r) => (wake = r))
       }
       if (finished?.error !== undefined) throw finished.error
-      void hwm
     } finally {
+      hold(false)
       signal?.removeEventListener('abort', onAbort)
       if (timer !== undefined) clearTimeout(timer)
       if (!pipeline.done && pipeline.state !== 'NotStarted' && finished === undefined) {

@@ -34,7 +34,7 @@ import {
   type RunspacePoolStateName,
   type SessionKeyExchanger,
 } from '../psrp/index.ts'
-import { CommandMetadata, PSCredential, PSSecureString, type ErrorRecord } from '../clixml/index.ts'
+import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
 import { hostErrorRecord, hostInfoFor, invokeHostMethod, type PSHost } from './host.ts'
 
@@ -135,6 +135,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   readonly #transport: OutOfProcTransport
   readonly #host: PSHost | undefined
   readonly #listeners = new Map<string, PipelineListener>()
+  readonly #readHolds = new Set<string>()
   readonly #calls = new Map<bigint, Waiter<unknown>>()
   #openWaiter: Waiter<void> | undefined
   #keyWaiter: Waiter<void> | undefined
@@ -239,7 +240,11 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     return Number(await this.#call(() => this.core.getAvailableRunspaces(), options, 'getAvailableRunspaces'))
   }
 
-  /** Resets the runspace state (variables, modules) of the pool (protocol 2.3+). */
+  /**
+   * Resets the runspace state (variables, functions, imported modules) of the pool (protocol 2.3+).
+   * PowerShell resets only a pool whose `maxRunspaces` is 1 and answers `false` for larger pools,
+   * so this resolves to whether the server did reset.
+   */
   async resetRunspaceState(options?: CallOptions): Promise<boolean> {
     return Boolean(await this.#call(() => this.core.resetRunspaceState(), options, 'resetRunspaceState'))
   }
@@ -307,7 +312,8 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     // the first object is the CommandMetadataCount
     return out
       .slice(1)
-      .map((o) => (o instanceof CommandMetadata ? o : Object.assign(new CommandMetadata(), o)))
+      .map((o) => retype(CommandMetadata, o))
+      .filter((m): m is CommandMetadata => m !== undefined)
   }
 
   /** Closes the pool (pipelines first). Safe to call twice; never throws for an already broken transport. */
@@ -372,12 +378,25 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   /** @internal sends the stop signal */
   async stopPipeline(pipeline: ClientPipeline, options?: CallOptions): Promise<void> {
     if (pipeline.done || pipeline.state === 'NotStarted') return
+    // the SignalAck and the Stopped state must be read even if the consumer is behind
+    this.holdReading(pipeline.id, false)
     pipeline.beginStop()
     await this.#transport.signal(pipeline.id, options)
   }
 
+  /**
+   * @internal flow control: while any pipeline holds, the transport stops reading from the server
+   * (a slow `stream()` consumer keeps memory bounded); released holds read again
+   */
+  holdReading(pipelineId: string, hold: boolean): void {
+    if (hold) this.#readHolds.add(pipelineId)
+    else this.#readHolds.delete(pipelineId)
+    this.#transport.setPaused(this.#readHolds.size > 0)
+  }
+
   /** @internal closes a finished pipeline on the transport and forgets it */
   async releasePipeline(pipeline: ClientPipeline): Promise<void> {
+    this.holdReading(pipeline.id, false)
     this.#listeners.delete(pipeline.id)
     this.core.removePipeline(pipeline.id)
     if (pipeline.state === 'NotStarted' || this.#failure !== undefined) return

@@ -26,6 +26,7 @@ export {
   getMeta,
   setMeta,
   retype,
+  baseObject,
   type CollectionKind,
   type CollectionMeta,
 } from './ps-object.ts'

@@ -183,3 +183,13 @@ export function retype<T extends PSObject>(
   for (const [k, v] of value.extended) typed.extended.set(k, v)
   return typed
 }
+
+/**
+ * The value without its PSObject wrapper, like PowerShell's `$x.PSObject.BaseObject`: a primitive or
+ * collection that travelled with extra properties (e.g. `Get-Date`'s DateTime with its `DisplayHint`
+ * note) arrives as a PSObject whose `baseValue` is the typed value; this returns that value. Anything
+ * else (including a PSObject without a base value) is returned unchanged.
+ */
+export function baseObject(value: unknown): unknown {
+  return value instanceof PSObject && value.baseValue !== undefined ? value.baseValue : value
+}

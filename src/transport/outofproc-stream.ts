@@ -67,6 +67,12 @@ export interface OutOfProcTransport {
   close(options?: OperationOptions): Promise<void>
   /** The received data and the failure, in order. Single consumer; ends after close or failure. */
   events(): AsyncIterableIterator<OutOfProcTransportEvent>
+  /**
+   * Flow control: `true` stops reading from the server (the server then blocks on its writes, so
+   * memory stays bounded when the consumer is slow); `false` reads again. Acks are not read while
+   * paused either, so pause only while the consumer is behind.
+   */
+  setPaused(paused: boolean): void
 }
 
 /** A readable + writable byte stream pair plus how to shut it down. */
@@ -151,6 +157,7 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
   #firstResponseTimer: ReturnType<typeof setTimeout> | undefined
   #endHandled = false
   #eventsTaken = false
+  #paused = false
   readonly #detach: (() => void)[] = []
 
   /**
@@ -224,6 +231,17 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
     this.#streams = streams
     this.#attach(streams)
     this.#state = 'open'
+    if (this.#paused) streams.readable.pause()
+  }
+
+  /** {@inheritDoc OutOfProcTransport.setPaused} */
+  setPaused(paused: boolean): void {
+    if (this.#paused === paused) return
+    this.#paused = paused
+    const readable = this.#streams?.readable
+    if (readable === undefined || this.#state === 'failed' || this.#state === 'closed') return
+    if (paused) readable.pause()
+    else readable.resume()
   }
 
   #attach(streams: OutOfProcStreams): void {
@@ -306,6 +324,8 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
     let error: PsrpError | undefined
     try {
       if (this.#session.state === 'open' || this.#session.state === 'closing') {
+        // the acks of the close must be read even if a consumer had paused reading
+        this.setPaused(false)
         this.#state = 'closing'
         await this.#request('close', () => this.#session.close(), options, this.#closeTimeout)
       }

@@ -16,7 +16,10 @@ export function encodePipelineInput(m: PipelineInputMessage): unknown {
   return m.value
 }
 
-/** Decodes a PIPELINE_INPUT body. */
+/**
+ * Decodes a PIPELINE_INPUT body. PowerShell sends `$null` as an empty body (no `<Nil />`), which
+ * decodes to `null`.
+ */
 export function decodePipelineInput(value: unknown): PipelineInputMessage {
-  return { value }
+  return { value: value === undefined ? null : value }
 }

@@ -16,7 +16,10 @@ export function encodePipelineOutput(m: PipelineOutputMessage): unknown {
   return m.value
 }
 
-/** Decodes a PIPELINE_OUTPUT body. */
+/**
+ * Decodes a PIPELINE_OUTPUT body. PowerShell sends `$null` as an empty body (no `<Nil />`), which
+ * decodes to `null`.
+ */
 export function decodePipelineOutput(value: unknown): PipelineOutputMessage {
-  return { value }
+  return { value: value === undefined ? null : value }
 }

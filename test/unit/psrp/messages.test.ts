@@ -10,11 +10,7 @@ import {
   MessageType,
   VOID_HOST_METHODS,
 } from '../../../src/psrp/index.ts'
-import {
-  HostInfo,
-  ProgressRecord,
-  PSThreadOptions,
-} from '../../../src/clixml/index.ts'
+import { HostInfo, ProgressRecord, PSThreadOptions } from '../../../src/clixml/index.ts'
 import { ProtocolError } from '../../../src/errors.ts'
 import { sampleMessages } from './samples.ts'
 
@@ -115,4 +111,13 @@ test('bodies missing required fields or with bad XML are ProtocolErrors naming t
     (e: unknown) => e instanceof ProtocolError && /RUNSPACEPOOL_STATE body/.test(e.message),
   )
   assert.throws(() => decodeMessageBody(0x0bad0bad, '<S />'), /unknown message type 0x0bad0bad/)
+})
+
+test('an empty PIPELINE_OUTPUT or PIPELINE_INPUT body is $null (PowerShell sends no <Nil /> for it)', () => {
+  for (const type of ['PIPELINE_OUTPUT', 'PIPELINE_INPUT'] as const) {
+    const d = decodeMessageBody(MessageType[type], '')
+    assert.equal(d.type, type)
+    assert.deepEqual(d.fields, { value: null })
+    assert.deepEqual(decodeMessageBody(MessageType[type], '<Nil />').fields, { value: null })
+  }
 })
