@@ -11,6 +11,7 @@ import { deserialize, serialize } from '../src/clixml/index.ts'
 import { Defragmenter, encodeFragment, Fragmenter } from '../src/psrp/index.ts'
 import { buildDataset } from './dataset.ts'
 import { findPwsh } from '../test/helpers/peers.ts'
+import { benchRemoting } from './remoting.ts'
 
 const COUNT = Number(process.env['PSRP_BENCH_OBJECTS'] ?? 10_000)
 const WRAP_OPEN = '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
@@ -29,12 +30,14 @@ function time(fn: () => void, rounds = 3): number {
 
 const fmt = (n: number, unit: string): string => `${n.toFixed(1).padStart(9)} ${unit}`
 
-function main(): void {
+async function main(): Promise<void> {
   console.log(`psrp bench — node ${process.version}, ${COUNT} objects`)
   const objects = buildDataset(COUNT)
   const docs = objects.map((o) => WRAP_OPEN + serialize(o) + WRAP_CLOSE)
   const bytes = docs.reduce((n, d) => n + Buffer.byteLength(d), 0)
-  console.log(`data set: ${(bytes / 1048576).toFixed(2)} MiB of CLIXML (${(bytes / COUNT).toFixed(0)} bytes/object)`)
+  console.log(
+    `data set: ${(bytes / 1048576).toFixed(2)} MiB of CLIXML (${(bytes / COUNT).toFixed(0)} bytes/object)`,
+  )
 
   let parsed: unknown[] = []
   const desMs = time(() => {
@@ -96,7 +99,9 @@ public static class PsrpBench {
     console.log('pwsh not found: PowerShell PSSerializer comparison skipped')
   }
 
-  console.log('\n                          psrp (ms)     MB/s      objects/s   PowerShell (ms)   ratio (PS time / ours)')
+  console.log(
+    '\n                          psrp (ms)     MB/s      objects/s   PowerShell (ms)   ratio (PS time / ours)',
+  )
   for (const [name, ms, ps] of rows) {
     const ratio = ps === undefined ? '—' : `${(ps / ms).toFixed(2)}x`
     console.log(
@@ -121,6 +126,8 @@ public static class PsrpBench {
   })
   console.log(`\nfragment   ${N} MiB in 32 KiB fragments: ${fmt(N / (fragMs / 1000), 'MB/s')}`)
   console.log(`defragment ${N} MiB from 32 KiB fragments: ${fmt(N / (defragMs / 1000), 'MB/s')}`)
+
+  await benchRemoting(findPwsh())
 }
 
-main()
+await main()

@@ -159,22 +159,28 @@ describe('pwsh -s', { skip }, () => {
     assert.deepEqual(lens, [big.length, 'end', big.length, 'end'])
   })
 
+  // pwsh itself needs ~10 minutes for a million objects on 2 cores (its server side slows down as the
+  // count grows; PowerShell's own client takes as long), so a newcomer's run streams fewer; CI and
+  // PSRP_STREAM_ITEMS run the full million
+  const streamItems = Number(
+    process.env.PSRP_STREAM_ITEMS ?? (process.env.PSRP_REQUIRE_PEERS === '1' ? 1_000_000 : 200_000),
+  )
   test(
-    'stream() delivers 1..1000000 in order with bounded memory',
-    { timeout: 30_000, todo: 'hangs: issue 3 open' },
+    `stream() delivers 1..${streamItems} in order with bounded memory`,
+    { timeout: 30 * 60_000 },
     async () => {
-      global.gc?.()
       const before = process.memoryUsage().heapUsed
       let expected = 1
       let peak = 0
-      for await (const n of new PowerShell(pool).addScript('1..1000000').stream()) {
+      for await (const n of new PowerShell(pool).addScript(`1..${streamItems}`).stream()) {
         assert.equal(n, expected)
         expected++
-        if ((expected & 0xffff) === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - before)
+        if ((expected & 0x3fff) === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - before)
       }
-      assert.equal(expected, 1_000_001)
-      // a million numbers held at once would need far more than this
-      assert.ok(peak < 200 * 1024 * 1024, `heap grew by ${(peak / 1048576).toFixed(1)} MiB`)
+      assert.equal(expected, streamItems + 1)
+      // every item is ~300 bytes of packet, fragment and XML on the way in: keeping them (or their
+      // events) would cost hundreds of MiB; garbage between collections stays far below this bound
+      assert.ok(peak < 64 * 1024 * 1024, `heap grew by ${(peak / 1048576).toFixed(1)} MiB`)
     },
   )
 
