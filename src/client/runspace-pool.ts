@@ -158,6 +158,8 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       hostInfo: hostInfoFor(options.host),
       applicationArguments:
         args === undefined ? undefined : args instanceof Map ? args : new Map(Object.entries(args)),
+      // a server's PUBLIC_KEY_REQUEST is answered by the core itself
+      sessionKey: () => this.#exchanger(),
     })
   }
 
@@ -496,9 +498,6 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       case 'sessionKeyExchanged':
         this.#keyWaiter?.resolve()
         this.#keyWaiter = undefined
-        return
-      case 'publicKeyRequested':
-        this.core.exchangeKey(this.#exchanger())
         return
       case 'userEvent':
         this.emit('userEvent', e.event)

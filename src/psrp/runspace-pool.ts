@@ -73,6 +73,12 @@ export interface ClientRunspacePoolOptions {
   guid?: GuidSource
   /** Largest message accepted from the server (default 10 MiB). */
   maxReceivedObjectSize?: number
+  /**
+   * Makes the key pair for a session key exchange (called at most once, when first needed). With it,
+   * a server's PUBLIC_KEY_REQUEST (MS-PSRP 3.2.5.4.4) is answered with PUBLIC_KEY at once; without it,
+   * the request is only reported as a `publicKeyRequested` event.
+   */
+  sessionKey?: () => SessionKeyExchanger
 }
 
 /** Private key operations the key exchange needs (see `session-key.ts`). */
@@ -120,6 +126,8 @@ export class ClientRunspacePool {
   #keyExchanger: SessionKeyExchanger | undefined
   #keyPending = false
   #nextCallId = 1n
+  /** Host calls that await an answer, per target ("" for the pool), by call id. */
+  readonly #openHostCalls = new Map<string, Set<bigint>>()
   readonly #pendingCalls = new Map<
     bigint,
     { kind: 'setMax' | 'setMin' | 'available' | 'reset'; value: number }
@@ -309,10 +317,12 @@ export class ClientRunspacePool {
   removePipeline(id: string): void {
     this.#pipelines.delete(id)
     this.#defragmenters.delete(id)
+    this.#openHostCalls.delete(id)
   }
 
   /**
-   * Answers a host call. `pipelineId` undefined answers a pool host call. Give `error` (an
+   * Answers a host call. `pipelineId` undefined answers a pool host call. Only calls that were
+   * reported with `expectsResponse` and not yet answered can be answered ({@link InvalidStateError}). Give `error` (an
    * ErrorRecord) to make the call fail on the server.
    */
   hostResponse(
@@ -321,14 +331,24 @@ export class ClientRunspacePool {
     methodId: number,
     result: { value?: unknown; error?: ErrorRecord },
   ): void {
+    const open = this.#openHostCalls.get(pipelineId ?? '')
+    if (open === undefined || !open.has(callId)) {
+      throw new InvalidStateError(
+        'answer a host call',
+        this.#state,
+        `host call ${callId} of ${pipelineId === undefined ? 'the pool' : `pipeline ${pipelineId}`} is not awaiting an answer`,
+      )
+    }
     const fields = {
       callId,
       methodId,
       ...(result.error !== undefined ? { error: result.error } : { result: result.value ?? null }),
     }
+    // encoding may throw (a SecureString before the key exchange): the call then stays open
     if (pipelineId === undefined)
       this.#queue(undefined, 'promptResponse', 'RUNSPACEPOOL_HOST_RESPONSE', fields)
     else this.#queue(pipelineId, 'promptResponse', 'PIPELINE_HOST_RESPONSE', fields)
+    open.delete(callId)
   }
 
   /**
@@ -537,9 +557,12 @@ export class ClientRunspacePool {
       case 'USER_EVENT':
         this.#events.push({ type: 'userEvent', event: { ...decoded.fields } })
         break
-      case 'PUBLIC_KEY_REQUEST':
-        this.#events.push({ type: 'publicKeyRequested' })
+      case 'PUBLIC_KEY_REQUEST': {
+        const make = this.#options.sessionKey
+        if (make !== undefined) this.exchangeKey(this.#keyExchanger ?? make())
+        else this.#events.push({ type: 'publicKeyRequested' })
         break
+      }
       case 'ENCRYPTED_SESSION_KEY': {
         const exchanger = this.#keyExchanger
         if (exchanger === undefined)
@@ -552,14 +575,22 @@ export class ClientRunspacePool {
       case 'RUNSPACEPOOL_HOST_CALL':
       case 'PIPELINE_HOST_CALL': {
         const f = decoded.fields
+        const pipelineId = decoded.type === 'PIPELINE_HOST_CALL' ? (pipeline?.id ?? msg.pid) : undefined
+        const expectsResponse = f.methodName === undefined || !VOID_HOST_METHODS.has(f.methodName)
+        if (expectsResponse) {
+          const key = pipelineId ?? ''
+          let open = this.#openHostCalls.get(key)
+          if (open === undefined) this.#openHostCalls.set(key, (open = new Set()))
+          open.add(f.callId)
+        }
         this.#events.push({
           type: 'hostCall',
-          pipelineId: decoded.type === 'PIPELINE_HOST_CALL' ? (pipeline?.id ?? msg.pid) : undefined,
+          pipelineId,
           callId: f.callId,
           methodId: f.methodId,
           methodName: f.methodName,
           parameters: f.parameters,
-          expectsResponse: f.methodName === undefined || !VOID_HOST_METHODS.has(f.methodName),
+          expectsResponse,
         })
         break
       }

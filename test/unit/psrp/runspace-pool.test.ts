@@ -504,20 +504,16 @@ test('PUBLIC_KEY_REQUEST from the server is reported; answering it completes the
   assert.ok(pool.cipher !== undefined)
 })
 
-test(
-  'PUBLIC_KEY_REQUEST triggers PUBLIC_KEY automatically when a key exchanger was configured',
-  { todo: 'ClientRunspacePool has no exchanger option yet (src/psrp is read-only in this session)' },
-  () => {
-    const pool = new ClientRunspacePool({ id: POOL_ID, sessionKey: exchanger } as ClientRunspacePoolOptions)
-    const server = new PsrpTestServer()
-    pool.open()
-    pump(pool, server)
-    server.send('PUBLIC_KEY_REQUEST', {})
-    pump(pool, server)
-    assert.equal(server.messages('PUBLIC_KEY').length, 1)
-    assert.ok(pool.cipher !== undefined)
-  },
-)
+test('PUBLIC_KEY_REQUEST triggers PUBLIC_KEY automatically when a key exchanger was configured', () => {
+  const pool = new ClientRunspacePool({ id: POOL_ID, sessionKey: exchanger } as ClientRunspacePoolOptions)
+  const server = new PsrpTestServer()
+  pool.open()
+  pump(pool, server)
+  server.send('PUBLIC_KEY_REQUEST', {})
+  pump(pool, server)
+  assert.equal(server.messages('PUBLIC_KEY').length, 1)
+  assert.ok(pool.cipher !== undefined)
+})
 
 test('ENCRYPTED_SESSION_KEY without a key exchange is a ProtocolError; a bad key is a typed error', () => {
   const { client: pool, server } = openPair(() => newPool())
