@@ -33,6 +33,7 @@ import {
   type PsrpEvent,
   type RunspacePoolStateName,
   type SessionKeyExchanger,
+  type UserEventMessage,
 } from '../psrp/index.ts'
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
@@ -125,7 +126,7 @@ export interface RunspacePoolEvents {
     previous: RunspacePoolStateName,
     error: ErrorRecord | undefined,
   ]
-  userEvent: [event: Record<string, unknown>]
+  userEvent: [event: UserEventMessage]
 }
 
 /** A PSRP runspace pool on a server. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../clixml/index.ts'
-import type { HostMethodName } from './messages/index.ts'
+import type { HostMethodName, UserEventMessage } from './messages/index.ts'
 import type { PipelineStateName, RunspacePoolStateName } from './states.ts'
 
 /** The stream a pipeline record belongs to. */
@@ -43,7 +43,7 @@ export type PsrpEvent =
       readonly callId: bigint
       readonly response: unknown
     }
-  | { readonly type: 'userEvent'; readonly event: Record<string, unknown> }
+  | { readonly type: 'userEvent'; readonly event: UserEventMessage }
   | { readonly type: 'sessionKeyExchanged' }
   | { readonly type: 'publicKeyRequested' }
   | {

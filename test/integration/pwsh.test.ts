@@ -303,6 +303,121 @@ describe('pwsh -s', { skip }, () => {
   )
 })
 
+describe('pwsh -s, one runspace: builder, scopes, history, application arguments, events', { skip }, () => {
+  let pool: RunspacePool
+  const poolStates: string[] = []
+  before(async () => {
+    pool = await RunspacePool.open(conn(), {
+      maxRunspaces: 1,
+      timeout: 60_000,
+      applicationArguments: { app: 'psrp-test', n: 7 },
+    })
+    pool.on('stateChanged', (state) => poolStates.push(state))
+  })
+  after(async () => {
+    await pool?.close()
+  })
+
+  test('commands, parameters, arguments and statements build the pipeline PowerShell runs', async () => {
+    const out = await new PowerShell(pool)
+      .addCommand('Write-Output')
+      .addParameter('InputObject', 'by name')
+      .addStatement()
+      .addCommand('Write-Output')
+      .addArgument('by position')
+      .addStatement()
+      .addCommand('Get-Command')
+      .addParameters({ Name: 'Get-Item', CommandType: 'Cmdlet' })
+      .addCommand('Select-Object')
+      .addParameter('ExpandProperty', 'Name')
+      .invoke()
+    assert.deepEqual(out, ['by name', 'by position', 'Get-Item'])
+  })
+
+  test('mergeError and mergeAll route records into the output in order', async () => {
+    const ps = new PowerShell(pool).addScript("'a'; Write-Error 'boom'; 'b'").mergeError()
+    const out = await ps.invoke()
+    assert.equal(out.length, 3)
+    assert.equal(out[0], 'a')
+    assert.ok(out[1] instanceof ErrorRecord)
+    assert.equal(out[1].message, 'boom')
+    assert.equal(out[2], 'b')
+    assert.equal(ps.streams.error.length, 0)
+    const all = new PowerShell(pool).addScript("Write-Warning 'w'; Write-Information 'i'; 'o'").mergeAll()
+    const merged = await all.invoke()
+    assert.equal(merged.length, 3)
+    assert.ok(merged[0] instanceof InformationalRecord && merged[0].message === 'w')
+    assert.ok(merged[1] instanceof InformationRecord && merged[1].message === 'i')
+    assert.equal(merged[2], 'o')
+    assert.equal(all.streams.warning.length, 0)
+  })
+
+  test('useLocalScope keeps script variables local; the default runs in the global scope', async () => {
+    await new PowerShell(pool).addScript('$psrpGlobal = 1').invoke()
+    await new PowerShell(pool).addScript('$psrpLocal = 2', true).invoke()
+    assert.deepEqual(await new PowerShell(pool).addScript('$psrpGlobal; $null -eq $psrpLocal').invoke(), [
+      1,
+      true,
+    ])
+  })
+
+  test('addToHistory records the command line in Get-History', async () => {
+    await new PowerShell(pool).addScript("'remember me'").addToHistory().invoke()
+    await new PowerShell(pool).addScript("'forget me'").invoke()
+    const history = await new PowerShell(pool).addScript('Get-History | ForEach-Object CommandLine').invoke()
+    assert.ok(history.includes("'remember me'"))
+    assert.ok(!history.includes("'forget me'"))
+  })
+
+  test('input from an async iterable is streamed into the pipeline', async () => {
+    async function* produce(): AsyncGenerator<number> {
+      for (let i = 1; i <= 300; i++) {
+        if (i % 100 === 0) await new Promise((r) => setTimeout(r, 10))
+        yield i
+      }
+    }
+    const [sum] = await new PowerShell(pool).addScript('($input | Measure-Object -Sum).Sum').invoke(produce())
+    // Measure-Object's Sum is a double; an integral double stays a PSDouble so it re-serializes as <Db>
+    assert.equal(Number(sum), 45150)
+  })
+
+  test('application arguments reach $PSSenderInfo; the server PSVersionTable is the private data', async () => {
+    const [app, n] = await new PowerShell(pool)
+      .addScript('$PSSenderInfo.ApplicationArguments.app; $PSSenderInfo.ApplicationArguments.n')
+      .invoke()
+    assert.equal(app, 'psrp-test')
+    assert.equal(n, 7)
+    const [edition] = await new PowerShell(pool).addScript('$PSVersionTable.PSEdition').invoke()
+    assert.equal(pool.psVersionTable?.get('PSEdition'), edition)
+  })
+
+  test('forwarded engine events arrive as userEvent', async () => {
+    const events: { sourceIdentifier: string; messageData?: unknown; timeGenerated: unknown }[] = []
+    pool.on('userEvent', (e) => events.push(e))
+    await new PowerShell(pool)
+      .addScript(
+        "$null = Register-EngineEvent -SourceIdentifier Psrp.Test -Forward; $null = New-Event -SourceIdentifier Psrp.Test -MessageData 'hello client'; Start-Sleep -Milliseconds 200",
+      )
+      .invoke()
+    for (let i = 0; i < 50 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 100))
+    assert.equal(events.length, 1)
+    assert.equal(events[0]?.sourceIdentifier, 'Psrp.Test')
+    assert.equal(events[0]?.messageData, 'hello client')
+    assert.ok(events[0]?.timeGenerated instanceof PSDateTime)
+  })
+
+  test('stateChanged reports Closing and Closed on close', async () => {
+    const other = await RunspacePool.open(conn(), { timeout: 60_000 })
+    const seen: string[] = []
+    other.on('stateChanged', (state) => seen.push(state))
+    await other.close()
+    await other.close()
+    assert.deepEqual(seen.slice(-2), ['Closing', 'Closed'])
+    assert.equal(other.state, 'Closed')
+    assert.deepEqual(poolStates, [])
+  })
+})
+
 describe('pwsh -s SecureString', { skip }, () => {
   for (const protocolVersion of ['2.3', '2.4'] as const) {
     test(`a SecureString parameter decrypts server-side at protocol ${protocolVersion}`, async () => {
