@@ -1,0 +1,547 @@
+/**
+ * The HTTP(S) client that carries WS-Management SOAP envelopes to a WinRM endpoint
+ * (`http://host:5985/wsman`, `https://host:5986/wsman`).
+ *
+ * - **Lanes**: two persistent keep-alive connections, `main` and `side`, each with its own
+ *   authentication. Requests on one lane are serialised; the lanes run independently, so a Send or
+ *   Signal on `side` goes out while a Receive long-poll is pending on `main` (WinRM auth and message
+ *   encryption are bound to a connection, so every request of a lane reuses that lane's socket).
+ * - **Faults are data**: any final HTTP status other than 401 is returned, including the HTTP 500 that
+ *   carries a WS-Man SOAP fault; the caller parses it. 401 after authentication is an
+ *   {@link AuthenticationError}.
+ * - **Retries** with exponential backoff on connection failures before any response byte and on 503
+ *   (see `retry.ts`).
+ * - **Security**: TLS certificates are validated by default; Basic over plain HTTP is refused unless
+ *   `allowUnencryptedBasic`; credentials never appear in errors.
+ *
+ * @module
+ */
+import { isIP } from 'node:net'
+import {
+  AbortError,
+  AuthenticationError,
+  InvalidArgumentError,
+  InvalidStateError,
+  ProtocolError,
+  PsrpError,
+  TimeoutError,
+  TransportError,
+} from '../../errors.ts'
+import {
+  authenticationFailed,
+  type AuthSession,
+  type ClientCertificate,
+  type HttpAuthenticator,
+} from './auth.ts'
+import { HttpConnection } from './connection.ts'
+import { ConnectionFailure, hostPort, openSocket, type TlsSettings } from './connector.ts'
+import {
+  headerValue,
+  headerValues,
+  serializeRequestHead,
+  type HttpHeaders,
+  type ParsedResponse,
+} from './http1.ts'
+import { parseProxyUrl, proxyFromEnv, type ProxyConfig } from './proxy.ts'
+import { backoffDelay, retryPolicy, type RetryOptions, type RetryPolicy } from './retry.ts'
+import { scope, sleep } from './signals.ts'
+
+/** `Content-Type` of an unencrypted WS-Management request (MS-WSMV 2.2.9.1). */
+export const SOAP_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8'
+
+/** Default WinRM port over HTTP. */
+export const WSMAN_HTTP_PORT = 5985
+/** Default WinRM port over HTTPS. */
+export const WSMAN_HTTPS_PORT = 5986
+
+/** Most `401` round trips one request may take (NTLM needs 2, CredSSP up to 6). */
+const MAX_AUTH_LEGS = 10
+const USER_AGENT = 'psrp (Node.js)'
+
+/** Options of {@link WSManHttpClient}. */
+export interface WSManHttpClientOptions {
+  /** Host name or IP address of the WinRM server (IPv6 with or without brackets). */
+  server: string
+  /** TCP port; default 5986 with `ssl`, 5985 without. */
+  port?: number | undefined
+  /** Use HTTPS; default `true`. */
+  ssl?: boolean | undefined
+  /** URL path of the endpoint; default `/wsman`. */
+  path?: string | undefined
+  /** CA certificates (PEM) trusted for the server certificate instead of Node's bundled roots. */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined
+  /** Validate the server certificate and host name; default `true`. Turning it off allows MITM attacks. */
+  rejectUnauthorized?: boolean | undefined
+  /** TLS client certificate (HTTPS); {@link CertificateAuth} uses it when it has none of its own. */
+  certificate?: ClientCertificate | undefined
+  /**
+   * HTTP(S) proxy URL (`http://[user:pass@]host:port`), or `false` for none. Default: `https_proxy` /
+   * `HTTPS_PROXY` (https targets) or `http_proxy` / `HTTP_PROXY` (http targets), then `all_proxy`,
+   * unless the server matches `no_proxy` / `NO_PROXY` — read once, when the client is created.
+   * https targets go through a `CONNECT` tunnel; http targets are sent as absolute-URI requests
+   * (connection-bound authentication then needs a proxy that keeps the client and server connections
+   * paired). An `https:` proxy is validated against Node's bundled roots; `ca` applies to the server only.
+   */
+  proxy?: string | false | undefined
+  /** Milliseconds allowed for each connection attempt (TCP, proxy tunnel and TLS); default 30 000. */
+  connectTimeout?: number | undefined
+  /**
+   * Milliseconds allowed for each HTTP exchange, from sending the request to the last byte of its
+   * response; default 30 000. Must exceed the WS-Man `OperationTimeout` of the requests (a Receive
+   * long-poll waits that long); a request may override it with {@link HttpPostOptions.timeout}.
+   */
+  readTimeout?: number | undefined
+  /** Retry policy for connection failures and HTTP 503. */
+  retries?: RetryOptions | undefined
+  /** The authentication mechanism and credentials. */
+  auth: HttpAuthenticator
+  /** Allow Basic authentication over plain HTTP (password and messages unencrypted); default `false`. */
+  allowUnencryptedBasic?: boolean | undefined
+  /** Largest accepted response body in bytes; default 64 MiB. */
+  maxResponseSize?: number | undefined
+}
+
+/** Which persistent connection a request uses. */
+export type HttpLane = 'main' | 'side'
+
+/** Options of {@link WSManHttpClient.post}. */
+export interface HttpPostOptions {
+  /** Aborting rejects with {@link AbortError}; a request already sent loses its connection. */
+  signal?: AbortSignal | undefined
+  /**
+   * Milliseconds allowed for this call as a whole (waiting for its turn on the lane excluded) and for
+   * each of its HTTP exchanges; rejects with {@link TimeoutError}. Default: the client's `readTimeout`
+   * per exchange.
+   */
+  timeout?: number | undefined
+  /** The connection to use; default `main`. */
+  lane?: HttpLane | undefined
+}
+
+/** A final HTTP response (after authentication and decryption). */
+export interface HttpPostResponse {
+  /** HTTP status: 200 for success, 500 for a WS-Man fault (the SOAP fault is in `body`), … */
+  readonly status: number
+  /** Response headers, lower-case names; repeated headers are arrays. */
+  readonly headers: HttpHeaders
+  /** The body as text (decrypted when message encryption is on). */
+  readonly body: string
+}
+
+/** A serial queue guarding one lane. */
+class Lane {
+  readonly name: HttpLane
+  connection: HttpConnection | undefined
+  #busy = false
+  readonly #waiters: Array<() => void> = []
+
+  constructor(name: HttpLane) {
+    this.name = name
+  }
+
+  /** Waits for the lane; rejects with the signal's reason when it aborts first. */
+  acquire(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason as PsrpError)
+    if (!this.#busy) {
+      this.#busy = true
+      return Promise.resolve()
+    }
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(grant)
+        if (i >= 0) this.#waiters.splice(i, 1)
+        reject(signal.reason as PsrpError)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.push(grant)
+    })
+  }
+
+  /** Hands the lane to the next waiter. */
+  release(): void {
+    const next = this.#waiters.shift()
+    if (next === undefined) this.#busy = false
+    else next()
+  }
+
+  /** Drops the connection (destroying its socket). */
+  discard(): void {
+    this.connection?.destroy()
+    this.connection = undefined
+  }
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback
+  if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number`)
+  return v
+}
+
+/**
+ * WS-Management over HTTP(S): `post()` sends one SOAP envelope and returns the HTTP response.
+ *
+ * ```ts
+ * await using http = new WSManHttpClient({ server: 'win1', auth: new BasicAuth(user, password), ca })
+ * const { status, body } = await http.post(envelope, { signal })
+ * ```
+ */
+export class WSManHttpClient {
+  readonly #auth: HttpAuthenticator
+  readonly #host: string
+  readonly #port: number
+  readonly #tls: boolean
+  readonly #path: string
+  readonly #tlsSettings: TlsSettings
+  readonly #proxy: ProxyConfig | undefined
+  readonly #connectTimeout: number
+  readonly #readTimeout: number
+  readonly #retry: RetryPolicy
+  readonly #maxResponseSize: number
+  readonly #lanes: Readonly<Record<HttpLane, Lane>> = { main: new Lane('main'), side: new Lane('side') }
+  readonly #closing = new AbortController()
+  #connections = 0
+
+  /**
+   * Validates the options; throws {@link InvalidArgumentError} for bad values and for insecure
+   * combinations (Basic over HTTP without `allowUnencryptedBasic`, certificate auth without HTTPS).
+   * No connection is opened until the first {@link post}.
+   */
+  constructor(options: WSManHttpClientOptions) {
+    let host = options.server.trim()
+    if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
+    if (host === '' || /[\s/?#@]/.test(host) || (host.includes(':') && isIP(host) !== 6)) {
+      throw new InvalidArgumentError('server must be a host name or IP address')
+    }
+    this.#host = host
+    this.#tls = options.ssl ?? true
+    this.#port = options.port ?? (this.#tls ? WSMAN_HTTPS_PORT : WSMAN_HTTP_PORT)
+    if (!Number.isInteger(this.#port) || this.#port < 1 || this.#port > 65535) {
+      throw new InvalidArgumentError('port must be an integer from 1 to 65535')
+    }
+    this.#path = options.path ?? '/wsman'
+    if (!this.#path.startsWith('/') || /[\s#]/.test(this.#path)) {
+      throw new InvalidArgumentError('path must start with "/" and contain no spaces')
+    }
+    this.#connectTimeout = positive('connectTimeout', options.connectTimeout, 30_000)
+    this.#readTimeout = positive('readTimeout', options.readTimeout, 30_000)
+    this.#maxResponseSize = positive('maxResponseSize', options.maxResponseSize, 64 * 1024 * 1024)
+    this.#retry = retryPolicy(options.retries)
+    this.#auth = options.auth
+    const certificate = options.certificate ?? options.auth.clientCertificate
+    if (certificate !== undefined && !this.#tls) {
+      throw new InvalidArgumentError('a TLS client certificate requires HTTPS (ssl: true)')
+    }
+    this.#tlsSettings = {
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(certificate === undefined ? {} : { certificate }),
+    }
+    options.auth.checkTransport?.({
+      tls: this.#tls,
+      allowUnencryptedBasic: options.allowUnencryptedBasic ?? false,
+      hasClientCertificate: certificate !== undefined,
+    })
+    const target = { secure: this.#tls, host: this.#host, port: this.#port }
+    this.#proxy =
+      options.proxy === false
+        ? undefined
+        : options.proxy === undefined
+          ? proxyFromEnv(process.env, target)
+          : parseProxyUrl(options.proxy)
+  }
+
+  /** The endpoint URL, e.g. `https://win1:5986/wsman`. */
+  get url(): string {
+    return `${this.#tls ? 'https' : 'http'}://${hostPort(this.#host, this.#port)}${this.#path}`
+  }
+
+  /** The proxy in use (without credentials), or undefined. */
+  get proxy(): string | undefined {
+    return this.#proxy?.display
+  }
+
+  /** Number of connections opened so far (both lanes, including reconnects). */
+  get connectionsOpened(): number {
+    return this.#connections
+  }
+
+  /** True after {@link close}. */
+  get closed(): boolean {
+    return this.#closing.signal.aborted
+  }
+
+  /**
+   * POSTs one SOAP envelope on a lane and resolves with the final response, whatever its status
+   * (a WS-Man fault arrives as status 500 with the fault in the body).
+   *
+   * Rejects with {@link AuthenticationError} (credentials rejected: 401), {@link TransportError}
+   * (connection or TLS failure after the retries), {@link ProtocolError} (malformed HTTP),
+   * {@link TimeoutError}, {@link AbortError}, or {@link InvalidStateError} after {@link close}.
+   * After a rejection the client stays usable; the next request opens a new connection if needed.
+   */
+  async post(body: string, options: HttpPostOptions = {}): Promise<HttpPostResponse> {
+    if (this.closed) throw new InvalidStateError('post a WS-Management request', 'closed')
+    const name = options.lane ?? 'main'
+    if (name !== 'main' && name !== 'side') throw new InvalidArgumentError('lane must be "main" or "side"')
+    const lane = this.#lanes[name]
+    const timeout = options.timeout === undefined ? undefined : positive('timeout', options.timeout, 1)
+    const queued = scope([options.signal, this.#closing.signal])
+    try {
+      await lane.acquire(queued.signal)
+    } catch (err) {
+      queued.dispose()
+      throw err
+    }
+    const call = scope([queued.signal], timeout, () => this.#timeoutError(timeout ?? 0))
+    try {
+      return await this.#send(lane, Buffer.from(body, 'utf8'), call.signal, timeout ?? this.#readTimeout)
+    } finally {
+      call.dispose()
+      queued.dispose()
+      lane.release()
+    }
+  }
+
+  /** Destroys both connections; pending and queued requests reject with {@link AbortError}. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.#closing.abort(new AbortError('the WS-Management HTTP client was closed'))
+      for (const lane of Object.values(this.#lanes)) lane.discard()
+    }
+    return Promise.resolve()
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  #timeoutError(ms: number): TimeoutError {
+    return new TimeoutError(`no complete HTTP response from ${this.url} within ${ms} ms`, ms)
+  }
+
+  async #send(
+    lane: Lane,
+    body: Buffer,
+    signal: AbortSignal,
+    exchangeTimeout: number,
+  ): Promise<HttpPostResponse> {
+    let retry = 0
+    let staleRetried = false
+    for (;;) {
+      let res: HttpPostResponse
+      try {
+        res = await this.#attempt(lane, body, signal, exchangeTimeout)
+      } catch (err) {
+        lane.discard()
+        if (!(err instanceof ConnectionFailure)) throw err
+        if (!err.retriable) throw err.error
+        if (err.stale && !staleRetried) {
+          staleRetried = true
+          continue
+        }
+        if (retry >= this.#retry.count) {
+          const attempts = retry + 1
+          throw new TransportError(`${err.error.message} (${attempts} attempt${attempts === 1 ? '' : 's'})`, {
+            cause: err.error.cause,
+          })
+        }
+        await sleep(backoffDelay(this.#retry, retry++), signal)
+        continue
+      }
+      if (res.status === 503 && retry < this.#retry.count) {
+        await sleep(backoffDelay(this.#retry, retry++), signal)
+        continue
+      }
+      return res
+    }
+  }
+
+  async #attempt(lane: Lane, body: Buffer, signal: AbortSignal, timeout: number): Promise<HttpPostResponse> {
+    const conn = await this.#connection(lane, signal)
+    const session = conn.session
+    try {
+      if (session.needsHandshake?.() === true) {
+        await this.#exchangeWithAuth(conn, new Uint8Array(0), false, signal, timeout)
+        if (session.needsHandshake()) {
+          throw new AuthenticationError(`${this.#auth.name} authentication did not complete`)
+        }
+        this.#assertStillOpen(conn)
+      }
+      const res = await this.#exchangeWithAuth(conn, body, true, signal, timeout)
+      return await this.#decode(session, res)
+    } catch (err) {
+      throw this.#authError(err)
+    }
+  }
+
+  /** Wraps unexpected exceptions from an auth session; PsrpErrors and retry classifications pass. */
+  #authError(err: unknown): unknown {
+    if (err instanceof PsrpError || err instanceof ConnectionFailure) return err
+    return new AuthenticationError(`${this.#auth.name} authentication failed`, { cause: err })
+  }
+
+  async #connection(lane: Lane, signal: AbortSignal): Promise<HttpConnection> {
+    const existing = lane.connection
+    if (existing?.usable === true) return existing
+    lane.discard()
+    const where = hostPort(this.#host, this.#port)
+    const ms = this.#connectTimeout
+    const connecting = scope(
+      [signal],
+      ms,
+      () => new TimeoutError(`connecting to ${where} timed out after ${ms} ms`, ms),
+    )
+    let opened
+    try {
+      opened = await openSocket(
+        {
+          target: { host: this.#host, port: this.#port, tls: this.#tls },
+          tls: this.#tlsSettings,
+          proxy: this.#proxy,
+        },
+        connecting.signal,
+      )
+    } finally {
+      connecting.dispose()
+    }
+    this.#connections++
+    let session: AuthSession
+    try {
+      session = this.#auth.createSession({
+        tls: this.#tls,
+        host: this.#host,
+        port: this.#port,
+        peerCertificate: opened.peerCertificate,
+      })
+    } catch (err) {
+      opened.socket.destroy()
+      throw this.#authError(err)
+    }
+    const conn = new HttpConnection(opened, session, where, this.#maxResponseSize)
+    if (this.closed) conn.destroy()
+    lane.connection = conn
+    return conn
+  }
+
+  /** One request through the 401 loop; returns the first non-401 response. */
+  async #exchangeWithAuth(
+    conn: HttpConnection,
+    body: Uint8Array,
+    wrap: boolean,
+    signal: AbortSignal,
+    timeout: number,
+  ): Promise<ParsedResponse> {
+    const session = conn.session
+    let authorization = await session.authorize()
+    for (let leg = 1; ; leg++) {
+      let payload = body
+      let contentType = SOAP_CONTENT_TYPE
+      if (wrap && session.wrap !== undefined) {
+        const wrapped = await session.wrap(body, SOAP_CONTENT_TYPE)
+        payload = wrapped.body
+        contentType = wrapped.contentType
+      }
+      const head = this.#requestHead(conn, contentType, payload.length, authorization)
+      const ex = scope([signal], timeout, () => this.#timeoutError(timeout))
+      let res: ParsedResponse
+      try {
+        res = await conn.exchange(head, payload, ex.signal)
+      } finally {
+        ex.dispose()
+      }
+      if (res.status === 407 && conn.absoluteForm) {
+        throw new AuthenticationError(
+          `proxy ${this.#proxy?.display ?? ''} requires authentication (HTTP 407)`,
+        )
+      }
+      if (res.status !== 401) {
+        await session.accept?.({ status: res.status, headers: res.headers })
+        return res
+      }
+      const challenges = headerValues(res.headers, 'www-authenticate')
+      if (leg >= MAX_AUTH_LEGS) {
+        throw new AuthenticationError(
+          `${this.#auth.name} authentication did not complete in ${leg} round trips`,
+        )
+      }
+      authorization = await session.challenge(challenges)
+      if (authorization === undefined) throw authenticationFailed(this.#auth.name, this.url, challenges)
+      this.#assertStillOpen(conn)
+    }
+  }
+
+  /** Connection-bound authentication cannot continue on another connection. */
+  #assertStillOpen(conn: HttpConnection): void {
+    if (!conn.usable) {
+      throw new AuthenticationError(
+        `the server closed the connection during ${this.#auth.name} authentication (connection-bound handshake)`,
+      )
+    }
+  }
+
+  #requestHead(
+    conn: HttpConnection,
+    contentType: string,
+    length: number,
+    authorization: string | undefined,
+  ): Buffer {
+    const headers: Array<[string, string]> = [
+      ['Host', hostPort(this.#host, this.#port)],
+      ['User-Agent', USER_AGENT],
+      ['Content-Type', contentType],
+      ['Content-Length', String(length)],
+      ['Accept-Encoding', 'identity'],
+      ['Connection', 'Keep-Alive'],
+    ]
+    if (authorization !== undefined) headers.push(['Authorization', authorization])
+    if (conn.absoluteForm && this.#proxy?.authorization !== undefined) {
+      headers.push(['Proxy-Authorization', this.#proxy.authorization])
+    }
+    return serializeRequestHead({
+      method: 'POST',
+      target: conn.absoluteForm ? this.url : this.#path,
+      headers,
+    })
+  }
+
+  async #decode(session: AuthSession, res: ParsedResponse): Promise<HttpPostResponse> {
+    let body: Uint8Array = res.body
+    let contentType = headerValue(res.headers, 'content-type') ?? ''
+    if (/^multipart\/(x-multi-)?encrypted\s*;/i.test(contentType)) {
+      if (session.unwrap === undefined) {
+        throw new ProtocolError(
+          `the server sent an encrypted body but ${this.#auth.name} authentication has no message encryption`,
+        )
+      }
+      const plain = await session.unwrap(body, { status: res.status, headers: res.headers })
+      body = plain.body
+      contentType = plain.contentType
+    }
+    return { status: res.status, headers: res.headers, body: decodeText(body, contentType) }
+  }
+}
+
+/** Decodes a body by the `charset` of its content type (UTF-8 default, UTF-16 by BOM); strips a BOM. */
+function decodeText(body: Uint8Array, contentType: string): string {
+  const charset = /;\s*charset\s*=\s*"?([\w-]+)"?/i.exec(contentType)?.[1]?.toLowerCase() ?? 'utf-8'
+  let encoding: string
+  if (charset === 'utf-16' || charset === 'utf-16le' || charset === 'utf-16be') {
+    encoding =
+      body[0] === 0xfe && body[1] === 0xff ? 'utf-16be' : charset === 'utf-16be' ? 'utf-16be' : 'utf-16le'
+  } else if (charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii') {
+    encoding = 'utf-8'
+  } else {
+    throw new ProtocolError(`unsupported response charset ${charset}`)
+  }
+  try {
+    // TextDecoder strips the BOM by default
+    return new TextDecoder(encoding, { fatal: true }).decode(body)
+  } catch (err) {
+    throw new ProtocolError(`response body is not valid ${encoding}`, { cause: err })
+  }
+}
