@@ -14,6 +14,14 @@ export * from './client/index.ts'
 export { ProcessConnection, findPwsh, type ProcessConnectionOptions } from './transport/process.ts'
 export type { OutOfProcTransport } from './transport/outofproc-stream.ts'
 export {
+  WSManConnection,
+  type WSManConnectionOptions,
+  type WSManAuth,
+  type WSManRequestOptions,
+} from './transport/wsman-connection.ts'
+export { WSManPsrpTransport } from './transport/wsman-psrp.ts'
+export { BasicAuth, CertificateAuth, type HttpAuthenticator } from './transport/http/index.ts'
+export {
   PSObject,
   baseObject,
   PSEnum,

@@ -8,6 +8,8 @@ export {
   type RunspacePoolOptions,
   type CallOptions,
   type RunspacePoolEvents,
+  type PsrpConnection,
+  type PsrpTransportFactory,
 } from './runspace-pool.ts'
 export {
   PowerShell,
@@ -26,3 +28,10 @@ export {
   type HostWrite,
   type CredentialAnswer,
 } from './host.ts'
+export {
+  WinRSShell,
+  WinRSProcess,
+  type WinRSShellOptions,
+  type WinRSSpawnOptions,
+  type WinRSResult,
+} from './winrs.ts'

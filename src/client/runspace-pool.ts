@@ -37,6 +37,28 @@ import {
 } from '../psrp/index.ts'
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
+
+/**
+ * A connection that hosts many runspace pools (e.g. {@link WSManConnection}): it makes one transport
+ * per pool.
+ */
+export interface PsrpTransportFactory {
+  /** Creates the transport of the pool `poolId`. */
+  createPsrpTransport(options: {
+    poolId: string
+    protocolVersion?: string
+    configurationName?: string
+    idleTimeout?: number
+    noProfile?: boolean
+  }): OutOfProcTransport
+}
+
+/** Where a pool runs: a one-pool transport (`ProcessConnection`) or a factory (`WSManConnection`). */
+export type PsrpConnection = OutOfProcTransport | PsrpTransportFactory
+
+function isFactory(c: PsrpConnection): c is PsrpTransportFactory {
+  return typeof (c as Partial<PsrpTransportFactory>).createPsrpTransport === 'function'
+}
 import { hostErrorRecord, hostInfoFor, invokeHostMethod, type PSHost } from './host.ts'
 
 /** Cancellation and time limit of a call. */
@@ -63,6 +85,12 @@ export interface RunspacePoolOptions extends CallOptions {
   threadOptions?: number
   /** ApartmentState value. */
   apartmentState?: number
+  /** WinRM only: the PowerShell endpoint (session configuration, e.g. a JEA endpoint). */
+  configurationName?: string
+  /** WinRM only: seconds the server keeps an idle or disconnected pool. */
+  idleTimeout?: number
+  /** WinRM only: start the shell without loading the user profile (`WINRS_NOPROFILE`). */
+  noProfile?: boolean
 }
 
 /** Receives the pipeline traffic of one PowerShell instance. */
@@ -145,9 +173,8 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   #pump: Promise<void> | undefined
   #keyPair: SessionKeyExchanger | undefined
 
-  private constructor(transport: OutOfProcTransport, options: RunspacePoolOptions) {
+  private constructor(connection: PsrpConnection, options: RunspacePoolOptions) {
     super()
-    this.#transport = transport
     this.#host = options.host
     const args = options.applicationArguments
     this.core = new ClientRunspacePool({
@@ -162,13 +189,21 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       // a server's PUBLIC_KEY_REQUEST is answered by the core itself
       sessionKey: () => this.#exchanger(),
     })
+    this.#transport = isFactory(connection)
+      ? connection.createPsrpTransport({
+          poolId: this.core.id,
+          ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
+          ...(options.configurationName === undefined
+            ? {}
+            : { configurationName: options.configurationName }),
+          ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
+          ...(options.noProfile === undefined ? {} : { noProfile: options.noProfile }),
+        })
+      : connection
   }
 
   /** Opens a runspace pool over a connection (starting it if needed). */
-  static async open(
-    connection: OutOfProcTransport,
-    options: RunspacePoolOptions = {},
-  ): Promise<RunspacePool> {
+  static async open(connection: PsrpConnection, options: RunspacePoolOptions = {}): Promise<RunspacePool> {
     const pool = new RunspacePool(connection, options)
     try {
       await withCallOptions(pool.#open(), options, 'opening the runspace pool', () =>

@@ -101,8 +101,12 @@ export interface WSManHttpClientOptions {
   maxResponseSize?: number | undefined
 }
 
-/** Which persistent connection a request uses. */
-export type HttpLane = 'main' | 'side'
+/**
+ * Which persistent connection a request uses: `main` (the default), `side`, or any other name; each
+ * lane has its own socket (and authentication), so a long-poll Receive on one lane never delays a Send
+ * on another. Lanes other than `main` and `side` are released with {@link WSManHttpClient.releaseLane}.
+ */
+export type HttpLane = string
 
 /** Options of {@link WSManHttpClient.post}. */
 export interface HttpPostOptions {
@@ -161,6 +165,11 @@ class Lane {
     })
   }
 
+  /** True while a request holds the lane. */
+  get busy(): boolean {
+    return this.#busy
+  }
+
   /** Hands the lane to the next waiter. */
   release(): void {
     const next = this.#waiters.shift()
@@ -201,7 +210,7 @@ export class WSManHttpClient {
   readonly #readTimeout: number
   readonly #retry: RetryPolicy
   readonly #maxResponseSize: number
-  readonly #lanes: Readonly<Record<HttpLane, Lane>> = { main: new Lane('main'), side: new Lane('side') }
+  readonly #lanes = new Map<HttpLane, Lane>()
   readonly #closing = new AbortController()
   #connections = 0
 
@@ -286,8 +295,10 @@ export class WSManHttpClient {
   async post(body: string, options: HttpPostOptions = {}): Promise<HttpPostResponse> {
     if (this.closed) throw new InvalidStateError('post a WS-Management request', 'closed')
     const name = options.lane ?? 'main'
-    if (name !== 'main' && name !== 'side') throw new InvalidArgumentError('lane must be "main" or "side"')
-    const lane = this.#lanes[name]
+    if (typeof name !== 'string' || name === '')
+      throw new InvalidArgumentError('lane must be a non-empty name')
+    let lane = this.#lanes.get(name)
+    if (lane === undefined) this.#lanes.set(name, (lane = new Lane(name)))
     const timeout = options.timeout === undefined ? undefined : positive('timeout', options.timeout, 1)
     const queued = scope([options.signal, this.#closing.signal])
     try {
@@ -310,9 +321,20 @@ export class WSManHttpClient {
   close(): Promise<void> {
     if (!this.closed) {
       this.#closing.abort(new AbortError('the WS-Management HTTP client was closed'))
-      for (const lane of Object.values(this.#lanes)) lane.discard()
+      for (const lane of this.#lanes.values()) lane.discard()
     }
     return Promise.resolve()
+  }
+
+  /**
+   * Closes a lane's connection and forgets the lane once no request uses it (a request still queued
+   * on it opens a new connection). For per-operation lanes such as one pipeline's Receive loop.
+   */
+  releaseLane(name: HttpLane): void {
+    const lane = this.#lanes.get(name)
+    if (lane === undefined || lane.busy) return
+    lane.discard()
+    this.#lanes.delete(name)
   }
 
   /** Same as {@link close}, for `await using`. */

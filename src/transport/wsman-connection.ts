@@ -1,0 +1,207 @@
+/**
+ * A WS-Management endpoint (WinRM over HTTP or HTTPS): the HTTP client, the common envelope settings
+ * and one request/response step that turns faults into {@link WSManFaultError}. PowerShell runspace
+ * pools ({@link WSManConnection.createPsrpTransport}) and WinRS shells run on top of it; one connection
+ * can carry many of both.
+ *
+ * @module
+ */
+import { InvalidArgumentError, NotSupportedError, ProtocolError } from '../errors.ts'
+import { randomGuid } from '../internal/guid.ts'
+import {
+  buildEnvelope,
+  DEFAULT_MAX_ENVELOPE_SIZE,
+  DEFAULT_OPERATION_TIMEOUT,
+  faultToError,
+  parseResponse,
+  uuidUri,
+  type EnvelopeOptions,
+  type WSManRequest,
+  type WSManResponse,
+} from '../wsman/index.ts'
+import {
+  BasicAuth,
+  CertificateAuth,
+  WSManHttpClient,
+  type ClientCertificate,
+  type HttpAuthenticator,
+  type HttpLane,
+  type RetryOptions,
+} from './http/index.ts'
+import { WSManPsrpTransport, type WSManPsrpTransportOptions } from './wsman-psrp.ts'
+
+/** Authentication of a {@link WSManConnection}. */
+export type WSManAuth =
+  'basic' | 'certificate' | 'negotiate' | 'ntlm' | 'kerberos' | 'credssp' | HttpAuthenticator
+
+/** Options of {@link WSManConnection}. */
+export interface WSManConnectionOptions {
+  /** Host name or address of the WinRM server. */
+  server: string
+  /** Port; default 5986 with `ssl`, 5985 without. */
+  port?: number | undefined
+  /** HTTPS (default true). Over plain HTTP, Basic needs `allowUnencryptedBasic`. */
+  ssl?: boolean | undefined
+  /** URL path (default `/wsman`). */
+  path?: string | undefined
+  /** Authentication; default `basic` when a password is given, `certificate` when a certificate is. */
+  auth?: WSManAuth | undefined
+  /** User name for password-based authentication. */
+  username?: string | undefined
+  /** Password for password-based authentication (never logged or put in error messages). */
+  password?: string | undefined
+  /** Client certificate and key (PEM) for `certificate` authentication over HTTPS. */
+  certificate?: ClientCertificate | undefined
+  /** Trusted CA certificates (PEM) for the server certificate; default Node's bundled list. */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined
+  /** Validate the server certificate (default true). */
+  rejectUnauthorized?: boolean | undefined
+  /** Allow Basic authentication over plain HTTP (credentials then travel in clear text). */
+  allowUnencryptedBasic?: boolean | undefined
+  /** HTTP proxy URL, or false for none; default from HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
+  proxy?: string | false | undefined
+  /** Retries of connection failures and HTTP 503 (default 3, exponential backoff). */
+  retries?: RetryOptions | undefined
+  /** Milliseconds to connect (default 30 000). */
+  connectTimeout?: number | undefined
+  /** Milliseconds to wait for a response beyond the operation timeout (default 30 000). */
+  readTimeout?: number | undefined
+  /** WS-Man OperationTimeout in seconds: how long a Receive long-poll waits (default 20). */
+  operationTimeout?: number | undefined
+  /** Largest envelope the server accepts, in bytes (default 153 600, WinRM's default). */
+  maxEnvelopeSize?: number | undefined
+  /** `wsman:Locale` (e.g. `en-US`). */
+  locale?: string | undefined
+  /** `wsman:DataLocale`. */
+  dataLocale?: string | undefined
+  /** PowerShell endpoint (session configuration) for runspace pools; default `Microsoft.PowerShell`. */
+  configurationName?: string | undefined
+}
+
+/** Options of one {@link WSManConnection.request}. */
+export interface WSManRequestOptions {
+  /** The HTTP connection to use (default `main`). */
+  lane?: HttpLane | undefined
+  /** Cancels the request. */
+  signal?: AbortSignal | undefined
+  /** Milliseconds for the whole request; default the operation timeout plus `readTimeout`. */
+  timeout?: number | undefined
+}
+
+const PASSWORD_MECHANISMS = new Set(['negotiate', 'ntlm', 'kerberos', 'credssp'])
+
+function authenticator(o: WSManConnectionOptions): HttpAuthenticator {
+  const auth = o.auth ?? (o.certificate !== undefined && o.password === undefined ? 'certificate' : 'basic')
+  if (typeof auth !== 'string') return auth
+  if (auth === 'basic') {
+    if (o.username === undefined || o.password === undefined)
+      throw new InvalidArgumentError('Basic authentication needs username and password')
+    return new BasicAuth(o.username, o.password)
+  }
+  if (auth === 'certificate') return new CertificateAuth(o.certificate)
+  if (PASSWORD_MECHANISMS.has(auth))
+    throw new NotSupportedError(`${auth} authentication is not implemented yet; use basic or certificate`)
+  throw new InvalidArgumentError(`unknown authentication ${JSON.stringify(auth)}`)
+}
+
+/**
+ * A WinRM endpoint. Cheap to create: nothing connects until the first request.
+ *
+ * ```ts
+ * const conn = new WSManConnection({ server: 'win1', username, password, ca })
+ * await using pool = await RunspacePool.open(conn)
+ * ```
+ */
+export class WSManConnection {
+  /** The HTTP client (one keep-alive socket per lane). */
+  readonly http: WSManHttpClient
+  /** WS-Man OperationTimeout in seconds. */
+  readonly operationTimeout: number
+  /** Largest envelope in bytes. */
+  readonly maxEnvelopeSize: number
+  /** Default PowerShell configuration name. */
+  readonly configurationName: string | undefined
+  readonly #envelope: EnvelopeOptions
+  readonly #readTimeout: number
+
+  constructor(options: WSManConnectionOptions) {
+    this.operationTimeout = options.operationTimeout ?? DEFAULT_OPERATION_TIMEOUT
+    if (!(this.operationTimeout > 0)) throw new InvalidArgumentError('operationTimeout must be positive')
+    this.maxEnvelopeSize = options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE
+    if (!(this.maxEnvelopeSize >= 8192))
+      throw new InvalidArgumentError('maxEnvelopeSize must be at least 8192 bytes')
+    this.#readTimeout = options.readTimeout ?? 30_000
+    this.configurationName = options.configurationName
+    this.http = new WSManHttpClient({
+      server: options.server,
+      port: options.port,
+      ssl: options.ssl,
+      path: options.path,
+      ca: options.ca,
+      rejectUnauthorized: options.rejectUnauthorized,
+      certificate: options.certificate,
+      proxy: options.proxy,
+      connectTimeout: options.connectTimeout,
+      retries: options.retries,
+      readTimeout: this.#readTimeout,
+      auth: authenticator(options),
+      allowUnencryptedBasic: options.allowUnencryptedBasic,
+    })
+    this.#envelope = {
+      to: this.http.url,
+      sessionId: uuidUri(randomGuid()),
+      operationTimeout: this.operationTimeout,
+      maxEnvelopeSize: this.maxEnvelopeSize,
+      ...(options.locale === undefined ? {} : { locale: options.locale }),
+      ...(options.dataLocale === undefined ? {} : { dataLocale: options.dataLocale }),
+    }
+  }
+
+  /**
+   * Sends one request and parses the reply. A fault rejects with {@link WSManFaultError}, except a
+   * `w:TimedOut` fault, which resolves as `{ kind: 'timedOut' }` (the normal end of a long poll).
+   */
+  async request(request: WSManRequest, options: WSManRequestOptions = {}): Promise<WSManResponse> {
+    const messageId = uuidUri(randomGuid())
+    const xml = buildEnvelope(request, { ...this.#envelope, messageId })
+    const operation = (request.operationTimeout ?? this.operationTimeout) * 1000
+    const res = await this.http.post(xml, {
+      lane: options.lane,
+      signal: options.signal,
+      timeout: options.timeout ?? operation + this.#readTimeout,
+    })
+    if (res.body.trim() === '') {
+      throw new ProtocolError(
+        `the WinRM server answered ${request.action} with HTTP ${res.status} and no body`,
+      )
+    }
+    const parsed = parseResponse(res.body, { relatesTo: messageId })
+    if (parsed.kind === 'fault') throw faultToError(parsed.fault)
+    if (res.status !== 200 && parsed.kind !== 'timedOut') {
+      throw new ProtocolError(`the WinRM server answered ${request.action} with HTTP ${res.status}`)
+    }
+    return parsed
+  }
+
+  /**
+   * The PSRP transport of one runspace pool on this endpoint (a WinRS shell of the PowerShell
+   * resource URI). Used by {@link RunspacePool.open}.
+   */
+  createPsrpTransport(options: Omit<WSManPsrpTransportOptions, 'connection'>): WSManPsrpTransport {
+    return new WSManPsrpTransport({
+      connection: this,
+      ...(this.configurationName === undefined ? {} : { configurationName: this.configurationName }),
+      ...options,
+    })
+  }
+
+  /** Closes the HTTP connections. Open shells stay on the server until deleted or idle. */
+  async close(): Promise<void> {
+    await this.http.close()
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}

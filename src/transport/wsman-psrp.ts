@@ -1,0 +1,307 @@
+/**
+ * PSRP over WinRM (MS-PSRP 3.1.5.3): a runspace pool is a WinRS shell of a PowerShell resource URI,
+ * each pipeline a command of that shell. This transport gives the PSRP driver the same interface as
+ * the OutOfProc transports, mapped onto WS-Man operations:
+ *
+ * - the pool's first data (SESSION_CAPABILITY, INIT_RUNSPACEPOOL) becomes the Create's
+ *   `creationXml`; later pool data is a Send on `stdin` (`pr` for host responses);
+ * - a pipeline's first data (CREATE_PIPELINE) becomes the Command's arguments, with the pipeline id
+ *   as CommandId; later data is a Send with that CommandId;
+ * - server data arrives through Receive long-polls, one loop for the pool and one per pipeline, each
+ *   on its own HTTP connection so a pending Receive never delays a Send;
+ * - stop is a Signal `powershell/signal/crtl_c`, releasing an unfinished pipeline a Signal
+ *   `terminate`, closing the pool a Delete.
+ *
+ * @module
+ */
+import { AbortError, InvalidStateError, PsrpError, TransportError } from '../errors.ts'
+import type { OutOfProcChunk } from '../outofproc/index.ts'
+import {
+  psrpCommand,
+  psrpCreate,
+  psrpDelete,
+  psrpReceive,
+  psrpSend,
+  psrpSignal,
+  type WSManResponse,
+} from '../wsman/index.ts'
+import { AsyncEventQueue } from './event-queue.ts'
+import type { OperationOptions, OutOfProcTransport, OutOfProcTransportEvent } from './outofproc-stream.ts'
+import type { WSManConnection, WSManRequestOptions } from './wsman-connection.ts'
+
+/** Options of {@link WSManPsrpTransport}. */
+export interface WSManPsrpTransportOptions {
+  /** The endpoint. */
+  readonly connection: WSManConnection
+  /** The RunspacePool id, used as the ShellId. */
+  readonly poolId: string
+  /** PowerShell configuration name (default `Microsoft.PowerShell`). */
+  readonly configurationName?: string
+  /** Protocol version announced in the Create options (default 2.3). */
+  readonly protocolVersion?: string
+  /** Shell idle timeout in seconds (the server deletes an idle or disconnected shell after it). */
+  readonly idleTimeout?: number
+  /** `WINRS_NOPROFILE`. */
+  readonly noProfile?: boolean
+}
+
+const ENVELOPE_OVERHEAD = 4096
+
+interface PipelineEntry {
+  /** The Command (carrying CREATE_PIPELINE) was sent. */
+  commandSent: boolean
+  /** The server reported CommandState Done. */
+  done: boolean
+  readonly stop: AbortController
+}
+
+/** The PSRP transport of one runspace pool over WinRM. */
+export class WSManPsrpTransport implements OutOfProcTransport {
+  readonly maxPacketSize: number
+  readonly #conn: WSManConnection
+  readonly #o: WSManPsrpTransportOptions
+  readonly #queue = new AsyncEventQueue<OutOfProcTransportEvent>()
+  readonly #chains = new Map<string, Promise<void>>()
+  readonly #pipelines = new Map<string, PipelineEntry>()
+  readonly #poolStop = new AbortController()
+  #created = false
+  #closing: Promise<void> | undefined
+  #failure: PsrpError | undefined
+  #paused = false
+  #resume: (() => void)[] = []
+  #eventsTaken = false
+
+  constructor(options: WSManPsrpTransportOptions) {
+    this.#o = options
+    this.#conn = options.connection
+    // the payload travels base64 (4/3) inside an envelope
+    this.maxPacketSize = Math.floor(((this.#conn.maxEnvelopeSize - ENVELOPE_OVERHEAD) * 3) / 4)
+  }
+
+  /** The error that broke the transport, if any. */
+  get failure(): PsrpError | undefined {
+    return this.#failure
+  }
+
+  /** The ShellId (the RunspacePool id). */
+  get shellId(): string {
+    return this.#o.poolId
+  }
+
+  /** Nothing to open: the shell is created with the pool's first data. */
+  start(): Promise<void> {
+    return this.#failure === undefined ? Promise.resolve() : Promise.reject(this.#failure)
+  }
+
+  /** Sends fragment bytes (Create, Command or Send); resolves when the server answered. */
+  send(chunk: OutOfProcChunk, options: OperationOptions = {}): Promise<void> {
+    const pid = chunk.pipelineId
+    return this.#serial(pid ?? '', options, async (signal) => {
+      if (pid === undefined) {
+        if (!this.#created) {
+          await this.#request(
+            psrpCreate({
+              ...this.#target(),
+              creationXml: chunk.data,
+              ...(this.#o.protocolVersion === undefined ? {} : { protocolVersion: this.#o.protocolVersion }),
+              ...(this.#o.idleTimeout === undefined ? {} : { idleTimeout: this.#o.idleTimeout }),
+              ...(this.#o.noProfile === undefined ? {} : { noProfile: this.#o.noProfile }),
+            }),
+            { signal },
+          )
+          this.#created = true
+          void this.#receiveLoop(undefined, this.#poolStop.signal)
+          return
+        }
+      } else {
+        const p = this.#pipelines.get(pid)
+        if (p !== undefined && !p.commandSent) {
+          await this.#request(psrpCommand({ ...this.#target(), pipelineId: pid, arguments: chunk.data }), {
+            signal,
+          })
+          p.commandSent = true
+          void this.#receiveLoop(pid, p.stop.signal)
+          return
+        }
+      }
+      await this.#request(
+        psrpSend({
+          ...this.#target(),
+          data: chunk.data,
+          stream: chunk.stream === 'promptResponse' ? 'pr' : 'stdin',
+          ...(pid === undefined ? {} : { pipelineId: pid }),
+        }),
+        { signal },
+      )
+    })
+  }
+
+  /** Registers a pipeline; its first data is sent as the Command. */
+  command(pipelineId: string): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    if (this.#pipelines.has(pipelineId)) {
+      return Promise.reject(
+        new InvalidStateError('start a pipeline', 'running', `pipeline ${pipelineId} exists`),
+      )
+    }
+    this.#pipelines.set(pipelineId, { commandSent: false, done: false, stop: new AbortController() })
+    return Promise.resolve()
+  }
+
+  /** Stops a pipeline (Signal `powershell/signal/crtl_c`). */
+  signal(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+    return this.#serial(pipelineId, options, async (signal) => {
+      const p = this.#pipelines.get(pipelineId)
+      if (p === undefined || !p.commandSent || p.done) return
+      await this.#request(psrpSignal({ ...this.#target(), pipelineId, code: 'ps_crtl_c' }), { signal })
+    })
+  }
+
+  /** Releases a pipeline: stops its Receive loop; an unfinished command is terminated. */
+  async closePipeline(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+    const p = this.#pipelines.get(pipelineId)
+    if (p === undefined) return
+    try {
+      await this.#serial(pipelineId, options, async (signal) => {
+        if (!p.commandSent || p.done || this.#failure !== undefined) return
+        await this.#request(psrpSignal({ ...this.#target(), pipelineId, code: 'terminate' }), { signal })
+      })
+    } finally {
+      p.stop.abort()
+      this.#pipelines.delete(pipelineId)
+      this.#chains.delete(pipelineId)
+    }
+  }
+
+  /** Deletes the shell (after releasing open pipelines). Idempotent. */
+  close(options: OperationOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options)
+    return this.#closing
+  }
+
+  async #close(options: OperationOptions): Promise<void> {
+    this.setPaused(false)
+    for (const id of [...this.#pipelines.keys()]) await this.closePipeline(id, options).catch(() => undefined)
+    this.#poolStop.abort()
+    try {
+      if (this.#created && this.#failure === undefined) {
+        await this.#request(psrpDelete(this.#target()), withOptions(options))
+      }
+    } finally {
+      this.#created = false
+      this.#queue.end()
+    }
+  }
+
+  /** The data from the Receive loops and the failure, in order. */
+  events(): AsyncIterableIterator<OutOfProcTransportEvent> {
+    if (this.#eventsTaken)
+      throw new InvalidStateError('read events', 'taken', 'events() has a single consumer')
+    this.#eventsTaken = true
+    return this.#queue
+  }
+
+  /** Flow control: while paused no new Receive is issued (WinRM buffers the output meanwhile). */
+  setPaused(paused: boolean): void {
+    this.#paused = paused
+    if (!paused) for (const r of this.#resume.splice(0)) r()
+  }
+
+  #target(): { shellId: string; configurationName?: string } {
+    return {
+      shellId: this.#o.poolId,
+      ...(this.#o.configurationName === undefined ? {} : { configurationName: this.#o.configurationName }),
+    }
+  }
+
+  #request(
+    request: Parameters<WSManConnection['request']>[0],
+    options: WSManRequestOptions,
+  ): Promise<WSManResponse> {
+    return this.#conn.request(request, options)
+  }
+
+  /** Runs `op` after the previous operation on the same target (pool or pipeline) finished. */
+  #serial(key: string, options: OperationOptions, op: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    const previous = this.#chains.get(key) ?? Promise.resolve()
+    const run = previous.then(async () => {
+      if (this.#failure !== undefined) throw this.#failure
+      const signal = combined(options)
+      try {
+        await op(signal)
+      } catch (e) {
+        throw toPsrpError(e)
+      }
+    })
+    this.#chains.set(
+      key,
+      run.catch(() => undefined),
+    )
+    return run
+  }
+
+  async #receiveLoop(pipelineId: string | undefined, stop: AbortSignal): Promise<void> {
+    const lane = `receive:${this.#o.poolId}:${pipelineId ?? 'pool'}`
+    try {
+      while (!stop.aborted && this.#failure === undefined) {
+        if (this.#paused) {
+          await new Promise<void>((r) => this.#resume.push(r))
+          continue
+        }
+        const res = await this.#request(
+          psrpReceive({ ...this.#target(), ...(pipelineId === undefined ? {} : { pipelineId }) }),
+          { lane, signal: stop },
+        )
+        if (res.kind === 'timedOut') continue
+        if (res.kind !== 'receive') throw new TransportError(`Receive was answered with ${res.kind}`)
+        for (const s of res.streams) {
+          if (s.data.length > 0) {
+            this.#queue.push({ type: 'data', pipelineId, stream: 'default', data: s.data })
+          }
+        }
+        if (pipelineId !== undefined && res.commandState?.done === true) {
+          const p = this.#pipelines.get(pipelineId)
+          if (p !== undefined) p.done = true
+          return
+        }
+      }
+    } catch (e) {
+      if (stop.aborted) return
+      this.#fail(toPsrpError(e))
+    } finally {
+      this.#conn.http.releaseLane(lane)
+    }
+  }
+
+  #fail(error: PsrpError): void {
+    if (this.#failure !== undefined) return
+    this.#failure = error
+    this.#poolStop.abort()
+    for (const p of this.#pipelines.values()) p.stop.abort()
+    this.#queue.push({ type: 'failed', error })
+    this.#queue.end()
+  }
+}
+
+function combined(options: OperationOptions): AbortSignal {
+  const signals: AbortSignal[] = []
+  if (options.signal !== undefined) signals.push(options.signal)
+  if (options.timeout !== undefined) signals.push(AbortSignal.timeout(options.timeout))
+  return signals.length === 0 ? new AbortController().signal : AbortSignal.any(signals)
+}
+
+function withOptions(options: OperationOptions): WSManRequestOptions {
+  return {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+  }
+}
+
+function toPsrpError(e: unknown): PsrpError {
+  if (e instanceof PsrpError) return e
+  if (e instanceof DOMException && e.name === 'TimeoutError') return new AbortError('the operation timed out')
+  return new TransportError(`WinRM request failed: ${e instanceof Error ? e.message : String(e)}`, {
+    cause: e,
+  })
+}
