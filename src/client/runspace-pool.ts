@@ -20,6 +20,7 @@ import {
   TransportError,
   ProtocolError,
   PipelineFailedError,
+  NotSupportedError,
 } from '../errors.ts'
 import {
   ClientRunspacePool,
@@ -37,6 +38,7 @@ import {
 } from '../psrp/index.ts'
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
+import type { ShellInfo } from '../wsman/index.ts'
 
 /**
  * A connection that hosts many runspace pools (e.g. {@link WSManConnection}): it makes one transport
@@ -50,7 +52,21 @@ export interface PsrpTransportFactory {
     configurationName?: string
     idleTimeout?: number
     noProfile?: boolean
+    connect?: boolean
   }): OutOfProcTransport
+}
+
+/** A transport whose pool can be disconnected and reconnected (WinRM). */
+interface DisconnectableTransport {
+  disconnect(options?: CallOptions & { idleTimeout?: number }): Promise<void>
+  reconnect(options?: CallOptions): Promise<void>
+}
+
+const POWERSHELL_RESOURCE_PREFIX = 'http://schemas.microsoft.com/powershell/'
+
+function canDisconnect(t: OutOfProcTransport): t is OutOfProcTransport & DisconnectableTransport {
+  const d = t as Partial<DisconnectableTransport>
+  return typeof d.disconnect === 'function' && typeof d.reconnect === 'function'
 }
 
 /** Where a pool runs: a one-pool transport (`ProcessConnection`) or a factory (`WSManConnection`). */
@@ -173,11 +189,12 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   #pump: Promise<void> | undefined
   #keyPair: SessionKeyExchanger | undefined
 
-  private constructor(connection: PsrpConnection, options: RunspacePoolOptions) {
+  private constructor(connection: PsrpConnection, options: RunspacePoolOptions, connectTo?: string) {
     super()
     this.#host = options.host
     const args = options.applicationArguments
     this.core = new ClientRunspacePool({
+      ...(connectTo === undefined ? {} : { id: connectTo }),
       ...(options.minRunspaces === undefined ? {} : { minRunspaces: options.minRunspaces }),
       ...(options.maxRunspaces === undefined ? {} : { maxRunspaces: options.maxRunspaces }),
       ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
@@ -198,6 +215,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
             : { configurationName: options.configurationName }),
           ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
           ...(options.noProfile === undefined ? {} : { noProfile: options.noProfile }),
+          ...(connectTo === undefined ? {} : { connect: true }),
         })
       : connection
   }
@@ -216,15 +234,84 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     return pool
   }
 
-  async #open(): Promise<void> {
+  /**
+   * Attaches to a pool another client disconnected (WinRM only; MS-PSRP 3.1.4.10): `poolId` is that
+   * pool's id ({@link RunspacePool.id}). The pool's settings come from the server.
+   */
+  static async connect(
+    connection: PsrpTransportFactory,
+    poolId: string,
+    options: RunspacePoolOptions = {},
+  ): Promise<RunspacePool> {
+    const pool = new RunspacePool(connection, options, poolId)
+    try {
+      await withCallOptions(pool.#open(true), options, 'connecting to the runspace pool', () =>
+        pool.#fail(new AbortError('connecting to the runspace pool was cancelled')),
+      )
+    } catch (e) {
+      await pool.#transport.close().catch(() => undefined)
+      throw e
+    }
+    return pool
+  }
+
+  async #open(connect = false): Promise<void> {
     await this.#transport.start()
     const opened = new Promise<void>((resolve, reject) => {
       this.#openWaiter = { resolve, reject }
     })
     this.#pump = this.#run()
-    this.core.open()
+    if (connect) this.core.connect()
+    else this.core.open()
     this.#flush()
     await opened
+  }
+
+  /**
+   * The runspace pools (PowerShell shells) the user has on a WinRM server, connected or not
+   * (`Get-PSSession -ComputerName`). A disconnected one can be attached with {@link RunspacePool.connect}.
+   */
+  static async getRunspacePools(
+    connection: { enumerateShells(options?: CallOptions): Promise<ShellInfo[]> },
+    options: CallOptions = {},
+  ): Promise<ShellInfo[]> {
+    const shells = await connection.enumerateShells(options)
+    return shells.filter((s) => s.resourceUri?.startsWith(POWERSHELL_RESOURCE_PREFIX) === true)
+  }
+
+  /** The pool id (the WinRM ShellId); give it to {@link RunspacePool.connect} to attach later. */
+  get id(): string {
+    return this.core.id
+  }
+
+  /**
+   * Disconnects from the pool (WinRM only): the server keeps it and its running pipelines for
+   * `idleTimeout` seconds and buffers their output. Running pipelines are Disconnected until
+   * {@link reconnect}, or another client {@link RunspacePool.connect}s.
+   */
+  async disconnect(options: CallOptions & { idleTimeout?: number } = {}): Promise<void> {
+    this.#assertUsable('disconnect')
+    const t = this.#transport
+    if (!canDisconnect(t))
+      throw new NotSupportedError('disconnect needs a WinRM connection (WSManConnection)')
+    await t.disconnect(options)
+    this.core.markDisconnected()
+    this.#drain()
+  }
+
+  /** Reconnects a pool this client disconnected; pipelines resume and deliver what the server buffered. */
+  async reconnect(options: CallOptions = {}): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
+    if (this.core.state !== 'Disconnected') throw new InvalidStateError('reconnect', this.core.state)
+    const t = this.#transport
+    if (!canDisconnect(t)) throw new NotSupportedError('reconnect needs a WinRM connection (WSManConnection)')
+    await t.reconnect(options)
+    this.core.markReconnected()
+    this.#drain()
+  }
+
+  #drain(): void {
+    for (let e = this.core.nextEvent(); e !== undefined; e = this.core.nextEvent()) this.#dispatch(e)
   }
 
   /** Current state. */
@@ -496,7 +583,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
           break
         }
         this.core.receiveData(ev.data, ev.pipelineId)
-        for (let e = this.core.nextEvent(); e !== undefined; e = this.core.nextEvent()) this.#dispatch(e)
+        this.#drain()
         this.#flush()
       }
     } catch (e) {

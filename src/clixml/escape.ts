@@ -2,8 +2,12 @@
  * String escaping of CLIXML (MS-PSRP 2.2.5.3.2): characters XML cannot carry are written as
  * `_xHHHH_` (UTF-16 code unit in upper-case hex). PowerShell's `InternalSerializer.EncodeString`
  * escapes control characters (U+0000–U+001F, U+007F–U+009F), every surrogate code unit (paired or not),
- * and an underscore followed by `x` or `X` (written `_x005F_`). Decoding follows `XmlConvert.DecodeName`:
- * `_xHHHH_` and `_xHHHHHHHH_` become the character; anything else stays as is.
+ * and an underscore followed by `x` or `X` (written `_x005F_`). We also escape U+FFFE and U+FFFF, which
+ * XML 1.0 forbids: PowerShell's XmlWriter throws on them instead, and its deserializer reads `_xFFFE_` back.
+ *
+ * Decoding follows `XmlConvert.DecodeName`, which PowerShell's deserializer calls: matches of
+ * `_[Xx]([0-9a-fA-F]{4}|[0-9a-fA-F]{8})_` (either case of `x`), taken left to right without overlap,
+ * become the character; anything else stays as is.
  *
  * @module
  */
@@ -15,6 +19,8 @@ function needsEscape(s: string, i: number, c: number): boolean {
     c <= 0x1f ||
     (c >= 0x7f && c <= 0x9f) ||
     (c >= 0xd800 && c <= 0xdfff) ||
+    c === 0xfffe ||
+    c === 0xffff ||
     (c === 0x5f && i + 1 < s.length && (s.charCodeAt(i + 1) | 0x20) === 0x78)
   )
 }
@@ -61,31 +67,49 @@ function readHex(s: string, from: number, count: number): number {
   return v
 }
 
-/** Reverses {@link encodeClixmlString} (and decodes any `_xHHHH_` sequence PowerShell may send). */
+/** Index of the next `_x` or `_X` in `s` at or after `from`, or -1. */
+function nextEscape(s: string, from: number): number {
+  let i = s.indexOf('_', from)
+  while (i >= 0 && (s.charCodeAt(i + 1) | 0x20) !== 0x78) i = s.indexOf('_', i + 1)
+  return i
+}
+
+/**
+ * Reverses {@link encodeClixmlString}, decoding exactly as .NET's `XmlConvert.DecodeName` does (checked
+ * against PowerShell 7.6.9): `_xHHHH_` is that UTF-16 code unit; `_xHHHHHHHH_` is read as a 32-bit
+ * signed integer, so a value in U+10000–U+10FFFF becomes a surrogate pair, a value over U+10FFFF is left
+ * as written, and anything below U+10000 (including values that overflow to negative, like
+ * `_x80000041_`) becomes its low 16 bits.
+ */
 export function decodeClixmlString(s: string): string {
-  let i = s.indexOf('_x')
+  let i = nextEscape(s, 0)
   if (i < 0) return s
   let out = ''
   let run = 0
   while (i >= 0) {
-    let consumed = 0
-    let value = -1
     if (i + 6 < s.length && s.charCodeAt(i + 6) === 0x5f) {
-      value = readHex(s, i + 2, 4)
-      if (value >= 0) consumed = 7
+      const value = readHex(s, i + 2, 4)
+      if (value >= 0) {
+        out += s.slice(run, i) + String.fromCharCode(value)
+        run = i + 7
+        i = nextEscape(s, run)
+        continue
+      }
     }
-    if (value < 0 && i + 10 < s.length && s.charCodeAt(i + 10) === 0x5f) {
-      value = readHex(s, i + 2, 8)
-      if (value >= 0 && value <= 0x10ffff) consumed = 11
-      else value = -1
+    if (i + 10 < s.length && s.charCodeAt(i + 10) === 0x5f) {
+      const value = readHex(s, i + 2, 8)
+      if (value >= 0) {
+        const u = value | 0 // .NET computes it in (unchecked) Int32
+        if (u <= 0x10ffff) {
+          out += s.slice(run, i) + (u >= 0x10000 ? String.fromCodePoint(u) : String.fromCharCode(u & 0xffff))
+          run = i + 11
+        }
+        // a match over U+10FFFF stays as written, but is still consumed (regex matches never overlap)
+        i = nextEscape(s, i + 11)
+        continue
+      }
     }
-    if (value >= 0) {
-      out += s.slice(run, i) + (consumed === 7 ? String.fromCharCode(value) : String.fromCodePoint(value))
-      run = i + consumed
-      i = s.indexOf('_x', run)
-    } else {
-      i = s.indexOf('_x', i + 1)
-    }
+    i = nextEscape(s, i + 1)
   }
   return out + s.slice(run)
 }

@@ -88,6 +88,39 @@ export class PSSingle extends NumericValue {
 }
 
 /**
+ * Formats a `System.Single` as PowerShell writes it (`XmlConvert.ToString(float)`, i.e. .NET Core's
+ * round-trip `ToString("R")`): the value is first rounded to float32, then written with the fewest
+ * digits that read back as the same float32, in E notation (`1E+09`, `1.1754944E-38`) when the decimal
+ * exponent is ≥ 9 or ≤ -5 (a Double switches at 17); `NaN`, `INF`, `-INF` and `-0` as XML Schema spells
+ * them.
+ */
+export function formatSingle(v: number): string {
+  const f = Math.fround(v)
+  if (f !== f) return 'NaN'
+  if (f === Infinity) return 'INF'
+  if (f === -Infinity) return '-INF'
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0'
+  // toPrecision gives the p-digit decimal nearest to f; the first p whose result reads back as f is
+  // the shortest round-trip form (9 digits always do)
+  let exp = f.toExponential(8)
+  for (let p = 1; p < 9; p++) {
+    const candidate = f.toExponential(p - 1)
+    if (Math.fround(Number(candidate)) === f) {
+      exp = candidate
+      break
+    }
+  }
+  const e = exp.indexOf('e')
+  let digits = exp.slice(0, e)
+  const power = Number(exp.slice(e + 1))
+  if (digits.includes('.')) digits = digits.replace(/\.?0+$/, '')
+  if (power >= 9 || power < -4) {
+    return `${digits}E${power < 0 ? '-' : '+'}${String(Math.abs(power)).padStart(2, '0')}`
+  }
+  return String(Number(`${digits}e${power}`))
+}
+
+/**
  * `System.Double` (`<Db>`, MS-PSRP 2.2.5.1.14) holding an integral value. Non-integral doubles are
  * plain JS numbers; an integral double deserializes to this class so it re-serializes as `<Db>`.
  */

@@ -29,6 +29,7 @@ import {
   PSUri,
   PSVersion,
   PSXmlDocument,
+  formatSingle,
 } from './primitives.ts'
 
 /** Encrypts and decrypts `<SS>` values with the PSRP session key (MS-PSRP 2.2.5.1.24). */
@@ -109,7 +110,7 @@ class Writer {
     if (value instanceof PSUInt16) return this.text('U16', n, String(value.value))
     if (value instanceof PSUInt32) return this.text('U32', n, String(value.value))
     if (value instanceof PSUInt64) return this.text('U64', n, String(value.value))
-    if (value instanceof PSSingle) return this.text('Sg', n, formatDouble(value.value))
+    if (value instanceof PSSingle) return this.text('Sg', n, formatSingle(value.value))
     if (value instanceof PSDouble) return this.text('Db', n, formatDouble(value.value))
     if (value instanceof PSDecimal) return this.text('D', n, value.value)
     if (value instanceof PSGuid) return this.text('G', n, value.value)

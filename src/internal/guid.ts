@@ -3,8 +3,12 @@
  * in .NET `Guid.ToByteArray()` order (first three groups little-endian). Old pypsrp recordings used
  * RFC 4122 big-endian order; {@link guidFromBytes} reads either.
  *
+ * Errors are typed: a string that is not a GUID is an `InvalidArgumentError`, too few bytes to read one
+ * is a `ProtocolError` (the bytes come from the peer).
+ *
  * @module
  */
+import { InvalidArgumentError, ProtocolError } from '../errors.ts'
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -17,13 +21,14 @@ export type GuidSource = () => string
 /** Default GUID source: `crypto.randomUUID()`. */
 export const randomGuid: GuidSource = () => globalThis.crypto.randomUUID()
 
-/** Canonical form (lower case, hyphens); throws on anything that is not a GUID. */
+/** Canonical form (lower case, hyphens); throws `InvalidArgumentError` on anything that is not a GUID. */
 export function normalizeGuid(guid: string): string {
+  if (typeof guid !== 'string') throw new InvalidArgumentError(`not a GUID: ${String(guid)}`)
   const g = guid
     .trim()
     .replace(/^\{|\}$/g, '')
     .toLowerCase()
-  if (!GUID.test(g)) throw new TypeError(`not a GUID: ${JSON.stringify(guid)}`)
+  if (!GUID.test(g)) throw new InvalidArgumentError(`not a GUID: ${JSON.stringify(guid)}`)
   return g
 }
 
@@ -42,12 +47,16 @@ export function guidToBytes(guid: string, order: 'le' | 'be' = 'le'): Uint8Array
   return Uint8Array.from(order === 'le' ? LE_ORDER.map((i) => b[i] as number) : b)
 }
 
-/** Reads a GUID from 16 bytes at `offset`. */
+/** Reads a GUID from 16 bytes at `offset`; throws `ProtocolError` when there are fewer. */
 export function guidFromBytes(bytes: Uint8Array, offset = 0, order: 'le' | 'be' = 'le'): string {
   let hex = ''
   for (let i = 0; i < 16; i++) {
     const b = bytes[offset + (order === 'le' ? (LE_ORDER[i] as number) : i)]
-    if (b === undefined) throw new RangeError('GUID needs 16 bytes')
+    if (b === undefined) {
+      throw new ProtocolError(
+        `a GUID needs 16 bytes at offset ${offset}, only ${Math.max(0, bytes.length - offset)} left`,
+      )
+    }
     hex += b.toString(16).padStart(2, '0')
   }
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`

@@ -5,9 +5,10 @@
  *
  * Hardening: any markup declaration (`<!DOCTYPE`, `<!ENTITY`, …) is refused, so there is no DTD and no
  * entity expansion; only the five predefined entities and numeric character references (of valid XML
- * characters) are decoded. Depth and input size are bounded. Every malformed input throws the error the
- * caller's factory builds, with the character offset where parsing broke. Namespaces are not resolved:
- * names keep their prefix (`s:Envelope`).
+ * characters) are decoded. Line ends and attribute values are normalized as in `parseXml` (XML 1.0
+ * §2.11 and §3.3.3), and `<` inside an attribute value is an error. Depth and input size are bounded.
+ * Every malformed input throws the error the caller's factory builds, with the character offset where
+ * parsing broke. Namespaces are not resolved: names keep their prefix (`s:Envelope`).
  *
  * @module
  */
@@ -55,9 +56,16 @@ function startsName(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || c >= 0x80
 }
 
-/** Line-end normalization of raw character data. */
+/** Line-end normalization of raw character data (XML 1.0 §2.11). */
 function raw(s: string): string {
   return s.indexOf('\r') < 0 ? s : s.replace(/\r\n?/g, '\n')
+}
+
+/** Attribute-value normalization of raw characters: TAB, LF, CR and CRLF each read as a space (§3.3.3). */
+function rawAttr(s: string): string {
+  return s.indexOf('\r') < 0 && s.indexOf('\n') < 0 && s.indexOf('\t') < 0
+    ? s
+    : s.replace(/\r\n?|[\n\t]/g, ' ')
 }
 
 /**
@@ -83,7 +91,7 @@ export class XmlReader {
   selfClosing = false
   /** Attribute names of the current start element, in document order. */
   readonly attrNames: string[] = []
-  /** Attribute values (entity-decoded) matching {@link attrNames}. */
+  /** Attribute values (entity-decoded and whitespace-normalized) matching {@link attrNames}. */
   readonly attrValues: string[] = []
 
   readonly #xml: string
@@ -181,7 +189,7 @@ export class XmlReader {
           if (end < 0) this.fail('unterminated CDATA section', i)
           this.#pos = end + 3
           this.offset = i
-          this.text = xml.slice(i + 9, end)
+          this.text = raw(xml.slice(i + 9, end))
           return XmlToken.Text
         }
         this.fail('DTDs, entity declarations and other markup declarations are not allowed', i)
@@ -297,7 +305,7 @@ export class XmlReader {
       for (let k = 0; k < names.length; k++)
         if (names[k] === attrName) this.fail(`duplicate attribute ${attrName}`, a)
       names.push(attrName)
-      values.push(this.#decode(n + 1, close))
+      values.push(this.#decode(n + 1, close, rawAttr))
       n = close + 1
     }
     this.#pos = n
@@ -312,25 +320,25 @@ export class XmlReader {
   }
 
   /**
-   * Decodes references in `xml[from, to)`. Raw CRLF and lone CR read as LF (XML 1.0 §2.11); a CR
-   * written as `&#13;` is kept.
+   * Decodes references in `xml[from, to)`. Raw characters go through `norm`: by default CRLF and lone
+   * CR read as LF (XML 1.0 §2.11); a CR written as `&#13;` is kept.
    */
-  #decode(from: number, to: number): string {
+  #decode(from: number, to: number, norm: (s: string) => string = raw): string {
     const xml = this.#xml
     const amp = xml.indexOf('&', from)
-    if (amp < 0 || amp >= to) return raw(xml.slice(from, to))
+    if (amp < 0 || amp >= to) return norm(xml.slice(from, to))
     let s = ''
     let i = from
     let a = amp
     while (a >= 0 && a < to) {
-      s += raw(xml.slice(i, a))
+      s += norm(xml.slice(i, a))
       const semi = xml.indexOf(';', a + 1)
       if (semi < 0 || semi >= to || semi - a > 10) this.fail('malformed entity reference', a)
       s += this.#reference(a, semi)
       i = semi + 1
       a = xml.indexOf('&', i)
     }
-    return s + raw(xml.slice(i, to))
+    return s + norm(xml.slice(i, to))
   }
 
   #reference(a: number, semi: number): string {

@@ -4,6 +4,11 @@
  * `<!DOCTYPE` is refused), and it enforces depth and size limits. Namespace prefixes are kept as part
  * of the element name; callers that care use {@link localName}.
  *
+ * XML 1.0 rules applied as a .NET `XmlReader` applies them: raw CRLF and lone CR read as LF in text and
+ * CDATA (§2.11); in attribute values every raw TAB, LF, CR and CRLF reads as one space (§3.3.3), while
+ * the same characters written as references (`&#xA;`) are kept; character references must name an XML
+ * `Char` (no `&#0;`, no surrogates, no U+FFFE/U+FFFF); `<` inside an attribute value is an error.
+ *
  * @module
  */
 
@@ -11,11 +16,11 @@
 export interface XmlElement {
   /** Qualified name as written, e.g. `Obj` or `s:Envelope`. */
   readonly name: string
-  /** Attributes by qualified name, entity-decoded. */
+  /** Attributes by qualified name, entity-decoded and whitespace-normalized (XML 1.0 §3.3.3). */
   readonly attrs: Readonly<Record<string, string>>
   /** Child elements in document order. */
   readonly children: XmlElement[]
-  /** Decoded character data directly inside this element. */
+  /** Decoded character data directly inside this element, line ends normalized to LF. */
   text: string
   /** Character offset of the `<` that opened the element. */
   readonly offset: number
@@ -55,9 +60,15 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
   const stack: XmlElement[] = []
   let root: XmlElement | undefined
   let i = 0
+  // Normalization is needed only where the input has a raw CR (text) or a raw TAB/LF/CR (attribute
+  // values); most CLIXML has none, so three fast scans here keep the common path free of it.
+  const textMode = xml.indexOf('\r') >= 0 ? TEXT_CR : PLAIN
+  const attrMode = textMode !== PLAIN || xml.indexOf('\n') >= 0 || xml.indexOf('\t') >= 0 ? ATTRIBUTE : PLAIN
+  // The first '<' after the last start tag's own '<', found while checking its attribute values.
+  let nextLt = -1
 
   while (i < len) {
-    const lt = xml.indexOf('<', i)
+    const lt = nextLt >= i ? nextLt : xml.indexOf('<', i)
     const textEnd = lt < 0 ? len : lt
     if (textEnd > i) {
       const parent = stack[stack.length - 1]
@@ -69,7 +80,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
           }
         }
       } else {
-        parent.text += decodeEntities(xml, i, textEnd, fail)
+        parent.text += decodeEntities(xml, i, textEnd, textMode, fail)
       }
     }
     if (lt < 0) break
@@ -103,7 +114,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
         if (end < 0) fail('unterminated CDATA section', i)
         const parent = stack[stack.length - 1]
         if (parent === undefined) fail('CDATA outside the root element', i)
-        else parent.text += xml.slice(i + 9, end)
+        else parent.text += textMode === PLAIN ? xml.slice(i + 9, end) : normalizeText(xml.slice(i + 9, end))
         i = end + 3
         continue
       }
@@ -111,6 +122,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
     }
     // start tag
     const start = i
+    nextLt = xml.indexOf('<', start + 1)
     i++
     let n = i
     while (n < len && !NAME_END.test(xml[n] as string)) n++
@@ -146,8 +158,14 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
       if (quote !== 0x22 && quote !== 0x27) fail(`attribute ${attrName} value must be quoted`, i)
       const close = xml.indexOf(quote === 0x22 ? '"' : "'", i + 1)
       if (close < 0) fail(`unterminated attribute ${attrName}`, i)
+      if (nextLt >= 0 && nextLt < close) {
+        fail(
+          nextLt > i ? `'<' in the value of attribute ${attrName}` : `'<' in the start tag <${name}>`,
+          nextLt,
+        )
+      }
       if (Object.hasOwn(attrs, attrName)) fail(`duplicate attribute ${attrName}`, i)
-      attrs[attrName] = decodeEntities(xml, i + 1, close, fail)
+      attrs[attrName] = decodeEntities(xml, i + 1, close, attrMode, fail)
       i = close + 1
     }
     const el: XmlElement = { name, attrs, children: [], text: '', offset: start }
@@ -172,23 +190,45 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
 
+/** How raw (not referenced) characters of a range are normalized. */
+const PLAIN = 0
+/** Text and CDATA: CRLF and lone CR read as LF (XML 1.0 §2.11). */
+const TEXT_CR = 1
+/** Attribute values: TAB, LF, CR and CRLF each read as one space (XML 1.0 §2.11 and §3.3.3). */
+const ATTRIBUTE = 2
+type Normalization = typeof PLAIN | typeof TEXT_CR | typeof ATTRIBUTE
+
+const CR = /\r\n?/g
+const ATTR_WS = /\r\n?|[\n\t]/g
+
+function normalizeText(s: string): string {
+  return s.indexOf('\r') < 0 ? s : s.replace(CR, '\n')
+}
+
+function normalize(s: string, mode: Normalization): string {
+  if (mode === PLAIN) return s
+  if (mode === TEXT_CR) return normalizeText(s)
+  return s.indexOf('\r') < 0 && s.indexOf('\n') < 0 && s.indexOf('\t') < 0 ? s : s.replace(ATTR_WS, ' ')
+}
+
 function decodeEntities(
   xml: string,
   from: number,
   to: number,
+  mode: Normalization,
   fail: (message: string, offset: number) => never,
 ): string {
   const amp = xml.indexOf('&', from)
-  if (amp < 0 || amp >= to) return xml.slice(from, to)
+  if (amp < 0 || amp >= to) return normalize(xml.slice(from, to), mode)
   let out = ''
   let i = from
   while (i < to) {
     const a = xml.indexOf('&', i)
     if (a < 0 || a >= to) {
-      out += xml.slice(i, to)
+      out += normalize(xml.slice(i, to), mode)
       break
     }
-    out += xml.slice(i, a)
+    out += normalize(xml.slice(i, a), mode)
     const semi = xml.indexOf(';', a + 1)
     if (semi < 0 || semi >= to || semi - a > 12) fail('malformed entity reference', a)
     const ref = xml.slice(a + 1, semi)
@@ -213,6 +253,10 @@ function decodeEntities(
         if (/^#x[0-9a-fA-F]{1,6}$/.test(ref)) code = parseInt(ref.slice(2), 16)
         else if (/^#[0-9]{1,7}$/.test(ref)) code = parseInt(ref.slice(1), 10)
         if (!(code >= 0 && code <= 0x10ffff)) fail(`unknown entity &${ref};`, a)
+        // XML 1.0 Char production: no NUL, no surrogate code points, no U+FFFE/U+FFFF
+        if (code === 0 || (code >= 0xd800 && code <= 0xdfff) || code === 0xfffe || code === 0xffff) {
+          fail(`character reference to an invalid XML character (${code})`, a)
+        }
         out += String.fromCodePoint(code)
       }
     }
@@ -221,17 +265,31 @@ function decodeEntities(
   return out
 }
 
-const TEXT_SPECIAL = /[&<>]/
-const ATTR_SPECIAL = /[&<>"]/
+const TEXT_SPECIAL = /[&<>\r]/
+const ATTR_SPECIAL = /[&<>"\t\n\r]/
 
-/** Escapes character data for element content. */
+/**
+ * Escapes character data for element content: `&`, `<` and `>` (as .NET `XmlWriter` does), and CR as
+ * `&#xD;` so that a reader's line-end normalization does not turn it into LF.
+ */
 export function escapeXmlText(s: string): string {
   if (!TEXT_SPECIAL.test(s)) return s
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#xD;')
 }
 
-/** Escapes an attribute value for use inside double quotes. */
+/**
+ * Escapes an attribute value for use inside double quotes: `&`, `<`, `>` and `"`, and TAB, LF and CR
+ * as `&#x9;`, `&#xA;` and `&#xD;` (as .NET `XmlWriter` does), which attribute-value normalization would
+ * otherwise read as spaces.
+ */
 export function escapeXmlAttr(s: string): string {
   if (!ATTR_SPECIAL.test(s)) return s
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/\t/g, '&#x9;')
+    .replace(/\n/g, '&#xA;')
+    .replace(/\r/g, '&#xD;')
 }

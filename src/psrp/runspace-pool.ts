@@ -219,6 +219,42 @@ export class ClientRunspacePool {
     this.#setState('NegotiationSent')
   }
 
+  /**
+   * Attaches to a disconnected pool from a new client (MS-PSRP 3.1.4.10, WinRM only): queues
+   * SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL, which the transport sends as the WS-Man Connect's
+   * `connectXml`. The pool is Opened once the server's RUNSPACEPOOL_INIT_DATA and
+   * APPLICATION_PRIVATE_DATA arrived. The pool id must be the disconnected pool's (option `id`).
+   */
+  connect(): void {
+    if (this.#state !== 'BeforeOpen') throw new InvalidStateError('connect to the runspace pool', this.#state)
+    this.#queuePool('SESSION_CAPABILITY', {
+      protocolVersion: this.#protocolVersion,
+      psVersion: '2.0',
+      serializationVersion: '1.1.0.1',
+    })
+    this.#queuePool('CONNECT_RUNSPACEPOOL', {})
+    this.#setState('Connecting')
+  }
+
+  /**
+   * @internal the transport disconnected the shell (WS-Man Disconnect): Opened → Disconnected, and
+   * running pipelines Disconnected. Nothing is sent; the server keeps running and buffers output.
+   */
+  markDisconnected(): void {
+    if (this.#state !== 'Opened') throw new InvalidStateError('disconnect the runspace pool', this.#state)
+    this.#setState('Disconnected')
+    for (const p of this.#pipelines.values())
+      if (p.state === 'Running' || p.state === 'Stopping') p.setState('Disconnected')
+  }
+
+  /** @internal the transport reconnected the shell (WS-Man Reconnect): Disconnected → Opened. */
+  markReconnected(): void {
+    if (this.#state !== 'Disconnected')
+      throw new InvalidStateError('reconnect the runspace pool', this.#state)
+    this.#setState('Opened')
+    for (const p of this.#pipelines.values()) if (p.state === 'Disconnected') p.setState('Running')
+  }
+
   /** Opened → Closing (the transport closes the shell; the server confirms Closed). */
   beginClose(): void {
     if (this.#state === 'Closed' || this.#state === 'Closing') return
@@ -525,6 +561,8 @@ export class ClientRunspacePool {
         const d = decoded.fields.applicationPrivateData
         this.#applicationPrivateData = d instanceof Map ? d : new Map()
         this.#events.push({ type: 'applicationPrivateData', data: this.#applicationPrivateData })
+        // a connect completes with the private data (after RUNSPACEPOOL_INIT_DATA)
+        if (this.#state === 'Connecting') this.#setState('Opened')
         break
       }
       case 'RUNSPACEPOOL_STATE': {

@@ -14,6 +14,9 @@ import {
   DEFAULT_OPERATION_TIMEOUT,
   faultToError,
   parseResponse,
+  parseShell,
+  psrpEnumerateShells,
+  type ShellInfo,
   uuidUri,
   type EnvelopeOptions,
   type WSManRequest,
@@ -193,6 +196,28 @@ export class WSManConnection {
       ...(this.configurationName === undefined ? {} : { configurationName: this.configurationName }),
       ...options,
     })
+  }
+
+  /**
+   * The shells of the authenticated user on the server (WS-Man Enumerate/Pull), e.g. runspace pools
+   * left disconnected; filter by `resourceUri` for PowerShell ones.
+   */
+  async enumerateShells(options: WSManRequestOptions = {}): Promise<ShellInfo[]> {
+    const out: ShellInfo[] = []
+    let res = await this.request(psrpEnumerateShells(), options)
+    for (let guard = 0; guard < 10_000; guard++) {
+      if (res.kind !== 'enumerated' && res.kind !== 'pulled') {
+        throw new ProtocolError(`the server answered Enumerate with ${res.kind}`)
+      }
+      for (const item of res.items) out.push(parseShell(item))
+      const context = res.enumerationContext
+      if (res.endOfSequence || context === undefined || context === '') return out
+      res = await this.request(
+        { action: 'pull', resourceUri: psrpEnumerateShells().resourceUri, enumerationContext: context },
+        options,
+      )
+    }
+    throw new ProtocolError('the server never ended the shell enumeration')
   }
 
   /** Closes the HTTP connections. Open shells stay on the server until deleted or idle. */

@@ -18,8 +18,11 @@ import { AbortError, InvalidStateError, PsrpError, TransportError } from '../err
 import type { OutOfProcChunk } from '../outofproc/index.ts'
 import {
   psrpCommand,
+  psrpConnect,
   psrpCreate,
   psrpDelete,
+  psrpDisconnect,
+  psrpReconnect,
   psrpReceive,
   psrpSend,
   psrpSignal,
@@ -43,6 +46,11 @@ export interface WSManPsrpTransportOptions {
   readonly idleTimeout?: number
   /** `WINRS_NOPROFILE`. */
   readonly noProfile?: boolean
+  /**
+   * Attach to an existing (disconnected) shell instead of creating one: the pool's first data is sent
+   * as the WS-Man Connect's `connectXml` and the reply's `connectResponseXml` is the server's answer.
+   */
+  readonly connect?: boolean
 }
 
 const ENVELOPE_OVERHEAD = 4096
@@ -65,6 +73,8 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   readonly #pipelines = new Map<string, PipelineEntry>()
   readonly #poolStop = new AbortController()
   #created = false
+  #disconnected = false
+  #poolLoop: AbortController | undefined
   #closing: Promise<void> | undefined
   #failure: PsrpError | undefined
   #paused = false
@@ -98,6 +108,27 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     const pid = chunk.pipelineId
     return this.#serial(pid ?? '', options, async (signal) => {
       if (pid === undefined) {
+        if (!this.#created && this.#o.connect === true) {
+          const res = await this.#request(
+            psrpConnect({
+              ...this.#target(),
+              connectXml: chunk.data,
+              ...(this.#o.protocolVersion === undefined ? {} : { protocolVersion: this.#o.protocolVersion }),
+            }),
+            { signal },
+          )
+          this.#created = true
+          if (res.kind === 'connected' && res.connectResponseXml !== undefined) {
+            this.#queue.push({
+              type: 'data',
+              pipelineId: undefined,
+              stream: 'default',
+              data: res.connectResponseXml,
+            })
+          }
+          this.#startPoolLoop()
+          return
+        }
         if (!this.#created) {
           await this.#request(
             psrpCreate({
@@ -110,7 +141,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
             { signal },
           )
           this.#created = true
-          void this.#receiveLoop(undefined, this.#poolStop.signal)
+          this.#startPoolLoop()
           return
         }
       } else {
@@ -134,6 +165,46 @@ export class WSManPsrpTransport implements OutOfProcTransport {
         { signal },
       )
     })
+  }
+
+  /**
+   * Disconnects the shell (WS-Man Disconnect): Receives stop; the server keeps the pool and its
+   * pipelines running for `idleTimeout` seconds and buffers their output.
+   */
+  async disconnect(options: OperationOptions & { idleTimeout?: number } = {}): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
+    if (!this.#created || this.#disconnected)
+      throw new InvalidStateError('disconnect', this.#disconnected ? 'disconnected' : 'not created')
+    this.#disconnected = true
+    this.#poolLoop?.abort()
+    for (const p of this.#pipelines.values()) p.stop.abort()
+    await this.#request(
+      psrpDisconnect({
+        ...this.#target(),
+        ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
+      }),
+      withOptions(options),
+    )
+  }
+
+  /** Reconnects a disconnected shell (WS-Man Reconnect) and resumes receiving. */
+  async reconnect(options: OperationOptions = {}): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
+    if (!this.#disconnected) throw new InvalidStateError('reconnect', 'connected')
+    await this.#request(psrpReconnect(this.#target()), withOptions(options))
+    this.#disconnected = false
+    this.#startPoolLoop()
+    for (const [id, p] of this.#pipelines) {
+      if (!p.commandSent || p.done) continue
+      const fresh: PipelineEntry = { commandSent: true, done: false, stop: new AbortController() }
+      this.#pipelines.set(id, fresh)
+      void this.#receiveLoop(id, fresh.stop.signal)
+    }
+  }
+
+  #startPoolLoop(): void {
+    this.#poolLoop = new AbortController()
+    void this.#receiveLoop(undefined, AbortSignal.any([this.#poolStop.signal, this.#poolLoop.signal]))
   }
 
   /** Registers a pipeline; its first data is sent as the Command. */

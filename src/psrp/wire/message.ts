@@ -6,14 +6,15 @@
  * ```
  *
  * GUIDs are written in .NET `ToByteArray()` order. Data is UTF-8 CLIXML, optionally preceded by a
- * byte-order mark (PowerShell writes one). Recordings made by pypsrp before 0.3.1 carry RPID/PID in
+ * byte-order mark (PowerShell writes one). Decoding removes exactly that one BOM (a U+FEFF after it is
+ * data and is kept) and refuses invalid UTF-8 with a {@link ProtocolError} rather than replacing it. Recordings made by pypsrp before 0.3.1 carry RPID/PID in
  * RFC 4122 order; {@link PsrpMessage.rpidBytes} keeps the raw bytes so callers can match either order.
  *
  * @module
  */
 import { ProtocolError } from '../../errors.ts'
 import { guidFromBytes, guidToBytes, NIL_GUID } from '../../internal/guid.ts'
-import { utf8Decode, utf8Encode } from '../../internal/base64.ts'
+import { utf8Encode } from '../../internal/base64.ts'
 import { messageTypeName, type MessageTypeName } from './message-type.ts'
 
 /** Size of the message header. */
@@ -37,7 +38,7 @@ export interface PsrpMessage {
   rpidBytes: Uint8Array
   /** Raw 16 bytes of the PID as received. */
   pidBytes: Uint8Array
-  /** The CLIXML body (BOM removed). */
+  /** The CLIXML body (the one leading BOM removed; a second U+FEFF is data and stays). */
   data: string
   /** True when the body started with a UTF-8 BOM. */
   hasBom: boolean
@@ -56,6 +57,18 @@ export interface MessageInit {
 }
 
 const BOM = [0xef, 0xbb, 0xbf]
+
+// Strict and BOM-preserving: the caller strips the one leading BOM itself, so a U+FEFF that follows is
+// kept, and malformed UTF-8 throws instead of turning into U+FFFD.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+function decodeBody(body: Uint8Array, at: number): string {
+  try {
+    return strictUtf8.decode(body)
+  } catch (e) {
+    throw new ProtocolError(`message body (from byte ${at}) is not valid UTF-8`, { cause: e })
+  }
+}
 
 /** Encodes a message. */
 export function encodeMessage(m: MessageInit): Uint8Array {
@@ -95,7 +108,7 @@ export function decodeMessage(bytes: Uint8Array): PsrpMessage {
     pid: guidFromBytes(bytes, 24),
     rpidBytes: bytes.slice(8, 24),
     pidBytes: bytes.slice(24, 40),
-    data: utf8Decode(body),
+    data: decodeBody(body, MESSAGE_HEADER_SIZE + (hasBom ? 3 : 0)),
     hasBom,
   }
 }

@@ -1,0 +1,750 @@
+/**
+ * The replay logic without sockets: a cursor over the recorded exchanges, request matching (WS-Man
+ * signature plus decoded PSRP messages), GUID binding and response rewriting. `startReplayServer`
+ * wraps it in an HTTP server.
+ */
+import { localName, type XmlElement } from '../../../src/internal/xml.ts'
+import { Defragmenter, decodeMessageBody } from '../../../src/psrp/index.ts'
+import type { Exchange } from '../recordings.ts'
+import {
+  actionName,
+  attr,
+  child,
+  faultEnvelope,
+  invalidSelectorsEnvelope,
+  isFault,
+  parseEnvelope,
+  requestPayloads,
+  rewriteEnvelope,
+  sendResponseEnvelope,
+  signalResponseEnvelope,
+  setRelatesTo,
+  shellIdOf,
+  timedOutEnvelope,
+  type ParsedEnvelope,
+} from './envelope.ts'
+import { asGuid, GUID_IN_TEXT, GuidMap, readGuid, type GuidOrder } from './guids.ts'
+import { canonicalClixml, diffCanon, readMessage, unb64, type DecodedPsrpMessage } from './psrp.ts'
+
+/** A request the server could not match. */
+export interface Mismatch {
+  /** Index of the recorded exchange the request was compared with (= exchanges.length past the end). */
+  exchange: number
+  /** Action of the incoming request (short form, e.g. `Receive`), or `?` when unparsable. */
+  action: string
+  /** What differs, one line each. */
+  diffs: string[]
+  /** The whole explanation (also the fault text sent back). */
+  message: string
+}
+
+/** How strictly PSRP message bodies are compared. */
+export type PsrpStrictness = 'types' | 'semantic' | 'strict'
+
+/** Options of the replay. */
+export interface ReplayOptions {
+  /**
+   * How message bodies are compared: `types` (destination, type, RPID/PID only), `semantic` (default:
+   * the CLIXML value tree, ignoring RefIds, property order and name case, whitespace, `<ToString>`,
+   * type names of collections, enums beyond their value, and Nil properties), `strict` (semantic
+   * plus those).
+   */
+  psrp?: PsrpStrictness
+  /**
+   * Body paths to ignore, as `TYPE:path` (e.g. `SESSION_CAPABILITY:TimeZone`,
+   * `CREATE_PIPELINE:HostInfo`); a path matches itself and everything below it.
+   */
+  ignore?: string[]
+  /**
+   * Recorded exchanges the client may leave out (pypsrp-specific requests). Default: the Signal
+   * requests sent after the command or pipeline already reported Done ({@link defaultOptional}).
+   */
+  optional?: number[] | ((index: number, exchanges: readonly Exchange[]) => boolean)
+  /**
+   * Accept a client that splits or merges the PSRP messages of consecutive recorded Send requests
+   * differently (default true): SendResponses are synthesized for extra Sends, and recorded Sends
+   * whose messages the client already sent are absorbed.
+   */
+  flexibleSends?: boolean
+  /**
+   * Answer a Signal the recording does not have, when it is for a command that already reported
+   * Done (a client that releases finished pipelines with `terminate`, which older pypsrp did not),
+   * with a synthesized SignalResponse instead of a mismatch (default true).
+   */
+  allowExtraSignals?: boolean
+  /**
+   * Let the client use a new CommandId where the recording reuses the id of a finished command (pypsrp
+   * invoking the same PowerShell object twice), rebinding the recorded id (default true).
+   */
+  reuseFinishedCommandIds?: boolean
+  /** WS-Man option names not compared (in the OptionSet of any request). */
+  ignoreOptions?: string[]
+  /** Multiply recorded `timeout` delays (default 1; 0 disables them). */
+  delayScale?: number
+  /**
+   * Allow Receives that run concurrently with other requests (a client that keeps a pool Receive
+   * outstanding while it drives pipelines): a Receive that matches no recorded exchange yet is held
+   * until the cursor reaches one it matches, or answered with w:TimedOut after
+   * {@link receiveTimeoutMs} (the client polls again). Default false: strict order.
+   */
+  concurrentReceives?: boolean
+  /** How long a held Receive waits before w:TimedOut (ms, default 1000). */
+  receiveTimeoutMs?: number
+}
+
+/** What to send back for one request. */
+export interface ReplayReply {
+  status: number
+  body: string
+  /** Delay before answering, in ms. */
+  delayMs: number
+  /** Destroy the connection instead of answering (recorded `http_error`). */
+  destroy: boolean
+}
+
+/** One recorded exchange, parsed once. */
+export interface PreparedExchange {
+  index: number
+  exchange: Exchange
+  request: ParsedEnvelope
+  response: ParsedEnvelope | undefined
+  /** Recorded ShellId the request addresses (lower case). */
+  shell: string | undefined
+  /** PSRP messages the request completed, in order (header GUIDs in the recording's order). */
+  messages: DecodedPsrpMessage[]
+  /** Short action name. */
+  action: string
+}
+
+/** A parsed recording. */
+export interface PreparedRecording {
+  exchanges: PreparedExchange[]
+  /** Byte order of the recording's PSRP header GUIDs. */
+  order: GuidOrder
+}
+
+/** Parses a recording and reassembles the PSRP messages of each request. */
+export function prepareRecording(exchanges: readonly Exchange[]): PreparedRecording {
+  const parsed = exchanges.map((exchange, index) => {
+    const request = parseEnvelope(exchange.request)
+    const response = hasResponse(exchange) ? parseEnvelope(exchange.response as string) : undefined
+    return { index, exchange, request, response }
+  })
+  const order = detectOrder(parsed.map((p) => p.request))
+  const defrags = new Map<string, Defragmenter>()
+  const out: PreparedExchange[] = parsed.map((p) => {
+    const shell = shellIdOf(p.request)?.toLowerCase()
+    const messages: DecodedPsrpMessage[] = []
+    for (const pl of requestPayloads(p.request)) {
+      const key = shell ?? ''
+      let d = defrags.get(key)
+      if (d === undefined) defrags.set(key, (d = new Defragmenter()))
+      for (const raw of d.push(unb64(pl.b64))) messages.push(readMessage(raw, order))
+    }
+    return { ...p, shell, messages, action: actionName(p.request.action) }
+  })
+  return { exchanges: out, order }
+}
+
+/** True when the exchange recorded a response body (`http_error` ones have none, or YAML `null`). */
+export function hasResponse(ex: Exchange): boolean {
+  const r = ex.response?.trim() ?? ''
+  return r !== '' && r !== 'null' && r !== '~'
+}
+
+/**
+ * The byte order of PSRP header GUIDs in recorded requests: the one in which an RPID reads as a
+ * GUID the envelopes name (ShellId). Defaults to .NET order.
+ */
+export function detectOrder(requests: ParsedEnvelope[]): GuidOrder {
+  const known = new Set<string>()
+  for (const r of requests) for (const m of r.raw.matchAll(GUID_IN_TEXT)) known.add(m[0].toLowerCase())
+  for (const r of requests) {
+    for (const pl of requestPayloads(r)) {
+      const bytes = unb64(pl.b64)
+      if (bytes.length < 21 + 40 || ((bytes[16] ?? 0) & 1) === 0) continue
+      if (known.has(readGuid(bytes, 21 + 8, 'le'))) return 'le'
+      if (known.has(readGuid(bytes, 21 + 8, 'be'))) return 'be'
+    }
+  }
+  return 'le'
+}
+
+const SIGNAL_DONE = /CommandState\/Done/
+
+/**
+ * pypsrp-specific exchanges a different client may leave out: a Signal (ctrl_c/terminate) for a
+ * command whose Receive already reported CommandState Done.
+ */
+export function defaultOptional(index: number, exchanges: readonly Exchange[]): boolean {
+  const ex = exchanges[index]
+  if (ex === undefined || !/\/Signal<\/(?:[\w-]+:)?Action>/.test(ex.request)) return false
+  const cmd = /<(?:[\w-]+:)?Signal\s[^>]*CommandId="([^"]+)"/.exec(ex.request)?.[1]?.toLowerCase()
+  if (cmd === undefined) return false
+  for (let i = index - 1; i >= 0; i--) {
+    const r = exchanges[i]?.response ?? ''
+    if (!SIGNAL_DONE.test(r)) continue
+    const m = /<(?:[\w-]+:)?CommandState\s[^>]*CommandId="([^"]+)"[^>]*State="[^"]*\/Done"/.exec(r)
+    const m2 = /<(?:[\w-]+:)?CommandState\s[^>]*State="[^"]*\/Done"[^>]*CommandId="([^"]+)"/.exec(r)
+    if ((m?.[1] ?? m2?.[1])?.toLowerCase() === cmd) return true
+  }
+  return false
+}
+
+/** Seconds of an xs:duration (`PT60S`, `PT60.000S`, `P0DT1H`), or undefined. */
+function durationSeconds(text: string): number | undefined {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text.trim())
+  if (m === null || text.trim() === 'P' || text.trim() === 'PT') return undefined
+  const [, d, h, mi, sec] = m
+  return Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(mi ?? 0) * 60 + Number(sec ?? 0)
+}
+
+/** WS-Man options whose absence means this value (MS-WSMV 2.2.4.x); an explicit default matches absence. */
+const OPTION_DEFAULTS: Record<string, string> = {
+  WINRS_SKIP_CMD_SHELL: 'FALSE',
+  WINRS_NOPROFILE: 'FALSE',
+  WINRS_CONSOLEMODE_STDIN: 'TRUE',
+}
+
+const PAYLOAD_ELEMENTS = new Set(['creationXml', 'connectXml'])
+
+interface Parked {
+  text: string
+  env: ParsedEnvelope
+  resolve: (r: ReplayReply) => void
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+/** A running replay. */
+export class ReplaySession {
+  readonly recording: PreparedRecording
+  readonly mismatches: Mismatch[] = []
+  readonly guids = new GuidMap()
+  readonly #options: ReplayOptions
+  readonly #optional: (index: number) => boolean
+  readonly #defrags = new Map<string, Defragmenter>()
+  #cursor = 0
+  #served = 0
+  readonly #parked: Parked[] = []
+  readonly #lastParkDiffs = new Map<string, string[]>()
+  readonly #deleted = new Set<string>()
+  /** Actual CommandIds the served responses reported Done (lower case). */
+  readonly #done = new Set<string>()
+  /** Requests answered without a recorded exchange (extra Signals on finished commands, split Sends). */
+  readonly synthesized: { action: string; reason: string }[] = []
+  /** Held Receives answered with w:TimedOut (with why they matched nothing). */
+  readonly timedOutReceives: { exchange: number; diffs: string[] }[] = []
+  /** Recorded messages (per recorded shell) the client still owes for a recorded exchange already matched. */
+  readonly #owed = new Map<string, { messages: DecodedPsrpMessage[]; exchange: number }>()
+
+  constructor(exchanges: readonly Exchange[], options: ReplayOptions = {}) {
+    this.recording = prepareRecording(exchanges)
+    this.#options = options
+    if (options.reuseFinishedCommandIds !== false) this.guids.canRelease = (a) => this.#done.has(a)
+    const raw = this.recording.exchanges.map((e) => e.exchange)
+    const opt = options.optional
+    this.#optional =
+      opt === undefined
+        ? (i) => defaultOptional(i, raw)
+        : Array.isArray(opt)
+          ? (i) => opt.includes(i)
+          : (i) => (opt as (index: number, exchanges: readonly Exchange[]) => boolean)(i, raw)
+  }
+
+  /** Requests answered from the recording. */
+  get served(): number {
+    return this.#served
+  }
+
+  /** Recorded exchanges not yet consumed (optional ones included). */
+  get remaining(): number {
+    return this.recording.exchanges.length - this.#cursor
+  }
+
+  /** Recorded exchanges not yet consumed that a client must still send. */
+  get remainingRequired(): number {
+    let n = 0
+    for (let i = this.#cursor; i < this.recording.exchanges.length; i++) if (!this.#optional(i)) n++
+    return n
+  }
+
+  /** Index of the next recorded exchange. */
+  get cursor(): number {
+    return this.#cursor
+  }
+
+  /** Handles one request body. */
+  handle(text: string): ReplayReply {
+    const r = this.#process(text, false) as ReplayReply
+    this.#drainParked()
+    return r
+  }
+
+  /**
+   * Handles one request; with {@link ReplayOptions.concurrentReceives}, a Receive that matches no
+   * recorded exchange yet is held until one does (answered when the cursor reaches it), or answered
+   * with a w:TimedOut fault after {@link ReplayOptions.receiveTimeoutMs}, as Windows does after
+   * OperationTimeout.
+   */
+  submit(text: string): Promise<ReplayReply> {
+    const r = this.#process(text, this.#options.concurrentReceives === true)
+    if (r !== undefined) {
+      this.#drainParked()
+      return Promise.resolve(r)
+    }
+    return new Promise<ReplayReply>((resolve) => {
+      const env = parseEnvelope(text)
+      const parked: Parked = { text, env, resolve, timer: undefined }
+      parked.timer = setTimeout(() => {
+        this.#unpark(parked)
+        this.timedOutReceives.push({ exchange: this.#cursor, diffs: this.#lastParkDiffs.get(text) ?? [] })
+        resolve({ status: 500, body: timedOutEnvelope(env.messageId), delayMs: 0, destroy: false })
+      }, this.#options.receiveTimeoutMs ?? 1000)
+      this.#parked.push(parked)
+    })
+  }
+
+  /** Answers every held Receive with w:TimedOut and stops their timers. */
+  close(): void {
+    for (const p of [...this.#parked]) {
+      this.#unpark(p)
+      p.resolve({ status: 500, body: timedOutEnvelope(p.env.messageId), delayMs: 0, destroy: false })
+    }
+  }
+
+  #unpark(p: Parked): void {
+    clearTimeout(p.timer)
+    const i = this.#parked.indexOf(p)
+    if (i >= 0) this.#parked.splice(i, 1)
+    this.#lastParkDiffs.delete(p.text)
+  }
+
+  /** Retries held Receives after the cursor moved; answers those on deleted shells. */
+  #drainParked(): void {
+    let progress = true
+    while (progress && this.#parked.length > 0) {
+      progress = false
+      for (const p of [...this.#parked]) {
+        const shell = shellIdOf(p.env)?.toLowerCase()
+        if (shell !== undefined && this.#deleted.has(shell)) {
+          this.#unpark(p)
+          p.resolve({
+            status: 500,
+            body: invalidSelectorsEnvelope(p.env.messageId),
+            delayMs: 0,
+            destroy: false,
+          })
+          continue
+        }
+        const r = this.#process(p.text, true)
+        if (r !== undefined) {
+          this.#unpark(p)
+          p.resolve(r)
+          progress = true
+          break
+        }
+      }
+    }
+  }
+
+  #process(text: string, mayPark: boolean): ReplayReply | undefined {
+    let env: ParsedEnvelope
+    try {
+      env = parseEnvelope(text)
+    } catch (err) {
+      return this.#mismatch(undefined, '?', [`request is not a SOAP envelope: ${(err as Error).message}`])
+    }
+    const action = actionName(env.action)
+    // reassemble the client's PSRP messages (once per request, before any comparison)
+    const msgs: DecodedPsrpMessage[] = []
+    const shell = shellIdOf(env)?.toLowerCase() ?? ''
+    try {
+      for (const pl of requestPayloads(env)) {
+        let d = this.#defrags.get(shell)
+        if (d === undefined) this.#defrags.set(shell, (d = new Defragmenter()))
+        for (const raw of d.push(unb64(pl.b64))) {
+          const m = readMessage(raw, 'le')
+          try {
+            decodeMessageBody(m.type, m.data)
+          } catch (err) {
+            return this.#mismatch(env, action, [
+              `client ${m.typeName} does not decode: ${(err as Error).message}`,
+            ])
+          }
+          msgs.push(m)
+        }
+      }
+    } catch (err) {
+      return this.#mismatch(env, action, [`client PSRP payload is malformed: ${(err as Error).message}`])
+    }
+
+    const all = this.recording.exchanges
+    if (this.#cursor >= all.length) {
+      if (mayPark && action === 'Receive') return undefined
+      return this.#mismatch(env, action, [
+        `unexpected ${action} request: all ${all.length} recorded exchanges were already served`,
+      ])
+    }
+
+    // a Send the client split off: the recorded exchange already matched still expects messages
+    const flexible = this.#options.flexibleSends !== false
+    const owedKey = this.#owedKeyFor(env)
+    const owed = owedKey === undefined ? undefined : this.#owed.get(owedKey)
+    if (flexible && owed !== undefined && action === 'Send') {
+      const expectedAction = all[this.#cursor]?.action
+      if (expectedAction !== 'Send' || owed.messages.length >= msgs.length) {
+        const snap = this.guids.snapshot()
+        const diffs = this.#compareMessages(owed.messages.slice(0, msgs.length), msgs, 'Send')
+        if (diffs.length === 0) {
+          owed.messages.splice(0, msgs.length)
+          if (owed.messages.length === 0) this.#owed.delete(owedKey as string)
+          this.#served++
+          this.synthesized.push({ action, reason: 'Send carrying PSRP messages the recording sent earlier' })
+          return { status: 200, body: sendResponseEnvelope(env.messageId), delayMs: 0, destroy: false }
+        }
+        this.guids.restore(snap)
+      }
+    }
+
+    let first: { index: number; diffs: string[] } | undefined
+    for (let i = this.#cursor; i < all.length; i++) {
+      const exp = all[i] as PreparedExchange
+      const snap = this.guids.snapshot()
+      const { diffs, absorbed, owe } = this.#compare(exp, env, msgs, owed?.messages ?? [])
+      if (diffs.length === 0) {
+        if (owedKey !== undefined) this.#owed.delete(owedKey)
+        if (owe.length > 0 && exp.shell !== undefined) {
+          this.#owed.set(this.#owedKeyFor(env) ?? '', { messages: owe, exchange: i })
+        }
+        this.#cursor = i + 1 + absorbed
+        this.#served++
+        if (action === 'Delete' && shell !== '') this.#deleted.add(shell)
+        return this.#reply(exp, env)
+      }
+      this.guids.restore(snap)
+      first ??= { index: i, diffs }
+      if (!this.#optional(i)) break
+    }
+    const f = first as { index: number; diffs: string[] }
+    if (action === 'Signal' && this.#options.allowExtraSignals !== false) {
+      const cid = attr(env.body, 'CommandId')?.toLowerCase()
+      if (cid !== undefined && this.#done.has(cid)) {
+        this.synthesized.push({
+          action,
+          reason: `Signal ${child(env.body, 'Code')?.text.trim() ?? ''} for finished command ${cid}`,
+        })
+        this.#served++
+        return { status: 200, body: signalResponseEnvelope(env.messageId), delayMs: 0, destroy: false }
+      }
+    }
+    if (mayPark && action === 'Receive') {
+      this.#lastParkDiffs.set(text, f.diffs)
+      return undefined
+    }
+    return this.#mismatch(env, action, f.diffs, f.index)
+  }
+
+  #owedKeyFor(env: ParsedEnvelope): string | undefined {
+    const s = shellIdOf(env)
+    return s === undefined ? undefined : s.toLowerCase()
+  }
+
+  #reply(exp: PreparedExchange, env: ParsedEnvelope): ReplayReply {
+    const flags = exp.exchange.flags
+    const delayMs =
+      flags['timeout'] !== undefined ? Number(flags['timeout']) * 1000 * (this.#options.delayScale ?? 1) : 0
+    if (
+      flags['http_error'] !== undefined &&
+      flags['http_error'] !== 'no' &&
+      flags['http_error'] !== 'false'
+    ) {
+      return { status: 0, body: '', delayMs, destroy: true }
+    }
+    const recorded = exp.exchange.response ?? ''
+    let body = rewriteEnvelope(
+      recorded,
+      (g) => this.guids.forResponse(g),
+      exp.request.psrp ? { from: this.recording.order, to: 'le' } : undefined,
+    )
+    if (env.messageId !== undefined) body = setRelatesTo(body, env.messageId)
+    for (const m of body.matchAll(/<(?:[\w-]+:)?CommandState\s[^>]*>/g)) {
+      const cid = /CommandId="([^"]+)"/.exec(m[0])?.[1]
+      if (cid !== undefined && /State="[^"]*\/Done"/.test(m[0])) this.#done.add(cid.toLowerCase())
+    }
+    const status = isFault(recorded) || flags['transport_error'] !== undefined ? 500 : 200
+    return { status, body, delayMs: Number.isFinite(delayMs) ? delayMs : 0, destroy: false }
+  }
+
+  #mismatch(
+    env: ParsedEnvelope | undefined,
+    action: string,
+    diffs: string[],
+    index = this.#cursor,
+  ): ReplayReply {
+    const exp = this.recording.exchanges[index]
+    const head =
+      exp === undefined
+        ? `replay: ${action} request does not match (no recorded exchange left)`
+        : `replay: ${action} request does not match recorded exchange ${index} (${exp.action})`
+    const message = `${head}:\n  ${diffs.join('\n  ')}`
+    this.mismatches.push({ exchange: index, action, diffs, message })
+    return {
+      status: 500,
+      body: faultEnvelope(env?.messageId, 'ReplayMismatch', message),
+      delayMs: 0,
+      destroy: false,
+    }
+  }
+
+  /** Compares a request with a recorded exchange; binds GUIDs on the way (caller restores on failure). */
+  #compare(
+    exp: PreparedExchange,
+    env: ParsedEnvelope,
+    msgs: DecodedPsrpMessage[],
+    owed: DecodedPsrpMessage[],
+  ): { diffs: string[]; absorbed: number; owe: DecodedPsrpMessage[] } {
+    const diffs: string[] = []
+    const r = exp.request
+    if (r.action !== env.action) {
+      return { diffs: [`Action: expected ${r.action}, got ${env.action}`], absorbed: 0, owe: [] }
+    }
+    if (r.resourceUri !== env.resourceUri) {
+      diffs.push(`ResourceURI: expected ${r.resourceUri}, got ${env.resourceUri}`)
+    }
+    this.#compareSets('SelectorSet', r.selectors, env.selectors, diffs, false)
+    const ignored = new Set(this.#options.ignoreOptions ?? [])
+    const withDefaults = (opts: [string, string][], other: [string, string][]): [string, string][] => {
+      const out = opts.filter(([n]) => !ignored.has(n))
+      // an absent option equals its documented default (WINRS_SKIP_CMD_SHELL=FALSE, …)
+      for (const [n, v] of Object.entries(OPTION_DEFAULTS)) {
+        if (!opts.some(([k]) => k === n) && other.some(([k]) => k === n)) out.push([n, v])
+      }
+      return out
+    }
+    this.#compareSets(
+      'OptionSet',
+      withDefaults(r.options, env.options),
+      withDefaults(env.options, r.options),
+      diffs,
+      true,
+    )
+    this.#compareElements(r.body, env.body, 'Body', diffs, r.psrp)
+    if (diffs.length > 0) return { diffs, absorbed: 0, owe: [] }
+
+    // PSRP messages: what the client still owed, then this exchange's; when the client sent more,
+    // absorb the following recorded Sends to the same target
+    let expected = [...owed, ...exp.messages]
+    let absorbed = 0
+    const flexible = this.#options.flexibleSends !== false
+    if (flexible && r.psrp) {
+      const all = this.recording.exchanges
+      while (msgs.length > expected.length) {
+        const next = all[exp.index + 1 + absorbed]
+        if (next === undefined || next.action !== 'Send' || next.shell !== exp.shell) break
+        if (!this.#sameSendTarget(next.request, env)) break
+        expected = [...expected, ...next.messages]
+        absorbed++
+      }
+    }
+    const carries =
+      exp.action === 'Send' || exp.action === 'Command' || exp.action === 'Create' || exp.action === 'Connect'
+    if (owed.length > 0 && !carries) {
+      diffs.push(
+        `the client has not yet sent PSRP messages [${owed.map((m) => m.typeName).join(', ')}] that the recording sent before this ${exp.action}`,
+      )
+      return { diffs, absorbed: 0, owe: [] }
+    }
+    const owe = flexible && r.psrp ? expected.slice(msgs.length) : []
+    const compared = flexible && r.psrp ? expected.slice(0, msgs.length) : expected
+    diffs.push(...this.#compareMessages(compared, msgs, exp.action))
+    return { diffs, absorbed, owe }
+  }
+
+  #sameSendTarget(recorded: ParsedEnvelope, actual: ParsedEnvelope): boolean {
+    const stream = (e: ParsedEnvelope): XmlElement | undefined =>
+      e.body?.children.find((c) => localName(c.name) === 'Stream')
+    if (actionName(actual.action) !== 'Send') return true
+    const rs = stream(recorded)
+    const as = stream(actual)
+    if (attr(rs, 'Name') !== attr(as, 'Name')) return false
+    const rc = attr(rs, 'CommandId')
+    const ac = attr(as, 'CommandId')
+    if (rc === undefined || ac === undefined) return rc === ac
+    const bound = this.guids.actual(rc)
+    return bound === undefined || bound === ac.toLowerCase()
+  }
+
+  #compareMessages(expected: DecodedPsrpMessage[], actual: DecodedPsrpMessage[], where: string): string[] {
+    const diffs: string[] = []
+    if (expected.length !== actual.length) {
+      diffs.push(
+        `${where}: PSRP messages: expected [${expected.map((m) => m.typeName).join(', ')}], ` +
+          `got [${actual.map((m) => m.typeName).join(', ')}]`,
+      )
+    }
+    const n = Math.min(expected.length, actual.length)
+    for (let i = 0; i < n && diffs.length < 10; i++) {
+      const e = expected[i] as DecodedPsrpMessage
+      const a = actual[i] as DecodedPsrpMessage
+      const label = `PSRP message ${i} (${e.typeName})`
+      if (e.type !== a.type) {
+        diffs.push(`${label}: expected ${e.typeName}, got ${a.typeName}`)
+        continue
+      }
+      if (e.destination !== a.destination)
+        diffs.push(`${label}: destination ${a.destination}, expected ${e.destination}`)
+      for (const [k, ev, av] of [
+        ['RPID', e.rpid, a.rpid],
+        ['PID', e.pid, a.pid],
+      ] as const) {
+        const err = this.guids.bind(ev, av, `${label} ${k}`)
+        if (err !== undefined) diffs.push(err)
+      }
+      const level = this.#options.psrp ?? 'semantic'
+      if (level === 'types') continue
+      diffs.push(...this.#compareBodies(e, a, label, level === 'strict'))
+    }
+    return diffs
+  }
+
+  #compareBodies(e: DecodedPsrpMessage, a: DecodedPsrpMessage, label: string, strict: boolean): string[] {
+    const ignore = (this.#options.ignore ?? [])
+      .filter((x) => x.startsWith(`${e.typeName}:`))
+      .map((x) => x.slice(e.typeName.length + 1))
+    let ec, ac
+    try {
+      ec = e.data.trim() === '' ? null : canonicalClixml(e.data, { strict })
+      ac = a.data.trim() === '' ? null : canonicalClixml(a.data, { strict })
+    } catch (err) {
+      return [`${label}: body is not XML: ${(err as Error).message}`]
+    }
+    const fold = (x: string): string => (strict ? x : x.toLowerCase())
+    return diffCanon(ec, ac, {
+      caseSensitive: strict,
+      ignore: (path) => {
+        const p = fold(path)
+        return ignore.map(fold).some((x) => p === x || p.startsWith(`${x}.`) || p.startsWith(`${x}[`))
+      },
+      leaf: (ev, av, path) => {
+        const eg = asGuid(ev)
+        const ag = asGuid(av)
+        if (eg === undefined || ag === undefined) return undefined
+        return this.guids.bind(eg, ag, `${label} ${path}`) ?? null
+      },
+    }).map((d) => `${label}: ${d}`)
+  }
+
+  #compareSets(
+    what: string,
+    expected: [string, string][],
+    actual: [string, string][],
+    diffs: string[],
+    caseInsensitive: boolean,
+  ): void {
+    const names = [...new Set([...expected.map(([n]) => n), ...actual.map(([n]) => n)])]
+    for (const n of names) {
+      const e = expected.filter(([k]) => k === n).map(([, v]) => v)
+      const a = actual.filter(([k]) => k === n).map(([, v]) => v)
+      if (a.length === 0) diffs.push(`${what}: missing ${n}=${e.join(',')}`)
+      else if (e.length === 0) diffs.push(`${what}: unexpected ${n}=${a.join(',')}`)
+      else if (e.length !== a.length)
+        diffs.push(`${what}: ${n} given ${a.length} times, expected ${e.length}`)
+      else {
+        e.forEach((ev, i) => {
+          const av = a[i] as string
+          const d = this.#compareValue(ev, av, `${what} ${n}`, caseInsensitive)
+          if (d !== undefined) diffs.push(d)
+        })
+      }
+    }
+  }
+
+  #compareValue(e: string, a: string, where: string, caseInsensitive: boolean): string | undefined {
+    const eg = asGuid(e)
+    const ag = asGuid(a)
+    if (eg !== undefined && ag !== undefined) return this.guids.bind(eg, ag, where)
+    if (e === a || (caseInsensitive && e.toLowerCase() === a.toLowerCase())) return undefined
+    const ed = durationSeconds(e)
+    if (ed !== undefined && ed === durationSeconds(a)) return undefined
+    return `${where}: expected ${JSON.stringify(e)}, got ${JSON.stringify(a)}`
+  }
+
+  #compareElements(
+    e: XmlElement | undefined,
+    a: XmlElement | undefined,
+    path: string,
+    diffs: string[],
+    psrp: boolean,
+  ): void {
+    if (e === undefined || a === undefined) {
+      if (e !== a)
+        diffs.push(
+          `${path}: expected ${e === undefined ? 'empty' : `<${localName(e.name)}>`}, got ${a === undefined ? 'empty' : `<${localName(a.name)}>`}`,
+        )
+      return
+    }
+    const en = localName(e.name)
+    const an = localName(a.name)
+    if (en !== an) {
+      diffs.push(`${path}: expected <${en}>, got <${an}>`)
+      return
+    }
+    const here = `${path}/${en}`
+    const attrs = (el: XmlElement): Map<string, string> => {
+      const m = new Map<string, string>()
+      for (const [k, v] of Object.entries(el.attrs)) {
+        if (k === 'xmlns' || k.startsWith('xmlns:') || k === 'xml:lang') continue
+        m.set(localName(k), v)
+      }
+      return m
+    }
+    const ea = attrs(e)
+    const aa = attrs(a)
+    for (const k of new Set([...ea.keys(), ...aa.keys()])) {
+      const ev = ea.get(k)
+      const av = aa.get(k)
+      if (av === undefined) diffs.push(`${here}@${k}: missing (expected ${JSON.stringify(ev)})`)
+      else if (ev === undefined) diffs.push(`${here}@${k}: unexpected ${JSON.stringify(av)}`)
+      else {
+        const d = this.#compareValue(ev, av, `${here}@${k}`, false)
+        if (d !== undefined) diffs.push(d)
+      }
+    }
+    const payload = PAYLOAD_ELEMENTS.has(en) || (psrp && (en === 'Stream' || en === 'Arguments'))
+    if (!payload) {
+      const d = this.#compareValue(e.text.trim(), a.text.trim(), here, false)
+      if (d !== undefined) diffs.push(d)
+    }
+    // children are compared per element name, in order within a name (rsp:Arguments, rsp:Variable);
+    // the order between different names does not matter (pypsrp and WinRM disagree on rsp:Shell's)
+    const groups = (el: XmlElement): Map<string, XmlElement[]> => {
+      const m = new Map<string, XmlElement[]>()
+      for (const c of el.children) {
+        const k = localName(c.name)
+        const list = m.get(k)
+        if (list === undefined) m.set(k, [c])
+        else list.push(c)
+      }
+      return m
+    }
+    const eg = groups(e)
+    const ag = groups(a)
+    for (const name of new Set([...eg.keys(), ...ag.keys()])) {
+      const el = eg.get(name) ?? []
+      const al = ag.get(name) ?? []
+      for (let i = 0; i < Math.max(el.length, al.length); i++) {
+        const ec = el[i]
+        const ac = al[i]
+        if (ec === undefined)
+          diffs.push(
+            `${here}: unexpected <${name}>${(ac as XmlElement).text.trim() === '' ? '' : ` ${JSON.stringify((ac as XmlElement).text.trim())}`}`,
+          )
+        else if (ac === undefined)
+          diffs.push(
+            `${here}: missing <${name}>${ec.text.trim() === '' ? '' : ` ${JSON.stringify(ec.text.trim())}`}`,
+          )
+        else this.#compareElements(ec, ac, here, diffs, psrp)
+      }
+    }
+  }
+}
