@@ -449,10 +449,13 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
 
   async #close(options?: CallOptions): Promise<void> {
     if (this.core.state !== 'Broken') this.core.beginClose()
+    this.#drain()
     try {
       await this.#transport.close(options)
     } finally {
       this.core.markClosed()
+      // over WinRM no state message confirms the Delete: report the core's own transitions
+      this.#drain()
       this.#fail(new InvalidStateError('use the runspace pool', 'Closed', 'the runspace pool is closed'))
       await this.#pump?.catch(() => undefined)
     }
@@ -594,7 +597,9 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       this.#fail(err)
       void this.#transport.close().catch(() => undefined)
     }
-    if (this.#failure === undefined) this.#fail(new TransportError('the connection ended'))
+    // the end of the stream is expected while closing (a WinRM Delete has no closing messages)
+    if (this.#failure === undefined && this.#closing === undefined)
+      this.#fail(new TransportError('the connection ended'))
   }
 
   #dispatch(e: PsrpEvent): void {

@@ -56,7 +56,8 @@ export interface WinRSSpawnOptions {
 export interface WinRSResult {
   readonly stdout: Buffer
   readonly stderr: Buffer
-  readonly exitCode: number
+  /** The exit code; `null` when the process was terminated. */
+  readonly exitCode: number | null
 }
 
 /** A WinRS shell: a container for processes on the remote host. */
@@ -153,8 +154,11 @@ export class WinRSProcess {
   readonly stderr: Readable
   /** Standard input; `end()` sends the end-of-input marker. */
   readonly stdin: Writable
-  /** Resolves with the exit code; rejects when the shell or connection fails. */
-  readonly exited: Promise<number>
+  /**
+   * Resolves with the exit code, or `null` when {@link kill} terminated the process; rejects when the
+   * shell or the connection fails.
+   */
+  readonly exited: Promise<number | null>
   readonly #conn: WSManConnection
   readonly #shellId: string
   readonly #stop = new AbortController()
@@ -183,8 +187,11 @@ export class WinRSProcess {
     })
     this.exited = this.#receive()
     this.exited.catch((e: unknown) => {
-      this.stdout.destroy(e as Error)
-      this.stderr.destroy(e as Error)
+      // an error reaches stream readers that listen for it; otherwise the streams just end
+      for (const stream of [this.stdout, this.stderr]) {
+        if (stream.listenerCount('error') > 0) stream.destroy(e as Error)
+        else stream.push(null)
+      }
     })
   }
 
@@ -213,7 +220,7 @@ export class WinRSProcess {
     )
   }
 
-  async #receive(): Promise<number> {
+  async #receive(): Promise<number | null> {
     const lane = `winrs:${this.commandId}`
     try {
       for (;;) {
@@ -247,7 +254,7 @@ export class WinRSProcess {
       if (this.#stop.signal.aborted) {
         this.stdout.push(null)
         this.stderr.push(null)
-        throw new InvalidStateError('read the process output', 'terminated', 'the process was terminated')
+        return null
       }
       throw e instanceof PsrpError ? e : new TransportError(String(e), { cause: e })
     } finally {

@@ -1,0 +1,170 @@
+/**
+ * PSRP and WinRS over WS-Management end to end: the WinRM test bridge (test/helpers/winrm-bridge)
+ * speaks WS-Man on 127.0.0.1 and hosts each PSRP shell in a real `pwsh -s`. The issue-3 scenario list
+ * runs over HTTP and over HTTPS (test CA, validation on), plus WinRM-only behaviour and faults.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type AddressInfo, type Server } from 'node:net'
+import {
+  AuthenticationError,
+  ProtocolError,
+  RunspacePool,
+  TimeoutError,
+  TransportError,
+  WinRSShell,
+  WSManConnection,
+  WSManFaultError,
+  type WSManConnectionOptions,
+} from '../../src/index.ts'
+import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { startWinRMBridge } from '../helpers/winrm-bridge/index.ts'
+import { hasOpenssl, makeCertificates, type TestCertificates } from '../unit/transport-http/servers.ts'
+import { definePoolScenarios } from './pool-scenarios.ts'
+
+const pwsh = findPwsh()
+const skip = peerSkip(
+  'pwsh',
+  pwsh !== undefined,
+  'install with dotnet tool install --global PowerShell --version 7.6.9',
+)
+const tlsSkip = skip !== false ? skip : peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
+const USER = 'psrp'
+const PASSWORD = 'wsman pässword'
+
+type Bridge = Awaited<ReturnType<typeof startWinRMBridge>>
+
+/** A bridge started lazily by the first connection (so skipped suites start nothing). */
+function lazyBridge(https: () => TestCertificates | undefined): {
+  options: () => WSManConnectionOptions
+  bridge: () => Bridge | undefined
+  start: () => Promise<void>
+  stop: () => Promise<void>
+} {
+  let bridge: Bridge | undefined
+  let certs: TestCertificates | undefined
+  return {
+    bridge: () => bridge,
+    start: async () => {
+      certs = https()
+      bridge = await startWinRMBridge({
+        pwsh: pwsh as string,
+        username: USER,
+        password: PASSWORD,
+        ...(certs === undefined ? {} : { https: { key: certs.serverKey, cert: certs.serverCert } }),
+      })
+    },
+    stop: async () => {
+      await bridge?.close()
+    },
+    options: () => ({
+      server: '127.0.0.1',
+      port: (bridge as Bridge).port,
+      ssl: certs !== undefined,
+      username: USER,
+      password: PASSWORD,
+      ...(certs === undefined ? { allowUnencryptedBasic: true } : { ca: certs.ca }),
+      operationTimeout: 5,
+    }),
+  }
+}
+
+const httpBridge = lazyBridge(() => undefined)
+let certificates: TestCertificates | undefined
+const httpsBridge = lazyBridge(() => (certificates ??= makeCertificates()))
+
+describe('WinRM bridge (HTTP)', { skip }, () => {
+  before(() => httpBridge.start())
+  after(() => httpBridge.stop())
+  definePoolScenarios({
+    label: 'WSMan HTTP',
+    skip,
+    connect: () => new WSManConnection(httpBridge.options()),
+    streamItems: 50_000,
+  })
+
+  test('WinRS: exit codes, stdout and stderr, stdin, environment and working directory', async () => {
+    const conn = new WSManConnection(httpBridge.options())
+    await using shell = await WinRSShell.open(conn, {
+      environment: { PSRP_X: 'from env' },
+      workingDirectory: '/tmp',
+    })
+    const ok = await shell.exec('/bin/sh', ['-c', 'echo "$PSRP_X"; pwd; echo oops >&2; exit 3'])
+    assert.equal(ok.exitCode, 3)
+    assert.equal(ok.stdout.toString(), 'from env\n/tmp\n')
+    assert.equal(ok.stderr.toString(), 'oops\n')
+    const cat = await shell.exec('cat', [], { stdin: 'line 1\nline 2\n' })
+    assert.equal(cat.stdout.toString(), 'line 1\nline 2\n')
+    assert.equal(cat.exitCode, 0)
+  })
+
+  test('WinRS: output streams while the process runs; terminate ends it', async () => {
+    const conn = new WSManConnection(httpBridge.options())
+    await using shell = await WinRSShell.open(conn)
+    const proc = await shell.spawn('/bin/sh', ['-c', 'echo first; sleep 30; echo never'])
+    const first = await new Promise<string>((resolve) =>
+      proc.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+    )
+    assert.equal(first, 'first\n')
+    const t0 = Date.now()
+    await proc.kill()
+    assert.equal(await proc.exited, null)
+    assert.equal(proc.exitCode, undefined)
+    assert.ok(Date.now() - t0 < 3000)
+  })
+
+  test('faults: a wrong password is an AuthenticationError; an unknown shell is a WSManFaultError', async () => {
+    const bad = new WSManConnection({ ...httpBridge.options(), password: 'wrong' })
+    await assert.rejects(RunspacePool.open(bad, { timeout: 30_000 }), AuthenticationError)
+    const conn = new WSManConnection(httpBridge.options())
+    const transport = conn.createPsrpTransport({ poolId: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9' })
+    await transport.start()
+    transport.command('11111111-2222-4333-8444-555555555555').catch(() => undefined)
+    await assert.rejects(
+      transport.send({
+        pipelineId: '11111111-2222-4333-8444-555555555555',
+        stream: 'default',
+        data: new Uint8Array([1]),
+      }),
+      WSManFaultError,
+    )
+  })
+
+  test('faults: dead, silent and half-answering servers give typed errors promptly', async () => {
+    const silent = createServer(() => undefined) // accepts, never answers
+    const halfway = createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n<s:Envelope'))
+    })
+    await Promise.all([silent, halfway].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))))
+    const port = (srv: Server): number => (srv.address() as AddressInfo).port
+    try {
+      const base = { ...httpBridge.options(), connectTimeout: 2000, readTimeout: 500, retries: { count: 0 } }
+      const t0 = Date.now()
+      const dead = new WSManConnection({ ...base, port: port(halfway) + 1 })
+      await assert.rejects(RunspacePool.open(dead, { timeout: 30_000 }), TransportError)
+      await assert.rejects(
+        RunspacePool.open(new WSManConnection({ ...base, port: port(silent) }), { timeout: 30_000 }),
+        TimeoutError,
+      )
+      await assert.rejects(
+        RunspacePool.open(new WSManConnection({ ...base, port: port(halfway) }), { timeout: 30_000 }),
+        (e: unknown) => e instanceof TransportError || e instanceof ProtocolError,
+      )
+      assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`)
+    } finally {
+      silent.close()
+      halfway.close()
+    }
+  })
+})
+
+describe('WinRM bridge (HTTPS, validation on)', { skip: tlsSkip }, () => {
+  before(() => httpsBridge.start())
+  after(() => httpsBridge.stop())
+  definePoolScenarios({
+    label: 'WSMan HTTPS',
+    skip: tlsSkip,
+    connect: () => new WSManConnection(httpsBridge.options()),
+    streamItems: 20_000,
+  })
+})
