@@ -8,7 +8,14 @@
  * (default 1,000,000 integers streamed), `PSRP_BENCH_ITEMS` (default 100,000 Get-Item-like objects).
  */
 import { spawnSync } from 'node:child_process'
-import { PowerShell, ProcessConnection, RunspacePool } from '../src/index.ts'
+import {
+  PowerShell,
+  ProcessConnection,
+  RunspacePool,
+  WSManConnection,
+  type PsrpConnection,
+} from '../src/index.ts'
+import { startWinRMBridge } from '../test/helpers/winrm-bridge/index.ts'
 
 /** One measured workload. */
 interface Workload {
@@ -40,9 +47,9 @@ function workloads(): Workload[] {
   ]
 }
 
-async function measureOurs(pwsh: string, list: Workload[]): Promise<Timings> {
+async function measureOurs(connection: PsrpConnection, list: Workload[]): Promise<Timings> {
   const out: Timings = new Map()
-  await using pool = await RunspacePool.open(new ProcessConnection({ executable: pwsh }), { timeout: 60_000 })
+  await using pool = await RunspacePool.open(connection, { timeout: 60_000 })
   await new PowerShell(pool).addScript('$null').invoke() // warm-up
   for (const w of list) {
     const t0 = process.hrtime.bigint()
@@ -101,11 +108,27 @@ export async function benchRemoting(pwsh: string | undefined): Promise<void> {
   }
   const list = workloads()
   console.log('\nremoting over local pwsh -s (each client drives its own pwsh -s server)')
-  const ours = await measureOurs(pwsh, list)
+  const ours = await measureOurs(new ProcessConnection({ executable: pwsh }), list)
+  const bridge = await startWinRMBridge({ pwsh, username: 'bench', password: 'bench' })
+  let wsman: Timings
+  try {
+    const conn = new WSManConnection({
+      server: '127.0.0.1',
+      port: bridge.port,
+      ssl: false,
+      username: 'bench',
+      password: 'bench',
+      allowUnencryptedBasic: true,
+    })
+    wsman = await measureOurs(conn, list)
+    await conn.close()
+  } finally {
+    await bridge.close()
+  }
   const theirs = measurePowerShell(pwsh, list)
   if (typeof theirs === 'string') console.log(`PowerShell client comparison failed: ${theirs}`)
   console.log(
-    '                                         psrp            PowerShell client   ratio (PS time / ours)',
+    '                                         psrp pwsh -s     PowerShell client   ratio (PS / ours)   psrp WS-Man (HTTP bridge to pwsh -s)',
   )
   for (const w of list) {
     const ms = ours.get(w.name) as number
@@ -115,7 +138,7 @@ export async function benchRemoting(pwsh: string | undefined): Promise<void> {
         ? `${(t / w.repeat).toFixed(2).padStart(8)} ms/call`
         : `${((w.objects / t) * 1000).toFixed(0).padStart(8)} obj/s `
     console.log(
-      `${w.name.padEnd(40)} ${figure(ms)}   ${ps === undefined ? '—'.padStart(16) : figure(ps)}   ${ps === undefined ? '—' : `${(ps / ms).toFixed(2)}x`}`,
+      `${w.name.padEnd(40)} ${figure(ms)}   ${ps === undefined ? '—'.padStart(16) : figure(ps)}   ${(ps === undefined ? '—' : `${(ps / ms).toFixed(2)}x`).padStart(8)}            ${figure(wsman.get(w.name) as number)}`,
     )
   }
 }
