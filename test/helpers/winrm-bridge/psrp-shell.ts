@@ -52,6 +52,8 @@ interface PoolMemory {
 }
 
 const TERMINAL_PIPELINE_STATES = new Set([3, 4, 5])
+/** Output held before pwsh is made to wait (see PsrpShell.#buffered). */
+const OUTPUT_BUFFER_LIMIT = 256 * 1024
 
 /** Options the server hands each shell. */
 export interface PsrpShellOptions {
@@ -275,6 +277,7 @@ export class PsrpShell {
       const b64 = Math.ceil(chunk.length / 3) * 4 + 120
       if (streams.length > 0 && size + b64 > budget) break
       t.chunks.shift()
+      this.#account(-chunk.length)
       size += b64
       streams.push(el('rsp:Stream', { Name: 'stdout', CommandId: t.commandId }, toBase64(chunk)))
     }
@@ -317,8 +320,8 @@ export class PsrpShell {
         await this.#peer.signal(guid)
       } else if (code.toLowerCase() === SignalCode.terminate.toLowerCase()) {
         target.closed = true
+        this.#drop(target)
         await this.#peer.close(guid)
-        target.chunks.length = 0
       } else {
         return fault(Faults.invalidParameter())
       }
@@ -332,6 +335,7 @@ export class PsrpShell {
   async delete(): Promise<OpResult> {
     if (this.#deleted) return fault(Faults.unknownShell())
     this.#deleted = true
+    for (const t of this.#targets.values()) this.#drop(t)
     this.#waiters.abortAll(Faults.aborted('The shell was deleted.'))
     if (this.#dead === undefined) {
       const closes = [...this.#targets.values()]
@@ -424,10 +428,11 @@ export class PsrpShell {
     const pool = this.#targets.get(NIL_GUID) as Target
     // Windows then delivers only RUNSPACEPOOL_STATE Opened through Receive
     // (test_psrp_disconnect_runspaces.yml exchanges 14-17).
-    pool.chunks.length = 0
+    this.#drop(pool)
     pool.chunks.push(
       ...frag(MessageType.RUNSPACEPOOL_STATE, '<Obj RefId="0"><MS><I32 N="RunspaceState">2</I32></MS></Obj>'),
     )
+    for (const c of pool.chunks) this.#account(c.length)
     this.#state = 'Connected'
     this.#scheduleWake(NIL_GUID)
     return {
@@ -462,6 +467,26 @@ export class PsrpShell {
     }
   }
 
+  /**
+   * Output held for Receives, in bytes. Like WinRM's default Block buffering mode, pwsh is made to wait
+   * (its output is not read) while more than {@link OUTPUT_BUFFER_LIMIT} is held, so a client that stops
+   * receiving slows the pipeline down instead of growing the server's memory.
+   */
+  #buffered = 0
+
+  #account(delta: number): void {
+    this.#buffered += delta
+    this.#peer.setReading(this.#buffered > OUTPUT_BUFFER_LIMIT)
+  }
+
+  /** Forgets a target's held output (it will never be received). */
+  #drop(t: Target): void {
+    let bytes = 0
+    for (const c of t.chunks) bytes += c.length
+    t.chunks.length = 0
+    this.#account(-bytes)
+  }
+
   #onData(guid: string, data: Uint8Array): void {
     let t = this.#targets.get(guid)
     if (t === undefined) {
@@ -470,6 +495,7 @@ export class PsrpShell {
     }
     if (t.closed && guid !== NIL_GUID) return
     t.chunks.push(data)
+    this.#account(data.length)
     try {
       for (const raw of t.defrag.push(data)) this.#inspect(t, raw)
     } catch {

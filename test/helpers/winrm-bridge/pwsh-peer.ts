@@ -82,6 +82,12 @@ export class PwshPeer {
     })
   }
 
+  /** Stops (`true`) or resumes reading pwsh's output; pwsh blocks on its writes meanwhile. */
+  setReading(paused: boolean): void {
+    if (paused) this.#child.stdout.pause()
+    else this.#child.stdout.resume()
+  }
+
   /** The OS process id. */
   get pid(): number | undefined {
     return this.#child.pid
