@@ -48,6 +48,7 @@ import {
   runspacePoolStateName,
   type ProtocolVersion,
   type RunspacePoolStateName,
+  type PipelineStateName,
 } from './states.ts'
 import { plaintextSecureStringCipher } from './session-key.ts'
 
@@ -222,8 +223,8 @@ export class ClientRunspacePool {
   /**
    * Attaches to a disconnected pool from a new client (MS-PSRP 3.1.4.10, WinRM only): queues
    * SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL, which the transport sends as the WS-Man Connect's
-   * `connectXml`. The pool is Opened once the server's RUNSPACEPOOL_INIT_DATA and
-   * APPLICATION_PRIVATE_DATA arrived. The pool id must be the disconnected pool's (option `id`).
+   * `connectXml`. The pool is Opened when the server says so (RUNSPACEPOOL_STATE, as Windows does) or
+   * when APPLICATION_PRIVATE_DATA arrives. The pool id must be the disconnected pool's (option `id`).
    */
   connect(): void {
     if (this.#state !== 'BeforeOpen') throw new InvalidStateError('connect to the runspace pool', this.#state)
@@ -244,7 +245,7 @@ export class ClientRunspacePool {
     if (this.#state !== 'Opened') throw new InvalidStateError('disconnect the runspace pool', this.#state)
     this.#setState('Disconnected')
     for (const p of this.#pipelines.values())
-      if (p.state === 'Running' || p.state === 'Stopping') p.setState('Disconnected')
+      if (p.state === 'Running' || p.state === 'Stopping') this.#setPipelineState(p, 'Disconnected')
   }
 
   /** @internal the transport reconnected the shell (WS-Man Reconnect): Disconnected → Opened. */
@@ -252,7 +253,7 @@ export class ClientRunspacePool {
     if (this.#state !== 'Disconnected')
       throw new InvalidStateError('reconnect the runspace pool', this.#state)
     this.#setState('Opened')
-    for (const p of this.#pipelines.values()) if (p.state === 'Disconnected') p.setState('Running')
+    for (const p of this.#pipelines.values()) if (p.state === 'Disconnected') this.#setPipelineState(p, 'Running')
   }
 
   /** Opened → Closing (the transport closes the shell; the server confirms Closed). */
@@ -520,6 +521,12 @@ export class ClientRunspacePool {
     const previous = this.#state
     this.#state = state
     this.#events.push({ type: 'runspacePoolState', state, previous, error })
+  }
+
+  /** A pipeline state change the client made itself (not reported by the server), as an event. */
+  #setPipelineState(p: ClientPipeline, state: PipelineStateName): void {
+    p.setState(state)
+    this.#events.push({ type: 'pipelineState', pipelineId: p.id, state, error: undefined })
   }
 
   #pipelineFor(pid: string): ClientPipeline | undefined {

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import {
   AuthenticationError,
+  InvalidStateError,
+  PowerShell,
   ProtocolError,
   RunspacePool,
   TimeoutError,
@@ -111,6 +113,38 @@ describe('WinRM bridge (HTTP)', { skip }, () => {
     assert.equal(await proc.exited, null)
     assert.equal(proc.exitCode, undefined)
     assert.ok(Date.now() - t0 < 3000)
+  })
+
+  test('disconnect, reconnect, enumerate and connect from a new client', { timeout: 60_000 }, async () => {
+    const conn = new WSManConnection(httpBridge.options())
+    const pool = await RunspacePool.open(conn, { timeout: 60_000, idleTimeout: 120 })
+    const states: string[] = []
+    pool.on('stateChanged', (s) => states.push(s))
+    // a pipeline that keeps producing while we are away
+    const ps = new PowerShell(pool).addScript('1..6 | ForEach-Object { Start-Sleep -Milliseconds 250; $_ }')
+    const run = ps.invoke()
+    await new Promise((r) => setTimeout(r, 300))
+    await pool.disconnect()
+    assert.equal(pool.state, 'Disconnected')
+    assert.equal(ps.state, 'Disconnected')
+    await assert.rejects(new PowerShell(pool).addScript('1').invoke(), InvalidStateError)
+    const listed = await RunspacePool.getRunspacePools(conn)
+    assert.ok(listed.some((s) => s.shellId?.toLowerCase() === pool.id && s.state === 'Disconnected'))
+    await new Promise((r) => setTimeout(r, 1000))
+    await pool.reconnect()
+    assert.equal(pool.state, 'Opened')
+    assert.deepEqual(await run, [1, 2, 3, 4, 5, 6])
+    assert.deepEqual(states, ['Disconnected', 'Opened'])
+
+    // another client attaches to the pool this one left disconnected
+    await pool.disconnect()
+    const other = await RunspacePool.connect(new WSManConnection(httpBridge.options()), pool.id, {
+      timeout: 30_000,
+    })
+    assert.equal(other.state, 'Opened')
+    assert.deepEqual(await new PowerShell(other).addScript('"attached"').invoke(), ['attached'])
+    await other.close()
+    assert.ok(!(await RunspacePool.getRunspacePools(conn)).some((s) => s.shellId?.toLowerCase() === pool.id))
   })
 
   test('faults: a wrong password is an AuthenticationError; an unknown shell is a WSManFaultError', async () => {
