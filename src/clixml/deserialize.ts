@@ -33,6 +33,8 @@ import {
 import type { SecureStringCipher } from './serialize.ts'
 import { lookupType } from './registry.ts'
 import './types/index.ts'
+import { ProgressRecordType } from './types/enums.ts'
+import { ProgressRecord } from './types/records.ts'
 
 /** Options of {@link deserialize}. */
 export interface DeserializeOptions {
@@ -52,6 +54,8 @@ const COLLECTION_TAGS: Record<string, CollectionKind> = {
   DCT: 'DCT',
 }
 const INT = /^[+-]?\d+$/
+/** The children of `<PR>` in PowerShell's order; undefined stands for the CurrentOperation object. */
+const PR_CHILDREN = ['AV', 'AI', undefined, 'PI', 'PC', 'T', 'SR', 'SD'] as const
 
 class Reader {
   readonly objects = new Map<string, unknown>()
@@ -171,6 +175,8 @@ class Reader {
       }
       case 'Obj':
         return this.object(el)
+      case 'PR':
+        return this.progressRecord(el)
       default:
         return this.fail(`unknown element <${el.name}>`, el)
     }
@@ -188,6 +194,68 @@ class Reader {
       return this.fail('SecureString could not be decrypted with the session key', el, err)
     }
     return new PSSecureString(utf16leDecode(plain))
+  }
+
+  /**
+   * `<PR>`, the ProgressRecord element of PowerShell's serializer, read as its
+   * `DeserializeProgressRecord` does: AV, AI, the CurrentOperation as one object (its text, or null when
+   * null or empty), PI, PC, T (a ProgressRecordType name in any case, or a number), SR, SD.
+   */
+  progressRecord(el: XmlElement): ProgressRecord {
+    const kids = el.children
+    if (kids.length !== PR_CHILDREN.length) {
+      this.fail(
+        `PR needs ${PR_CHILDREN.length} child elements (AV AI CurrentOperation PI PC T SR SD), not ${kids.length}`,
+        el,
+      )
+    }
+    this.path.push(label(el))
+    const child = (i: number): XmlElement => {
+      const c = kids[i] as XmlElement
+      const want = PR_CHILDREN[i]
+      if (want !== undefined && c.name !== want) this.fail(`<${c.name}> where PR expects <${want}>`, c)
+      return c
+    }
+    const text = (i: number): string => decodeClixmlString(child(i).text)
+    const int32 = (i: number): number => {
+      const t = text(i).trim()
+      const v = INT.test(t) ? Number(t) : NaN
+      if (!(v >= -0x80000000 && v <= 0x7fffffff))
+        this.fail(`${kids[i]?.name} is not an Int32: ${JSON.stringify(t.slice(0, 40))}`, child(i))
+      return v
+    }
+    const activity = text(0)
+    const activityId = int32(1)
+    const op = this.value(child(2))
+    const currentOperation = op === null || op === undefined || String(op) === '' ? null : String(op)
+    const parentActivityId = int32(3)
+    const percentComplete = int32(4)
+    const typeText = text(5).trim()
+    const named = Object.entries(ProgressRecordType.values).find(
+      ([k]) => k.toLowerCase() === typeText.toLowerCase(),
+    )
+    const typeValue = named !== undefined ? named[1] : INT.test(typeText) ? Number(typeText) : NaN
+    if (!(typeValue >= -0x80000000 && typeValue <= 0x7fffffff)) {
+      this.fail(`T is not a ProgressRecordType: ${JSON.stringify(typeText.slice(0, 40))}`, child(5))
+    }
+    const secondsRemaining = int32(6)
+    const statusDescription = text(7)
+    this.path.pop()
+    const rec = new ProgressRecord({
+      typeNames: ['System.Management.Automation.ProgressRecord', 'System.Object'],
+      extended: [
+        ['Activity', activity],
+        ['ActivityId', activityId],
+        ['StatusDescription', statusDescription],
+        ['CurrentOperation', currentOperation],
+        ['ParentActivityId', parentActivityId],
+        ['PercentComplete', percentComplete],
+        ['SecondsRemaining', secondsRemaining],
+        ['Type', ProgressRecordType.of(typeValue)],
+      ],
+    })
+    rec.element = 'PR'
+    return rec
   }
 
   typeNames(el: XmlElement): string[] {

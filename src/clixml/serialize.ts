@@ -9,7 +9,9 @@ import { ClixmlError } from '../errors.ts'
 import { escapeXmlAttr, escapeXmlText } from '../internal/xml.ts'
 import { toBase64, utf16leEncode } from '../internal/base64.ts'
 import { encodeClixmlString } from './escape.ts'
-import { getMeta, PSObject, type CollectionKind } from './ps-object.ts'
+import { getMeta, PSEnum, PSObject, type CollectionKind } from './ps-object.ts'
+import { enumName, ProgressRecordType } from './types/enums.ts'
+import { ProgressRecord } from './types/records.ts'
 import {
   PSByte,
   PSChar,
@@ -119,6 +121,8 @@ class Writer {
     if (value instanceof PSXmlDocument) return this.text('XD', n, encodeClixmlString(value.value))
     if (value instanceof PSScriptBlock) return this.text('SBK', n, encodeClixmlString(value.value))
     if (value instanceof PSSecureString) return this.text('SS', n, this.secureString(value))
+    // like the primitives, PowerShell's <PR> carries no RefId
+    if (value instanceof ProgressRecord && value.element === 'PR') return this.progressRecord(value, n)
 
     const seen = this.refIds.get(value)
     if (seen !== undefined) {
@@ -139,6 +143,39 @@ class Writer {
       throw new ClixmlError(`cannot serialize an instance of ${value.constructor?.name ?? 'unknown class'}`)
     this.out.push('</Obj>')
     this.depth--
+  }
+
+  /** `<PR>` as PowerShell's `WriteProgressRecord` writes it: AV AI CurrentOperation PI PC T SR SD. */
+  progressRecord(rec: ProgressRecord, n: string): void {
+    const text = (name: string): string => {
+      const v = rec.get(name)
+      return escapeXmlText(encodeClixmlString(v === undefined || v === null ? '' : String(v)))
+    }
+    const int32 = (name: string, fallback: number): number => {
+      const raw = rec.get(name)
+      const v = raw === undefined || raw === null ? fallback : Number(raw)
+      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
+        throw new ClixmlError(`ProgressRecord ${name} ${String(raw)} is not an Int32`)
+      }
+      return v
+    }
+    const t = rec.get('Type')
+    const type =
+      t instanceof PSEnum
+        ? t.name
+        : typeof t === 'number'
+          ? enumName(ProgressRecordType.values, t, false)
+          : t === undefined || t === null
+            ? 'Processing'
+            : String(t)
+    const op = rec.get('CurrentOperation')
+    this.out.push(`<PR${n}><AV>${text('Activity')}</AV><AI>${int32('ActivityId', 0)}</AI>`)
+    this.write(op === undefined || op === null ? null : String(op), undefined)
+    this.out.push(
+      `<PI>${int32('ParentActivityId', -1)}</PI><PC>${int32('PercentComplete', -1)}</PC>` +
+        `<T>${escapeXmlText(encodeClixmlString(type))}</T><SR>${int32('SecondsRemaining', -1)}</SR>` +
+        `<SD>${text('StatusDescription')}</SD></PR>`,
+    )
   }
 
   secureString(value: PSSecureString): string {

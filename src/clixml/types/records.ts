@@ -243,6 +243,13 @@ registerType('System.Management.Automation.InformationRecord', InformationRecord
 
 /** `System.Management.Automation.ProgressRecord` (MS-PSRP 2.2.2.25). */
 export class ProgressRecord extends PSObject {
+  /**
+   * The CLIXML form the record is written in: `'Obj'`, an object with the record's properties (how
+   * PROGRESS_RECORD messages carry it, MS-PSRP 2.2.2.25), or `'PR'`, the compact `<PR>` element that
+   * PowerShell's serializer writes for a live ProgressRecord (e.g. one sent as pipeline output). A
+   * record read from `<PR>` keeps `'PR'`, so it re-serializes byte for byte.
+   */
+  element: 'Obj' | 'PR' = 'Obj'
   get activity(): string | undefined {
     return str(this, 'Activity')
   }

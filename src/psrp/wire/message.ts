@@ -7,8 +7,9 @@
  *
  * GUIDs are written in .NET `ToByteArray()` order. Data is UTF-8 CLIXML, optionally preceded by a
  * byte-order mark (PowerShell writes one). Decoding removes exactly that one BOM (a U+FEFF after it is
- * data and is kept) and refuses invalid UTF-8 with a {@link ProtocolError} rather than replacing it. Recordings made by pypsrp before 0.3.1 carry RPID/PID in
- * RFC 4122 order; {@link PsrpMessage.rpidBytes} keeps the raw bytes so callers can match either order.
+ * data and is kept) and refuses invalid UTF-8 with a {@link ProtocolError} rather than replacing it.
+ * Recordings made by pypsrp before 0.3.1 carry RPID/PID in RFC 4122 order; {@link PsrpMessage.rpidBytes}
+ * keeps the raw bytes so callers can match either order.
  *
  * @module
  */

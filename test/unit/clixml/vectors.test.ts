@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import type { PSByte, PSChar, PSDecimal, PSSingle, PSUInt64 } from '../../../src/clixml/index.ts'
+import type { PSByte, PSChar, PSDecimal, PSUInt64 } from '../../../src/clixml/index.ts'
 import {
   deserialize,
   serialize,
@@ -14,10 +14,13 @@ import {
   ConsoleColor,
   ErrorRecord,
   InformationRecord,
+  ProgressRecord,
+  ProgressRecordType,
   PSDateTime,
   PSDouble,
   PSEnum,
   PSObject,
+  PSSingle,
   PSThreadOptions,
   PSTimeSpan,
   PSVersion,
@@ -30,6 +33,7 @@ import {
   type CollectionMeta,
 } from '../../../src/clixml/index.ts'
 import { canonicalClixml } from '../../helpers/clixml-tree.ts'
+import { ClixmlError } from '../../../src/errors.ts'
 
 const dir = new URL('../../vectors/clixml/', import.meta.url)
 const read = (name: string): string => readFileSync(new URL(name, dir), 'utf8')
@@ -44,13 +48,8 @@ const ps = (name: string): string => {
   return x
 }
 
-/** Gaps in the (currently read-only) implementation, checked as todo tests below. */
-const KNOWN_GAPS: Record<string, string> = {
-  'Sg 1E+09':
-    'Sg is formatted with double thresholds (E notation from 1E+17), .NET Single uses E notation from 1E+09',
-  ProgressRecord:
-    "PSSerializer writes a ProgressRecord as its own <PR> element, which the deserializer doesn't know",
-}
+/** Known gaps in the implementation, checked as todo tests below (none at the moment). */
+const KNOWN_GAPS: Record<string, string> = {}
 const EQUIVALENT_ONLY: Record<string, string> = {
   'BA empty': 'PowerShell writes <BA />, we write <BA></BA>; same element',
 }
@@ -193,6 +192,88 @@ test('pwsh records and host types deserialize to their typed classes', () => {
   const cell = deserialize(ps('BufferCell')) as BufferCell
   assert.ok(cell instanceof BufferCell)
   assert.deepEqual([cell.character, cell.foregroundColor, cell.backgroundColor], ['x', 12, 9])
+})
+
+test('pwsh ProgressRecord: the <PR> element reads as a typed ProgressRecord and writes back as <PR>', () => {
+  const rec = deserialize(ps('ProgressRecord')) as ProgressRecord
+  assert.ok(rec instanceof ProgressRecord)
+  assert.equal(rec.element, 'PR')
+  assert.deepEqual(
+    [rec.activity, rec.activityId, rec.statusDescription, rec.currentOperation],
+    ['Activity', 7, 'Status', undefined],
+  )
+  assert.deepEqual([rec.parentActivityId, rec.percentComplete, rec.secondsRemaining], [-1, -1, -1])
+  assert.equal(rec.recordType, 'Processing')
+  // as a property, with a current operation, completed, escaped text
+  const xml =
+    '<Obj RefId="0"><MS><PR N="p"><AV>a_x000A_&lt;</AV><AI>1</AI><S>op</S><PI>0</PI><PC>50</PC>' +
+    '<T>Completed</T><SR>3</SR><SD>s</SD></PR></MS></Obj>'
+  const obj = deserialize(xml) as PSObject
+  const inner = obj.get('p') as ProgressRecord
+  assert.deepEqual([inner.activity, inner.currentOperation, inner.recordType], ['a\n<', 'op', 'Completed'])
+  assert.equal(serialize(obj), xml)
+  // PowerShell reads T case-insensitively and an empty CurrentOperation as none
+  const loose = deserialize(
+    '<PR><AV>a</AV><AI>1</AI><S></S><PI>-1</PI><PC>-1</PC><T>completed</T><SR>-1</SR><SD>s</SD></PR>',
+  ) as ProgressRecord
+  assert.equal(loose.currentOperation, undefined)
+  assert.equal(
+    serialize(loose),
+    '<PR><AV>a</AV><AI>1</AI><Nil /><PI>-1</PI><PC>-1</PC><T>Completed</T><SR>-1</SR><SD>s</SD></PR>',
+  )
+  // the PROGRESS_RECORD message form stays an <Obj>
+  const built = ProgressRecord.create({ activity: 'a', statusDescription: 's' })
+  assert.equal(built.element, 'Obj')
+  assert.match(serialize(built), /^<Obj RefId="0"><MS><S N="Activity">a<\/S>/)
+  built.element = 'PR'
+  assert.equal(
+    serialize(built),
+    '<PR><AV>a</AV><AI>0</AI><Nil /><PI>-1</PI><PC>-1</PC><T>Processing</T><SR>-1</SR><SD>s</SD></PR>',
+  )
+  assert.equal(ProgressRecordType.values.Completed, 1)
+})
+
+test('malformed <PR> elements are ClixmlErrors naming the element', () => {
+  const pr = (inner: string): string => `<PR>${inner}</PR>`
+  const ok = '<AV>a</AV><AI>1</AI><Nil /><PI>-1</PI><PC>-1</PC><T>Processing</T><SR>-1</SR><SD>s</SD>'
+  for (const [xml, message] of [
+    [pr(ok.replace('<SD>s</SD>', '')), /PR needs 8 child elements/],
+    [pr(ok.replace('<AI>1</AI>', '<AX>1</AX>')), /<AX> where PR expects <AI>/],
+    [pr(ok.replace('<AI>1</AI>', '<AI>x</AI>')), /AI is not an Int32/],
+    [pr(ok.replace('<PC>-1</PC>', '<PC>2147483648</PC>')), /PC is not an Int32/],
+    [pr(ok.replace('Processing', 'Running')), /T is not a ProgressRecordType/],
+  ] as const) {
+    assert.throws(
+      () => deserialize(xml),
+      (e: unknown) => e instanceof ClixmlError && message.test(e.message),
+      xml,
+    )
+  }
+})
+
+test('Single values are written as .NET writes a float: shortest float32 digits, E notation from 1E+09', () => {
+  // each checked against [System.Xml.XmlConvert]::ToString([float]…) in pwsh 7.6.9
+  const cases: [number, string][] = [
+    [0.1, '0.1'],
+    [1e8, '100000000'],
+    [1e9, '1E+09'],
+    [123456789, '123456790'],
+    [0.0001, '0.0001'],
+    [0.00001, '1E-05'],
+    [Math.fround(3.4028234663852886e38), '3.4028235E+38'],
+    [1.17549435e-38, '1.1754944E-38'],
+    [1.401298464324817e-45, '1E-45'],
+    [265811.125, '265811.12'], // an exact tie goes to the even digit
+    [33554448, '33554450'], // a decimal on the rounding boundary counts when the mantissa is even
+    [1.262177448353619e-29, '1.2621775E-29'], // a power of two: the interval below is half as wide
+    [-1.5, '-1.5'],
+    [-0, '-0'],
+    [Infinity, 'INF'],
+    [-Infinity, '-INF'],
+    [NaN, 'NaN'],
+  ]
+  for (const [v, text] of cases) assert.equal(serialize(new PSSingle(v)), `<Sg>${text}</Sg>`, String(v))
+  assert.equal((deserialize('<Sg>1E+09</Sg>') as PSSingle).value, 1e9)
 })
 
 test('JS-built values serialize exactly as PowerShell writes the same .NET values', () => {

@@ -11,6 +11,7 @@ import {
   parseXml,
   type XmlElement,
 } from '../../../src/internal/xml.ts'
+import { XmlReader, XmlToken } from '../../../src/internal/xml-reader.ts'
 
 class TestError extends Error {
   constructor(
@@ -130,21 +131,67 @@ test('escapers: text escapes & < > (as .NET XmlWriter does), attributes also "',
   assert.equal(parse(`<a v="${escapeXmlAttr(tricky)}"/>`).attrs['v'], tricky)
 })
 
-// Stricter XML 1.0 rules the frozen parser does not apply yet (src/internal/xml.ts is read-only in
-// this session); src/internal/xml-reader.ts applies them.
-test(
-  'character references to characters XML forbids are refused',
-  { todo: 'xml.ts accepts &#0; and surrogate references' },
-  () => {
-    rejects('<a>&#0;</a>', /invalid/)
-    rejects('<a>&#xD800;</a>', /invalid/)
-  },
-)
-
-test("'<' inside an attribute value is refused", { todo: 'xml.ts accepts it' }, () => {
-  rejects('<a v="<"/>', /</)
+// Stricter XML 1.0 rules, applied as .NET's XmlReader applies them (checked with pwsh 7.6.9).
+test('character references to characters XML forbids are refused', () => {
+  rejects('<a>&#0;</a>', /invalid XML character/, 3)
+  rejects('<a>&#xD800;</a>', /invalid XML character/)
+  rejects('<a>&#xDFFF;</a>', /invalid XML character/)
+  rejects('<a>&#xFFFE;</a>', /invalid XML character/)
+  rejects('<a v="&#xFFFF;"/>', /invalid XML character/, 6)
+  // C0 controls stay accepted: .NET's XmlWriter writes them as &#x1; when CheckCharacters is off, and
+  // PowerShell's own CLIXML reader accepts them
+  assert.equal(parse('<a>&#1;&#x1F;&#x10FFFF;</a>').text, '\u0001\u001f\u{10ffff}')
 })
 
-test('CRLF and lone CR in text read as LF (XML 1.0 §2.11)', { todo: 'xml.ts keeps CR' }, () => {
+test("'<' inside an attribute value is refused", () => {
+  rejects('<a v="<"/>', /'<' in the value of attribute v/, 6)
+  rejects("<a x='1' v='a<b'/>", /'<' in the value of attribute v/, 13)
+  // the '<' that ends the text after a start tag is still found
+  assert.equal(parse('<a v="&lt;">x<b w="1"/>y</a>').text, 'xy')
+})
+
+test('CRLF and lone CR in text read as LF (XML 1.0 §2.11)', () => {
   assert.equal(parse('<a>x\r\ny\rz</a>').text, 'x\ny\nz')
+  assert.equal(parse('<a>x\r\ny&amp;\r</a>').text, 'x\ny&\n')
+  assert.equal(parse('<a><![CDATA[x\r\ny\rz]]></a>').text, 'x\ny\nz')
+  // a CR written as a reference is kept
+  assert.equal(parse('<a>x&#13;&#xD;\r\n</a>').text, 'x\r\r\n')
+})
+
+test('attribute values: raw TAB, LF, CR and CRLF each read as one space (XML 1.0 §3.3.3)', () => {
+  const el = parse('<a v="1\t2\n3\r\n4\r5&#10;6&#13;7&#9;8" w=" x  y "/>')
+  assert.equal(el.attrs['v'], '1 2 3 4 5\n6\r7\t8')
+  assert.equal(el.attrs['w'], ' x  y ')
+  assert.equal(parse('<a v="x\ty"/>').attrs['v'], 'x y')
+})
+
+test('escapers keep CR, LF and TAB through the normalization (as .NET XmlWriter does)', () => {
+  assert.equal(escapeXmlAttr('a\tb\nc\rd\r\ne'), 'a&#x9;b&#xA;c&#xD;d&#xD;&#xA;e')
+  assert.equal(escapeXmlText('p\rq\r\ns\nt\tu'), 'p&#xD;q&#xD;\ns\nt\tu')
+  const s = '\t a\r\nb\rc\n '
+  const el = parse(`<a v="${escapeXmlAttr(s)}">${escapeXmlText(s)}</a>`)
+  assert.equal(el.attrs['v'], s)
+  assert.equal(el.text, s)
+})
+
+test('the tree parser and the pull tokenizer (xml-reader.ts) decode values alike', () => {
+  const docs = [
+    '<a v="1\t2\n3\r\n4\r5&#10;6&#13;7">x\r\ny\rz&#13;<![CDATA[p\r\nq]]></a>',
+    "<a v='&lt;&amp;&quot;' w=\"'\">&#x1F600;&#1;</a>",
+    '<a v="">\r</a>',
+  ]
+  for (const xml of docs) {
+    const el = parse(xml)
+    const r = new XmlReader(xml, { error })
+    assert.equal(r.next(), XmlToken.StartElement)
+    assert.deepEqual(Object.fromEntries(r.attrNames.map((n, i) => [n, r.attrValues[i]])), el.attrs, xml)
+    assert.equal(r.readText(), el.text, xml)
+  }
+  for (const bad of ['<a v="<"/>', '<a>&#0;</a>', '<a v="&#xD800;"/>']) {
+    assert.throws(() => parse(bad), TestError)
+    assert.throws(() => {
+      const r = new XmlReader(bad, { error })
+      while (r.next() !== XmlToken.EndOfDocument);
+    }, TestError)
+  }
 })

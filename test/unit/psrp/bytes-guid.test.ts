@@ -19,7 +19,7 @@ import {
   randomGuid,
   swapGuidByteOrder,
 } from '../../../src/internal/guid.ts'
-import { ProtocolError } from '../../../src/errors.ts'
+import { InvalidArgumentError, ProtocolError } from '../../../src/errors.ts'
 
 test('ByteWriter/ByteReader: big- and little-endian fields round-trip at every width', () => {
   const w = new ByteWriter(1 + 2 + 2 + 4 + 4 + 8 + 8 + 3)
@@ -100,16 +100,14 @@ test('GUIDs: the default source is crypto.randomUUID (version 4), and sources ar
   assert.equal(fixed(), '00000000-0000-0000-0000-000000000001')
 })
 
-test(
-  'GUIDs: malformed input',
-  {
-    todo: 'guid.ts throws TypeError/RangeError here, not PsrpError subclasses (src/internal/guid.ts is read-only in this session)',
-  },
-  () => {
-    assert.throws(
-      () => normalizeGuid('nope'),
-      (e: unknown) => e instanceof Error && 'code' in e,
-    )
-    assert.throws(() => guidFromBytes(new Uint8Array(15)), ProtocolError)
-  },
-)
+test('GUIDs: malformed input', () => {
+  assert.throws(
+    () => normalizeGuid('nope'),
+    (e: unknown) => e instanceof Error && 'code' in e,
+  )
+  assert.throws(() => normalizeGuid('nope'), InvalidArgumentError)
+  assert.throws(() => normalizeGuid(undefined as unknown as string), InvalidArgumentError)
+  assert.throws(() => guidToBytes('00112233-4455-6677-8899-aabbccddeef'), InvalidArgumentError)
+  assert.throws(() => guidFromBytes(new Uint8Array(15)), ProtocolError)
+  assert.throws(() => guidFromBytes(new Uint8Array(32), 17, 'be'), ProtocolError)
+})

@@ -77,42 +77,28 @@ test('one statement round-trips to the same typed fields', () => {
   assert.equal(d.fields.history, 'Get-Item')
 })
 
-test(
-  'several statements are written the way PowerShell batches them: ExtraCmds = every statement, Cmds = the first',
-  {
-    todo:
-      'encodeCreatePipeline puts only statements 2..n in ExtraCmds; pwsh 7.6 then runs statement 1 and skips statement 2 ' +
-      '(3 statements print first,third; 2 statements hang). Fix in src/psrp/messages/create-pipeline.ts (read-only in this session)',
-  },
-  () => {
-    const p = ps(encodeMessageBody('CREATE_PIPELINE', { ...base, statements: [first, second] }))
-    const extra = p.get('ExtraCmds') as PSObject[]
-    assert.equal(extra.length, 2)
-    const cmdsOf = (o: PSObject): string => canonicalClixml(serialize(o.get('Cmds')))
-    assert.equal(cmdsOf(extra[0]!), canonicalClixml(serialize(p.get('Cmds'))))
-    assert.equal(((extra[1]!.get('Cmds') as PSObject[])[0] as PSObject).get('Cmd'), "'second'")
-  },
-)
+// Before, only statements 2..n went into ExtraCmds: pwsh 7.6 then ran statement 1 and skipped statement 2
+// (3 statements printed first,third; 2 statements hung).
+test('several statements are written the way PowerShell batches them: ExtraCmds = every statement, Cmds = the first', () => {
+  const p = ps(encodeMessageBody('CREATE_PIPELINE', { ...base, statements: [first, second] }))
+  const extra = p.get('ExtraCmds') as PSObject[]
+  assert.equal(extra.length, 2)
+  const cmdsOf = (o: PSObject): string => canonicalClixml(serialize(o.get('Cmds')))
+  assert.equal(cmdsOf(extra[0]!), canonicalClixml(serialize(p.get('Cmds'))))
+  assert.equal(((extra[1]!.get('Cmds') as PSObject[])[0] as PSObject).get('Cmd'), "'second'")
+})
 
-test(
-  'a PowerShell/pypsrp batch (ExtraCmds holding both statements) decodes to exactly those two statements',
-  {
-    todo:
-      'decodeCreatePipeline prepends Cmds to ExtraCmds, so the first statement appears twice (3 statements). ' +
-      'Fix in src/psrp/messages/create-pipeline.ts (read-only in this session)',
-  },
-  () => {
-    const xml = readFileSync(
-      new URL('../../vectors/psrp/pypsrp-create-pipeline-two-statements.xml', import.meta.url),
-      'utf8',
-    )
-    const d = decodeMessageBody(CP, xml)
-    assert.ok(d.type === 'CREATE_PIPELINE')
-    assert.equal(d.fields.statements.length, 2)
-    assert.equal(d.fields.statements[0]?.[0]?.mergeMyResult, 2)
-    assert.equal(d.fields.statements[0]?.[0]?.mergePreviousResults, 3)
-  },
-)
+test('a PowerShell/pypsrp batch (ExtraCmds holding both statements) decodes to exactly those two statements', () => {
+  const xml = readFileSync(
+    new URL('../../vectors/psrp/pypsrp-create-pipeline-two-statements.xml', import.meta.url),
+    'utf8',
+  )
+  const d = decodeMessageBody(CP, xml)
+  assert.ok(d.type === 'CREATE_PIPELINE')
+  assert.equal(d.fields.statements.length, 2)
+  assert.equal(d.fields.statements[0]?.[0]?.mergeMyResult, 2)
+  assert.equal(d.fields.statements[0]?.[0]?.mergePreviousResults, 3)
+})
 
 test('the pypsrp batch vector: merge settings, stream options and host info decode', () => {
   const xml = readFileSync(
