@@ -16,6 +16,7 @@ import {
   parseResponse,
   parseShell,
   psrpEnumerateShells,
+  ResourceUri,
   type ShellInfo,
   uuidUri,
   type EnvelopeOptions,
@@ -120,11 +121,11 @@ export class WSManConnection {
   readonly http: WSManHttpClient
   /** WS-Man OperationTimeout in seconds. */
   readonly operationTimeout: number
-  /** Largest envelope in bytes. */
-  readonly maxEnvelopeSize: number
+  /** Largest envelope in bytes (see {@link updateMaxEnvelopeSize}). */
+  maxEnvelopeSize: number
   /** Default PowerShell configuration name. */
   readonly configurationName: string | undefined
-  readonly #envelope: EnvelopeOptions
+  #envelope: EnvelopeOptions
   readonly #readTimeout: number
 
   constructor(options: WSManConnectionOptions) {
@@ -196,6 +197,24 @@ export class WSManConnection {
       ...(this.configurationName === undefined ? {} : { configurationName: this.configurationName }),
       ...options,
     })
+  }
+
+  /**
+   * Reads `MaxEnvelopeSizekb` from the server's WinRM configuration (a WS-Man Get of
+   * `winrm/config`; Windows allows it to administrators) and uses it from then on, so pools opened
+   * afterwards send as few, as large requests as the server accepts. Resolves to the size in bytes.
+   */
+  async updateMaxEnvelopeSize(options: WSManRequestOptions = {}): Promise<number> {
+    const res = await this.request({ action: 'get', resourceUri: ResourceUri.Config }, options)
+    const body = res.kind === 'get' ? res.body : undefined
+    const kb = body?.children.find((c) => c.local === 'MaxEnvelopeSizekb')?.text.trim()
+    const size = kb === undefined ? Number.NaN : Number(kb) * 1024
+    if (!Number.isSafeInteger(size) || size < 8192) {
+      throw new ProtocolError(`the WinRM configuration has no usable MaxEnvelopeSizekb (${kb ?? 'missing'})`)
+    }
+    this.maxEnvelopeSize = size
+    this.#envelope = { ...this.#envelope, maxEnvelopeSize: size }
+    return size
   }
 
   /**

@@ -65,7 +65,6 @@ interface PipelineEntry {
 
 /** The PSRP transport of one runspace pool over WinRM. */
 export class WSManPsrpTransport implements OutOfProcTransport {
-  readonly maxPacketSize: number
   readonly #conn: WSManConnection
   readonly #o: WSManPsrpTransportOptions
   readonly #queue = new AsyncEventQueue<OutOfProcTransportEvent>()
@@ -84,8 +83,11 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   constructor(options: WSManPsrpTransportOptions) {
     this.#o = options
     this.#conn = options.connection
-    // the payload travels base64 (4/3) inside an envelope
-    this.maxPacketSize = Math.floor(((this.#conn.maxEnvelopeSize - ENVELOPE_OVERHEAD) * 3) / 4)
+  }
+
+  /** PSRP bytes per request: the payload travels base64 (4/3) inside an envelope of the server's size. */
+  get maxPacketSize(): number {
+    return Math.floor(((this.#conn.maxEnvelopeSize - ENVELOPE_OVERHEAD) * 3) / 4)
   }
 
   /** The error that broke the transport, if any. */

@@ -147,6 +147,26 @@ describe('WinRM bridge (HTTP)', { skip }, () => {
     assert.ok(!(await RunspacePool.getRunspacePools(conn)).some((s) => s.shellId?.toLowerCase() === pool.id))
   })
 
+  test(
+    'the max envelope size is read from winrm/config and sizes what a pool sends',
+    { timeout: 60_000 },
+    async () => {
+      const conn = new WSManConnection(httpBridge.options())
+      assert.equal(conn.maxEnvelopeSize, 153_600)
+      assert.equal(await conn.updateMaxEnvelopeSize(), 500 * 1024)
+      await using pool = await RunspacePool.open(conn, { timeout: 60_000 })
+      const bridge = httpBridge.bridge() as Bridge
+      const before = bridge.requests.length
+      const big = 'y'.repeat(1024 * 1024)
+      assert.deepEqual(await new PowerShell(pool).addScript('$input | ForEach-Object Length').invoke([big]), [
+        big.length,
+      ])
+      const sends = bridge.requests.slice(before).filter((r) => r.action.endsWith('/Send')).length
+      // 1 MiB of CLIXML in ~370 KiB requests (at the default 150 KiB envelope it would take ten)
+      assert.ok(sends >= 3 && sends <= 5, `${sends} Send requests`)
+    },
+  )
+
   test('faults: a wrong password is an AuthenticationError; an unknown shell is a WSManFaultError', async () => {
     const bad = new WSManConnection({ ...httpBridge.options(), password: 'wrong' })
     await assert.rejects(RunspacePool.open(bad, { timeout: 30_000 }), AuthenticationError)
