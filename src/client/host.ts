@@ -145,12 +145,18 @@ const DEFAULT_RAW_UI: Required<
 /** The HostInfo sent to the server for a host (MS-PSRP 2.2.3.14), carrying its RawUI defaults. */
 export function hostInfoFor(host: PSHost | undefined): HostInfo {
   if (host === undefined) return HostInfo.create()
-  const raw = { ...DEFAULT_RAW_UI, ...host.ui?.rawUI }
-  return HostInfo.create({
+  const rawUI = host.ui?.rawUI
+  const flags = {
     isHostNull: false,
     isHostUINull: host.ui === undefined,
-    isHostRawUINull: host.ui === undefined,
+    isHostRawUINull: rawUI === undefined,
     useRunspaceHost: false,
+  }
+  // the RawUI values travel only for a host that has a RawUI (MS-PSRP 2.2.3.14)
+  if (rawUI === undefined) return HostInfo.create(flags)
+  const raw = { ...DEFAULT_RAW_UI, ...rawUI }
+  return HostInfo.create({
+    ...flags,
     defaultData: new Map<number, unknown>([
       [0, ConsoleColor.of(raw.foregroundColor)],
       [1, ConsoleColor.of(raw.backgroundColor)],
@@ -188,7 +194,13 @@ export type DefaultHostCallbacks = Pick<
 > & {
   /** Called for every Write* call as it happens (e.g. to print `Write-Host` text). */
   onWrite?: (write: HostWrite) => void
-  rawUI?: PSHostRawUserInterface
+  /** RawUI values and methods; `false` for a host without a RawUI (`$Host.UI.RawUI` is then null). */
+  rawUI?: PSHostRawUserInterface | false
+}
+
+function withoutRawUI(callbacks: DefaultHostCallbacks): Omit<DefaultHostCallbacks, 'rawUI'> {
+  const { rawUI: _rawUI, ...rest } = callbacks
+  return rest
 }
 
 /**
@@ -222,8 +234,8 @@ export class DefaultHost implements PSHost {
       writeWarningLine: record('writeWarningLine'),
       writeVerboseLine: record('writeVerboseLine'),
       writeDebugLine: record('writeDebugLine'),
-      ...callbacks,
-      rawUI: { ...DEFAULT_RAW_UI, ...callbacks.rawUI },
+      ...withoutRawUI(callbacks),
+      ...(callbacks.rawUI === false ? {} : { rawUI: { ...DEFAULT_RAW_UI, ...callbacks.rawUI } }),
     }
   }
 

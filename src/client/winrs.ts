@@ -28,6 +28,8 @@ import {
 
 /** Options of {@link WinRSShell.open}. */
 export interface WinRSShellOptions {
+  /** A name for the shell (`rsp:Name`), shown when shells are enumerated. */
+  name?: string
   /** Working directory of the shell's processes. */
   workingDirectory?: string
   /** Environment variables added for the shell's processes. */
@@ -77,6 +79,7 @@ export class WinRSShell implements AsyncDisposable {
   static async open(conn: WSManConnection, options: WinRSShellOptions = {}): Promise<WinRSShell> {
     const create: WinRSCreateOptions = {
       codepage: options.codepage ?? 65001,
+      ...(options.name === undefined ? {} : { name: options.name }),
       ...(options.workingDirectory === undefined ? {} : { workingDirectory: options.workingDirectory }),
       ...(options.environment === undefined ? {} : { environment: options.environment }),
       ...(options.noProfile === undefined ? {} : { noProfile: options.noProfile }),
@@ -163,6 +166,7 @@ export class WinRSProcess {
   readonly #shellId: string
   readonly #stop = new AbortController()
   #exitCode: number | undefined
+  #endSent = false
   #resumeReading: (() => void) | undefined
 
   /** @internal created by {@link WinRSShell.spawn} */
@@ -179,9 +183,15 @@ export class WinRSProcess {
     this.stderr = new Readable({ read: resume })
     this.stdin = new Writable({
       write: (chunk: Buffer, _enc, done) => {
-        this.#send(chunk, false).then(() => done(), done)
+        // one tick later `end(chunk)` has marked the stream ending: the last chunk then carries End
+        setImmediate(() => {
+          const last = this.stdin.writableEnded && this.stdin.writableLength <= chunk.length
+          if (last) this.#endSent = true
+          this.#send(chunk, last).then(() => done(), done)
+        })
       },
       final: (done) => {
+        if (this.#endSent) return done()
         this.#send(new Uint8Array(0), true).then(() => done(), done)
       },
     })

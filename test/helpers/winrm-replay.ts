@@ -23,7 +23,14 @@
  * Signals after Done left out ({@link ReplayOptions.optional}); extra terminate Signals on finished
  * commands ({@link ReplayOptions.allowExtraSignals}); a new pipeline id where pypsrp reused one
  * ({@link ReplayOptions.reuseFinishedCommandIds}); opt-in, Receives running concurrently with other
- * requests ({@link ReplayOptions.concurrentReceives}).
+ * requests ({@link ReplayOptions.concurrentReceives}), runspace-pool call ids bound like GUIDs
+ * ({@link ReplayOptions.bindCallIds}), either spelling of PowerShell's stop signal
+ * ({@link ReplayOptions.stopSignalSpellings}), a `terminate` after an answered stop
+ * ({@link ReplayOptions.extraSignalsAfterStop}) and host responses sent on the pipeline's command
+ * ({@link ReplayOptions.promptResponseOnCommand}).
+ *
+ * A held Receive whose client hangs up is dropped (it consumes nothing), and a request repeated after
+ * a recorded `http_error` (a client retrying on what looks like a stale connection) is dropped again.
  *
  * ```ts
  * const server = await startReplayServer('…/test_psrp_open_runspace.yml')
@@ -119,7 +126,13 @@ export async function startReplayServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`replay server: only POST ${path}`)
       return
     }
-    const reply = await session.submit(text)
+    // a held Receive whose client hung up (an aborted long poll) must not consume an exchange later
+    const hungUp = new AbortController()
+    res.on('close', () => {
+      if (!res.writableFinished) hungUp.abort()
+    })
+    const reply = await session.submit(text, hungUp.signal)
+    if (hungUp.signal.aborted) return
     if (options.log === true) {
       const last = session.mismatches.at(-1)
       process.stderr.write(

@@ -167,6 +167,26 @@ describe('WinRM bridge (HTTP)', { skip }, () => {
     },
   )
 
+  test(
+    'the server-side pwsh dying mid-pipeline rejects pending calls with a typed error promptly',
+    { timeout: 60_000 },
+    async () => {
+      const conn = new WSManConnection(httpBridge.options())
+      const pool = await RunspacePool.open(conn, { timeout: 60_000 })
+      const run = new PowerShell(pool).addScript('Start-Sleep 60').invoke()
+      run.catch(() => undefined)
+      await new Promise((r) => setTimeout(r, 500))
+      const pid = (httpBridge.bridge() as Bridge).pwshPid(pool.id)
+      assert.ok(pid !== undefined)
+      const t0 = Date.now()
+      process.kill(pid, 'SIGKILL')
+      await assert.rejects(run, (e: unknown) => e instanceof WSManFaultError || e instanceof TransportError)
+      assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`)
+      await pool.close()
+      await pool.close()
+    },
+  )
+
   test('faults: a wrong password is an AuthenticationError; an unknown shell is a WSManFaultError', async () => {
     const bad = new WSManConnection({ ...httpBridge.options(), password: 'wrong' })
     await assert.rejects(RunspacePool.open(bad, { timeout: 30_000 }), AuthenticationError)

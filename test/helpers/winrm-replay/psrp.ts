@@ -3,7 +3,14 @@
  * messages, a semantic (prefix-, RefId-, order- and whitespace-insensitive) form of CLIXML bodies and
  * a diff over it, and length-preserving GUID rewriting of fragment streams.
  */
-import { decodeFragments, decodeMessage, messageTypeName, type PsrpMessage } from '../../../src/psrp/index.ts'
+import {
+  decodeFragments,
+  decodeMessage,
+  encodeFragment,
+  messageTypeName,
+  MessageType,
+  type PsrpMessage,
+} from '../../../src/psrp/index.ts'
 import { decodeClixmlString } from '../../../src/clixml/index.ts'
 import { parseXml, type XmlElement } from '../../../src/internal/xml.ts'
 import { asGuid, GUID_IN_TEXT, inCaseOf, readGuid, writeGuid, type GuidOrder } from './guids.ts'
@@ -82,6 +89,40 @@ export function rewritePayload(
     offset = blobAt + f.data.length
   }
   return b64(out)
+}
+
+/**
+ * Rewrites the call id (`ci`) of the RUNSPACE_AVAILABILITY messages of a base64 fragment stream through
+ * `map` (recorded → actual; undefined keeps it). Only messages in a single fragment are rewritten
+ * (the fragment length is adjusted); the input is returned unchanged when nothing changed.
+ */
+export function rewriteCallIds(text: string, map: (callId: string) => string | undefined): string {
+  const bytes = unb64(text)
+  let frags
+  try {
+    frags = decodeFragments(bytes)
+  } catch {
+    return text
+  }
+  let changed = false
+  const parts = frags.map((f) => {
+    if (!f.start || !f.end || f.data.length < 40) return encodeFragment(f)
+    const type = Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength).readUInt32LE(4)
+    if (type !== MessageType.RUNSPACE_AVAILABILITY) return encodeFragment(f)
+    const body = Buffer.from(f.data.subarray(40)).toString('utf8')
+    const rewritten = body.replace(
+      /(<I64 N="ci">)(-?\d+)(<\/I64>)/i,
+      (m: string, open: string, ci: string, close: string) => {
+        const actual = map(ci)
+        return actual === undefined ? m : `${open}${actual}${close}`
+      },
+    )
+    if (rewritten === body) return encodeFragment(f)
+    changed = true
+    const data = Buffer.concat([f.data.subarray(0, 40), Buffer.from(rewritten, 'utf8')])
+    return encodeFragment({ ...f, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) })
+  })
+  return changed ? b64(Buffer.concat(parts)) : text
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,14 @@ import {
   type ParsedEnvelope,
 } from './envelope.ts'
 import { asGuid, GUID_IN_TEXT, GuidMap, readGuid, type GuidOrder } from './guids.ts'
-import { canonicalClixml, diffCanon, readMessage, unb64, type DecodedPsrpMessage } from './psrp.ts'
+import {
+  canonicalClixml,
+  diffCanon,
+  readMessage,
+  rewriteCallIds,
+  unb64,
+  type DecodedPsrpMessage,
+} from './psrp.ts'
 
 /** A request the server could not match. */
 export interface Mismatch {
@@ -90,6 +97,49 @@ export interface ReplayOptions {
   concurrentReceives?: boolean
   /** How long a held Receive waits before w:TimedOut (ms, default 1000). */
   receiveTimeoutMs?: number
+  /**
+   * Bind the call ids (`ci`) of SET_MAX_RUNSPACES, SET_MIN_RUNSPACES, GET_AVAILABLE_RUNSPACES and
+   * RESET_RUNSPACE_STATE one-to-one, like GUIDs, and answer with the client's in RUNSPACE_AVAILABILITY
+   * (default false: compared as values). Call ids are client-chosen correlation numbers the server
+   * echoes; clients number them differently (pypsrp from 0, .NET from 1).
+   */
+  bindCallIds?: boolean
+  /**
+   * Accept either spelling of PowerShell's stop signal in a Signal's Code (default false):
+   * `powershell/signal/crtl_c`, which MS-PSRP 3.1.5.3.13 specifies and PowerShell sends, and
+   * `powershell/signal/ctrl_c`, which old pypsrp sent (Windows answered both with a SignalResponse).
+   */
+  stopSignalSpellings?: boolean
+  /**
+   * With {@link allowExtraSignals}, also answer an extra `terminate` Signal for a command whose stop
+   * Signal (`powershell/signal/crtl_c`) the recording already answered (default false): a client that
+   * releases a stopped pipeline it never heard back from before deleting the shell, where the recorded
+   * client never read from it again.
+   */
+  extraSignalsAfterStop?: boolean
+  /**
+   * Accept a `pr` Send (host response) that names the pipeline in its CommandId where the recorded one
+   * names none (default false): pypsrp sent pipeline host responses on the shell, PowerShell sends them
+   * on the command; the PSRP message's PID names the pipeline either way (and is compared). The
+   * CommandId must be one the client already uses for a recorded command.
+   */
+  promptResponseOnCommand?: boolean
+}
+
+const STOP_SIGNAL_SPELLINGS = new Set(['powershell/signal/crtl_c', 'powershell/signal/ctrl_c'])
+
+/** Messages whose `ci` is a client-chosen call id answered by RUNSPACE_AVAILABILITY. */
+const CALL_ID_MESSAGES = new Set([
+  'SET_MAX_RUNSPACES',
+  'SET_MIN_RUNSPACES',
+  'GET_AVAILABLE_RUNSPACES',
+  'RESET_RUNSPACE_STATE',
+])
+
+/** GUID and call-id bindings, for undoing a failed comparison. */
+interface Bindings {
+  guids: ReturnType<GuidMap['snapshot']>
+  calls: [Map<string, string>, Map<string, string>]
 }
 
 /** What to send back for one request. */
@@ -220,6 +270,9 @@ export class ReplaySession {
   readonly recording: PreparedRecording
   readonly mismatches: Mismatch[] = []
   readonly guids = new GuidMap()
+  /** Call ids bound with {@link ReplayOptions.bindCallIds}: recorded → actual, and back. */
+  #callIds = new Map<string, string>()
+  #callIdsBack = new Map<string, string>()
   readonly #options: ReplayOptions
   readonly #optional: (index: number) => boolean
   readonly #defrags = new Map<string, Defragmenter>()
@@ -230,8 +283,16 @@ export class ReplaySession {
   readonly #deleted = new Set<string>()
   /** Actual CommandIds the served responses reported Done (lower case). */
   readonly #done = new Set<string>()
+  /** Actual CommandIds whose stop Signal was answered (lower case). */
+  readonly #stopped = new Set<string>()
   /** Requests answered without a recorded exchange (extra Signals on finished commands, split Sends). */
   readonly synthesized: { action: string; reason: string }[] = []
+  /** The exchange whose connection the recording dropped last (`http_error`), until another is served. */
+  #dropped: PreparedExchange | undefined
+  /** Repeats of a request whose recorded connection dropped, dropped again. */
+  retriedDrops = 0
+  /** Held Receives dropped because their client hung up before one matched. */
+  abandonedReceives = 0
   /** Held Receives answered with w:TimedOut (with why they matched nothing). */
   readonly timedOutReceives: { exchange: number; diffs: string[] }[] = []
   /** Recorded messages (per recorded shell) the client still owes for a recorded exchange already matched. */
@@ -284,9 +345,13 @@ export class ReplaySession {
    * Handles one request; with {@link ReplayOptions.concurrentReceives}, a Receive that matches no
    * recorded exchange yet is held until one does (answered when the cursor reaches it), or answered
    * with a w:TimedOut fault after {@link ReplayOptions.receiveTimeoutMs}, as Windows does after
-   * OperationTimeout.
+   * OperationTimeout. When `signal` aborts (the client hung up) a held Receive is dropped, so it
+   * cannot consume a recorded exchange meant for a later request; it resolves with `destroy`.
    */
-  submit(text: string): Promise<ReplayReply> {
+  submit(text: string, signal?: AbortSignal): Promise<ReplayReply> {
+    if (signal?.aborted === true) {
+      return Promise.resolve({ status: 0, body: '', delayMs: 0, destroy: true })
+    }
     const r = this.#process(text, this.#options.concurrentReceives === true)
     if (r !== undefined) {
       this.#drainParked()
@@ -301,6 +366,16 @@ export class ReplaySession {
         resolve({ status: 500, body: timedOutEnvelope(env.messageId), delayMs: 0, destroy: false })
       }, this.#options.receiveTimeoutMs ?? 1000)
       this.#parked.push(parked)
+      signal?.addEventListener(
+        'abort',
+        () => {
+          if (!this.#parked.includes(parked)) return
+          this.#unpark(parked)
+          this.abandonedReceives++
+          resolve({ status: 0, body: '', delayMs: 0, destroy: true })
+        },
+        { once: true },
+      )
     })
   }
 
@@ -378,6 +453,19 @@ export class ReplaySession {
       return this.#mismatch(env, action, [`client PSRP payload is malformed: ${(err as Error).message}`])
     }
 
+    // the same request again after the recording dropped its connection (`http_error`): a client may
+    // retry once on a reused keep-alive connection that closed unanswered (it cannot tell a stale
+    // connection from a failed host); the host recorded as unreachable stays unreachable
+    const dropped = this.#dropped
+    if (dropped !== undefined) {
+      const snap = this.#snapshot()
+      if (this.#compare(dropped, env, msgs, []).diffs.length === 0) {
+        this.retriedDrops++
+        return { status: 0, body: '', delayMs: 0, destroy: true }
+      }
+      this.#restore(snap)
+    }
+
     const all = this.recording.exchanges
     if (this.#cursor >= all.length) {
       if (mayPark && action === 'Receive') return undefined
@@ -393,7 +481,7 @@ export class ReplaySession {
     if (flexible && owed !== undefined && action === 'Send') {
       const expectedAction = all[this.#cursor]?.action
       if (expectedAction !== 'Send' || owed.messages.length >= msgs.length) {
-        const snap = this.guids.snapshot()
+        const snap = this.#snapshot()
         const diffs = this.#compareMessages(owed.messages.slice(0, msgs.length), msgs, 'Send')
         if (diffs.length === 0) {
           owed.messages.splice(0, msgs.length)
@@ -402,14 +490,14 @@ export class ReplaySession {
           this.synthesized.push({ action, reason: 'Send carrying PSRP messages the recording sent earlier' })
           return { status: 200, body: sendResponseEnvelope(env.messageId), delayMs: 0, destroy: false }
         }
-        this.guids.restore(snap)
+        this.#restore(snap)
       }
     }
 
     let first: { index: number; diffs: string[] } | undefined
     for (let i = this.#cursor; i < all.length; i++) {
       const exp = all[i] as PreparedExchange
-      const snap = this.guids.snapshot()
+      const snap = this.#snapshot()
       const { diffs, absorbed, owe } = this.#compare(exp, env, msgs, owed?.messages ?? [])
       if (diffs.length === 0) {
         if (owedKey !== undefined) this.#owed.delete(owedKey)
@@ -418,17 +506,23 @@ export class ReplaySession {
         }
         this.#cursor = i + 1 + absorbed
         this.#served++
+        this.#dropped = undefined
         if (action === 'Delete' && shell !== '') this.#deleted.add(shell)
         return this.#reply(exp, env)
       }
-      this.guids.restore(snap)
+      this.#restore(snap)
       first ??= { index: i, diffs }
       if (!this.#optional(i)) break
     }
     const f = first as { index: number; diffs: string[] }
     if (action === 'Signal' && this.#options.allowExtraSignals !== false) {
       const cid = attr(env.body, 'CommandId')?.toLowerCase()
-      if (cid !== undefined && this.#done.has(cid)) {
+      const code = child(env.body, 'Code')?.text.trim() ?? ''
+      const afterStop =
+        this.#options.extraSignalsAfterStop === true &&
+        /\/terminate$/i.test(code) &&
+        this.#stopped.has(cid ?? '')
+      if (cid !== undefined && (this.#done.has(cid) || afterStop)) {
         this.synthesized.push({
           action,
           reason: `Signal ${child(env.body, 'Code')?.text.trim() ?? ''} for finished command ${cid}`,
@@ -442,6 +536,31 @@ export class ReplaySession {
       return undefined
     }
     return this.#mismatch(env, action, f.diffs, f.index)
+  }
+
+  #snapshot(): Bindings {
+    return { guids: this.guids.snapshot(), calls: [new Map(this.#callIds), new Map(this.#callIdsBack)] }
+  }
+
+  #restore(b: Bindings): void {
+    this.guids.restore(b.guids)
+    this.#callIds = new Map(b.calls[0])
+    this.#callIdsBack = new Map(b.calls[1])
+  }
+
+  /** Binds a recorded call id to the client's; an explanation when either is bound otherwise. */
+  #bindCallId(recorded: string, actual: string, where: string): string | undefined {
+    const bound = this.#callIds.get(recorded)
+    const back = this.#callIdsBack.get(actual)
+    if (bound === undefined && back === undefined) {
+      this.#callIds.set(recorded, actual)
+      this.#callIdsBack.set(actual, recorded)
+      return undefined
+    }
+    if (bound === actual) return undefined
+    return bound === undefined
+      ? `${where}: call id ${actual} already stands for the recording's ${back}, where the recording has ${recorded}`
+      : `${where}: call id ${actual}, but the recording's ${recorded} already stands for ${bound}`
   }
 
   #owedKeyFor(env: ParsedEnvelope): string | undefined {
@@ -458,6 +577,7 @@ export class ReplaySession {
       flags['http_error'] !== 'no' &&
       flags['http_error'] !== 'false'
     ) {
+      this.#dropped = exp
       return { status: 0, body: '', delayMs, destroy: true }
     }
     const recorded = exp.exchange.response ?? ''
@@ -466,7 +586,21 @@ export class ReplaySession {
       (g) => this.guids.forResponse(g),
       exp.request.psrp ? { from: this.recording.order, to: 'le' } : undefined,
     )
+    if (this.#options.bindCallIds === true && exp.request.psrp && this.#callIds.size > 0) {
+      body = body.replace(
+        /(<(?:[\w-]+:)?Stream(?:\s[^>]*)?>)([A-Za-z0-9+/=\s]+)(<\/(?:[\w-]+:)?Stream>)/g,
+        (_m, open: string, b64text: string, close: string) =>
+          `${open}${rewriteCallIds(b64text, (ci) => this.#callIds.get(ci))}${close}`,
+      )
+    }
     if (env.messageId !== undefined) body = setRelatesTo(body, env.messageId)
+    if (
+      exp.action === 'Signal' &&
+      STOP_SIGNAL_SPELLINGS.has(child(exp.request.body, 'Code')?.text.trim() ?? '')
+    ) {
+      const cid = attr(env.body, 'CommandId')?.toLowerCase()
+      if (cid !== undefined) this.#stopped.add(cid)
+    }
     for (const m of body.matchAll(/<(?:[\w-]+:)?CommandState\s[^>]*>/g)) {
       const cid = /CommandId="([^"]+)"/.exec(m[0])?.[1]
       if (cid !== undefined && /State="[^"]*\/Done"/.test(m[0])) this.#done.add(cid.toLowerCase())
@@ -619,9 +753,25 @@ export class ReplaySession {
       return [`${label}: body is not XML: ${(err as Error).message}`]
     }
     const fold = (x: string): string => (strict ? x : x.toLowerCase())
-    return diffCanon(ec, ac, {
+    // call ids are bound (also when equal, so the binding stays one-to-one), not compared as values
+    const callIds = this.#options.bindCallIds === true && CALL_ID_MESSAGES.has(e.typeName)
+    const out: string[] = []
+    if (callIds) {
+      const ci = /<I64 N="ci">\s*(-?\d+)\s*<\/I64>/i
+      const eci = ci.exec(e.data)?.[1]
+      const aci = ci.exec(a.data)?.[1]
+      const d =
+        eci === undefined || aci === undefined
+          ? eci === aci
+            ? undefined
+            : `ci: expected ${eci ?? 'none'}, got ${aci ?? 'none'}`
+          : this.#bindCallId(eci, aci, 'ci')
+      if (d !== undefined) out.push(`${label}: ${d}`)
+    }
+    const diffs = diffCanon(ec, ac, {
       caseSensitive: strict,
       ignore: (path) => {
+        if (callIds && /^ci$/i.test(path)) return true
         const p = fold(path)
         return ignore.map(fold).some((x) => p === x || p.startsWith(`${x}.`) || p.startsWith(`${x}[`))
       },
@@ -631,7 +781,8 @@ export class ReplaySession {
         if (eg === undefined || ag === undefined) return undefined
         return this.guids.bind(eg, ag, `${label} ${path}`) ?? null
       },
-    }).map((d) => `${label}: ${d}`)
+    })
+    return [...out, ...diffs.map((d) => `${label}: ${d}`)]
   }
 
   #compareSets(
@@ -703,6 +854,15 @@ export class ReplaySession {
     for (const k of new Set([...ea.keys(), ...aa.keys()])) {
       const ev = ea.get(k)
       const av = aa.get(k)
+      const prOnCommand =
+        this.#options.promptResponseOnCommand === true &&
+        ev === undefined &&
+        av !== undefined &&
+        k === 'CommandId' &&
+        here.endsWith('/Send/Stream') &&
+        ea.get('Name') === 'pr' &&
+        this.guids.recorded(av) !== undefined
+      if (prOnCommand) continue
       if (av === undefined) diffs.push(`${here}@${k}: missing (expected ${JSON.stringify(ev)})`)
       else if (ev === undefined) diffs.push(`${here}@${k}: unexpected ${JSON.stringify(av)}`)
       else {
@@ -711,7 +871,12 @@ export class ReplaySession {
       }
     }
     const payload = PAYLOAD_ELEMENTS.has(en) || (psrp && (en === 'Stream' || en === 'Arguments'))
-    if (!payload) {
+    const stopSpelling =
+      this.#options.stopSignalSpellings === true &&
+      here.endsWith('/Signal/Code') &&
+      STOP_SIGNAL_SPELLINGS.has(e.text.trim()) &&
+      STOP_SIGNAL_SPELLINGS.has(a.text.trim())
+    if (!payload && !stopSpelling) {
       const d = this.#compareValue(e.text.trim(), a.text.trim(), here, false)
       if (d !== undefined) diffs.push(d)
     }

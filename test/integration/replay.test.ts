@@ -1,0 +1,43 @@
+/**
+ * Every recording of real Windows WinRM traffic in the corpus (pypsrp's, `../shared/corpus/pypsrp`)
+ * replayed against our public client (test/replay/runner.ts), one test per recording: no mismatching
+ * request, every required exchange consumed, and the results the recording holds. A recording that
+ * needs a client change fails with the change it needs; see `npm run test:replay -- -v` for details.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { corpusDir, peerSkip } from '../helpers/peers.ts'
+import { listRecordings } from '../helpers/recordings.ts'
+import { runRecording } from '../replay/runner.ts'
+
+const corpus = corpusDir()
+const dir = corpus === undefined ? undefined : join(corpus, 'pypsrp')
+const present = dir !== undefined && existsSync(dir)
+const skip = peerSkip(
+  'recorded corpus',
+  present,
+  'put the shared folder beside the checkout (../shared/corpus) or set PSRP_CORPUS_DIR',
+)
+const files = present ? listRecordings(dir) : []
+
+if (files.length === 0) {
+  test(
+    'replay: recorded corpus',
+    { skip: skip === false ? 'no *.yml recordings in the corpus' : skip },
+    () => {},
+  )
+}
+
+for (const file of files) {
+  const name = basename(file, '.yml')
+  test(`replay: ${name}`, async (t) => {
+    const r = await runRecording(file)
+    if (r.status === 'skip') {
+      t.skip(r.reason)
+      return
+    }
+    assert.equal(r.status, 'pass', `${name}:\n  ${r.problems.join('\n  ')}`)
+  })
+}
