@@ -189,7 +189,10 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     )
   }
 
-  /** Reconnects a disconnected shell (WS-Man Reconnect) and resumes receiving. */
+  /**
+   * Reconnects a disconnected shell (WS-Man Reconnect), then each unfinished pipeline with a second
+   * Reconnect naming its CommandId (MS-PSRP 3.1.5.3.18), and resumes receiving.
+   */
   async reconnect(options: OperationOptions = {}): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
     if (!this.#disconnected) throw new InvalidStateError('reconnect', 'connected')
@@ -198,6 +201,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     this.#startPoolLoop()
     for (const [id, p] of this.#pipelines) {
       if (!p.commandSent || p.done) continue
+      await this.#request(psrpReconnect({ ...this.#target(), pipelineId: id }), withOptions(options))
       const fresh: PipelineEntry = { commandSent: true, done: false, stop: new AbortController() }
       this.#pipelines.set(id, fresh)
       void this.#receiveLoop(id, fresh.stop.signal)
