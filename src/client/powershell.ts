@@ -77,6 +77,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   #streams: PSDataStreams = emptyStreams()
   #hadErrors = false
   #running: Promise<unknown> | undefined
+  #attachTo: string | undefined
 
   constructor(
     pool: RunspacePool,
@@ -87,6 +88,17 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     this.#host = options.host
     this.#isNested = options.isNested ?? false
     if (options.addInvocationInfo === true) this.#remoteStreamOptions = 15
+  }
+
+  /**
+   * A pipeline that already runs on the server in `pool` (WinRM), e.g. one another client left running
+   * when it disconnected (see {@link RunspacePool.connect} and {@link RunspacePool.listServerPipelines}).
+   * `invoke()` or `stream()` then delivers its remaining output, records and final state.
+   */
+  static attach(pool: RunspacePool, pipelineId: string, options: { host?: PSHost } = {}): PowerShell {
+    const ps = new PowerShell(pool, options)
+    ps.#attachTo = pipelineId.toLowerCase()
+    return ps
   }
 
   /** Current state (MS-PSRP PSInvocationState). */
@@ -255,6 +267,16 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   stream(input?: PipelineInput, options: InvokeOptions = {}): AsyncIterableIterator<unknown> {
     if (this.#running !== undefined)
       throw new InvalidStateError('invoke', this.#state, 'this PowerShell is already running')
+    if (this.#attachTo !== undefined) {
+      if (input !== undefined)
+        throw new InvalidStateError('invoke', this.#state, 'an attached pipeline takes no input')
+      this.#streams = emptyStreams()
+      this.#hadErrors = false
+      const attached = this.pool.attachServerPipeline(this.#attachTo)
+      this.#attachTo = undefined
+      this.#pipeline = attached
+      return this.#iterate(attached, undefined, options, true)
+    }
     const statements = this.#statements.filter((s) => s.length > 0)
     if (statements.length === 0)
       throw new InvalidStateError('invoke', this.#state, 'add a command or script first')
@@ -290,6 +312,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     pipeline: ClientPipeline,
     input: PipelineInput | undefined,
     options: InvokeOptions,
+    attached = false,
   ): AsyncIterableIterator<unknown> {
     const hwm = options.highWaterMark ?? 1000
     const buffer: unknown[] = []
@@ -366,7 +389,8 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     this.#running = new Promise((r) => (resolveRun = r))
     try {
       this.#setState('Running')
-      await this.pool.startPipeline(pipeline)
+      if (attached) await this.pool.connectPipeline(pipeline)
+      else await this.pool.startPipeline(pipeline)
       const feeding = input === undefined ? Promise.resolve() : this.#feed(pipeline, input)
       feeding.catch((e: unknown) =>
         cancel(

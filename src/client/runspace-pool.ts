@@ -60,6 +60,8 @@ export interface PsrpTransportFactory {
 interface DisconnectableTransport {
   disconnect(options?: CallOptions & { idleTimeout?: number }): Promise<void>
   reconnect(options?: CallOptions): Promise<void>
+  listPipelines(options?: CallOptions): Promise<string[]>
+  connectPipeline(pipelineId: string, options?: CallOptions): Promise<void>
 }
 
 const POWERSHELL_RESOURCE_PREFIX = 'http://schemas.microsoft.com/powershell/'
@@ -308,6 +310,32 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     await t.reconnect(options)
     this.core.markReconnected()
     this.#drain()
+  }
+
+  /**
+   * The ids of the pipelines running in this pool on the server (WinRM only), e.g. those a client left
+   * running when it disconnected; attach to one with {@link PowerShell.attach}.
+   */
+  async listServerPipelines(options: CallOptions = {}): Promise<string[]> {
+    this.#assertUsable('list the server pipelines')
+    const t = this.#transport
+    if (!canDisconnect(t)) throw new NotSupportedError('listing server pipelines needs a WinRM connection')
+    return t.listPipelines(options)
+  }
+
+  /** @internal a pipeline that runs on the server already, to attach to */
+  attachServerPipeline(id: string): ClientPipeline {
+    this.#assertUsable('attach a pipeline')
+    if (!canDisconnect(this.#transport))
+      throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
+    return this.core.attachPipeline(id)
+  }
+
+  /** @internal connects the transport to an attached pipeline and starts receiving its output */
+  async connectPipeline(pipeline: ClientPipeline): Promise<void> {
+    const t = this.#transport
+    if (!canDisconnect(t)) throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
+    await t.connectPipeline(pipeline.id)
   }
 
   #drain(): void {

@@ -253,7 +253,8 @@ export class ClientRunspacePool {
     if (this.#state !== 'Disconnected')
       throw new InvalidStateError('reconnect the runspace pool', this.#state)
     this.#setState('Opened')
-    for (const p of this.#pipelines.values()) if (p.state === 'Disconnected') this.#setPipelineState(p, 'Running')
+    for (const p of this.#pipelines.values())
+      if (p.state === 'Disconnected') this.#setPipelineState(p, 'Running')
   }
 
   /** Opened → Closing (the transport closes the shell; the server confirms Closed). */
@@ -340,6 +341,20 @@ export class ClientRunspacePool {
     return this.#addPipeline(
       new ClientPipeline(id ?? this.#guid(), spec, this.#sink, () => this.negotiatedVersion),
     )
+  }
+
+  /**
+   * A pipeline that already runs on the server (started by another client before it disconnected),
+   * attached after {@link connect}: Running, without a CREATE_PIPELINE of its own. Its output, records
+   * and state arrive like those of a pipeline this client started.
+   */
+  attachPipeline(id: string): ClientPipeline {
+    this.#requireOpened('attach a pipeline')
+    const p = this.#addPipeline(
+      new ClientPipeline(id, { statements: [] }, this.#sink, () => this.negotiatedVersion),
+    )
+    p.setState('Running')
+    return p
   }
 
   /** Creates a GET_COMMAND_METADATA request; its answers arrive as pipeline output. */

@@ -16,6 +16,7 @@ import {
   parseResponse,
   parseShell,
   psrpEnumerateShells,
+  psrpEnumerateCommands,
   ResourceUri,
   type ShellInfo,
   uuidUri,
@@ -237,6 +238,20 @@ export class WSManConnection {
       )
     }
     throw new ProtocolError('the server never ended the shell enumeration')
+  }
+
+  /** The ids of the pipelines (commands) running in a shell (WS-Man Enumerate of its commands). */
+  async enumerateCommands(shellId: string, options: WSManRequestOptions = {}): Promise<string[]> {
+    const res = await this.request(psrpEnumerateCommands({ shellId }), options)
+    if (res.kind !== 'enumerated' && res.kind !== 'pulled') {
+      throw new ProtocolError(`the server answered Enumerate with ${res.kind}`)
+    }
+    const ids: string[] = []
+    for (const item of res.items) {
+      const id = item.children.find((c) => c.local === 'CommandId')?.text.trim() ?? item.attrs['CommandId']
+      if (id !== undefined && id !== '') ids.push(id.toLowerCase())
+    }
+    return ids
   }
 
   /** Closes the HTTP connections. Open shells stay on the server until deleted or idle. */

@@ -19,6 +19,7 @@ import type { OutOfProcChunk } from '../outofproc/index.ts'
 import {
   psrpCommand,
   psrpConnect,
+  psrpConnectCommand,
   psrpCreate,
   psrpDelete,
   psrpDisconnect,
@@ -211,6 +212,30 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   #startPoolLoop(): void {
     this.#poolLoop = new AbortController()
     void this.#receiveLoop(undefined, AbortSignal.any([this.#poolStop.signal, this.#poolLoop.signal]))
+  }
+
+  /**
+   * Attaches to a pipeline that runs in a shell this transport connected to (WS-Man Connect with its
+   * CommandId), then receives its output.
+   */
+  async connectPipeline(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
+    if (this.#pipelines.has(pipelineId)) {
+      throw new InvalidStateError(
+        'attach a pipeline',
+        'running',
+        `pipeline ${pipelineId} is already attached`,
+      )
+    }
+    await this.#request(psrpConnectCommand({ ...this.#target(), pipelineId }), withOptions(options))
+    const entry: PipelineEntry = { commandSent: true, done: false, stop: new AbortController() }
+    this.#pipelines.set(pipelineId, entry)
+    void this.#receiveLoop(pipelineId, entry.stop.signal)
+  }
+
+  /** Ids of the pipelines running in this shell on the server. */
+  listPipelines(options: OperationOptions = {}): Promise<string[]> {
+    return this.#conn.enumerateCommands(this.#o.poolId, withOptions(options))
   }
 
   /** Registers a pipeline; its first data is sent as the Command. */

@@ -53,6 +53,7 @@ export {
   powerShellResourceUri,
   psrpCommand,
   psrpConnect,
+  psrpConnectCommand,
   psrpCreate,
   psrpDelete,
   psrpDisconnect,

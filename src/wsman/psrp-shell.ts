@@ -251,6 +251,19 @@ export function psrpConnect(o: PsrpConnectOptions): ShellRequest {
   }
 }
 
+/**
+ * The Connect that attaches a new client to a pipeline (command) of a shell it connected to: the body
+ * names the CommandId and carries no connectXml (PowerShell's `WSManConnectShellCommand`); output then
+ * comes from Receives on that command.
+ */
+export function psrpConnectCommand(o: PsrpShellTarget & { readonly pipelineId: string }): ShellRequest {
+  return {
+    action: 'connect',
+    ...target(o),
+    body: el('rsp:Connect', { CommandId: wireGuid(o.pipelineId, 'pipeline id') }),
+  }
+}
+
 /** Options of a Disconnect. */
 export interface PsrpDisconnectOptions extends PsrpShellTarget {
   /** `rsp:IdleTimeOut` in seconds: how long the server keeps the disconnected shell. */

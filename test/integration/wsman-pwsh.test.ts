@@ -187,6 +187,34 @@ describe('WinRM bridge (HTTP)', { skip }, () => {
     },
   )
 
+  test(
+    'a new client attaches to a pool and the pipeline another client left running',
+    { timeout: 60_000 },
+    async () => {
+      const a = await RunspacePool.open(new WSManConnection(httpBridge.options()), { timeout: 60_000 })
+      const psA = new PowerShell(a).addScript('1..8 | ForEach-Object { Start-Sleep -Milliseconds 250; $_ }')
+      const seenA: unknown[] = []
+      const reading = (async () => {
+        for await (const v of psA.stream()) seenA.push(v)
+      })()
+      reading.catch(() => undefined)
+      for (let i = 0; i < 200 && seenA.length < 2; i++) await new Promise((r) => setTimeout(r, 50))
+      await a.disconnect()
+      assert.equal(psA.state, 'Disconnected')
+
+      await using b = await RunspacePool.connect(new WSManConnection(httpBridge.options()), a.id, {
+        timeout: 30_000,
+      })
+      const ids = await b.listServerPipelines()
+      assert.deepEqual(ids, [psA.instanceId])
+      const psB = PowerShell.attach(b, ids[0] as string)
+      const rest = await psB.invoke()
+      assert.equal(psB.state, 'Completed')
+      assert.ok(seenA.length > 0 && rest.length > 0, `A saw ${seenA.length}, B got ${rest.length}`)
+      assert.deepEqual([...seenA, ...rest], [1, 2, 3, 4, 5, 6, 7, 8])
+    },
+  )
+
   test('faults: a wrong password is an AuthenticationError; an unknown shell is a WSManFaultError', async () => {
     const bad = new WSManConnection({ ...httpBridge.options(), password: 'wrong' })
     await assert.rejects(RunspacePool.open(bad, { timeout: 30_000 }), AuthenticationError)

@@ -384,6 +384,21 @@ export class PsrpShell {
    */
   #connect(req: SoapRequest): OpResult {
     if (this.#dead !== undefined) return fault(Faults.providerFailure(this.#dead))
+    const commandId = req.body?.local === 'Connect' ? nsAttr(req.body, 'CommandId') : undefined
+    if (commandId !== undefined) {
+      // a new client attaching to a pipeline of the pool it connected to (WSManConnectShellCommand)
+      const target = this.#targets.get(commandId.toLowerCase())
+      if (target === undefined || target.closed || target.commandId === undefined)
+        return fault(Faults.unknownCommand())
+      if (this.#state !== 'Connected')
+        return fault(Faults.badRequest('Connect the shell before its commands.'))
+      this.#scheduleWake(target.guid)
+      return {
+        kind: 'ok',
+        action: WSManAction.ConnectResponse,
+        body: el('rsp:ConnectResponse', undefined),
+      }
+    }
     const cx = nsChild(req.body, Namespace.psrp, 'connectXml')
     const bytes = cx === undefined ? undefined : fromBase64(cx.text)
     if (req.body?.local !== 'Connect' || bytes === undefined)
