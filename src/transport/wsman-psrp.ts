@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { AbortError, InvalidStateError, PsrpError, TransportError } from '../errors.ts'
+import { InvalidStateError, PsrpError, TimeoutError, TransportError } from '../errors.ts'
 import type { OutOfProcChunk } from '../outofproc/index.ts'
 import {
   psrpCommand,
@@ -329,11 +329,13 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     const previous = this.#chains.get(key) ?? Promise.resolve()
     const run = previous.then(async () => {
       if (this.#failure !== undefined) throw this.#failure
-      const signal = combined(options)
+      const { signal, dispose } = combined(options)
       try {
         await op(signal)
       } catch (e) {
         throw toPsrpError(e)
+      } finally {
+        dispose()
       }
     })
     this.#chains.set(
@@ -386,11 +388,24 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 }
 
-function combined(options: OperationOptions): AbortSignal {
+/** One signal for the caller's signal and timeout; a timeout aborts with a {@link TimeoutError}. */
+function combined(options: OperationOptions): { signal: AbortSignal; dispose(): void } {
   const signals: AbortSignal[] = []
   if (options.signal !== undefined) signals.push(options.signal)
-  if (options.timeout !== undefined) signals.push(AbortSignal.timeout(options.timeout))
-  return signals.length === 0 ? new AbortController().signal : AbortSignal.any(signals)
+  const ms = options.timeout
+  let timer: ReturnType<typeof setTimeout> | undefined
+  if (ms !== undefined) {
+    const expiry = new AbortController()
+    timer = setTimeout(
+      () => expiry.abort(new TimeoutError(`the WinRM operation timed out after ${ms} ms`, ms)),
+      ms,
+    )
+    signals.push(expiry.signal)
+  }
+  return {
+    signal: signals.length === 0 ? new AbortController().signal : AbortSignal.any(signals),
+    dispose: () => clearTimeout(timer),
+  }
 }
 
 function withOptions(options: OperationOptions): WSManRequestOptions {
@@ -402,7 +417,6 @@ function withOptions(options: OperationOptions): WSManRequestOptions {
 
 function toPsrpError(e: unknown): PsrpError {
   if (e instanceof PsrpError) return e
-  if (e instanceof DOMException && e.name === 'TimeoutError') return new AbortError('the operation timed out')
   return new TransportError(`WinRM request failed: ${e instanceof Error ? e.message : String(e)}`, {
     cause: e,
   })
