@@ -215,6 +215,30 @@ describe('WinRM bridge (HTTP)', { skip }, () => {
     },
   )
 
+  test(
+    'a configuration name (e.g. a JEA endpoint) selects the resource URI of the pool',
+    { timeout: 60_000 },
+    async () => {
+      const conn = new WSManConnection({ ...httpBridge.options(), configurationName: 'Psrp.Jea' })
+      await using pool = await RunspacePool.open(conn, { timeout: 60_000 })
+      assert.deepEqual(await new PowerShell(pool).addScript('"on the endpoint"').invoke(), [
+        'on the endpoint',
+      ])
+      const [listed] = (await RunspacePool.getRunspacePools(conn)).filter(
+        (p) => p.shellId?.toLowerCase() === pool.id,
+      )
+      assert.equal(listed?.resourceUri, 'http://schemas.microsoft.com/powershell/Psrp.Jea')
+      await using other = await RunspacePool.open(new WSManConnection(httpBridge.options()), {
+        timeout: 60_000,
+        configurationName: 'Other.Endpoint',
+      })
+      const [second] = (await RunspacePool.getRunspacePools(conn)).filter(
+        (p) => p.shellId?.toLowerCase() === other.id,
+      )
+      assert.equal(second?.resourceUri, 'http://schemas.microsoft.com/powershell/Other.Endpoint')
+    },
+  )
+
   test('faults: a wrong password is an AuthenticationError; an unknown shell is a WSManFaultError', async () => {
     const bad = new WSManConnection({ ...httpBridge.options(), password: 'wrong' })
     await assert.rejects(RunspacePool.open(bad, { timeout: 30_000 }), AuthenticationError)
