@@ -39,6 +39,7 @@ import {
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
 import type { ShellInfo } from '../wsman/index.ts'
+import { hostErrorRecord, hostInfoFor, invokeHostMethod, type PSHost } from './host.ts'
 
 /**
  * A connection that hosts many runspace pools (e.g. {@link WSManConnection}): it makes one transport
@@ -77,7 +78,6 @@ export type PsrpConnection = OutOfProcTransport | PsrpTransportFactory
 function isFactory(c: PsrpConnection): c is PsrpTransportFactory {
   return typeof (c as Partial<PsrpTransportFactory>).createPsrpTransport === 'function'
 }
-import { hostErrorRecord, hostInfoFor, invokeHostMethod, type PSHost } from './host.ts'
 
 /** Cancellation and time limit of a call. */
 export interface CallOptions {
