@@ -34,6 +34,9 @@ import {
   type RetryOptions,
 } from './http/index.ts'
 import { WSManPsrpTransport, type WSManPsrpTransportOptions } from './wsman-psrp.ts'
+import { SecurityContextAuth, type MessageEncryption } from './http/gss-auth.ts'
+import { tlsServerEndPointHash } from './http/channel-binding.ts'
+import { filetimeFromUnixMs, NtlmContext } from '../auth/ntlm/index.ts'
 
 /** Authentication of a {@link WSManConnection}. */
 export type WSManAuth =
@@ -55,6 +58,17 @@ export interface WSManConnectionOptions {
   username?: string | undefined
   /** Password for password-based authentication (never logged or put in error messages). */
   password?: string | undefined
+  /** NTLM only: the NT hash (16 bytes or 32 hex digits) instead of a password. */
+  ntHash?: Uint8Array | string | undefined
+  /**
+   * WinRM message encryption with NTLM and the other token mechanisms: `auto` (default) encrypts over
+   * plain HTTP only, `always` also over HTTPS, `never` needs `allowUnencrypted` over HTTP.
+   */
+  encryption?: MessageEncryption | undefined
+  /** Allow SOAP in clear text over plain HTTP with `encryption: 'never'` (the server must allow it too). */
+  allowUnencrypted?: boolean | undefined
+  /** Service principal name for NTLM's target name (default `HTTP/<server>`). */
+  spn?: string | undefined
   /** Client certificate and key (PEM) for `certificate` authentication over HTTPS. */
   certificate?: ClientCertificate | undefined
   /** Trusted CA certificates (PEM) for the server certificate; default Node's bundled list. */
@@ -93,7 +107,7 @@ export interface WSManRequestOptions {
   timeout?: number | undefined
 }
 
-const PASSWORD_MECHANISMS = new Set(['negotiate', 'ntlm', 'kerberos', 'credssp'])
+const PASSWORD_MECHANISMS = new Set(['negotiate', 'kerberos', 'credssp'])
 
 function authenticator(o: WSManConnectionOptions): HttpAuthenticator {
   const auth = o.auth ?? (o.certificate !== undefined && o.password === undefined ? 'certificate' : 'basic')
@@ -104,9 +118,38 @@ function authenticator(o: WSManConnectionOptions): HttpAuthenticator {
     return new BasicAuth(o.username, o.password)
   }
   if (auth === 'certificate') return new CertificateAuth(o.certificate)
+  if (auth === 'ntlm') return ntlmAuth(o)
   if (PASSWORD_MECHANISMS.has(auth))
     throw new NotSupportedError(`${auth} authentication is not implemented yet; use basic or certificate`)
   throw new InvalidArgumentError(`unknown authentication ${JSON.stringify(auth)}`)
+}
+
+/**
+ * NTLM (NTLMv2 with extended session security, MIC, channel bindings over HTTPS) under the
+ * `Negotiate` HTTP scheme, which Windows accepts for raw NTLM tokens, with message encryption.
+ */
+function ntlmAuth(o: WSManConnectionOptions): HttpAuthenticator {
+  const { username, password, ntHash } = o
+  if (username === undefined || (password === undefined) === (ntHash === undefined)) {
+    throw new InvalidArgumentError('NTLM authentication needs a username and either a password or an ntHash')
+  }
+  const spn = o.spn ?? `HTTP/${o.server}`
+  return new SecurityContextAuth({
+    scheme: 'Negotiate',
+    encryption: o.encryption ?? 'auto',
+    ...(o.allowUnencrypted === undefined ? {} : { allowUnencrypted: o.allowUnencrypted }),
+    createContext: (ctx) =>
+      new NtlmContext({
+        username,
+        ...(password === undefined ? {} : { password }),
+        ...(ntHash === undefined ? {} : { ntHash }),
+        spn,
+        now: () => filetimeFromUnixMs(Date.now()),
+        ...(ctx.tls && ctx.peerCertificate !== undefined
+          ? { channelBindings: { tlsServerEndPoint: tlsServerEndPointHash(ctx.peerCertificate) } }
+          : {}),
+      }),
+  })
 }
 
 /**
