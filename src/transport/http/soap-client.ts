@@ -376,6 +376,9 @@ export class WSManHttpClient {
         continue
       }
       if (res.status === 503 && retry < this.#retry.count) {
+        // A fresh connection: on an encrypting one the refused message already advanced the
+        // sequence numbers and cipher state of the security context, which the server never saw.
+        lane.discard()
         await sleep(backoffDelay(this.#retry, retry++), signal)
         continue
       }
@@ -388,9 +391,14 @@ export class WSManHttpClient {
     const session = conn.session
     try {
       if (session.needsHandshake?.() === true) {
-        await this.#exchangeWithAuth(conn, new Uint8Array(0), false, signal, timeout)
+        const hs = await this.#exchangeWithAuth(conn, new Uint8Array(0), false, signal, timeout)
         if (session.needsHandshake()) {
-          throw new AuthenticationError(`${this.#auth.name} authentication did not complete`)
+          // 503 goes back to the retry loop; any other status is the reason the handshake stopped
+          if (hs.status === 503) return { status: hs.status, headers: hs.headers, body: '' }
+          throw new AuthenticationError(
+            `${this.#auth.name} authentication did not complete: ${this.url} answered the handshake ` +
+              `with HTTP ${hs.status}`,
+          )
         }
         this.#assertStillOpen(conn)
       }

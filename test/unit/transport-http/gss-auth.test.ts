@@ -145,6 +145,10 @@ interface PeerOptions {
   plainReply?: boolean
   /** Reply bodies this long (to test multi-part replies). */
   replyPad?: number
+  /** Answer the first encrypted SOAP request with 503 without reading it (HTTP.sys queue full). */
+  busyOnce?: boolean
+  /** Answer every handshake leg carrying a token with this status instead of 401/200. */
+  handshakeStatus?: number
 }
 
 const EXACT = (protocol: string) =>
@@ -229,6 +233,7 @@ async function startPeer(options: PeerOptions = {}, tls?: TestCertificates): Pro
     soap: number
   }
   const states = new Map<number, ConnState>()
+  let busyDone = false
   const challengeHeader = (token?: Buffer): string =>
     token === undefined ? scheme : `${scheme} ${token.toString('base64')}`
 
@@ -250,6 +255,9 @@ async function startPeer(options: PeerOptions = {}, tls?: TestCertificates): Pro
       if (encrypted && body.length > 0) errors.push('a body was sent before the handshake completed')
       const m = new RegExp(`^${scheme} (\\S+)$`).exec(authorization ?? '')
       if (options.offer !== undefined || m === null) return deny()
+      if (options.handshakeStatus !== undefined) {
+        return void res.writeHead(options.handshakeStatus, { 'Content-Length': '0' }).end()
+      }
       const token = Buffer.from(m[1] ?? '', 'base64')
       if (token.equals(NEGOTIATE)) {
         st.nonce = createHash('sha256').update(`nonce-${id}-${seen.length}`).digest().subarray(0, 16)
@@ -282,6 +290,10 @@ async function startPeer(options: PeerOptions = {}, tls?: TestCertificates): Pro
       return deny() // wrong credentials: bare challenge
     }
     st.soap++
+    if (options.busyOnce === true && !busyDone) {
+      busyDone = true
+      return void res.writeHead(503, { 'Content-Length': '0' }).end()
+    }
     if (options.forget === true) return deny()
     if (!encrypted || options.plainReply === true) {
       if (body.toString('latin1').includes('Encrypted Boundary')) errors.push('encrypted although disabled')
@@ -447,6 +459,31 @@ describe('SecurityContextAuth over HTTP: handshake and message encryption', () =
       port: peer.port,
       peerCertificate: undefined,
     })
+  })
+
+  test('a 503 to an encrypted message is retried on a fresh, freshly authenticated connection', async () => {
+    // the refused message advanced the client's sequence number, which the server never saw: the
+    // retry must not reuse that context
+    const { client, peer, contexts } = await setup({ busyOnce: true })
+    const res = await client.post(SOAP)
+    assert.equal(res.status, 200)
+    assert.equal(res.body, `<reply>${SOAP}</reply>`)
+    assert.deepEqual(peer.errors, [])
+    assert.equal(contexts.length, 2)
+    assert.deepEqual(
+      peer.seen.map((s) => s.connection),
+      [0, 0, 0, 1, 1, 1],
+    )
+  })
+
+  test('a handshake leg answered with neither 401 nor 2xx names the status', async () => {
+    const { client } = await setup({ handshakeStatus: 500 })
+    const err = await client.post(SOAP).catch((e: unknown) => e)
+    assert.ok(err instanceof AuthenticationError, String(err))
+    assert.match(
+      err.message,
+      /did not complete: http:\/\/127\.0\.0\.1:\d+\/wsman answered the handshake with HTTP 500/,
+    )
   })
 
   test('Exchange-style replies (-- Encrypted Boundary, no final CRLF) are decrypted', async () => {
