@@ -95,6 +95,11 @@ export interface WSManConnectionOptions {
   dataLocale?: string | undefined
   /** PowerShell endpoint (session configuration) for runspace pools; default `Microsoft.PowerShell`. */
   configurationName?: string | undefined
+  /**
+   * Receives a line per HTTP connection, exchange and retry (no credentials, tokens or bodies); default
+   * `util.debuglog('psrp')`, printed to stderr when `NODE_DEBUG=psrp`.
+   */
+  trace?: ((line: string) => void) | undefined
 }
 
 /** Options of one {@link WSManConnection.request}. */
@@ -194,6 +199,7 @@ export class WSManConnection {
       readTimeout: this.#readTimeout,
       auth: authenticator(options),
       allowUnencryptedBasic: options.allowUnencryptedBasic,
+      trace: options.trace,
     })
     this.#envelope = {
       to: this.http.url,

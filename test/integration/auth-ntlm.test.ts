@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { inspect } from 'node:util'
 import {
   AuthenticationError,
   ErrorRecord,
@@ -14,6 +15,7 @@ import {
   WSManConnection,
   type WSManConnectionOptions,
 } from '../../src/index.ts'
+import { md4 } from '../../src/auth/crypto/md4.ts'
 import { filetimeFromUnixMs, NtlmContext } from '../../src/auth/ntlm/index.ts'
 import { SecurityContextAuth, type MessageEncryption } from '../../src/transport/http/gss-auth.ts'
 import { findPwsh, peerSkip } from '../helpers/peers.ts'
@@ -171,6 +173,59 @@ describe('NTLM over HTTP with message encryption (gss-ntlmssp peer, real pwsh)',
     assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`)
     assert.ok((await peer.status()).authFailures > before)
   })
+  test('secrets stay out of traces, util.inspect, JSON and errors', { timeout: 90_000 }, async () => {
+    const ntHash = Buffer.from(md4(Buffer.from(PASSWORD, 'utf16le')))
+    const secrets = [PASSWORD, ntHash.toString('hex'), ntHash.toString('base64'), 'TlRMTVNT' /* "NTLMSS" */]
+    const leaks = (text: string, where: string): void => {
+      for (const s of secrets)
+        assert.ok(
+          !text.includes(s) && !text.includes(s.toLowerCase()),
+          `${where} shows ${s}: ${text.slice(Math.max(0, text.indexOf(s) - 200), text.indexOf(s) + 100)}`,
+        )
+    }
+    const deep = (v: unknown): string => inspect(v, { depth: Infinity, showHidden: true, getters: true })
+    const lines: string[] = []
+    for (const options of [
+      { password: PASSWORD },
+      { ntHash: ntHash.toString('hex') },
+      { ntHash: new Uint8Array(ntHash) },
+    ]) {
+      const conn = new WSManConnection({
+        ...connectionOptions(peer),
+        password: undefined,
+        ...options,
+        auth: 'ntlm',
+        trace: (line) => lines.push(line),
+      })
+      const pool = await bounded(RunspacePool.open(conn, { timeout: 60_000 }), 60_000, 'open')
+      assert.deepEqual(await new PowerShell(pool).addScript('6 * 7').invoke(), [42])
+      leaks(deep(conn), 'util.inspect(connection)')
+      leaks(deep(pool), 'util.inspect(pool)')
+      leaks(JSON.stringify(conn) ?? '', 'JSON.stringify(connection)')
+      assert.doesNotMatch(deep(conn), /Buffer|Uint8Array/, 'no key material in util.inspect(connection)')
+      await pool.close()
+      await conn.close()
+    }
+    const wrong = await RunspacePool.open(connection(peer, { password: 'Wr0ng-secret' }), {
+      timeout: 30_000,
+    }).catch((e: unknown) => e)
+    assert.ok(wrong instanceof AuthenticationError)
+    assert.ok(!deep(wrong).includes('Wr0ng-secret'), 'util.inspect(error) with its cause chain')
+    // the trace shows the exchanges, with tokens reduced to their length
+    assert.ok(
+      lines.some((l) => /POST \/wsman 0 bytes .* Authorization: Negotiate <\d+ bytes>/.test(l)),
+      lines.join('\n'),
+    )
+    assert.ok(
+      lines.some((l) => /HTTP 401 .*WWW-Authenticate: Negotiate <\d+ bytes>/.test(l)),
+      lines.join('\n'),
+    )
+    assert.ok(
+      lines.some((l) => /multipart\/encrypted \(application\/HTTP-SPNEGO-session-encrypted\)/.test(l)),
+    )
+    leaks(lines.join('\n'), 'the trace')
+  })
+
   test('clear-text SOAP over HTTP (encryption never) is refused by the peer (401) with AuthenticationError', async () => {
     const before = (await peer.status()).plaintextRefused
     await assert.rejects(

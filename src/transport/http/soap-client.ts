@@ -17,6 +17,7 @@
  * @module
  */
 import { isIP } from 'node:net'
+import { debuglog } from 'node:util'
 import {
   AbortError,
   AuthenticationError,
@@ -99,6 +100,13 @@ export interface WSManHttpClientOptions {
   allowUnencryptedBasic?: boolean | undefined
   /** Largest accepted response body in bytes; default 64 MiB. */
   maxResponseSize?: number | undefined
+  /**
+   * Receives one line per connection, HTTP exchange and retry: method, URL, lane, connection number,
+   * body sizes and content types, status, auth scheme. Credentials and tokens are never traced
+   * (`Authorization` and `WWW-Authenticate` values show only their scheme and token length) and
+   * neither are bodies. Default: `util.debuglog('psrp')`, i.e. stderr when `NODE_DEBUG=psrp`.
+   */
+  trace?: ((line: string) => void) | undefined
 }
 
 /**
@@ -212,6 +220,8 @@ export class WSManHttpClient {
   readonly #maxResponseSize: number
   readonly #lanes = new Map<HttpLane, Lane>()
   readonly #closing = new AbortController()
+  readonly #trace: (line: string) => void
+  readonly #connectionIds = new WeakMap<HttpConnection, number>()
   #connections = 0
 
   /**
@@ -240,6 +250,7 @@ export class WSManHttpClient {
     this.#maxResponseSize = positive('maxResponseSize', options.maxResponseSize, 64 * 1024 * 1024)
     this.#retry = retryPolicy(options.retries)
     this.#auth = options.auth
+    this.#trace = options.trace ?? debugTrace
     const certificate = options.certificate ?? options.auth.clientCertificate
     if (certificate !== undefined && !this.#tls) {
       throw new InvalidArgumentError('a TLS client certificate requires HTTPS (ssl: true)')
@@ -366,6 +377,7 @@ export class WSManHttpClient {
           staleRetried = true
           continue
         }
+        this.#trace(`connection failure (${err.error.message}); retriable`)
         if (retry >= this.#retry.count) {
           const attempts = retry + 1
           throw new TransportError(`${err.error.message} (${attempts} attempt${attempts === 1 ? '' : 's'})`, {
@@ -376,6 +388,9 @@ export class WSManHttpClient {
         continue
       }
       if (res.status === 503 && retry < this.#retry.count) {
+        this.#trace(
+          `HTTP 503 from ${this.url}: retry ${retry + 1} of ${this.#retry.count} on a new connection`,
+        )
         // A fresh connection: on an encrypting one the refused message already advanced the
         // sequence numbers and cipher state of the security context, which the server never saw.
         lane.discard()
@@ -453,6 +468,8 @@ export class WSManHttpClient {
       throw this.#authError(err)
     }
     const conn = new HttpConnection(opened, session, where, this.#maxResponseSize)
+    this.#connectionIds.set(conn, this.#connections)
+    this.#trace(`connection #${this.#connections} to ${where}${this.#tls ? ' (TLS)' : ''}`)
     if (this.closed) conn.destroy()
     lane.connection = conn
     return conn
@@ -477,6 +494,11 @@ export class WSManHttpClient {
         contentType = wrapped.contentType
       }
       const head = this.#requestHead(conn, contentType, payload.length, authorization)
+      const id = this.#connectionIds.get(conn) ?? 0
+      this.#trace(
+        `#${id} POST ${this.#path} ${payload.length} bytes ${mediaType(contentType)}` +
+          (authorization === undefined ? '' : ` Authorization: ${redactCredentials(authorization)}`),
+      )
       const ex = scope([signal], timeout, () => this.#timeoutError(timeout))
       let res: ParsedResponse
       try {
@@ -484,6 +506,12 @@ export class WSManHttpClient {
       } finally {
         ex.dispose()
       }
+      const challenge = headerValues(res.headers, 'www-authenticate').map(redactCredentials).join(', ')
+      this.#trace(
+        `#${id} HTTP ${res.status} ${res.body.length} bytes ` +
+          mediaType(headerValue(res.headers, 'content-type') ?? '') +
+          (challenge === '' ? '' : ` WWW-Authenticate: ${challenge}`),
+      )
       if (res.status === 407 && conn.absoluteForm) {
         throw new AuthenticationError(
           `proxy ${this.#proxy?.display ?? ''} requires authentication (HTTP 407)`,
@@ -574,4 +602,34 @@ function decodeText(body: Uint8Array, contentType: string): string {
   } catch (err) {
     throw new ProtocolError(`response body is not valid ${encoding}`, { cause: err })
   }
+}
+
+const debugTrace = debuglog('psrp')
+
+/** The media type of a content type, with `protocol=` for encrypted bodies (no boundary or charset). */
+function mediaType(contentType: string): string {
+  const type = contentType.split(';')[0]?.trim() ?? ''
+  const protocol = /protocol="?([^";]+)/i.exec(contentType)?.[1]
+  return protocol === undefined ? type : `${type} (${protocol})`
+}
+
+/**
+ * An `Authorization` / `WWW-Authenticate` value with every credential or token replaced by its
+ * length: `Negotiate <2048 bytes>`, `Basic <credentials>`.
+ */
+export function redactCredentials(value: string): string {
+  return value
+    .split(',')
+    .map((part) => {
+      const m = /^\s*([A-Za-z][\w-]*)(?:\s+(\S.*))?$/.exec(part)
+      if (m === null) return '<unparsed>'
+      const [, scheme = '', rest] = m
+      if (rest === undefined) return scheme
+      if (/^basic$/i.test(scheme)) return `${scheme} <credentials>`
+      const token = rest.trim()
+      if (/^[A-Za-z0-9+/]+={0,2}$/.test(token))
+        return `${scheme} <${Buffer.from(token, 'base64').length} bytes>`
+      return `${scheme} <parameters>`
+    })
+    .join(',')
 }

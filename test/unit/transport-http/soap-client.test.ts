@@ -23,6 +23,7 @@ import {
   WSManHttpClient,
   type WSManHttpClientOptions,
 } from '../../../src/transport/http/index.ts'
+import { redactCredentials } from '../../../src/transport/http/soap-client.ts'
 import {
   closedPort,
   noAuth,
@@ -588,5 +589,23 @@ describe('WSManHttpClient: argument checks on post', () => {
     const c = client(1)
     await assert.rejects(c.post('<a/>', { lane: '' }), InvalidArgumentError)
     await assert.rejects(c.post('<a/>', { timeout: 0 }), InvalidArgumentError)
+  })
+})
+
+describe('redactCredentials (trace lines)', () => {
+  test('tokens become their length, Basic credentials and auth-params disappear', () => {
+    const ntlm = 'TlRMTVNTUAABAAAAN4II4gAAAAAAAAAAAAAAAAAAAAAKAGNFAAAADw=='
+    assert.equal(redactCredentials(`Negotiate ${ntlm}`), 'Negotiate <40 bytes>')
+    assert.equal(
+      redactCredentials('Negotiate TlRMTVNTUAABAAAAN4II4gAAAAAAAAAAAAAAAAAAAAAKAGNFAAAADw='),
+      'Negotiate <40 bytes>',
+    )
+    assert.equal(redactCredentials('Basic YWxpY2U6c2VjcmV0'), 'Basic <credentials>')
+    assert.equal(
+      redactCredentials('Negotiate, Basic realm="WSMAN", Kerberos'),
+      'Negotiate, Basic <credentials>, Kerberos',
+    )
+    assert.equal(redactCredentials('Digest nonce="abc", qop=auth'), 'Digest <parameters>,<unparsed>')
+    assert.equal(redactCredentials('CredSSP'), 'CredSSP')
   })
 })
