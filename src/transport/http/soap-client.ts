@@ -631,5 +631,5 @@ export function redactCredentials(value: string): string {
         return `${scheme} <${Buffer.from(token, 'base64').length} bytes>`
       return `${scheme} <parameters>`
     })
-    .join(',')
+    .join(', ')
 }

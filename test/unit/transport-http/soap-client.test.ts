@@ -605,7 +605,7 @@ describe('redactCredentials (trace lines)', () => {
       redactCredentials('Negotiate, Basic realm="WSMAN", Kerberos'),
       'Negotiate, Basic <credentials>, Kerberos',
     )
-    assert.equal(redactCredentials('Digest nonce="abc", qop=auth'), 'Digest <parameters>,<unparsed>')
+    assert.equal(redactCredentials('Digest nonce="abc", qop=auth'), 'Digest <parameters>, <unparsed>')
     assert.equal(redactCredentials('CredSSP'), 'CredSSP')
   })
 })
