@@ -11,6 +11,10 @@
  * console.log(await peer.status())   // { encryptedRequests, plaintextRequests, … }
  * await peer.close()
  * ```
+ *
+ * With `credssp: { cert, key }` the peer also offers `CredSSP` (MS-CSSP, `credssp_acceptor.py`): its
+ * own TLS server per connection, inner SPNEGO/NTLM by gss-ntlmssp, the delegated password checked
+ * against `users`, then `application/HTTP-CredSSP-session-encrypted` bodies in 16 KiB parts.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -36,6 +40,17 @@ export interface NtlmPeerUser {
   readonly password: string
 }
 
+/** CredSSP settings of the peer ({@link NtlmPeerOptions.credssp}). */
+export interface NtlmPeerCredSsp {
+  /** Certificate and key (PEM) of the CredSSP TLS server (needed over HTTP too). */
+  readonly cert: string | Buffer
+  readonly key: string | Buffer
+  /** Highest TLS version of the CredSSP tunnel (default `1.3`). */
+  readonly tlsMaxVersion?: '1.2' | '1.3' | undefined
+  /** The CredSSP version the acceptor announces, 2–6 (default 6). */
+  readonly version?: 2 | 3 | 4 | 5 | 6 | undefined
+}
+
 /** Options of {@link startNtlmPeer}. */
 export interface NtlmPeerOptions {
   /** The WS-Man URL requests are forwarded to (plain HTTP, no authentication). */
@@ -55,6 +70,8 @@ export interface NtlmPeerOptions {
   readonly startTimeout?: number | undefined
   /** Log every request to stderr. */
   readonly verbose?: boolean | undefined
+  /** Also offer and accept CredSSP. */
+  readonly credssp?: NtlmPeerCredSsp | undefined
 }
 
 /** The peer's counters (GET /_psrp/status). */
@@ -82,6 +99,28 @@ export interface NtlmPeerStatus {
   readonly clientHangups: number
   /** Authenticated initiator names, e.g. `LAB\alice`. */
   readonly users: readonly string[]
+  /** CredSSP authentications completed (credentials delegated and accepted). */
+  readonly credsspAuthenticated: number
+  /** CredSSP authentications refused. */
+  readonly credsspFailures: number
+  /** The CredSSP version negotiated last (min of client and server), 0 before any. */
+  readonly credsspVersion: number
+  /** The version field the client sent last. */
+  readonly credsspClientVersion: number
+  /** TLS version of the last CredSSP tunnel (`TLSv1.2`, `TLSv1.3`). */
+  readonly tlsVersion: string
+  /** Cipher suite of the last CredSSP tunnel. */
+  readonly tlsCipher: string
+  /** Delegated CredSSP user names (`DOMAIN\user`), never the passwords. */
+  readonly credsspUsers: readonly string[]
+  /** Requests that came as multipart/x-multi-encrypted. */
+  readonly multipartRequests: number
+  /** Replies sent in more than one encrypted part. */
+  readonly multipartReplies: number
+  /** Most encrypted parts in one request / reply. */
+  readonly maxRequestParts: number
+  readonly maxReplyParts: number
+  readonly largestEncryptedReply: number
 }
 
 /** A running peer. */
@@ -127,12 +166,20 @@ export async function startNtlmPeer(options: NtlmPeerOptions): Promise<NtlmPeer>
     writeFileSync(join(dir, 'key.pem'), options.tls.key, { mode: 0o600 })
     args.push('--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'))
   }
+  if (options.credssp !== undefined) {
+    writeFileSync(join(dir, 'credssp-cert.pem'), options.credssp.cert)
+    writeFileSync(join(dir, 'credssp-key.pem'), options.credssp.key, { mode: 0o600 })
+    args.push('--credssp-cert', join(dir, 'credssp-cert.pem'), '--credssp-key', join(dir, 'credssp-key.pem'))
+    args.push('--credssp-tls-max', options.credssp.tlsMaxVersion ?? '1.3')
+    args.push('--credssp-version', String(options.credssp.version ?? 6))
+  }
   if (options.requireCbt === true) args.push('--require-cbt')
   if (options.allowUnencrypted === true) args.push('--allow-unencrypted')
   if (options.verbose === true) args.push('--verbose')
   const child = spawn(PEER_PYTHON, args, {
     env: {
       ...process.env,
+      PYTHONDONTWRITEBYTECODE: '1', // no __pycache__ beside the peer scripts
       NTLM_USER_FILE: userFile,
       NETBIOS_DOMAIN_NAME: options.netbiosDomain ?? 'LAB',
       NETBIOS_COMPUTER_NAME: options.netbiosComputer ?? 'WINRMSRV',

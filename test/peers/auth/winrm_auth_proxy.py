@@ -13,6 +13,11 @@ shells in real pwsh):
   for NTLM with AllowUnencrypted=false (unless --allow-unencrypted);
 * over HTTPS passes the tls-server-end-point channel bindings (RFC 5929) to the acceptor, and with
   --require-cbt refuses a client whose token carries none;
+* with --credssp-cert/--credssp-key also offers `CredSSP` (MS-CSSP, credssp_acceptor.py): a TLS server
+  per connection (--credssp-tls-max 1.2|1.3), the CredSSP version given by --credssp-version (2-6),
+  inner SPNEGO/NTLM through gss-ntlmssp, delegated credentials checked against the user file, then
+  application/HTTP-CredSSP-session-encrypted bodies (16 KiB parts, multipart/x-multi-encrypted) in
+  both directions;
 * forwards each decrypted SOAP body to --upstream (plain HTTP, no authentication, one keep-alive
   upstream connection per client connection, so long-poll Receives on separate client sockets stay
   separate) and returns the reply, encrypted when the request was. A client that hangs up while its
@@ -45,9 +50,13 @@ import urllib.parse
 import gssapi
 import gssapi.raw as gr
 
+import credssp_acceptor as credssp
+
 NTLM_OID = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
 GSS_C_CHANNEL_BOUND_FLAG = 0x800
 SPNEGO_ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
+CREDSSP_ENCRYPTED = "application/HTTP-CredSSP-session-encrypted"
+CREDSSP_CHUNK = 16384
 BOUNDARY = b"Encrypted Boundary"
 SOAP_TYPE = "application/soap+xml;charset=UTF-8"
 STATUS_PATH = "/_psrp/status"
@@ -86,6 +95,18 @@ class Stats:
             "upstreamErrors": 0,
             "clientHangups": 0,
             "users": [],
+            "credsspAuthenticated": 0,
+            "credsspFailures": 0,
+            "credsspVersion": 0,
+            "credsspClientVersion": 0,
+            "tlsVersion": "",
+            "tlsCipher": "",
+            "credsspUsers": [],
+            "multipartRequests": 0,
+            "multipartReplies": 0,
+            "maxRequestParts": 0,
+            "maxReplyParts": 0,
+            "largestEncryptedReply": 0,
         }
 
     def add(self, key, n=1):
@@ -96,10 +117,14 @@ class Stats:
         with self._lock:
             self._v[key] = max(self._v[key], n)
 
-    def user(self, name):
+    def user(self, name, key="users"):
         with self._lock:
-            if name not in self._v["users"]:
-                self._v["users"].append(name)
+            if name not in self._v[key]:
+                self._v[key].append(name)
+
+    def set(self, key, value):
+        with self._lock:
+            self._v[key] = value
 
     def snapshot(self):
         with self._lock:
@@ -137,18 +162,41 @@ def tls_server_end_point(cert_der):
 
 
 # ---------------------------------------------------------------- MS-WSMV 2.2.9.1 framing
-def build_encrypted(ctx, message):
-    sealed = ctx.wrap(message, True).message  # NTLM: 16-byte signature ‖ sealed data
-    header, data = sealed[:16], sealed[16:]
-    body = (b"--" + BOUNDARY + b"\r\n\tContent-Type: " + SPNEGO_ENCRYPTED.encode() + b"\r\n"
-            b"\tOriginalContent: type=" + SOAP_TYPE.encode() + b";Length=" + str(len(message)).encode()
-            + b"\r\n--" + BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n"
-            + struct.pack("<I", len(header)) + header + data + b"--" + BOUNDARY + b"--\r\n")
-    ctype = 'multipart/encrypted;protocol="%s";boundary="%s"' % (SPNEGO_ENCRYPTED, BOUNDARY.decode())
-    return ctype, body
+def ntlm_seal(ctx):
+    def seal(message):
+        sealed = ctx.wrap(message, True).message  # NTLM: 16-byte signature ‖ sealed data
+        return sealed[:16], sealed[16:]
+    return seal
 
 
-def parse_encrypted(ctx, body, boundary):
+def ntlm_unseal(ctx):
+    def unseal(header, data):
+        if len(header) != 16:
+            raise ValueError("NTLM signature length %d != 16" % len(header))
+        return ctx.unwrap(header + data).message
+    return unseal
+
+
+def build_encrypted(seal, message, protocol=SPNEGO_ENCRYPTED):
+    """Returns (content type, body, parts); CredSSP bodies go in 16 KiB parts (x-multi-encrypted)."""
+    chunks = [message]
+    multi = protocol == CREDSSP_ENCRYPTED and len(message) > CREDSSP_CHUNK
+    if multi:
+        chunks = [message[i:i + CREDSSP_CHUNK] for i in range(0, len(message), CREDSSP_CHUNK)]
+    body = b""
+    for chunk in chunks:
+        header, data = seal(chunk)
+        body += (b"--" + BOUNDARY + b"\r\n\tContent-Type: " + protocol.encode() + b"\r\n"
+                 b"\tOriginalContent: type=" + SOAP_TYPE.encode() + b";Length=" + str(len(chunk)).encode()
+                 + b"\r\n--" + BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n"
+                 + struct.pack("<I", len(header)) + header + data)
+    body += b"--" + BOUNDARY + b"--\r\n"
+    ctype = 'multipart/%s;protocol="%s";boundary="%s"' % (
+        "x-multi-encrypted" if multi else "encrypted", protocol, BOUNDARY.decode())
+    return ctype, body, len(chunks)
+
+
+def parse_encrypted(unseal, body, boundary, protocol=SPNEGO_ENCRYPTED):
     """Decrypts every (header part, payload part) pair; returns (plaintext, original type, parts)."""
     b = re.escape(boundary.encode())
     body = re.sub(rb"--\s*" + b + rb"--\r\n$", b"", body)
@@ -162,7 +210,7 @@ def parse_encrypted(ctx, body, boundary):
         if m is None:
             raise ValueError("no OriginalContent Length in the header part")
         otype, exp_len = m.group(1).decode(), int(m.group(2))
-        if SPNEGO_ENCRYPTED.encode() not in head:
+        if protocol.encode() not in head:
             raise ValueError("unsupported protocol in %r" % head[:120])
         payload = parts[i + 1]
         prefix = b"\tContent-Type: application/octet-stream\r\n"
@@ -170,9 +218,9 @@ def parse_encrypted(ctx, body, boundary):
             raise ValueError("payload part without application/octet-stream")
         payload = payload[len(prefix):]
         hlen = struct.unpack("<I", payload[:4])[0]
-        if hlen != 16:
-            raise ValueError("NTLM signature length %d != 16" % hlen)
-        plain = ctx.unwrap(payload[4:4 + hlen] + payload[4 + hlen:]).message
+        if 4 + hlen > len(payload):
+            raise ValueError("header length %d overruns the part" % hlen)
+        plain = unseal(payload[4:4 + hlen], payload[4 + hlen:])
         if len(plain) != exp_len:
             raise ValueError("length mismatch %d != %d" % (len(plain), exp_len))
         out += plain
@@ -193,6 +241,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.ctx = None
+        self.credssp = None  # the CredSSPAcceptor when the connection uses CredSSP
         self.user = None
         self.upstream = None
         self.tls = isinstance(self.connection, ssl.SSLSocket)
@@ -222,6 +271,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _challenge(self, token=None, scheme=None):
         if token is None:
             hs = [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")]
+            if self.server.credssp_tls is not None:
+                hs.append(("WWW-Authenticate", "CredSSP"))
         else:
             hs = [("WWW-Authenticate", "%s %s" % (scheme, base64.b64encode(token).decode()))]
         self._send(401, b"", hs)
@@ -236,7 +287,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Runs one handshake leg; returns True when the request may proceed (a response was sent otherwise)."""
         scheme, _, b64 = auth.strip().partition(" ")
         s = scheme.lower()
-        if s not in ("negotiate", "ntlm") or not b64.strip():
+        credssp_ok = s == "credssp" and self.server.credssp_tls is not None
+        if (s not in ("negotiate", "ntlm") and not credssp_ok) or not b64.strip():
             self._challenge()
             return False
         name = "NTLM" if s == "ntlm" else "Negotiate"
@@ -245,6 +297,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             self._send(400, b"malformed authorization token")
             return False
+        if credssp_ok:
+            return self._credssp_step(token)
+        self.credssp = None
         if self.ctx is None or self.ctx.complete:
             # a new handshake (first, or re-authentication on this connection)
             self.user = None
@@ -280,6 +335,49 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.final = (name, out) if out else None
         return True
 
+    def _credssp_step(self, token):
+        """One CredSSP leg (MS-CSSP over HTTP): 401 + CredSSP token until the credentials are delegated."""
+        if self.credssp is None or self.credssp.complete:
+            self.user = None
+            self.ctx = None
+            self.credssp = credssp.CredSSPAcceptor(
+                self.server.credssp_tls, self.server.credssp_pubkey, ARGS.credssp_version,
+                check_password, log=debug)
+        acc = self.credssp
+        try:
+            out = acc.step(token)
+        except credssp.CredSSPError as e:
+            STATS.add("authFailures")
+            STATS.add("credsspFailures")
+            log("CredSSP authentication failed (0x%08X): %s" % (e.status, e))
+            self.credssp = None
+            if e.reply:
+                self._challenge(e.reply, "CredSSP")
+            else:
+                self._challenge()
+            return False
+        except Exception as e:  # a bug or malformed input: refuse, keep serving
+            STATS.add("authFailures")
+            STATS.add("credsspFailures")
+            log("CredSSP failure:", type(e).__name__, str(e)[:200])
+            self.credssp = None
+            self._challenge()
+            return False
+        if not acc.complete:
+            self._challenge(out or b"", "CredSSP")
+            return False
+        self.user = acc.user
+        STATS.add("authenticated")
+        STATS.add("credsspAuthenticated")
+        STATS.set("credsspVersion", acc.negotiated)
+        STATS.set("credsspClientVersion", acc.client_version)
+        STATS.set("tlsVersion", acc.tls_version)
+        STATS.set("tlsCipher", acc.cipher)
+        STATS.user(acc.user, "credsspUsers")
+        debug("CredSSP authenticated", acc.user, acc.tls_version, acc.cipher, "v%d" % acc.negotiated)
+        self.final = None
+        return True
+
     def do_POST(self):
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
@@ -304,11 +402,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if encrypted:
             m = re.search(r'boundary="?([^";]+)"?', ctype)
             p = re.search(r'protocol="?([^";]+)"?', ctype)
-            if m is None or p is None or p.group(1).lower() != SPNEGO_ENCRYPTED.lower():
+            protocol = CREDSSP_ENCRYPTED if self.credssp is not None else SPNEGO_ENCRYPTED
+            if m is None or p is None or p.group(1).lower() != protocol.lower():
                 STATS.add("decryptFailures")
                 return self._send(400, b"unsupported encrypted content type", extra)
+            unseal = self.credssp.unwrap_winrm if self.credssp is not None else ntlm_unseal(self.ctx)
             try:
-                plain, otype, parts = parse_encrypted(self.ctx, body, m.group(1))
+                plain, otype, parts = parse_encrypted(unseal, body, m.group(1), protocol)
             except Exception as e:
                 STATS.add("decryptFailures")
                 log("decrypt failure:", type(e).__name__, e)
@@ -317,6 +417,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             STATS.add("encryptedRequests")
             STATS.add("encryptedBytes", len(body))
             STATS.max("largestEncryptedRequest", len(body))
+            STATS.max("maxRequestParts", parts)
+            if ctype.lower().startswith("multipart/x-multi-encrypted"):
+                STATS.add("multipartRequests")
             debug("decrypted %d -> %d bytes in %d part(s)" % (len(body), len(plain), parts))
         else:
             STATS.add("plaintextRequests")
@@ -326,6 +429,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # Windows answers NTLM clients that do not encrypt over HTTP with 401 (AllowUnencrypted=false;
                 # seen in hashicorp/packer#6205); the connection's authentication is void
                 self.ctx = None
+                self.credssp = None
                 self.user = None
                 return self._challenge()
             plain, otype = body, ctype or SOAP_TYPE
@@ -342,8 +446,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         STATS.add("forwarded")
         headers = list(extra)
         if encrypted and reply:
-            rtype, reply = build_encrypted(self.ctx, reply)
+            if self.credssp is not None:
+                rtype, reply, parts = build_encrypted(self.credssp.wrap_winrm, reply, CREDSSP_ENCRYPTED)
+            else:
+                rtype, reply, parts = build_encrypted(ntlm_seal(self.ctx), reply)
             STATS.add("encryptedReplies")
+            STATS.max("largestEncryptedReply", len(reply))
+            STATS.max("maxReplyParts", parts)
+            if parts > 1:
+                STATS.add("multipartReplies")
         if rtype:
             headers.append(("Content-Type", rtype))
         try:
@@ -434,6 +545,25 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         log("error on connection from %s: %s: %s" % (client_address, type(e).__name__, e))
 
 
+def check_password(domain, user, password):
+    """True when the delegated CredSSP credentials match a line of the user file."""
+    if "@" in user and not domain:
+        user = user.split("@", 1)[0]
+    try:
+        with open(ARGS.user_file or os.environ["NTLM_USER_FILE"], encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        d, u, p = parts
+        if u.lower() == user.lower() and (not domain or d.lower() == domain.lower()) and p == password:
+            return True
+    return False
+
+
 def shutdown(*_):
     try:
         log("exiting; stats " + json.dumps(STATS.snapshot()))
@@ -462,6 +592,11 @@ def main():
     p.add_argument("--key", help="PEM key of --cert")
     p.add_argument("--require-cbt", action="store_true", help="over HTTPS, refuse tokens without channel bindings")
     p.add_argument("--allow-unencrypted", action="store_true", help="accept clear-text SOAP over HTTP")
+    p.add_argument("--credssp-cert", help="PEM certificate of the CredSSP TLS server: offer CredSSP")
+    p.add_argument("--credssp-key", help="PEM key of --credssp-cert")
+    p.add_argument("--credssp-tls-max", choices=("1.2", "1.3"), default="1.3")
+    p.add_argument("--credssp-version", type=int, choices=range(2, 7), default=6,
+                   help="the CredSSP version the acceptor announces")
     p.add_argument("--no-stdin-watch", action="store_true", help="do not exit when stdin closes")
     p.add_argument("--verbose", action="store_true")
     ARGS = p.parse_args()
@@ -481,6 +616,13 @@ def main():
     srv.upstream = up
     srv.ssl_context = None
     srv.cbt = None
+    srv.credssp_tls = None
+    srv.credssp_pubkey = None
+    if ARGS.credssp_cert:
+        srv.credssp_tls = credssp.server_tls_context(ARGS.credssp_cert, ARGS.credssp_key or ARGS.credssp_cert,
+                                                     ARGS.credssp_tls_max)
+        with open(ARGS.credssp_cert) as f:
+            srv.credssp_pubkey = credssp.subject_public_key(ssl.PEM_cert_to_DER_cert(f.read()))
     if ARGS.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(ARGS.cert, ARGS.key)
@@ -491,8 +633,9 @@ def main():
     if not ARGS.no_stdin_watch:
         threading.Thread(target=watch_stdin, daemon=True).start()
     print("LISTENING %d" % port, flush=True)
-    log("listening on %s://127.0.0.1:%d -> %s (require CBT: %s)" % (
-        "https" if ARGS.cert else "http", port, ARGS.upstream, ARGS.require_cbt))
+    log("listening on %s://127.0.0.1:%d -> %s (require CBT: %s, CredSSP: %s)" % (
+        "https" if ARGS.cert else "http", port, ARGS.upstream, ARGS.require_cbt,
+        "v%d TLS<=%s" % (ARGS.credssp_version, ARGS.credssp_tls_max) if ARGS.credssp_cert else "off"))
     srv.serve_forever(poll_interval=0.5)
 
 
