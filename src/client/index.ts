@@ -35,3 +35,25 @@ export {
   type WinRSSpawnOptions,
   type WinRSResult,
 } from './winrs.ts'
+export {
+  Client,
+  type ClientTarget,
+  type LocalTarget,
+  type ClientOptions,
+  type ClientWSManOptions,
+  type RunPsOptions,
+  type RunPsTextOptions,
+  type RunPsResult,
+  type RunPsTextResult,
+  type RunCmdOptions,
+  type RunCmdResult,
+  type CmdProcess,
+} from './client.ts'
+export {
+  copyToRemote,
+  fetchFromRemote,
+  type TransferOptions,
+  type TransferEngineOptions,
+  type TransferProgress,
+  type TransferResult,
+} from './file-transfer.ts'

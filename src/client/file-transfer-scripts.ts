@@ -1,0 +1,219 @@
+/**
+ * The PowerShell scripts the file transfers of {@link Client} run on the server. They are written for
+ * Windows PowerShell 5.1 as well as PowerShell 7 (no `clean` blocks, no .NET Core–only overloads), use
+ * only .NET types (`FileStream`, `SHA256`), and report problems as terminating errors whose messages
+ * name the path, which the client surfaces as {@link PipelineFailedError}.
+ *
+ * Wire conventions between client and scripts:
+ * - file bytes travel as `byte[]` objects (`<BA>` in CLIXML), one per chunk;
+ * - SHA-256 digests travel as lower-case hex strings;
+ * - relative paths in directory listings use `/` whatever the server's separator.
+ *
+ * @module
+ */
+
+/**
+ * Resolves a path given by the client: optionally expands it as a PowerShell expandable string
+ * (`$env:TEMP\x`), then makes it absolute against the runspace's current location.
+ */
+const RESOLVE = `
+function Resolve-PsrpPath([string]$P, [bool]$Expand) {
+  if ($Expand) { $P = $ExecutionContext.InvokeCommand.ExpandString($P) }
+  $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($P)
+}
+function ConvertTo-PsrpHex([byte[]]$B) { [BitConverter]::ToString($B).Replace('-', '').ToLowerInvariant() }
+`
+
+/**
+ * Receives one file as pipeline input and writes it to `<dir>/<TempName>` (created exclusively, shared
+ * for delete so a cleanup pipeline can remove it after a stop), hashing as it writes. The last input
+ * record is the hex SHA-256 the client computed while reading; on a match the temporary file replaces
+ * the destination (`File.Replace`, atomic on Windows and POSIX) or is renamed to it. Any failure
+ * removes the temporary file. Outputs the resolved destination path.
+ *
+ * A file of at most one chunk comes instead as the `Data` parameter with its digest as `Sha256`, and
+ * no input: that saves the input round trips, which dominate for trees of small files.
+ *
+ * Parameters: `Path`, `TempName`, `Overwrite`, `Expand`, `Data`, `Sha256`.
+ */
+export const COPY_FILE_SCRIPT = `param([string]$Path, [string]$TempName, [bool]$Overwrite, [bool]$Expand, [byte[]]$Data, [string]$Sha256)
+begin {
+  $ErrorActionPreference = 'Stop'
+  ${RESOLVE}
+  $Path = Resolve-PsrpPath $Path $Expand
+  if ([IO.Directory]::Exists($Path)) { throw "Cannot copy to '$Path': it is a directory." }
+  if (-not $Overwrite -and [IO.File]::Exists($Path)) {
+    throw "Cannot copy to '$Path': the file exists (set overwrite to replace it)."
+  }
+  $dir = [IO.Path]::GetDirectoryName($Path)
+  if (-not [IO.Directory]::Exists($dir)) { throw "Cannot copy to '$Path': the directory '$dir' does not exist." }
+  $tmp = [IO.Path]::Combine($dir, $TempName)
+  $share = [IO.FileShare]::Read -bor [IO.FileShare]::Delete
+  $fs = New-Object IO.FileStream($tmp, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, $share, 65536)
+  $sha = [Security.Cryptography.SHA256]::Create()
+  $expected = $null
+  $count = [long]0
+}
+process {
+  try {
+    if ($null -eq $_) { return }
+    if ($_ -is [string]) { $expected = $_; return }
+    $fs.Write($_, 0, $_.Length)
+    $null = $sha.TransformBlock($_, 0, $_.Length, $null, 0)
+    $count += $_.Length
+  } catch {
+    $fs.Dispose()
+    [IO.File]::Delete($tmp)
+    throw
+  }
+}
+end {
+  try {
+    if ($null -ne $Data) {
+      $fs.Write($Data, 0, $Data.Length)
+      $null = $sha.TransformBlock($Data, 0, $Data.Length, $null, 0)
+      $count += $Data.Length
+    }
+    if ($Sha256) { $expected = $Sha256 }
+    $fs.Dispose()
+    $null = $sha.TransformFinalBlock((New-Object byte[] 0), 0, 0)
+    $actual = ConvertTo-PsrpHex $sha.Hash
+    if ($null -eq $expected) { throw "Cannot copy to '$Path': the transfer ended before the checksum arrived." }
+    if ($actual -ne $expected) {
+      throw "Cannot copy to '$Path': SHA-256 mismatch after $count bytes (sent $expected, received $actual)."
+    }
+    if ([IO.File]::Exists($Path)) {
+      if (-not $Overwrite) { throw "Cannot copy to '$Path': the file exists (set overwrite to replace it)." }
+      [IO.File]::Replace($tmp, $Path, [NullString]::Value)
+    } else {
+      [IO.File]::Move($tmp, $Path)
+    }
+    $Path
+  } catch {
+    [IO.File]::Delete($tmp)
+    throw
+  }
+}
+`
+
+/**
+ * Removes the temporary file of an interrupted copy (best effort). Parameters: `Path`, `TempName`,
+ * `Expand`.
+ */
+export const REMOVE_TEMP_SCRIPT = `param([string]$Path, [string]$TempName, [bool]$Expand)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+$Path = Resolve-PsrpPath $Path $Expand
+$tmp = [IO.Path]::Combine([IO.Path]::GetDirectoryName($Path), $TempName)
+if ([IO.File]::Exists($tmp)) { [IO.File]::Delete($tmp) }
+`
+
+/**
+ * Prepares a directory copy: creates the destination root and every relative directory, and (without
+ * `Overwrite`) refuses when any of the relative files exists. Outputs the resolved root and the
+ * server's directory separator as two strings.
+ *
+ * Parameters: `Path`, `Directories` (relative, `/`-separated), `Files` (same), `Overwrite`, `Expand`.
+ */
+export const PREPARE_DIRECTORY_SCRIPT = `param([string]$Path, [string[]]$Directories, [string[]]$Files, [bool]$Overwrite, [bool]$Expand)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+$Path = Resolve-PsrpPath $Path $Expand
+$sep = [IO.Path]::DirectorySeparatorChar
+if ([IO.File]::Exists($Path)) { throw "Cannot copy a directory to '$Path': it is a file." }
+$null = [IO.Directory]::CreateDirectory($Path)
+foreach ($d in $Directories) { $null = [IO.Directory]::CreateDirectory([IO.Path]::Combine($Path, $d.Replace('/', $sep))) }
+if (-not $Overwrite) {
+  $existing = @(foreach ($f in $Files) { $full = [IO.Path]::Combine($Path, $f.Replace('/', $sep)); if ([IO.File]::Exists($full)) { $full } })
+  if ($existing.Count -gt 0) {
+    $shown = ($existing | Select-Object -First 5) -join "', '"
+    throw "Cannot copy to '$Path': $($existing.Count) file(s) exist, e.g. '$shown' (set overwrite to replace them)."
+  }
+}
+$Path
+[string]$sep
+`
+
+/**
+ * Describes a remote path for a fetch. Outputs tab-separated strings: first `R<TAB>file|dir<TAB>
+ * <length><TAB><full path>`, then for a directory one `D<TAB><relative>` per subdirectory and one
+ * `F<TAB><length><TAB><relative>` per file (recursively, hidden files included, reparse points not
+ * followed). A missing path is a terminating error naming it.
+ *
+ * Parameters: `Path`, `Expand`.
+ */
+export const STAT_SCRIPT = `param([string]$Path, [bool]$Expand)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+$Path = Resolve-PsrpPath $Path $Expand
+if ([IO.File]::Exists($Path)) {
+  "R\`tfile\`t$((New-Object IO.FileInfo($Path)).Length)\`t$Path"
+  return
+}
+if (-not [IO.Directory]::Exists($Path)) {
+  $e = New-Object IO.FileNotFoundException("Cannot fetch '$Path': no such file or directory on the remote host.", $Path)
+  throw $e
+}
+"R\`tdir\`t0\`t$Path"
+$root = (New-Object IO.DirectoryInfo($Path)).FullName.TrimEnd([IO.Path]::DirectorySeparatorChar, [IO.Path]::AltDirectorySeparatorChar)
+$stack = New-Object System.Collections.Stack
+$stack.Push((New-Object IO.DirectoryInfo($root)))
+while ($stack.Count -gt 0) {
+  $dir = $stack.Pop()
+  foreach ($item in $dir.GetFileSystemInfos()) {
+    $rel = $item.FullName.Substring($root.Length + 1).Replace([IO.Path]::DirectorySeparatorChar, '/')
+    if ($item -is [IO.DirectoryInfo]) {
+      "D\`t$rel"
+      if (-not ($item.Attributes -band [IO.FileAttributes]::ReparsePoint)) { $stack.Push($item) }
+    } else {
+      "F\`t$($item.Length)\`t$rel"
+    }
+  }
+}
+`
+
+/**
+ * Streams one file to the client: outputs `byte[]` chunks of `ChunkSize` bytes (the last may be
+ * shorter), then the string `sha256:<hex>` of what it sent. The file is opened shared for read and
+ * write so files other programs hold open can be fetched. A missing file is a terminating error naming
+ * it.
+ *
+ * Parameters: `Path`, `ChunkSize`, `Expand`.
+ */
+export const FETCH_FILE_SCRIPT = `param([string]$Path, [int]$ChunkSize, [bool]$Expand)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+$Path = Resolve-PsrpPath $Path $Expand
+if ([IO.Directory]::Exists($Path)) { throw "Cannot fetch '$Path' as a file: it is a directory." }
+if (-not [IO.File]::Exists($Path)) {
+  $e = New-Object IO.FileNotFoundException("Cannot fetch '$Path': no such file on the remote host.", $Path)
+  throw $e
+}
+$share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
+$fs = New-Object IO.FileStream($Path, [IO.FileMode]::Open, [IO.FileAccess]::Read, $share, 65536)
+try {
+  $sha = [Security.Cryptography.SHA256]::Create()
+  while ($true) {
+    $buf = New-Object byte[] $ChunkSize
+    $got = 0
+    while ($got -lt $ChunkSize) {
+      $r = $fs.Read($buf, $got, $ChunkSize - $got)
+      if ($r -le 0) { break }
+      $got += $r
+    }
+    if ($got -eq 0) { break }
+    if ($got -lt $ChunkSize) {
+      $last = New-Object byte[] $got
+      [Array]::Copy($buf, $last, $got)
+      $buf = $last
+    }
+    $null = $sha.TransformBlock($buf, 0, $got, $null, 0)
+    Write-Output -InputObject $buf -NoEnumerate
+    if ($got -lt $ChunkSize) { break }
+  }
+  $null = $sha.TransformFinalBlock((New-Object byte[] 0), 0, 0)
+  'sha256:' + (ConvertTo-PsrpHex $sha.Hash)
+} finally {
+  $fs.Dispose()
+}
+`

@@ -1,0 +1,631 @@
+/**
+ * File transfer over PSRP, the engine behind {@link Client.copy} and {@link Client.fetch}: streamed in
+ * chunks sized to the connection, SHA-256 verified end to end, written under a temporary name and
+ * renamed into place, files and directory trees.
+ *
+ * ```ts
+ * await using pool = await RunspacePool.open(new ProcessConnection(), { maxRunspaces: 4 })
+ * await copyToRemote(pool, 'local.bin', '/tmp/remote.bin', { chunkSize: 256 * 1024 })
+ * await fetchFromRemote(pool, '/tmp/remote.bin', 'back.bin', { chunkSize: 256 * 1024, overwrite: true })
+ * ```
+ *
+ * How it works, and why:
+ * - **copy**: the local file is read as a stream of `chunkSize` pieces, hashed as it is read. The
+ *   server runs ONE pipeline per file ({@link COPY_FILE_SCRIPT}) whose input is the chunks (as
+ *   `byte[]`) followed by the hex digest; {@link PowerShell.stream} sends input in fragments and waits
+ *   for the server's acknowledgements, so neither side holds more than a few batches of chunks.
+ * - **fetch**: one pipeline per file ({@link FETCH_FILE_SCRIPT}) outputs `byte[]` chunks and finally
+ *   the digest of what it read; the client consumes them with a small `highWaterMark`, so when the
+ *   local disk is slower than the network the transport stops reading and the server blocks.
+ * - **directories**: one pipeline per file, up to `concurrency` files at once (default: the pool's
+ *   `maxRunspaces`), plus one pipeline that lists (fetch) or prepares (copy) the tree. One pipeline
+ *   per file keeps every file independently verified and retried-safe; running several at once keeps
+ *   the connection busy for trees of small files, where per-file round trips dominate.
+ * - **in flight**: the OutOfProc protocol allows one unacknowledged data packet per pipeline and
+ *   WinRM serializes the Sends of one command, so a single file's chunks are pipelined only as far as
+ *   the protocol allows; splitting one file across several pipelines was measured against local pwsh
+ *   and the WinRM bridge and was not faster (the server deserializes input on one thread), so files
+ *   are the unit of parallelism.
+ *
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { basename, dirname, join, relative, resolve, sep } from 'node:path'
+import {
+  AbortError,
+  InvalidArgumentError,
+  PipelineFailedError,
+  ProtocolError,
+  TimeoutError,
+  type PsrpError,
+} from '../errors.ts'
+import { PowerShell } from './powershell.ts'
+import type { CallOptions, RunspacePool } from './runspace-pool.ts'
+import {
+  COPY_FILE_SCRIPT,
+  FETCH_FILE_SCRIPT,
+  PREPARE_DIRECTORY_SCRIPT,
+  REMOVE_TEMP_SCRIPT,
+  STAT_SCRIPT,
+} from './file-transfer-scripts.ts'
+
+/** What {@link TransferOptions.onProgress} receives. */
+export interface TransferProgress {
+  /** Bytes transferred so far, all files together. */
+  readonly bytes: number
+  /** Bytes to transfer in total, all files together. */
+  readonly totalBytes: number
+  /** The source path of the file that progressed (local for copy, remote for fetch). */
+  readonly file: string
+  /** Bytes of `file` transferred so far. */
+  readonly fileBytes: number
+  /** Size of `file`. */
+  readonly fileTotalBytes: number
+}
+
+/** Options of {@link Client.copy} and {@link Client.fetch}. */
+export interface TransferOptions extends CallOptions {
+  /** Replace existing destination files (default false: refuse, before transferring anything). */
+  overwrite?: boolean | undefined
+  /**
+   * Expand the remote path as a PowerShell expandable string first (`$env:TEMP\x`, `$HOME/x`).
+   * Subexpressions (`$(…)`) run too, so use it only with trusted paths. Default false.
+   */
+  expandVariables?: boolean | undefined
+  /** Called after every chunk (and once per empty file). Exceptions thrown by it abort the transfer. */
+  onProgress?: ((progress: TransferProgress) => void) | undefined
+  /** Bytes per chunk; default sized to the connection (see {@link Client}). */
+  chunkSize?: number | undefined
+  /** Files transferred at once in a directory transfer; default the pool's `maxRunspaces`. */
+  concurrency?: number | undefined
+}
+
+/** What {@link Client.copy} and {@link Client.fetch} resolve to. */
+export interface TransferResult {
+  /** The destination as resolved (the remote absolute path for copy, the local one for fetch). */
+  readonly destination: string
+  /** Files transferred. */
+  readonly files: number
+  /** Directories created or merged (0 for a single file). */
+  readonly directories: number
+  /** Bytes transferred. */
+  readonly bytes: number
+  /** SHA-256 (hex) of the file, for a single-file transfer. */
+  readonly sha256: string | undefined
+}
+
+/** The options the engine needs: {@link TransferOptions} with the chunk size settled. */
+export interface TransferEngineOptions extends TransferOptions {
+  chunkSize: number
+}
+
+const MIN_CHUNK = 1024
+const MAX_CHUNK = 16 * 1024 * 1024
+/** Output chunks buffered by a fetch before the transport stops reading from the server. */
+const FETCH_HIGH_WATER_MARK = 8
+/** Time allowed to remove a temporary file after a failed or cancelled copy. */
+const CLEANUP_TIMEOUT = 15_000
+
+/** One transfer's cancellation: the caller's signal and timeout folded into one AbortSignal. */
+class Scope {
+  readonly #controller = new AbortController()
+  readonly #timer: NodeJS.Timeout | undefined
+  readonly #signal: AbortSignal | undefined
+  readonly #onAbort = (): void => this.#controller.abort(this.#signal?.reason)
+  #timedOut = false
+
+  constructor(
+    options: CallOptions,
+    readonly what: string,
+  ) {
+    this.#signal = options.signal
+    if (this.#signal?.aborted === true) this.#controller.abort(this.#signal.reason)
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
+    const timeout = options.timeout
+    if (timeout !== undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timedOut = true
+        this.#controller.abort()
+      }, timeout)
+    }
+    this.timeout = timeout
+  }
+
+  readonly timeout: number | undefined
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  /** Throws the cancellation error if the transfer was cancelled. */
+  check(): void {
+    if (this.signal.aborted) throw this.error()
+  }
+
+  /** The error to report: TimeoutError or AbortError when cancelled, else `e` as a PsrpError. */
+  translate(e: unknown): unknown {
+    if (this.signal.aborted) return this.error(e)
+    return e
+  }
+
+  error(cause?: unknown): PsrpError {
+    if (this.#timedOut)
+      return new TimeoutError(`${this.what} timed out after ${this.timeout ?? 0} ms`, this.timeout ?? 0, {
+        cause,
+      })
+    return new AbortError(`${this.what} was aborted`, { cause: cause ?? this.#signal?.reason })
+  }
+
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#signal?.removeEventListener('abort', this.#onAbort)
+  }
+}
+
+/** Progress over a whole transfer. */
+class Progress {
+  bytes = 0
+  constructor(
+    readonly totalBytes: number,
+    readonly callback: TransferOptions['onProgress'],
+  ) {}
+
+  report(file: string, fileBytes: number, fileTotalBytes: number, delta: number): void {
+    this.bytes += delta
+    this.callback?.({ bytes: this.bytes, totalBytes: this.totalBytes, file, fileBytes, fileTotalBytes })
+  }
+}
+
+function checkChunkSize(n: number): number {
+  if (!Number.isSafeInteger(n) || n < MIN_CHUNK || n > MAX_CHUNK)
+    throw new InvalidArgumentError(`chunkSize must be an integer from ${MIN_CHUNK} to ${MAX_CHUNK}`)
+  return n
+}
+
+function checkConcurrency(pool: RunspacePool, n: number | undefined): number {
+  const value = n ?? Math.max(1, pool.maxRunspaces)
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new InvalidArgumentError('concurrency must be a positive integer')
+  return value
+}
+
+function randomTempName(fileName: string): string {
+  return `${fileName}.${randomBytes(6).toString('hex')}.tmp`
+}
+
+function errno(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined
+}
+
+/** Runs `work` on at most `limit` items at once; the first failure stops starting new ones. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  let failure: { error: unknown } | undefined
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T
+      try {
+        await work(item)
+      } catch (e) {
+        failure ??= { error: e }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (failure !== undefined) throw failure.error
+}
+
+/** Runs a script to completion in the pool and returns its output. */
+async function run(
+  pool: RunspacePool,
+  script: string,
+  parameters: Record<string, unknown>,
+  options: CallOptions,
+): Promise<unknown[]> {
+  return new PowerShell(pool).addScript(script).addParameters(parameters).invoke(undefined, options)
+}
+
+// ---------------------------------------------------------------- copy
+
+/** A local file tree to copy: relative `/`-separated paths. */
+interface LocalTree {
+  readonly directories: string[]
+  readonly files: { readonly rel: string; readonly path: string; readonly size: number }[]
+}
+
+async function walkLocal(root: string): Promise<LocalTree> {
+  const tree: LocalTree = { directories: [], files: [] }
+  const visit = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true })
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const entry of entries) {
+      const path = join(dir, entry.name)
+      const rel = relative(root, path).split(sep).join('/')
+      // symbolic links to files are copied as files; links to directories are not followed (no cycles)
+      const s = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : undefined
+      if (entry.isDirectory()) {
+        tree.directories.push(rel)
+        await visit(path)
+      } else if (entry.isFile() || s?.isFile() === true) {
+        tree.files.push({ rel, path, size: s?.size ?? (await stat(path)).size })
+      }
+    }
+  }
+  await visit(root)
+  return tree
+}
+
+/**
+ * Copies a local file or directory tree to `remotePath` on the server of `pool`. For a file,
+ * `remotePath` is the destination file (its directory must exist); for a directory, the destination
+ * directory, created with its parents and merged with what exists.
+ *
+ * @throws {InvalidArgumentError} when the local path does not exist or is not a file or directory.
+ * @throws {PipelineFailedError} when the server refuses (destination exists without `overwrite`, is
+ *   a directory, its directory is missing, access denied, checksum mismatch); the message names the
+ *   remote path and `errorRecord` carries PowerShell's ErrorRecord.
+ * @throws {AbortError} / {TimeoutError} when cancelled; the remote pipeline is stopped and its
+ *   temporary file removed.
+ */
+export async function copyToRemote(
+  pool: RunspacePool,
+  localPath: string,
+  remotePath: string,
+  options: TransferEngineOptions,
+): Promise<TransferResult> {
+  const chunkSize = checkChunkSize(options.chunkSize)
+  const concurrency = checkConcurrency(pool, options.concurrency)
+  const source = resolve(localPath)
+  const info = await lstat(source)
+    .then((s) => (s.isSymbolicLink() ? stat(source) : s))
+    .catch((e: unknown) => {
+      throw new InvalidArgumentError(
+        `cannot copy '${source}': ${errno(e) === 'ENOENT' ? 'no such local file or directory' : String(e)}`,
+        { cause: e },
+      )
+    })
+  const scope = new Scope(options, `copying '${source}' to '${remotePath}'`)
+  try {
+    const expand = options.expandVariables === true
+    const overwrite = options.overwrite === true
+    if (info.isFile()) {
+      const progress = new Progress(info.size, options.onProgress)
+      const r = await copyFile(
+        pool,
+        source,
+        info.size,
+        remotePath,
+        expand,
+        overwrite,
+        chunkSize,
+        progress,
+        scope,
+      )
+      return { destination: r.destination, files: 1, directories: 0, bytes: progress.bytes, sha256: r.sha256 }
+    }
+    if (!info.isDirectory())
+      throw new InvalidArgumentError(`cannot copy '${source}': not a regular file or directory`)
+    const tree = await walkLocal(source)
+    scope.check()
+    const prepared = await run(
+      pool,
+      PREPARE_DIRECTORY_SCRIPT,
+      {
+        Path: remotePath,
+        Directories: tree.directories,
+        Files: tree.files.map((f) => f.rel),
+        Overwrite: overwrite,
+        Expand: expand,
+      },
+      { signal: scope.signal },
+    )
+    const [root, separator] = prepared
+    if (typeof root !== 'string' || typeof separator !== 'string')
+      throw new ProtocolError('the directory preparation script returned no path')
+    const progress = new Progress(
+      tree.files.reduce((n, f) => n + f.size, 0),
+      options.onProgress,
+    )
+    await eachLimited(tree.files, concurrency, async (f) => {
+      const dest = root + separator + f.rel.split('/').join(separator)
+      await copyFile(pool, f.path, f.size, dest, false, overwrite, chunkSize, progress, scope)
+    })
+    return {
+      destination: root,
+      files: tree.files.length,
+      directories: tree.directories.length + 1,
+      bytes: progress.bytes,
+      sha256: undefined,
+    }
+  } catch (e) {
+    throw scope.translate(e)
+  } finally {
+    scope.dispose()
+  }
+}
+
+async function copyFile(
+  pool: RunspacePool,
+  source: string,
+  size: number,
+  remotePath: string,
+  expand: boolean,
+  overwrite: boolean,
+  chunkSize: number,
+  progress: Progress,
+  scope: Scope,
+): Promise<{ destination: string; sha256: string }> {
+  scope.check()
+  const tempName = randomTempName(remotePath.split(/[\\/]/).pop() ?? 'file')
+  const hash = createHash('sha256')
+  let digest = ''
+  let fileBytes = 0
+  async function* input(): AsyncGenerator<Uint8Array | string> {
+    const stream = createReadStream(source, { highWaterMark: chunkSize })
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        hash.update(chunk)
+        fileBytes += chunk.length
+        yield chunk
+        progress.report(source, fileBytes, size, chunk.length)
+      }
+    } finally {
+      stream.destroy()
+    }
+    if (fileBytes === 0) progress.report(source, 0, size, 0)
+    digest = hash.digest('hex')
+    yield digest
+  }
+  const ps = new PowerShell(pool).addScript(COPY_FILE_SCRIPT).addParameters({
+    Path: remotePath,
+    TempName: tempName,
+    Overwrite: overwrite,
+    Expand: expand,
+  })
+  // a small file travels as a parameter: no input stream, fewer round trips
+  let small: Buffer | undefined
+  if (size <= chunkSize) {
+    small = await readFile(source)
+    if (small.length > chunkSize) small = undefined
+  }
+  if (small !== undefined) {
+    digest = createHash('sha256').update(small).digest('hex')
+    ps.addParameters({ Data: new Uint8Array(small.buffer, small.byteOffset, small.length), Sha256: digest })
+  }
+  try {
+    const out = await ps.invoke(small === undefined ? input() : undefined, { signal: scope.signal })
+    if (small !== undefined) progress.report(source, small.length, size, small.length)
+    const destination = out[out.length - 1]
+    if (typeof destination !== 'string') throw new ProtocolError('the copy script returned no path')
+    return { destination, sha256: digest }
+  } catch (e) {
+    // a stopped or broken pipeline cannot clean up after itself: remove the temporary file
+    if (pool.failure === undefined && !(e instanceof PipelineFailedError)) {
+      await run(
+        pool,
+        REMOVE_TEMP_SCRIPT,
+        { Path: remotePath, TempName: tempName, Expand: expand },
+        { timeout: CLEANUP_TIMEOUT },
+      ).catch(() => undefined)
+    }
+    throw e
+  }
+}
+
+// ---------------------------------------------------------------- fetch
+
+/** What {@link STAT_SCRIPT} reported. */
+interface RemoteTree {
+  readonly kind: 'file' | 'dir'
+  readonly path: string
+  readonly size: number
+  readonly directories: string[]
+  readonly files: { readonly rel: string; readonly size: number }[]
+}
+
+function parseStat(out: unknown[]): RemoteTree {
+  const [head, ...rest] = out
+  const m = typeof head === 'string' ? /^R\t(file|dir)\t(\d+)\t(.*)$/s.exec(head) : null
+  if (m === null) throw new ProtocolError('the stat script returned no description')
+  const tree: RemoteTree = {
+    kind: m[1] as 'file' | 'dir',
+    size: Number(m[2]),
+    path: m[3] as string,
+    directories: [],
+    files: [],
+  }
+  for (const line of rest) {
+    if (typeof line !== 'string') throw new ProtocolError('the stat script returned a non-string')
+    const f = /^F\t(\d+)\t(.+)$/s.exec(line)
+    if (f !== null) {
+      tree.files.push({ size: Number(f[1]), rel: f[2] as string })
+      continue
+    }
+    const d = /^D\t(.+)$/s.exec(line)
+    if (d === null) throw new ProtocolError(`the stat script returned an unexpected line`)
+    tree.directories.push(d[1] as string)
+  }
+  return tree
+}
+
+/** A relative path from the server, checked so it cannot leave the destination directory. */
+function safeRelative(rel: string): string[] {
+  const parts = rel.split('/')
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes('\0')))
+    throw new ProtocolError(`the server listed an unsafe relative path ${JSON.stringify(rel)}`)
+  return parts
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  )
+}
+
+/**
+ * Fetches a remote file or directory tree from the server of `pool` to `localPath`. For a file,
+ * `localPath` is the destination file (its directory must exist); for a directory, the destination
+ * directory, created with its parents and merged with what exists.
+ *
+ * @throws {PipelineFailedError} when the remote path does not exist (the message names it) or
+ *   cannot be read.
+ * @throws {InvalidArgumentError} when a local destination file exists and `overwrite` is not set, or
+ *   the local directory is missing; nothing is transferred then.
+ * @throws {ProtocolError} when the received bytes do not match the server's SHA-256.
+ * @throws {AbortError} / {TimeoutError} when cancelled; the remote pipeline is stopped and the local
+ *   temporary file removed.
+ */
+export async function fetchFromRemote(
+  pool: RunspacePool,
+  remotePath: string,
+  localPath: string,
+  options: TransferEngineOptions,
+): Promise<TransferResult> {
+  const chunkSize = checkChunkSize(options.chunkSize)
+  const concurrency = checkConcurrency(pool, options.concurrency)
+  const dest = resolve(localPath)
+  const overwrite = options.overwrite === true
+  const scope = new Scope(options, `fetching '${remotePath}' to '${dest}'`)
+  try {
+    const tree = parseStat(
+      await run(
+        pool,
+        STAT_SCRIPT,
+        { Path: remotePath, Expand: options.expandVariables === true },
+        { signal: scope.signal },
+      ),
+    )
+    if (tree.kind === 'file') {
+      const progress = new Progress(tree.size, options.onProgress)
+      const sha256 = await fetchFile(pool, tree.path, tree.size, dest, overwrite, chunkSize, progress, scope)
+      return { destination: dest, files: 1, directories: 0, bytes: progress.bytes, sha256 }
+    }
+    const files = tree.files.map((f) => ({ ...f, local: join(dest, ...safeRelative(f.rel)) }))
+    const dirs = tree.directories.map((d) => join(dest, ...safeRelative(d)))
+    if (!overwrite) {
+      const clashes: string[] = []
+      for (const f of files) if (await exists(f.local)) clashes.push(f.local)
+      if (clashes.length > 0)
+        throw new InvalidArgumentError(
+          `cannot fetch into '${dest}': ${clashes.length} file(s) exist, e.g. '${clashes.slice(0, 5).join("', '")}' (set overwrite to replace them)`,
+        )
+    }
+    await mkdir(dest, { recursive: true })
+    for (const d of dirs) await mkdir(d, { recursive: true })
+    const separator = tree.path.includes('\\') && !tree.path.includes('/') ? '\\' : '/'
+    const remoteRoot = tree.path.replace(/[\\/]+$/, '')
+    const progress = new Progress(
+      files.reduce((n, f) => n + f.size, 0),
+      options.onProgress,
+    )
+    await eachLimited(files, concurrency, async (f) => {
+      const remote = remoteRoot + separator + f.rel.split('/').join(separator)
+      await fetchFile(pool, remote, f.size, f.local, overwrite, chunkSize, progress, scope)
+    })
+    return {
+      destination: dest,
+      files: files.length,
+      directories: dirs.length + 1,
+      bytes: progress.bytes,
+      sha256: undefined,
+    }
+  } catch (e) {
+    throw scope.translate(e)
+  } finally {
+    scope.dispose()
+  }
+}
+
+async function fetchFile(
+  pool: RunspacePool,
+  remotePath: string,
+  size: number,
+  dest: string,
+  overwrite: boolean,
+  chunkSize: number,
+  progress: Progress,
+  scope: Scope,
+): Promise<string> {
+  scope.check()
+  if (!overwrite && (await exists(dest)))
+    throw new InvalidArgumentError(`cannot fetch to '${dest}': the file exists (set overwrite to replace it)`)
+  const temp = join(dirname(dest), randomTempName(basename(dest)))
+  const handle = await open(temp, 'wx').catch((e: unknown) => {
+    throw new InvalidArgumentError(
+      `cannot fetch to '${dest}': ${errno(e) === 'ENOENT' ? 'the local directory does not exist' : String(e)}`,
+      { cause: e },
+    )
+  })
+  let done = false
+  try {
+    const hash = createHash('sha256')
+    let fileBytes = 0
+    let remoteDigest: string | undefined
+    const ps = new PowerShell(pool)
+      .addScript(FETCH_FILE_SCRIPT)
+      .addParameters({ Path: remotePath, ChunkSize: chunkSize, Expand: false })
+    for await (const item of ps.stream(undefined, {
+      signal: scope.signal,
+      highWaterMark: FETCH_HIGH_WATER_MARK,
+    })) {
+      if (item instanceof Uint8Array) {
+        if (remoteDigest !== undefined)
+          throw new ProtocolError('the fetch script sent data after its checksum')
+        await handle.write(item)
+        hash.update(item)
+        fileBytes += item.length
+        progress.report(remotePath, fileBytes, size, item.length)
+      } else if (typeof item === 'string' && item.startsWith('sha256:')) {
+        remoteDigest = item.slice(7)
+      } else {
+        throw new ProtocolError('the fetch script sent an unexpected object')
+      }
+    }
+    if (fileBytes === 0) progress.report(remotePath, 0, size, 0)
+    const digest = hash.digest('hex')
+    if (remoteDigest === undefined)
+      throw new ProtocolError(`fetching '${remotePath}': the transfer ended without the server's checksum`)
+    if (remoteDigest !== digest)
+      throw new ProtocolError(
+        `fetching '${remotePath}': SHA-256 mismatch after ${fileBytes} bytes (server ${remoteDigest}, received ${digest})`,
+      )
+    await handle.close()
+    await placeFile(temp, dest, overwrite)
+    done = true
+    return digest
+  } finally {
+    if (!done) {
+      await handle.close().catch(() => undefined)
+      await unlink(temp).catch(() => undefined)
+    }
+  }
+}
+
+/** Moves the finished temporary file into place; without `overwrite`, never replaces a file. */
+async function placeFile(temp: string, dest: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return rename(temp, dest)
+  try {
+    // link fails with EEXIST instead of replacing: no window between the check and the rename
+    await link(temp, dest)
+    await unlink(temp)
+  } catch (e) {
+    const code = errno(e)
+    if (code === 'EEXIST')
+      throw new InvalidArgumentError(
+        `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
+      )
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e
+    if (await exists(dest))
+      throw new InvalidArgumentError(
+        `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
+      )
+    await rename(temp, dest)
+  }
+}

@@ -1,0 +1,449 @@
+/**
+ * The high-level `Client` against real pwsh: a local `pwsh -s` and the WinRM test bridge (WS-Man on
+ * 127.0.0.1, PSRP shells in pwsh, WinRS shells as local processes). runPs objects and streams,
+ * runPsText, cancellation that stops the remote pipeline, runCmd exit codes and live output, copy and
+ * fetch of 0 B / 1 B / 5 MiB files with hashes compared, overwrite refusal, a missing remote file, a
+ * cancelled copy, and a 1,000-file tree.
+ *
+ * The 200 MiB copy and fetch (with a bound on client memory) take about 40 s per transport on two
+ * cores, so they run only with `PSRP_BIG_FILES=1` or `PSRP_REQUIRE_PEERS=1`.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  AbortError,
+  Client,
+  InvalidArgumentError,
+  NotSupportedError,
+  PipelineFailedError,
+  ProcessConnection,
+  PSObject,
+  TimeoutError,
+  WSManConnection,
+  type TransferProgress,
+} from '../../src/index.ts'
+import { findPwsh, peerSkip, requirePeers } from '../helpers/peers.ts'
+import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
+
+const pwsh = findPwsh()
+const skip = peerSkip(
+  'pwsh',
+  pwsh !== undefined,
+  'install with dotnet tool install --global PowerShell --version 7.6.9',
+)
+const bigFiles = requirePeers || process.env['PSRP_BIG_FILES'] === '1'
+const bigSkip = skip !== false ? skip : bigFiles ? false : 'set PSRP_BIG_FILES=1 (about 40 s per transport)'
+const MiB = 1024 * 1024
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
+  return h.digest('hex')
+}
+
+/** Writes `size` random bytes to `path` in 1 MiB pieces (no whole-file buffer). */
+async function randomFile(path: string, size: number): Promise<string> {
+  const h = createHash('sha256')
+  const { open } = await import('node:fs/promises')
+  const f = await open(path, 'w')
+  try {
+    for (let left = size; left > 0;) {
+      const piece = randomBytes(Math.min(MiB, left))
+      h.update(piece)
+      await f.write(piece)
+      left -= piece.length
+    }
+  } finally {
+    await f.close()
+  }
+  return h.digest('hex')
+}
+
+/** The server's own SHA-256 of a file (Get-FileHash), lower-case. */
+async function remoteHash(client: Client, path: string): Promise<string> {
+  const { output } = await client.runPs('param($p) (Get-FileHash -LiteralPath $p -Algorithm SHA256).Hash', {
+    parameters: { p: path },
+  })
+  return String(output[0]).toLowerCase()
+}
+
+/** Samples heap + external memory while `work` runs; resolves to the peak growth in bytes. */
+async function peakGrowth(work: () => Promise<unknown>, tick?: () => void): Promise<number> {
+  const used = (): number => {
+    const m = process.memoryUsage()
+    return m.heapUsed + m.external
+  }
+  const base = used()
+  let peak = base
+  const timer = setInterval(() => {
+    tick?.()
+    peak = Math.max(peak, used())
+  }, 100)
+  try {
+    await work()
+  } finally {
+    clearInterval(timer)
+  }
+  return peak - base
+}
+
+interface Fixture {
+  client: () => Client
+  dir: () => string
+}
+
+/** Tests that run the same over every transport. */
+function defineCommonScenarios(label: string, f: Fixture): void {
+  test(`${label}: runPs returns objects, records and hadErrors; parameters, input, cwd, environment`, async () => {
+    const client = f.client()
+    const r = await client.runPs(
+      'param($n) 1..$n; [pscustomobject]@{ Name = "x"; Size = 42 }; Write-Warning "careful"; Write-Error "bad"',
+      { parameters: { n: 2 } },
+    )
+    assert.deepEqual(r.output.slice(0, 2), [1, 2])
+    const obj = r.output[2]
+    assert.ok(obj instanceof PSObject)
+    assert.equal(obj.get('Name'), 'x')
+    assert.equal(obj.get('Size'), 42)
+    assert.equal(r.streams.warning[0]?.message, 'careful')
+    assert.equal(r.streams.error.length, 1)
+    assert.equal(r.hadErrors, true)
+
+    const clean = await client.runPs('$input | ForEach-Object { $_ * 2 }', { input: [1, 2, 3] })
+    assert.deepEqual(clean.output, [2, 4, 6])
+    assert.equal(clean.hadErrors, false)
+
+    const scoped = await client.runPs('param($s) "$s|$((Get-Location).Path)|$env:PSRP_CLIENT_T"; $input', {
+      parameters: { s: 'p' },
+      cwd: f.dir(),
+      environment: { PSRP_CLIENT_T: 'env value' },
+      input: ['in'],
+    })
+    assert.deepEqual(scoped.output, [`p|${f.dir()}|env value`, 'in'])
+    // both are restored for the next call
+    const after = await client.runPs('"$((Get-Location).Path)|$env:PSRP_CLIENT_T"')
+    assert.notEqual(after.output[0], `${f.dir()}|env value`)
+    assert.match(String(after.output[0]), /\|$/)
+
+    await assert.rejects(client.runPs('throw "terminating"'), (e: unknown) => {
+      assert.ok(e instanceof PipelineFailedError)
+      assert.match(e.message, /terminating/)
+      return true
+    })
+  })
+
+  test(`${label}: runPsText is PowerShell's own formatting`, async () => {
+    const { text } = await f.client().runPsText('[pscustomobject]@{ Alpha = 1; Beta = "two" }')
+    assert.match(text, /Alpha\s+Beta/)
+    assert.match(text, /-----\s+----/)
+    assert.match(text, /1\s+two/)
+  })
+
+  test(`${label}: a timeout stops the remote pipeline; an abort rejects with AbortError`, async () => {
+    const client = f.client()
+    const marker = join(f.dir(), `marker-${randomBytes(4).toString('hex')}`)
+    const t0 = Date.now()
+    await assert.rejects(
+      client.runPs('param($m) Start-Sleep -Milliseconds 1500; Set-Content -LiteralPath $m -Value x', {
+        parameters: { m: marker },
+        timeout: 300,
+      }),
+      TimeoutError,
+    )
+    assert.ok(Date.now() - t0 < 1400, 'the timeout did not wait for the script')
+    await new Promise((r) => setTimeout(r, 2000))
+    await assert.rejects(stat(marker), /ENOENT/, 'the remote pipeline kept running after the timeout')
+
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(), 200)
+    await assert.rejects(client.runPs('Start-Sleep -Seconds 30', { signal: ac.signal }), AbortError)
+    // the pool is still usable
+    assert.deepEqual((await client.runPs('"alive"')).output, ['alive'])
+  })
+
+  for (const size of [0, 1, 5 * MiB]) {
+    test(`${label}: copy and fetch ${size} bytes, hashes compared`, async () => {
+      const client = f.client()
+      const src = join(f.dir(), `src-${size}.bin`)
+      const remote = join(f.dir(), 'remote', `copied-${size}.bin`)
+      const back = join(f.dir(), `back-${size}.bin`)
+      await mkdir(join(f.dir(), 'remote'), { recursive: true })
+      const hash = await randomFile(src, size)
+      const progress: TransferProgress[] = []
+      const up = await client.copy(src, remote, { onProgress: (p) => progress.push(p) })
+      assert.equal(up.sha256, hash)
+      assert.equal(up.bytes, size)
+      assert.equal(up.destination, remote)
+      assert.equal(await remoteHash(client, remote), hash)
+      assert.ok(progress.length >= 1)
+      assert.equal(progress[progress.length - 1]?.bytes, size)
+      assert.ok(progress.every((p, i) => i === 0 || p.bytes >= (progress[i - 1] as TransferProgress).bytes))
+      assert.ok(progress.every((p) => p.totalBytes === size && p.file === src))
+
+      const down = await client.fetch(remote, back)
+      assert.equal(down.sha256, hash)
+      assert.equal(await sha256File(back), hash)
+      assert.equal((await stat(back)).size, size)
+      // no temporary files left on either side
+      assert.deepEqual(
+        (await readdir(join(f.dir(), 'remote'))).filter((n) => n.endsWith('.tmp')),
+        [],
+      )
+      assert.deepEqual(
+        (await readdir(f.dir())).filter((n) => n.endsWith('.tmp')),
+        [],
+      )
+    })
+  }
+
+  test(`${label}: overwrite is refused unless asked; a missing remote file is a clear error`, async () => {
+    const client = f.client()
+    const a = join(f.dir(), 'ow-a.txt')
+    const b = join(f.dir(), 'ow-b.txt')
+    const remote = join(f.dir(), 'ow-remote.txt')
+    await writeFile(a, 'first')
+    await writeFile(b, 'second')
+    await client.copy(a, remote)
+    await assert.rejects(client.copy(b, remote), (e: unknown) => {
+      assert.ok(e instanceof PipelineFailedError)
+      assert.ok(e.message.includes(remote), e.message)
+      assert.match(e.message, /exists/)
+      return true
+    })
+    assert.equal(await readFile(remote, 'utf8'), 'first')
+    await client.copy(b, remote, { overwrite: true })
+    assert.equal(await readFile(remote, 'utf8'), 'second')
+
+    await assert.rejects(client.fetch(remote, a), InvalidArgumentError)
+    assert.equal(await readFile(a, 'utf8'), 'first')
+    await client.fetch(remote, a, { overwrite: true })
+    assert.equal(await readFile(a, 'utf8'), 'second')
+
+    const missing = join(f.dir(), 'does-not-exist.bin')
+    await assert.rejects(client.fetch(missing, join(f.dir(), 'never.bin')), (e: unknown) => {
+      assert.ok(e instanceof PipelineFailedError)
+      assert.ok(e.message.includes(missing), e.message)
+      assert.match(e.message, /no such file/)
+      return true
+    })
+    await assert.rejects(stat(join(f.dir(), 'never.bin')), /ENOENT/)
+    await assert.rejects(
+      client.copy(join(f.dir(), 'no-local.bin'), remote, { overwrite: true }),
+      InvalidArgumentError,
+    )
+  })
+
+  test(`${label}: expandVariables expands remote paths`, async () => {
+    const client = f.client()
+    const src = join(f.dir(), 'expand.txt')
+    await writeFile(src, 'expanded')
+    const r = await client.copy(src, '$env:PSRP_CLIENT_DIR/expanded.txt', { expandVariables: true })
+    assert.equal(r.destination, join(f.dir(), 'expanded.txt'))
+    assert.equal(await readFile(join(f.dir(), 'expanded.txt'), 'utf8'), 'expanded')
+    const back = join(f.dir(), 'expanded-back.txt')
+    await client.fetch('$env:PSRP_CLIENT_DIR/expanded.txt', back, { expandVariables: true })
+    assert.equal(await readFile(back, 'utf8'), 'expanded')
+  })
+
+  test(`${label}: an aborted copy stops the remote pipeline and leaves no file behind`, async () => {
+    const client = f.client()
+    const src = join(f.dir(), 'abort-src.bin')
+    await randomFile(src, 24 * MiB)
+    const remoteDir = join(f.dir(), 'abort-remote')
+    await mkdir(remoteDir, { recursive: true })
+    const ac = new AbortController()
+    await assert.rejects(
+      client.copy(src, join(remoteDir, 'x.bin'), {
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.bytes > 2 * MiB) ac.abort()
+        },
+      }),
+      AbortError,
+    )
+    assert.deepEqual(await readdir(remoteDir), [])
+    await assert.rejects(
+      client.copy(src, join(remoteDir, 'y.bin'), { timeout: 200 }),
+      (e: unknown) => e instanceof TimeoutError,
+    )
+    assert.deepEqual(await readdir(remoteDir), [])
+  })
+
+  test(
+    `${label}: a tree of 1,000 files copies and fetches back identical`,
+    { timeout: 180_000 },
+    async () => {
+      const client = f.client()
+      const tree = join(f.dir(), 'tree')
+      const expected = new Map<string, string>()
+      for (let d = 0; d < 10; d++) {
+        await mkdir(join(tree, `d${d}`, 'sub'), { recursive: true })
+        for (let i = 0; i < 100; i++) {
+          const rel = i % 2 === 0 ? `d${d}/f${i}.txt` : `d${d}/sub/f${i}.bin`
+          const body = i % 10 === 0 ? Buffer.alloc(0) : randomBytes(1 + ((d * 100 + i) % 3000))
+          await writeFile(join(tree, rel), body)
+          expected.set(rel, createHash('sha256').update(body).digest('hex'))
+        }
+      }
+      await mkdir(join(tree, 'empty'))
+      const t0 = Date.now()
+      const up = await client.copy(tree, join(f.dir(), 'tree-remote'))
+      const upMs = Date.now() - t0
+      assert.equal(up.files, 1000)
+      const t1 = Date.now()
+      const down = await client.fetch(join(f.dir(), 'tree-remote'), join(f.dir(), 'tree-back'))
+      const downMs = Date.now() - t1
+      assert.equal(down.files, 1000)
+      for (const [rel, hash] of expected) {
+        assert.equal(await sha256File(join(f.dir(), 'tree-back', ...rel.split('/'))), hash, rel)
+      }
+      assert.ok((await stat(join(f.dir(), 'tree-back', 'empty'))).isDirectory())
+      // copying again without overwrite is refused before anything is sent
+      await assert.rejects(client.copy(tree, join(f.dir(), 'tree-remote')), /1000 file\(s\) exist/)
+      console.log(`# ${label}: 1,000-file tree copy ${upMs} ms, fetch ${downMs} ms`)
+    },
+  )
+}
+
+function defineBigFileScenario(label: string, f: Fixture, tick?: () => void): void {
+  test(
+    `${label}: 200 MiB copy and fetch with bounded client memory`,
+    { skip: bigSkip, timeout: 600_000 },
+    async () => {
+      const client = f.client()
+      const src = join(f.dir(), 'big.bin')
+      const hash = await randomFile(src, 200 * MiB)
+      const remote = join(f.dir(), 'big-remote.bin')
+      const back = join(f.dir(), 'big-back.bin')
+      let t0 = Date.now()
+      const upGrowth = await peakGrowth(() => client.copy(src, remote), tick)
+      const upS = (Date.now() - t0) / 1000
+      assert.equal(await remoteHash(client, remote), hash)
+      t0 = Date.now()
+      const downGrowth = await peakGrowth(() => client.fetch(remote, back), tick)
+      const downS = (Date.now() - t0) / 1000
+      assert.equal(await sha256File(back), hash)
+      console.log(
+        `# ${label}: 200 MiB copy ${(200 / upS).toFixed(1)} MiB/s (+${(upGrowth / MiB).toFixed(0)} MiB), fetch ${(200 / downS).toFixed(1)} MiB/s (+${(downGrowth / MiB).toFixed(0)} MiB)`,
+      )
+      // buffering the file would need at least its 200 MiB (more as base64)
+      assert.ok(upGrowth < 120 * MiB, `copy grew memory by ${(upGrowth / MiB).toFixed(0)} MiB`)
+      assert.ok(downGrowth < 120 * MiB, `fetch grew memory by ${(downGrowth / MiB).toFixed(0)} MiB`)
+      await rm(src)
+      await rm(back)
+      await rm(remote)
+    },
+  )
+}
+
+describe('Client over a local pwsh', { skip }, () => {
+  let dir = ''
+  let client: Client | undefined
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'psrp-client-'))
+    client = new Client({
+      local: true,
+      executable: pwsh as string,
+      env: { PSRP_CLIENT_DIR: dir },
+    })
+  })
+  after(async () => {
+    await client?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const fixture: Fixture = { client: () => client as Client, dir: () => dir }
+  defineCommonScenarios('pwsh -s', fixture)
+  defineBigFileScenario('pwsh -s', fixture)
+
+  test('pwsh -s: one pool for concurrent first calls; runCmd is not supported', async () => {
+    const c = new Client(new ProcessConnection({ executable: pwsh as string }), { maxRunspaces: 2 })
+    try {
+      const [a, b, pool1, pool2] = await Promise.all([c.runPs('$PID'), c.runPs('$PID'), c.pool(), c.pool()])
+      assert.equal(pool1, pool2)
+      assert.equal(pool1.maxRunspaces, 2)
+      assert.equal(a.output[0], b.output[0])
+      await assert.rejects(c.runCmd('ls'), NotSupportedError)
+    } finally {
+      await c.close()
+    }
+    await assert.rejects(c.runPs('1'), /closed/)
+  })
+})
+
+describe('Client over the WinRM bridge', { skip }, () => {
+  let dir = ''
+  let bridge: WinRMBridge | undefined
+  let client: Client | undefined
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'psrp-client-wsman-'))
+    process.env['PSRP_CLIENT_DIR'] = dir // the bridge's pwsh processes inherit it
+    bridge = await startWinRMBridge({ pwsh: pwsh as string, username: 'psrp', password: 'client' })
+    client = new Client('127.0.0.1', {
+      port: bridge.port,
+      ssl: false,
+      username: 'psrp',
+      password: 'client',
+      allowUnencryptedBasic: true,
+      operationTimeout: 5,
+    })
+  })
+  after(async () => {
+    await client?.close()
+    await bridge?.close()
+    delete process.env['PSRP_CLIENT_DIR']
+    await rm(dir, { recursive: true, force: true })
+  })
+  const fixture: Fixture = { client: () => client as Client, dir: () => dir }
+  defineCommonScenarios('WS-Man', fixture)
+  // the bridge (same process) remembers every request; keep its log short so only the client is measured
+  defineBigFileScenario('WS-Man', fixture, () => bridge?.requests.splice(0))
+
+  test('WS-Man: the chunk size fills one envelope', () => {
+    const c = client as Client
+    assert.ok(c.connection instanceof WSManConnection)
+    // 153,600-byte envelopes: 112,128 bytes of PSRP per Send, 83,328 of file data after base64
+    assert.equal(c.chunkSize, 82_944)
+  })
+
+  test('WS-Man: runCmd returns exit codes, stdout and stderr; cwd, environment, stdin, encoding', async () => {
+    const c = client as Client
+    const r = await c.runCmd('/bin/sh', ['-c', 'echo "$PSRP_X"; pwd; echo oops >&2; exit 7'], {
+      cwd: dir,
+      environment: { PSRP_X: 'from env' },
+    })
+    assert.equal(r.rc, 7)
+    assert.equal(r.stdout, `from env\n${dir}\n`)
+    assert.equal(r.stderr, 'oops\n')
+    const cat = await c.runCmd('cat', [], { stdin: Buffer.from([0, 1, 2, 255]), encoding: 'buffer' })
+    assert.deepEqual([...cat.stdout], [0, 1, 2, 255])
+    assert.equal(cat.rc, 0)
+    assert.equal((await c.runCmd('/bin/sh', ['-c', 'exit 0'])).rc, 0)
+  })
+
+  test('WS-Man: spawnCmd streams stdout live; runCmd abort terminates the process', async () => {
+    const c = client as Client
+    const proc = await c.spawnCmd('/bin/sh', ['-c', 'echo first; sleep 2; echo second'])
+    const t0 = Date.now()
+    const first = await new Promise<string>((resolve) =>
+      proc.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+    )
+    assert.equal(first, 'first\n')
+    assert.ok(Date.now() - t0 < 1500, 'stdout arrived only after the process ended')
+    const rest: Buffer[] = []
+    for await (const chunk of proc.stdout) rest.push(chunk as Buffer)
+    assert.equal(Buffer.concat(rest).toString(), 'second\n')
+    assert.equal(await proc.exited, 0)
+
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(), 300)
+    const t1 = Date.now()
+    await assert.rejects(c.runCmd('/bin/sh', ['-c', 'sleep 30'], { signal: ac.signal }), AbortError)
+    assert.ok(Date.now() - t1 < 5000)
+    await assert.rejects(c.runCmd('/bin/sh', ['-c', 'sleep 30'], { timeout: 300 }), TimeoutError)
+  })
+})
