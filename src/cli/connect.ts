@@ -1,0 +1,150 @@
+/**
+ * Turns a parsed {@link ConnectionSpec} into a live connection: reads the `--ca`/`--cert`/`--key`
+ * files, takes the password from `PSRP_PASSWORD` or asks for it (masked) on the terminal, prints the
+ * warnings of `--insecure` and `--allow-unencrypted`, and opens runspace pools or WinRS shells.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import {
+  ProcessConnection,
+  RunspacePool,
+  WinRSShell,
+  WSManConnection,
+  type PSHost,
+  type WSManConnectionOptions,
+} from '../index.ts'
+import { UsageError, type ConnectionSpec } from './args.ts'
+import {
+  paint,
+  readSecret,
+  wantsColour,
+  Colour,
+  type TerminalInput,
+  type TerminalOutput,
+} from './terminal.ts'
+
+/** Where {@link openSession} reads secrets and writes warnings. */
+export interface ConnectIO {
+  readonly env: NodeJS.ProcessEnv
+  readonly input: TerminalInput
+  readonly error: TerminalOutput
+}
+
+/** A connection ready to open pools (and, for WinRM, WinRS shells); {@link close} releases it. */
+export interface Session {
+  /** `local` (a pwsh child process) or `wsman`. */
+  readonly kind: 'local' | 'wsman'
+  /** A label for prompts: the server name, or `localhost`. */
+  readonly label: string
+  /** Opens a runspace pool with `host`. */
+  openPool(host: PSHost): Promise<RunspacePool>
+  /** Opens a WinRS shell (WinRM only). */
+  openWinRS(): Promise<WinRSShell>
+  /** Closes what was opened (the pool closes itself; this releases HTTP sockets). */
+  close(): Promise<void>
+}
+
+function readFile(command: string, flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (e) {
+    throw new UsageError(command, `--${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
+  }
+}
+
+/** Prints a `psrp: warning: …` line on stderr (yellow on a TTY). */
+export function warn(error: TerminalOutput, text: string): void {
+  const line = `psrp: warning: ${text}`
+  error.write(`${wantsColour(error) ? paint(line, Colour.Yellow) : line}\n`)
+}
+
+/** The password: `PSRP_PASSWORD`, else a masked prompt on a terminal, else a usage error. */
+async function password(command: string, user: string, server: string, io: ConnectIO): Promise<string> {
+  const env = io.env['PSRP_PASSWORD']
+  if (env !== undefined) return env
+  if (io.input.isTTY !== true)
+    throw new UsageError(command, 'no password: set PSRP_PASSWORD (stdin is not a terminal to ask on)')
+  return readSecret(`Password for ${user}@${server}: `, io.input, io.error)
+}
+
+/** Builds the {@link WSManConnectionOptions} of a WinRM spec (reading files and the password). */
+export async function wsmanOptions(
+  command: string,
+  spec: Extract<ConnectionSpec, { kind: 'wsman' }>,
+  io: ConnectIO,
+): Promise<WSManConnectionOptions> {
+  if (spec.insecure) warn(io.error, `--insecure: the certificate of ${spec.server} is not validated`)
+  if (spec.allowUnencrypted && !spec.ssl)
+    warn(io.error, '--allow-unencrypted: credentials or messages may cross the network in clear text')
+  const needsPassword = spec.auth !== 'certificate'
+  const passphrase = io.env['PSRP_KEY_PASSPHRASE']
+  return {
+    server: spec.server,
+    ssl: spec.ssl,
+    auth: spec.auth,
+    ...(spec.port === undefined ? {} : { port: spec.port }),
+    ...(spec.username === undefined ? {} : { username: spec.username }),
+    ...(needsPassword ? { password: await password(command, spec.username ?? '', spec.server, io) } : {}),
+    ...(spec.caFile === undefined ? {} : { ca: readFile(command, 'ca', spec.caFile) }),
+    ...(spec.certFile === undefined || spec.keyFile === undefined
+      ? {}
+      : {
+          certificate: {
+            cert: readFile(command, 'cert', spec.certFile),
+            key: readFile(command, 'key', spec.keyFile),
+            ...(passphrase === undefined ? {} : { passphrase }),
+          },
+        }),
+    ...(spec.insecure ? { rejectUnauthorized: false } : {}),
+    ...(spec.encryption === undefined ? {} : { encryption: spec.encryption }),
+    ...(spec.allowUnencrypted ? { allowUnencryptedBasic: true, allowUnencrypted: true } : {}),
+    ...(spec.configurationName === undefined ? {} : { configurationName: spec.configurationName }),
+    ...(spec.timeoutMs === undefined ? {} : { connectTimeout: spec.timeoutMs }),
+  }
+}
+
+/**
+ * The connection `spec` names, for the high-level `Client`: a {@link ProcessConnection} (local pwsh)
+ * or a {@link WSManConnection}.
+ */
+export async function openConnection(
+  command: string,
+  spec: ConnectionSpec,
+  io: ConnectIO,
+): Promise<ProcessConnection | WSManConnection> {
+  if (spec.kind === 'local')
+    return new ProcessConnection(spec.timeoutMs === undefined ? {} : { connectTimeout: spec.timeoutMs })
+  return new WSManConnection(await wsmanOptions(command, spec, io))
+}
+
+/** Opens a {@link Session} for `spec` (nothing is contacted until a pool or shell is opened). */
+export async function openSession(command: string, spec: ConnectionSpec, io: ConnectIO): Promise<Session> {
+  const openTimeout = spec.timeoutMs ?? 120_000
+  if (spec.kind === 'local') {
+    return {
+      kind: 'local',
+      label: 'localhost',
+      openPool: (host) => RunspacePool.open(new ProcessConnection(), { host, timeout: openTimeout }),
+      openWinRS: () => Promise.reject(new UsageError(command, 'WinRS needs a WinRM server: give --host')),
+      close: async () => undefined,
+    }
+  }
+  const conn = new WSManConnection(await wsmanOptions(command, spec, io))
+  return {
+    kind: 'wsman',
+    label: spec.server,
+    openPool: (host) =>
+      RunspacePool.open(conn, {
+        host,
+        timeout: openTimeout,
+        ...(spec.configurationName === undefined ? {} : { configurationName: spec.configurationName }),
+      }),
+    openWinRS: () =>
+      WinRSShell.open(
+        conn,
+        spec.timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(spec.timeoutMs) },
+      ),
+    close: () => conn.close(),
+  }
+}

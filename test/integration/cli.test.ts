@@ -1,0 +1,430 @@
+/**
+ * The `psrp` command end to end: `node --import tsx src/cli/main.ts …` spawned against a local pwsh
+ * and against the WinRM bridge (test/helpers/winrm-bridge: WS-Man on 127.0.0.1, PowerShell shells in
+ * real pwsh, WinRS shells as local processes) over HTTP (Basic allowed with --allow-unencrypted) and
+ * HTTPS (test CA via --ca, and --insecure with a self-signed certificate).
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
+import {
+  closedPort,
+  hasOpenssl,
+  makeCertificates,
+  type TestCertificates,
+} from '../unit/transport-http/servers.ts'
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const pwsh = findPwsh()
+const skip = peerSkip(
+  'pwsh',
+  pwsh !== undefined,
+  'install with dotnet tool install --global PowerShell --version 7.6.9',
+)
+const tlsSkip = skip !== false ? skip : peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
+const USER = 'psrp'
+const PASSWORD = 'cli pässword'
+
+interface Result {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** ms after spawn at which each stdout chunk arrived. */
+  stdoutAt: number[]
+  /** ms after spawn at which the process exited. */
+  exitedAt: number
+}
+
+/** Runs the CLI; never hangs (killed after `timeout`). */
+function psrp(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string; timeout?: number } = {},
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now()
+    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+      env: { ...process.env, PSRP_PWSH: pwsh ?? '', NO_COLOR: '', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    const r: Result = { code: null, stdout: '', stderr: '', stdoutAt: [], exitedAt: 0 }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      r.stdout += d
+      r.stdoutAt.push(Date.now() - t0)
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (r.stderr += d))
+    child.stdin.end(options.input ?? '')
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(
+        new Error(
+          `psrp ${args.join(' ')} did not finish in ${options.timeout ?? 60_000} ms\n${r.stdout}\n${r.stderr}`,
+        ),
+      )
+    }, options.timeout ?? 60_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      r.code = code
+      r.exitedAt = Date.now() - t0
+      resolve(r)
+    })
+  })
+}
+
+test('usage errors exit 2 with a hint; --help per subcommand; --version still works', async () => {
+  const [noScript, badFlag, needsHost, version, runHelp, cmdHelp, shellHelp, copyHelp] = await Promise.all([
+    psrp(['run']),
+    psrp(['run', '--bogus', 'x']),
+    psrp(['cmd', 'whoami']),
+    psrp(['--version']),
+    psrp(['run', '--help']),
+    psrp(['cmd', '--help']),
+    psrp(['shell', '--help']),
+    psrp(['copy', '--help']),
+  ])
+  assert.equal(noScript.code, 2)
+  assert.match(noScript.stderr, /^psrp run: missing the script \(or -f <file>\)\ntry 'psrp run --help'\n$/)
+  assert.equal(badFlag.code, 2)
+  assert.match(badFlag.stderr, /psrp run: unknown option --bogus/)
+  assert.equal(needsHost.code, 2)
+  assert.match(needsHost.stderr, /psrp cmd: WinRS needs a WinRM server/)
+  assert.equal(version.code, 0)
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/)
+  for (const [r, usage] of [
+    [runHelp, 'usage: psrp run'],
+    [cmdHelp, 'usage: psrp cmd'],
+    [shellHelp, 'usage: psrp shell'],
+    [copyHelp, 'usage: psrp copy'],
+  ] as const) {
+    assert.equal(r.code, 0)
+    assert.ok(r.stdout.startsWith(usage), r.stdout)
+    assert.match(r.stdout, /--configuration-name/)
+  }
+})
+
+describe('psrp run against a local pwsh', { skip }, () => {
+  test(
+    'formatted output (server-side, at --width), stderr streams, exit codes',
+    { timeout: 120_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'psrp-cli-'))
+      try {
+        writeFileSync(join(dir, 's.ps1'), '"from file"; exit 7\n')
+        const [table, narrow, failing, errors, exitN, file, stdin] = await Promise.all([
+          psrp([
+            'run',
+            '[pscustomobject]@{ Name = "alpha"; Size = 42 }, [pscustomobject]@{ Name = "beta"; Size = 7 } | Format-Table',
+          ]),
+          psrp(['run', '--width', '30', '[pscustomobject]@{ Text = "w" * 100 } | Format-List']),
+          psrp(['run', '"before"; throw "it broke"']),
+          psrp(['run', 'Write-Warning careful; Write-Error oops; "after"']),
+          psrp(['run', 'exit 5']),
+          psrp(['run', '-f', join(dir, 's.ps1')]),
+          psrp(['run', '-f', '-'], { input: '1 + 1' }),
+        ])
+        assert.equal(table.code, 0, table.stderr)
+        assert.match(table.stdout, /^Name\s+Size$/m)
+        assert.match(table.stdout, /^alpha\s+42$/m)
+        assert.match(table.stdout, /^beta\s+7$/m)
+        assert.equal(narrow.code, 0, narrow.stderr)
+        const lines = narrow.stdout.split('\n').filter((l) => l.includes('w'))
+        assert.ok(lines.length >= 3, narrow.stdout)
+        for (const l of lines) assert.ok(l.length <= 30, `wider than --width 30: ${JSON.stringify(l)}`)
+        assert.equal(failing.code, 1)
+        assert.equal(failing.stdout, 'before\n')
+        assert.match(failing.stderr, /it broke/)
+        assert.equal(errors.code, 1, 'an error record makes the exit code 1')
+        assert.equal(errors.stdout, 'after\n')
+        assert.match(errors.stderr, /^WARNING: careful$/m)
+        assert.match(errors.stderr, /^(Write-Error: )?oops$/m)
+        assert.equal(exitN.code, 5)
+        assert.equal(file.code, 7)
+        assert.equal(file.stdout, 'from file\n')
+        assert.equal(stdin.stdout, '2\n')
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
+
+  test('--json: one typed JSON object per line', { timeout: 60_000 }, async () => {
+    const r = await psrp([
+      'run',
+      '--json',
+      '42; "text"; [long]9007199254740993; [datetime]::new(2024, 5, 6, 7, 8, 9, [DateTimeKind]::Utc); [pscustomobject]@{ a = 1; b = @(1, "x") }; @{ k = [guid]::Empty }; [ConsoleColor]::Red',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    const values = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown)
+    assert.deepEqual(values, [
+      42,
+      'text',
+      { '@type': 'System.Int64', value: '9007199254740993' },
+      { '@type': 'System.DateTime', value: '2024-05-06T07:08:09Z' },
+      { '@type': 'System.Management.Automation.PSCustomObject', a: 1, b: [1, 'x'] },
+      {
+        '@type': 'System.Collections.Hashtable',
+        value: { k: { '@type': 'System.Guid', value: '00000000-0000-0000-0000-000000000000' } },
+      },
+      { '@type': 'System.ConsoleColor', value: 12, name: 'Red' },
+    ])
+  })
+})
+
+describe('psrp copy and fetch against a local pwsh', { skip }, () => {
+  test(
+    'copy then fetch round-trips bytes; an existing destination needs --force',
+    { timeout: 120_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'psrp-cli-'))
+      try {
+        const data = randomBytes(700_000)
+        const src = join(dir, 'src.bin')
+        writeFileSync(src, data)
+        const remote = join(dir, 'remote.bin')
+        const back = join(dir, 'back.bin')
+        const copied = await psrp(['copy', src, remote])
+        assert.equal(copied.code, 0, copied.stderr)
+        assert.ok(readFileSync(remote).equals(data))
+        const again = await psrp(['copy', src, remote])
+        assert.equal(again.code, 1)
+        assert.match(again.stderr, /^psrp: ERR_[A-Z_]+: .*remote\.bin/m)
+        writeFileSync(src, 'changed')
+        const forced = await psrp(['copy', '--force', src, remote])
+        assert.equal(forced.code, 0, forced.stderr)
+        assert.equal(readFileSync(remote, 'utf8'), 'changed')
+        const fetched = await psrp(['fetch', remote, back])
+        assert.equal(fetched.code, 0, fetched.stderr)
+        assert.equal(readFileSync(back, 'utf8'), 'changed')
+        const missing = await psrp(['fetch', join(dir, 'nope.bin'), join(dir, 'x.bin')])
+        assert.equal(missing.code, 1)
+        assert.match(missing.stderr, /^psrp: ERR_[A-Z_]+: .*nope\.bin/m)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
+})
+
+describe('psrp against the WinRM bridge', { skip }, () => {
+  let http: WinRMBridge | undefined
+  let https: WinRMBridge | undefined
+  let certs: TestCertificates | undefined
+  let dir = ''
+  const env = { PSRP_PASSWORD: PASSWORD }
+  const httpFlags = (): string[] => [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(http?.port),
+    '--auth',
+    'basic',
+    '--user',
+    USER,
+    '--allow-unencrypted',
+  ]
+
+  before(async () => {
+    http = await startWinRMBridge({ pwsh: pwsh as string, username: USER, password: PASSWORD })
+    dir = mkdtempSync(join(tmpdir(), 'psrp-cli-'))
+  })
+  after(async () => {
+    await http?.close()
+    await https?.close()
+    if (dir !== '') rmSync(dir, { recursive: true, force: true })
+  })
+
+  test(
+    'run over HTTP with Basic: formatted output, --json, exit code; Basic over HTTP needs the flag',
+    { timeout: 120_000 },
+    async () => {
+      const [formatted, json, failing, refused, wrongPassword] = await Promise.all([
+        psrp(['run', ...httpFlags(), '[pscustomobject]@{ Name = "alpha"; Size = 42 } | Format-Table'], {
+          env,
+        }),
+        psrp(['run', ...httpFlags(), '--json', '[pscustomobject]@{ n = [long]1 }'], { env }),
+        psrp(['run', ...httpFlags(), 'Get-Item /does/not/exist'], { env }),
+        psrp(
+          [
+            'run',
+            '--host',
+            '127.0.0.1',
+            '--port',
+            String(http?.port),
+            '--auth',
+            'basic',
+            '--user',
+            USER,
+            '1',
+          ],
+          { env },
+        ),
+        psrp(['run', ...httpFlags(), '1'], { env: { PSRP_PASSWORD: 'wrong' } }),
+      ])
+      assert.equal(formatted.code, 0, formatted.stderr)
+      assert.match(formatted.stdout, /^alpha\s+42$/m)
+      assert.match(formatted.stderr, /psrp: warning: --allow-unencrypted/)
+      assert.deepEqual(JSON.parse(json.stdout), {
+        '@type': 'System.Management.Automation.PSCustomObject',
+        n: { '@type': 'System.Int64', value: '1' },
+      })
+      assert.equal(failing.code, 1)
+      assert.match(failing.stderr, /Get-Item: Cannot find path '\/does\/not\/exist'/)
+      assert.equal(refused.code, 1)
+      assert.match(refused.stderr, /^psrp: ERR_[A-Z_]+: .*Basic/m)
+      assert.equal(wrongPassword.code, 1)
+      assert.match(wrongPassword.stderr, /^psrp: ERR_AUTHENTICATION: /m)
+      assert.doesNotMatch(
+        wrongPassword.stderr + formatted.stderr,
+        /pässword|wrong/,
+        'no password in messages',
+      )
+    },
+  )
+
+  test('copy and fetch through WinRM', { timeout: 120_000 }, async () => {
+    const data = randomBytes(300_000)
+    const src = join(dir, 'w-src.bin')
+    writeFileSync(src, data)
+    const copied = await psrp(['copy', ...httpFlags(), src, join(dir, 'w-remote.bin')], { env })
+    assert.equal(copied.code, 0, copied.stderr)
+    const fetched = await psrp(
+      ['fetch', ...httpFlags(), join(dir, 'w-remote.bin'), join(dir, 'w-back.bin')],
+      { env },
+    )
+    assert.equal(fetched.code, 0, fetched.stderr)
+    assert.ok(readFileSync(join(dir, 'w-back.bin')).equals(data))
+  })
+
+  test(
+    'shell over WinRM with piped input: [server] prompt, multi-line, Read-Host, exit n',
+    { timeout: 60_000 },
+    async () => {
+      const r = await psrp(['shell', ...httpFlags()], {
+        env,
+        input: 'if ($true) {\n"in-" + "block" }\n$a = Read-Host "Name"\nbridge\n"got $a"\nexit 4\n',
+      })
+      assert.equal(r.code, 4, r.stderr)
+      assert.match(r.stdout, /^\[127\.0\.0\.1\]: PS .*> if \(\$true\) \{\n>> "in-" \+ "block" \}\nin-block$/m)
+      assert.match(r.stdout, /^Name: bridge\n/m)
+      assert.match(r.stdout, /^got bridge$/m)
+    },
+  )
+
+  test('a closed port is a typed transport error, exit 1', { timeout: 60_000 }, async () => {
+    const port = await closedPort()
+    const r = await psrp(
+      [
+        'run',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--auth',
+        'basic',
+        '--user',
+        USER,
+        '--allow-unencrypted',
+        '--timeout',
+        '5',
+        '1',
+      ],
+      { env },
+    )
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^psrp: ERR_(TRANSPORT|TIMEOUT): /m)
+  })
+
+  test('cmd: live stdout/stderr and the remote exit code', { timeout: 60_000 }, async () => {
+    const r = await psrp(
+      ['cmd', ...httpFlags(), '/bin/sh', '-c', 'echo first; sleep 2; echo second >&2; exit 5'],
+      { env },
+    )
+    assert.equal(r.code, 5, r.stderr)
+    assert.equal(r.stdout, 'first\n')
+    assert.match(r.stderr, /^second$/m)
+    const firstAt = r.stdoutAt[0] as number
+    assert.ok(
+      r.exitedAt - firstAt >= 1500,
+      `stdout arrived while the program ran (first at ${firstAt} ms, exit at ${r.exitedAt} ms)`,
+    )
+    const cat = await psrp(['cmd', ...httpFlags(), 'cat'], { env, input: 'piped line\n' })
+    assert.equal(cat.code, 0, cat.stderr)
+    assert.equal(cat.stdout, 'piped line\n')
+  })
+
+  test(
+    'HTTPS: --ca validates the test CA; --insecure accepts a self-signed certificate with a warning',
+    { skip: tlsSkip, timeout: 120_000 },
+    async () => {
+      certs = makeCertificates()
+      https = await startWinRMBridge({
+        pwsh: pwsh as string,
+        username: USER,
+        password: PASSWORD,
+        https: { key: certs.serverKey, cert: certs.serverCert },
+      })
+      const ca = join(dir, 'ca.pem')
+      writeFileSync(ca, certs.ca)
+      const base = [
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(https.port),
+        '--ssl',
+        '--auth',
+        'basic',
+        '--user',
+        USER,
+      ]
+      const [trusted, untrusted] = await Promise.all([
+        psrp(['run', ...base, '--ca', ca, '"over tls"'], { env }),
+        psrp(['run', ...base, '"x"'], { env }),
+      ])
+      assert.equal(trusted.code, 0, trusted.stderr)
+      assert.equal(trusted.stdout, 'over tls\n')
+      assert.equal(untrusted.code, 1)
+      assert.match(untrusted.stderr, /^psrp: ERR_[A-Z_]+: .*certificate/im)
+      const selfSigned = await startWinRMBridge({
+        pwsh: pwsh as string,
+        username: USER,
+        password: PASSWORD,
+        https: { key: certs.selfSignedKey, cert: certs.selfSignedCert },
+      })
+      try {
+        const r = await psrp(
+          [
+            'cmd',
+            '--host',
+            '127.0.0.1',
+            '--port',
+            String(selfSigned.port),
+            '--ssl',
+            '--insecure',
+            '--auth',
+            'basic',
+            '--user',
+            USER,
+            'echo',
+            'insecure ok',
+          ],
+          { env },
+        )
+        assert.equal(r.code, 0, r.stderr)
+        assert.equal(r.stdout, 'insecure ok\n')
+        assert.match(r.stderr, /psrp: warning: --insecure: the certificate of 127\.0\.0\.1 is not validated/)
+      } finally {
+        await selfSigned.close()
+      }
+    },
+  )
+})
