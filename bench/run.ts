@@ -12,6 +12,8 @@ import { Defragmenter, encodeFragment, Fragmenter } from '../src/psrp/index.ts'
 import { buildDataset } from './dataset.ts'
 import { findPwsh } from '../test/helpers/peers.ts'
 import { benchRemoting } from './remoting.ts'
+import { benchSsh } from './ssh.ts'
+import { benchFileTransfer } from './file-transfer.ts'
 
 const COUNT = Number(process.env['PSRP_BENCH_OBJECTS'] ?? 10_000)
 const WRAP_OPEN = '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
@@ -128,6 +130,8 @@ public static class PsrpBench {
   console.log(`defragment ${N} MiB from 32 KiB fragments: ${fmt(N / (defragMs / 1000), 'MB/s')}`)
 
   await benchRemoting(findPwsh())
+  await benchSsh(findPwsh())
+  await benchFileTransfer(findPwsh())
 }
 
 await main()

@@ -36,3 +36,23 @@ export {
   serialize,
   deserialize,
 } from './clixml/index.ts'
+// SSH and named-pipe transports (PowerShell 7's SSH remoting and Enter-PSHostProcess, in-process)
+export {
+  SSHConnection,
+  HostKeyVerificationError,
+  type SSHConnectionOptions,
+  type SSHConnectionInfo,
+  type SSHHostKey,
+  type SSHAuthMethod,
+  type HostKeyPolicy,
+  type HostKeyProblem,
+  type KeyboardInteractiveChallenge,
+  type KeyboardInteractiveHandler,
+} from './transport/ssh.ts'
+export {
+  NamedPipeConnection,
+  findPipeForPid,
+  pipePath,
+  type NamedPipeConnectionOptions,
+  type NamedPipeTarget,
+} from './transport/named-pipe.ts'

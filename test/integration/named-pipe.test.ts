@@ -1,0 +1,198 @@
+/**
+ * PSRP over PowerShell's IPC named pipe (a Unix domain socket on Linux), as `Enter-PSHostProcess`:
+ * the issue-3 scenario list against pwsh processes started with `-CustomPipeName` (a fresh one per
+ * pool, because a pipe serves one client at a time and the list keeps pools open side by side), then
+ * attach by pid to the default `PSHost.*` pipe, reconnects to one pipe back to back, a busy pipe, a
+ * missing pipe and the target dying mid-pipeline. Skips without pwsh (fails under PSRP_REQUIRE_PEERS=1).
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import {
+  InvalidArgumentError,
+  NamedPipeConnection,
+  NotSupportedError,
+  PowerShell,
+  RunspacePool,
+  TimeoutError,
+  TransportError,
+  findPipeForPid,
+  pipePath,
+  type OutOfProcTransport,
+} from '../../src/index.ts'
+import type { OperationOptions } from '../../src/transport/outofproc-stream.ts'
+import { definePoolScenarios } from './pool-scenarios.ts'
+import { findPwsh, peerSkip } from '../helpers/peers.ts'
+
+const pwsh = findPwsh()
+const skip =
+  process.platform === 'win32'
+    ? 'the named-pipe tests use Unix domain sockets'
+    : peerSkip(
+        'pwsh',
+        pwsh !== undefined,
+        'install with dotnet tool install --global PowerShell --version 7.6.9',
+      )
+
+let serial = 0
+const started = new Set<ChildProcess>()
+
+/** Starts `pwsh -CustomPipeName <name> -Command 'Start-Sleep 600'` (its own process group). */
+function startTarget(name = `psrp${process.pid}x${serial++}`): { child: ChildProcess; name: string } {
+  const child = spawn(
+    pwsh as string,
+    ['-NoLogo', '-NoProfile', '-NonInteractive', '-CustomPipeName', name, '-Command', 'Start-Sleep 600'],
+    { stdio: 'ignore', detached: true, env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' } },
+  )
+  started.add(child)
+  return { child, name }
+}
+
+function stopTarget(child: ChildProcess): void {
+  started.delete(child)
+  try {
+    process.kill(-(child.pid as number), 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+/** A pipe connection that owns its target pwsh and ends it when the pool closes. */
+class OwnedPipeConnection extends NamedPipeConnection {
+  readonly #child: ChildProcess
+  constructor() {
+    const { child, name } = startTarget()
+    super({ pipeName: name, connectTimeout: 60_000 })
+    this.#child = child
+  }
+  override async close(options?: OperationOptions): Promise<void> {
+    try {
+      await super.close(options)
+    } finally {
+      stopTarget(this.#child)
+    }
+  }
+}
+
+after(() => {
+  for (const c of [...started]) stopTarget(c)
+})
+
+definePoolScenarios({
+  label: 'named pipe (-CustomPipeName)',
+  skip,
+  connect: (): OutOfProcTransport => new OwnedPipeConnection(),
+  streamItems: Number(process.env.PSRP_STREAM_ITEMS ?? 50_000),
+})
+
+describe('named pipe: one long-running pwsh', { skip }, () => {
+  let target: { child: ChildProcess; name: string }
+  before(async () => {
+    target = startTarget()
+    // wait for its socket (pwsh startup)
+    const path = pipePath(target.name)
+    for (let i = 0; i < 300 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 100))
+    assert.ok(existsSync(path), `${path} did not appear`)
+  })
+  after(() => stopTarget(target.child))
+
+  test('five pools back to back on one pipe (the server re-listens between clients)', async () => {
+    for (let i = 0; i < 5; i++) {
+      await using pool = await RunspacePool.open(new NamedPipeConnection({ pipeName: target.name }), {
+        timeout: 30_000,
+      })
+      assert.deepEqual(await new PowerShell(pool).addScript(`${i} * 2`).invoke(), [i * 2])
+    }
+  })
+
+  test('{ pid } finds the default PSHost pipe (through the global-tool shim) and runs inside that process', async () => {
+    const path = await findPipeForPid(target.child.pid as number)
+    assert.match(path, /CoreFxPipe_PSHost\.[0-9A-F]{8}\.\d+\.None\.(dotnet|pwsh)$/)
+    const conn = new NamedPipeConnection({ pid: target.child.pid as number })
+    await using pool = await RunspacePool.open(conn, { timeout: 30_000 })
+    assert.equal(conn.path, path)
+    const [pid] = await new PowerShell(pool).addScript('$PID').invoke()
+    assert.equal(String(pid), path.split('.').at(-3))
+    // the same process as the custom pipe's server
+    await pool.close()
+    await using viaPath = await RunspacePool.open(new NamedPipeConnection({ path: pipePath(target.name) }), {
+      timeout: 30_000,
+    })
+    assert.deepEqual(await new PowerShell(viaPath).addScript('$PID').invoke(), [pid])
+  })
+
+  test('a busy pipe (one client at a time) times out with a TimeoutError; the first pool is unaffected', async () => {
+    await using first = await RunspacePool.open(new NamedPipeConnection({ pipeName: target.name }), {
+      timeout: 30_000,
+    })
+    const t0 = Date.now()
+    await assert.rejects(
+      RunspacePool.open(new NamedPipeConnection({ pipeName: target.name, connectTimeout: 2_000 }), {
+        timeout: 10_000,
+      }),
+      TimeoutError,
+    )
+    assert.ok(Date.now() - t0 < 6_000, `took ${Date.now() - t0} ms`)
+    assert.deepEqual(await new PowerShell(first).addScript('"first"').invoke(), ['first'])
+  })
+
+  test('disconnect is not supported over a named pipe', async () => {
+    await using pool = await RunspacePool.open(new NamedPipeConnection({ pipeName: target.name }), {
+      timeout: 30_000,
+    })
+    await assert.rejects(pool.disconnect(), NotSupportedError)
+  })
+})
+
+describe('named pipe failures', { skip }, () => {
+  test('a pipe that never appears fails after connectTimeout with a TransportError or TimeoutError', async () => {
+    const t0 = Date.now()
+    await assert.rejects(
+      RunspacePool.open(
+        new NamedPipeConnection({ pipeName: `psrp-none-${process.pid}`, connectTimeout: 1_000 }),
+        {
+          timeout: 10_000,
+        },
+      ),
+      (e: unknown) => e instanceof TimeoutError || e instanceof TransportError,
+    )
+    assert.ok(Date.now() - t0 < 4_000)
+  })
+
+  test('a pid without a pipe is a TransportError naming where it looked', async () => {
+    await assert.rejects(findPipeForPid(process.pid), (e: unknown) => {
+      assert.ok(e instanceof TransportError)
+      assert.match(e.message, new RegExp(`CoreFxPipe_PSHost\\.\\*\\.${process.pid}\\.\\*`))
+      return true
+    })
+  })
+
+  test('exactly one of pid, pipeName, path', () => {
+    assert.throws(() => new NamedPipeConnection({} as never), InvalidArgumentError)
+    assert.throws(() => new NamedPipeConnection({ pid: 1, path: '/x' } as never), InvalidArgumentError)
+    assert.throws(() => new NamedPipeConnection({ pipeName: '../etc' }), InvalidArgumentError)
+  })
+
+  test(
+    'the target dying mid-pipeline rejects pending calls with TransportError promptly',
+    { timeout: 60_000 },
+    async () => {
+      const { child, name } = startTarget()
+      const pool = await RunspacePool.open(
+        new NamedPipeConnection({ pipeName: name, connectTimeout: 60_000 }),
+        {
+          timeout: 60_000,
+        },
+      )
+      const run = new PowerShell(pool).addScript('Start-Sleep 60').invoke()
+      run.catch(() => undefined)
+      await new Promise((r) => setTimeout(r, 500))
+      const t0 = Date.now()
+      stopTarget(child)
+      await assert.rejects(run, TransportError)
+      assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`)
+      await pool.close()
+    },
+  )
+})
