@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, NotSupportedError, ProtocolError } from '../errors.ts'
+import { InvalidArgumentError, ProtocolError } from '../errors.ts'
 import { randomGuid } from '../internal/guid.ts'
 import {
   buildEnvelope,
@@ -37,6 +37,16 @@ import { WSManPsrpTransport, type WSManPsrpTransportOptions } from './wsman-psrp
 import { SecurityContextAuth, type MessageEncryption } from './http/gss-auth.ts'
 import { tlsServerEndPointHash } from './http/channel-binding.ts'
 import { filetimeFromUnixMs, NtlmContext } from '../auth/ntlm/index.ts'
+import { KERBEROS_OID, NegotiateContext, NTLM_OID } from '../auth/spnego/index.ts'
+import { CredSspContext } from '../auth/credssp/index.ts'
+import type { KeytabEntry } from '../auth/kerberos/keytab.ts'
+import type { CCache } from '../auth/kerberos/ccache.ts'
+import type { Krb5Config } from '../auth/kerberos/krb5-conf.ts'
+import type { ChannelBindings } from '../auth/ntlm/channel-bindings.ts'
+import { createKerberosContext } from './kdc.ts'
+import type { KerberosContext } from '../auth/kerberos/context.ts'
+import type { AuthConnectionContext } from './http/auth.ts'
+import type { SecurityContext } from '../auth/security-context.ts'
 
 /** Authentication of a {@link WSManConnection}. */
 export type WSManAuth =
@@ -69,6 +79,10 @@ export interface WSManConnectionOptions {
   allowUnencrypted?: boolean | undefined
   /** Service principal name for NTLM's target name (default `HTTP/<server>`). */
   spn?: string | undefined
+  /** Kerberos settings for `kerberos`, `negotiate` and `credssp` (see {@link WSManKerberosOptions}). */
+  kerberos?: WSManKerberosOptions | undefined
+  /** CredSSP only: TLS versions of the CredSSP tunnel (default 1.2 to 1.3). */
+  credsspTlsVersions?: { min?: '1.2' | '1.3' | undefined; max?: '1.2' | '1.3' | undefined } | undefined
   /** Client certificate and key (PEM) for `certificate` authentication over HTTPS. */
   certificate?: ClientCertificate | undefined
   /** Trusted CA certificates (PEM) for the server certificate; default Node's bundled list. */
@@ -102,6 +116,32 @@ export interface WSManConnectionOptions {
   trace?: ((line: string) => void) | undefined
 }
 
+/**
+ * Kerberos settings of a {@link WSManConnection}. Credentials come from, in order: `password` (an AS
+ * exchange), `kerberos.keytab`, `kerberos.ccache`, else the ticket cache named by `KRB5CCNAME` (or
+ * `/tmp/krb5cc_<uid>`). KDCs come from `kdc`, else krb5.conf (`KRB5_CONFIG`, else /etc/krb5.conf).
+ */
+export interface WSManKerberosOptions {
+  /** Service class of the SPN (default `HTTP`), or a whole SPN `service/host`. */
+  service?: string | undefined
+  /** Host name of the SPN (default the `server` option). */
+  hostname?: string | undefined
+  /** The user's realm when `username` names none. */
+  realm?: string | undefined
+  /** KDCs (`host[:port]`) for every realm, overriding krb5.conf. */
+  kdc?: readonly string[] | undefined
+  /** krb5.conf path or parsed config. */
+  krb5Config?: string | Krb5Config | undefined
+  /** A keytab (path, bytes or entries) holding the user's keys. */
+  keytab?: string | Uint8Array | readonly KeytabEntry[] | undefined
+  /** An MIT ccache (path, bytes or parsed) with a TGT or a service ticket. */
+  ccache?: string | Uint8Array | CCache | undefined
+  /** Delegate a forwardable TGT to the server (second hop). */
+  delegate?: boolean | undefined
+  /** Milliseconds per KDC attempt (default 5000). */
+  kdcTimeout?: number | undefined
+}
+
 /** Options of one {@link WSManConnection.request}. */
 export interface WSManRequestOptions {
   /** The HTTP connection to use (default `main`). */
@@ -112,21 +152,144 @@ export interface WSManRequestOptions {
   timeout?: number | undefined
 }
 
-const PASSWORD_MECHANISMS = new Set(['negotiate', 'kerberos', 'credssp'])
-
 function authenticator(o: WSManConnectionOptions): HttpAuthenticator {
   const auth = o.auth ?? (o.certificate !== undefined && o.password === undefined ? 'certificate' : 'basic')
   if (typeof auth !== 'string') return auth
-  if (auth === 'basic') {
-    if (o.username === undefined || o.password === undefined)
-      throw new InvalidArgumentError('Basic authentication needs username and password')
-    return new BasicAuth(o.username, o.password)
+  switch (auth) {
+    case 'basic':
+      if (o.username === undefined || o.password === undefined)
+        throw new InvalidArgumentError('Basic authentication needs username and password')
+      return new BasicAuth(o.username, o.password)
+    case 'certificate':
+      return new CertificateAuth(o.certificate)
+    case 'ntlm':
+      return ntlmAuth(o)
+    case 'kerberos':
+      return kerberosAuth(o)
+    case 'negotiate':
+      return negotiateAuth(o)
+    case 'credssp':
+      return credsspAuth(o)
+    default:
+      throw new InvalidArgumentError(`unknown authentication ${JSON.stringify(auth)}`)
   }
-  if (auth === 'certificate') return new CertificateAuth(o.certificate)
-  if (auth === 'ntlm') return ntlmAuth(o)
-  if (PASSWORD_MECHANISMS.has(auth))
-    throw new NotSupportedError(`${auth} authentication is not implemented yet; use basic or certificate`)
-  throw new InvalidArgumentError(`unknown authentication ${JSON.stringify(auth)}`)
+}
+
+/** Channel bindings of an HTTPS connection (`tls-server-end-point`, RFC 5929). */
+function channelBindingsOf(ctx: AuthConnectionContext): ChannelBindings | undefined {
+  return ctx.tls && ctx.peerCertificate !== undefined
+    ? { tlsServerEndPoint: tlsServerEndPointHash(ctx.peerCertificate) }
+    : undefined
+}
+
+/** The connection context of CredSSP's inner exchange (inside the tunnel: no channel bindings). */
+const NO_CHANNEL: AuthConnectionContext = { tls: false, host: '', port: 0, peerCertificate: undefined }
+
+function checkNtlmCredentials(o: WSManConnectionOptions, what: string): void {
+  if (o.username === undefined || (o.password === undefined) === (o.ntHash === undefined)) {
+    throw new InvalidArgumentError(`${what} needs a username and either a password or an ntHash`)
+  }
+}
+
+function newNtlmContext(o: WSManConnectionOptions, ctx: AuthConnectionContext): NtlmContext {
+  const { username, password, ntHash } = o
+  const channelBindings = channelBindingsOf(ctx)
+  return new NtlmContext({
+    username: username as string,
+    ...(password === undefined ? {} : { password }),
+    ...(ntHash === undefined ? {} : { ntHash }),
+    spn: o.spn ?? `HTTP/${o.server}`,
+    now: () => filetimeFromUnixMs(Date.now()),
+    ...(channelBindings === undefined ? {} : { channelBindings }),
+  })
+}
+
+function newKerberosContext(o: WSManConnectionOptions, ctx: AuthConnectionContext | undefined): KerberosContext {
+  const k = o.kerberos ?? {}
+  const channelBindings = ctx === undefined ? undefined : channelBindingsOf(ctx)
+  const opt = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+    (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+  return createKerberosContext({
+    hostname: k.hostname ?? o.server,
+    ...opt('username', o.username),
+    ...opt('password', o.password),
+    ...(o.password === undefined ? { ...opt('keytab', k.keytab), ...opt('ccache', k.ccache) } : {}),
+    ...opt('spn', k.service),
+    ...opt('realm', k.realm),
+    ...opt('kdc', k.kdc),
+    ...opt('krb5Config', k.krb5Config),
+    ...opt('delegate', k.delegate),
+    ...opt('timeout', k.kdcTimeout),
+    ...opt('channelBindings', channelBindings),
+  })
+}
+
+function tokenAuth(
+  o: WSManConnectionOptions,
+  scheme: 'Negotiate' | 'Kerberos' | 'CredSSP',
+  createContext: (ctx: AuthConnectionContext) => SecurityContext,
+): HttpAuthenticator {
+  return new SecurityContextAuth({
+    scheme,
+    encryption: o.encryption ?? 'auto',
+    ...(o.allowUnencrypted === undefined ? {} : { allowUnencrypted: o.allowUnencrypted }),
+    createContext,
+  })
+}
+
+/**
+ * Kerberos alone under the `Kerberos` HTTP scheme (raw RFC 4121 tokens, no SPNEGO), with
+ * `application/HTTP-Kerberos-session-encrypted` message encryption.
+ */
+function kerberosAuth(o: WSManConnectionOptions): HttpAuthenticator {
+  if (o.ntHash !== undefined) throw new InvalidArgumentError('Kerberos cannot use an NT hash; give a password')
+  return tokenAuth(o, 'Kerberos', (ctx) => newKerberosContext(o, ctx))
+}
+
+/**
+ * SPNEGO under the `Negotiate` HTTP scheme offering Kerberos first and NTLM second: Kerberos when a
+ * ticket can be had (from the password, keytab or ticket cache and a reachable KDC), NTLM otherwise.
+ * With an NT hash and no password only NTLM is offered.
+ */
+function negotiateAuth(o: WSManConnectionOptions): HttpAuthenticator {
+  const ntlmPossible = o.username !== undefined && (o.password !== undefined) !== (o.ntHash !== undefined)
+  const kerberosPossible = o.ntHash === undefined || o.password !== undefined
+  return tokenAuth(o, 'Negotiate', (ctx) => {
+    const mechanisms = [
+      ...(kerberosPossible ? [{ oid: KERBEROS_OID, create: () => newKerberosContext(o, ctx) }] : []),
+      ...(ntlmPossible ? [{ oid: NTLM_OID, create: () => newNtlmContext(o, ctx) }] : []),
+    ]
+    return new NegotiateContext({ mechanisms })
+  })
+}
+
+/**
+ * CredSSP (MS-CSSP): the password is delegated to the server inside a TLS tunnel after an inner
+ * SPNEGO exchange (Kerberos, else NTLM). Needs a username and password; the server's certificate in
+ * the tunnel is bound through pubKeyAuth, not validated against a CA (as Windows does).
+ */
+function credsspAuth(o: WSManConnectionOptions): HttpAuthenticator {
+  if (o.username === undefined || o.password === undefined) {
+    throw new InvalidArgumentError('CredSSP needs a username and a password (it delegates them)')
+  }
+  const { username, password } = o
+  const tls = o.credsspTlsVersions
+  return tokenAuth(o, 'CredSSP', () =>
+    new CredSspContext({
+      username,
+      password,
+      // The tunnel's pubKeyAuth binds the inner exchange to the TLS key, so no channel bindings.
+      inner: () =>
+        new NegotiateContext({
+          mechanisms: [
+            { oid: KERBEROS_OID, create: () => newKerberosContext(o, undefined) },
+            { oid: NTLM_OID, create: () => newNtlmContext(o, NO_CHANNEL) },
+          ],
+        }),
+      ...(tls?.min === undefined ? {} : { tlsMinVersion: `TLSv${tls.min}` as const }),
+      ...(tls?.max === undefined ? {} : { tlsMaxVersion: `TLSv${tls.max}` as const }),
+    }),
+  )
 }
 
 /**
@@ -134,27 +297,8 @@ function authenticator(o: WSManConnectionOptions): HttpAuthenticator {
  * `Negotiate` HTTP scheme, which Windows accepts for raw NTLM tokens, with message encryption.
  */
 function ntlmAuth(o: WSManConnectionOptions): HttpAuthenticator {
-  const { username, password, ntHash } = o
-  if (username === undefined || (password === undefined) === (ntHash === undefined)) {
-    throw new InvalidArgumentError('NTLM authentication needs a username and either a password or an ntHash')
-  }
-  const spn = o.spn ?? `HTTP/${o.server}`
-  return new SecurityContextAuth({
-    scheme: 'Negotiate',
-    encryption: o.encryption ?? 'auto',
-    ...(o.allowUnencrypted === undefined ? {} : { allowUnencrypted: o.allowUnencrypted }),
-    createContext: (ctx) =>
-      new NtlmContext({
-        username,
-        ...(password === undefined ? {} : { password }),
-        ...(ntHash === undefined ? {} : { ntHash }),
-        spn,
-        now: () => filetimeFromUnixMs(Date.now()),
-        ...(ctx.tls && ctx.peerCertificate !== undefined
-          ? { channelBindings: { tlsServerEndPoint: tlsServerEndPointHash(ctx.peerCertificate) } }
-          : {}),
-      }),
-  })
+  checkNtlmCredentials(o, 'NTLM authentication')
+  return tokenAuth(o, 'Negotiate', (ctx) => newNtlmContext(o, ctx))
 }
 
 /**

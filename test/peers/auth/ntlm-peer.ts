@@ -72,6 +72,11 @@ export interface NtlmPeerOptions {
   readonly verbose?: boolean | undefined
   /** Also offer and accept CredSSP. */
   readonly credssp?: NtlmPeerCredSsp | undefined
+  /**
+   * A Kerberos realm for the acceptor (`startKdc`): its krb5.conf and the service keytab
+   * (`HTTP/<host>`), passed as KRB5_CONFIG and KRB5_KTNAME.
+   */
+  readonly krb5?: { readonly config: string; readonly keytab: string } | undefined
 }
 
 /** The peer's counters (GET /_psrp/status). */
@@ -183,6 +188,9 @@ export async function startNtlmPeer(options: NtlmPeerOptions): Promise<NtlmPeer>
       NTLM_USER_FILE: userFile,
       NETBIOS_DOMAIN_NAME: options.netbiosDomain ?? 'LAB',
       NETBIOS_COMPUTER_NAME: options.netbiosComputer ?? 'WINRMSRV',
+      ...(options.krb5 === undefined
+        ? {}
+        : { KRB5_CONFIG: options.krb5.config, KRB5_KTNAME: `FILE:${options.krb5.keytab}` }),
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
