@@ -18,6 +18,12 @@ shells in real pwsh):
   inner SPNEGO/NTLM through gss-ntlmssp, delegated credentials checked against the user file, then
   application/HTTP-CredSSP-session-encrypted bodies (16 KiB parts, multipart/x-multi-encrypted) in
   both directions;
+* when KRB5_KTNAME names a service keytab (and KRB5_CONFIG its realm), also accepts Kerberos: the
+  `Negotiate` scheme with SPNEGO tokens of either mechanism (or raw krb5 / NTLMSSP tokens), and the
+  `Kerberos` scheme with raw RFC 4121 krb5 tokens; the final mutual-authentication token goes in the
+  200's WWW-Authenticate; Kerberos message encryption is the gss_wrap_iov layout of MS-WSMV 2.2.9.1
+  (application/HTTP-Kerberos-session-encrypted under `Kerberos`, HTTP-SPNEGO-session-encrypted under
+  `Negotiate`); over HTTPS the acceptor gets the channel bindings like NTLM's;
 * forwards each decrypted SOAP body to --upstream (plain HTTP, no authentication, one keep-alive
   upstream connection per client connection, so long-poll Receives on separate client sockets stay
   separate) and returns the reply, encrypted when the request was. A client that hangs up while its
@@ -49,10 +55,15 @@ import urllib.parse
 
 import gssapi
 import gssapi.raw as gr
+from gssapi.raw.ext_dce import IOV, IOVBufferType, unwrap_iov, wrap_iov
 
 import credssp_acceptor as credssp
 
 NTLM_OID = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
+KRB5_OID = gssapi.MechType.kerberos  # 1.2.840.113554.1.2.2
+# Kerberos is offered when a service keytab is configured (startNtlmPeer's krb5 option)
+KERBEROS_ENABLED = bool(os.environ.get("KRB5_KTNAME"))
+KERBEROS_ENCRYPTED = "application/HTTP-Kerberos-session-encrypted"
 GSS_C_CHANNEL_BOUND_FLAG = 0x800
 SPNEGO_ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
 CREDSSP_ENCRYPTED = "application/HTTP-CredSSP-session-encrypted"
@@ -107,6 +118,11 @@ class Stats:
             "maxRequestParts": 0,
             "maxReplyParts": 0,
             "largestEncryptedReply": 0,
+            "kerberosAuthenticated": 0,
+            "ntlmAuthenticated": 0,
+            "delegated": 0,
+            "authMechs": [],
+            "encryptionProtocols": [],
         }
 
     def add(self, key, n=1):
@@ -177,6 +193,31 @@ def ntlm_unseal(ctx):
     return unseal
 
 
+def krb5_seal(ctx):
+    """gss_wrap_iov([HEADER, DATA, PADDING], conf): the header part, then data ‖ padding (AES: none)."""
+    def seal(message):
+        iov = IOV(IOVBufferType.header, message, IOVBufferType.padding, std_layout=False)
+        wrap_iov(ctx, iov, confidential=True)
+        return iov[0].value, iov[1].value + (iov[2].value or b"")
+    return seal
+
+
+def krb5_unseal(ctx):
+    def unseal(header, data):
+        iov = IOV((IOVBufferType.header, False, header), data, IOVBufferType.data, std_layout=False)
+        unwrap_iov(ctx, iov)
+        return iov[1].value
+    return unseal
+
+
+def mech_name(ctx):
+    """`Kerberos` or `NTLM`: the mechanism a (SPNEGO) context settled on."""
+    try:
+        return "Kerberos" if ctx.mech == KRB5_OID else "NTLM" if ctx.mech == NTLM_OID else str(ctx.mech)
+    except Exception:
+        return "unknown"
+
+
 def build_encrypted(seal, message, protocol=SPNEGO_ENCRYPTED):
     """Returns (content type, body, parts); CredSSP bodies go in 16 KiB parts (x-multi-encrypted)."""
     chunks = [message]
@@ -243,6 +284,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.ctx = None
         self.credssp = None  # the CredSSPAcceptor when the connection uses CredSSP
         self.user = None
+        self.scheme = None  # "Negotiate", "NTLM" or "Kerberos" of the established context
+        self.mech = None  # "Kerberos" or "NTLM"
         self.upstream = None
         self.tls = isinstance(self.connection, ssl.SSLSocket)
         STATS.add("connections")
@@ -271,6 +314,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _challenge(self, token=None, scheme=None):
         if token is None:
             hs = [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")]
+            if KERBEROS_ENABLED:
+                hs.insert(1, ("WWW-Authenticate", "Kerberos"))
             if self.server.credssp_tls is not None:
                 hs.append(("WWW-Authenticate", "CredSSP"))
         else:
@@ -288,10 +333,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         scheme, _, b64 = auth.strip().partition(" ")
         s = scheme.lower()
         credssp_ok = s == "credssp" and self.server.credssp_tls is not None
-        if (s not in ("negotiate", "ntlm") and not credssp_ok) or not b64.strip():
+        kerberos_ok = s == "kerberos" and KERBEROS_ENABLED
+        if (s not in ("negotiate", "ntlm") and not credssp_ok and not kerberos_ok) or not b64.strip():
             self._challenge()
             return False
-        name = "NTLM" if s == "ntlm" else "Negotiate"
+        name = "NTLM" if s == "ntlm" else "Kerberos" if s == "kerberos" else "Negotiate"
         try:
             token = base64.b64decode(b64.strip(), validate=True)
         except ValueError:
@@ -303,19 +349,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.ctx is None or self.ctx.complete:
             # a new handshake (first, or re-authentication on this connection)
             self.user = None
+            self.scheme = name
+            self.mech = None
             mechs = [NTLM_OID] if token.startswith(b"NTLMSSP\x00") else None
+            if name == "Kerberos":
+                mechs = [KRB5_OID]  # raw RFC 4121 tokens only (SPNEGO would be refused)
+            elif name == "NTLM" and mechs is None:
+                mechs = [NTLM_OID]
             creds = gssapi.Credentials(usage="accept", mechs=mechs) if mechs else None
             cbt = gr.ChannelBindings(application_data=self.server.cbt) if self.tls else None
             self.ctx = gssapi.SecurityContext(usage="accept", creds=creds, channel_bindings=cbt)
         try:
             out = self.ctx.step(token)
+            # python-gssapi returns the output token of a failed step (SPNEGO's reject NegTokenResp) and
+            # raises the error at the next use of the context: ask for completeness inside the try
+            complete = self.ctx.complete
         except Exception as e:  # wrong password, wrong channel bindings, malformed token
             STATS.add("authFailures")
             log("authentication failed:", type(e).__name__, str(e).replace("\n", " ")[:200])
             self.ctx = None
             self._challenge()
             return False
-        if not self.ctx.complete:
+        if not complete:
             self._challenge(out or b"", name)
             return False
         bound = bool(int(self.ctx.actual_flags) & GSS_C_CHANNEL_BOUND_FLAG)
@@ -329,9 +384,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._challenge()
             return False
         self.user = str(self.ctx.initiator_name).rstrip("\x00")
+        self.mech = mech_name(self.ctx)
         STATS.add("authenticated")
         STATS.user(self.user)
-        debug("authenticated", self.user, "scheme", name, "mech", self.ctx.mech, "channel bound", bound)
+        if self.mech == "Kerberos":
+            STATS.add("kerberosAuthenticated")
+            if self.ctx.delegated_creds is not None:
+                STATS.add("delegated")  # a forwarded TGT (RFC 4121 4.1.1 Deleg) arrived
+        elif self.mech == "NTLM":
+            STATS.add("ntlmAuthenticated")
+        STATS.user("%s/%s" % (name, self.mech), "authMechs")
+        debug("authenticated", self.user, "scheme", name, "mech", self.mech, "channel bound", bound)
         self.final = (name, out) if out else None
         return True
 
@@ -374,6 +437,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         STATS.set("tlsVersion", acc.tls_version)
         STATS.set("tlsCipher", acc.cipher)
         STATS.user(acc.user, "credsspUsers")
+        STATS.set("credsspInnerMech", acc.inner_mech)  # Kerberos | NTLM
+        STATS.set("credsspInnerSpnego", acc.inner_spnego)
         debug("CredSSP authenticated", acc.user, acc.tls_version, acc.cipher, "v%d" % acc.negotiated)
         self.final = None
         return True
@@ -403,10 +468,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             m = re.search(r'boundary="?([^";]+)"?', ctype)
             p = re.search(r'protocol="?([^";]+)"?', ctype)
             protocol = CREDSSP_ENCRYPTED if self.credssp is not None else SPNEGO_ENCRYPTED
+            if self.credssp is None and self.scheme == "Kerberos":
+                protocol = KERBEROS_ENCRYPTED
             if m is None or p is None or p.group(1).lower() != protocol.lower():
                 STATS.add("decryptFailures")
                 return self._send(400, b"unsupported encrypted content type", extra)
             unseal = self.credssp.unwrap_winrm if self.credssp is not None else ntlm_unseal(self.ctx)
+            if self.credssp is None and self.mech == "Kerberos":
+                unseal = krb5_unseal(self.ctx)
             try:
                 plain, otype, parts = parse_encrypted(unseal, body, m.group(1), protocol)
             except Exception as e:
@@ -415,6 +484,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 return self._send(400, b"decrypt failure", extra)
             STATS.add("encryptedRequests")
+            STATS.user(protocol, "encryptionProtocols")
             STATS.add("encryptedBytes", len(body))
             STATS.max("largestEncryptedRequest", len(body))
             STATS.max("maxRequestParts", parts)
@@ -448,6 +518,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if encrypted and reply:
             if self.credssp is not None:
                 rtype, reply, parts = build_encrypted(self.credssp.wrap_winrm, reply, CREDSSP_ENCRYPTED)
+            elif self.mech == "Kerberos":
+                rtype, reply, parts = build_encrypted(krb5_seal(self.ctx), reply, protocol)
             else:
                 rtype, reply, parts = build_encrypted(ntlm_seal(self.ctx), reply)
             STATS.add("encryptedReplies")
