@@ -54,15 +54,20 @@ import { TlsTunnel } from './tls-tunnel.ts'
 /**
  * The inner security context of CredSSP: a {@link SecurityContext} (SPNEGO, NTLM or Kerberos) plus,
  * optionally, plain GSS per-message protection (RFC 2743 §2.3.3 GSS_Wrap/GSS_Unwrap, one token)
- * for pubKeyAuth and authInfo. NTLM (directly or under SPNEGO) needs neither method: its token is
- * signature ‖ sealed data, i.e. its `wrap` header ‖ data. Other mechanisms (Kerberos: an RFC 4121
- * Wrap token with RRC 0) must provide both.
+ * for pubKeyAuth and authInfo, as `gssWrap`/`gssUnwrap` (`NegotiateContext`, which passes them to
+ * the chosen mechanism) or `wrapGss`/`unwrapGss` (`KerberosContext`: an RFC 4121 Wrap token with
+ * RRC 0; `NtlmContext`: signature ‖ sealed data). A context with neither is usable only when its
+ * mechanism is NTLM (its `wrap` header ‖ data is the GSS token).
  */
 export interface CredSspInnerContext extends SecurityContext {
-  /** GSS_Wrap with confidentiality: the whole token. */
+  /** GSS_Wrap with confidentiality: the whole token (`NegotiateContext`). */
   gssWrap?(plaintext: Uint8Array): Uint8Array
   /** GSS_Unwrap of a whole token; throws (`CryptoError`) when it does not verify. */
   gssUnwrap?(token: Uint8Array): Uint8Array
+  /** The same as {@link CredSspInnerContext.gssWrap} under the mechanism contexts' name (`KerberosContext`, `NtlmContext`). */
+  wrapGss?(plaintext: Uint8Array): Uint8Array
+  /** The same as {@link CredSspInnerContext.gssUnwrap} under the mechanism contexts' name. */
+  unwrapGss?(token: Uint8Array): Uint8Array
 }
 
 /** Options of {@link CredSspContext}. */
@@ -440,6 +445,7 @@ export class CredSspContext implements SecurityContext {
   #gssWrap(plaintext: Uint8Array): Uint8Array {
     const inner = this.#inner as CredSspInnerContext
     if (typeof inner.gssWrap === 'function') return inner.gssWrap(plaintext)
+    if (typeof inner.wrapGss === 'function') return inner.wrapGss(plaintext)
     if (inner.mechanism === 'NTLM') {
       const sealed = inner.wrap(plaintext)
       const out = new Uint8Array(sealed.header.length + sealed.data.length)
@@ -453,6 +459,7 @@ export class CredSspContext implements SecurityContext {
   #gssUnwrap(token: Uint8Array): Uint8Array {
     const inner = this.#inner as CredSspInnerContext
     if (typeof inner.gssUnwrap === 'function') return inner.gssUnwrap(token)
+    if (typeof inner.unwrapGss === 'function') return inner.unwrapGss(token)
     if (inner.mechanism === 'NTLM') {
       if (token.length < 16)
         throw new ProtocolError('CredSSP: NTLM-wrapped pubKeyAuth shorter than its signature')

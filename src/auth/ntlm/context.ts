@@ -29,7 +29,7 @@ import { encodeClientChallenge } from './client-challenge.ts'
 import { computeMic, computeNtlmv2Proof, lmv2Response, ntowfv1, ntowfv2 } from './crypto.ts'
 import { DEFAULT_CLIENT_FLAGS, NegotiateFlags, hasFlag } from './flags.ts'
 import { encodeNegotiate } from './negotiate.ts'
-import { NtlmSessionSecurity } from './session-security.ts'
+import { NtlmSessionSecurity, SIGNATURE_SIZE } from './session-security.ts'
 import { utf16le } from './wire.ts'
 import { DEFAULT_VERSION, type NtlmVersion } from './version.ts'
 
@@ -328,9 +328,35 @@ export class NtlmContext implements SecurityContext {
     this.#session('verify').verify(message, signature)
   }
 
-  /** Re-initialises the RC4 handles, keeping sequence numbers (SPNEGO after mechListMIC). */
-  resetCryptoState(): void {
-    this.#session('reset crypto state').resetRc4()
+  /**
+   * Re-initialises the RC4 handles, keeping sequence numbers (SPNEGO after a mechListMIC). Only the
+   * asked directions are reset: SPNEGO resets the outgoing handle after signing its mechListMIC and
+   * the incoming one after verifying the server's (pyspnego `_reset_ntlm_crypto_state(outgoing)`),
+   * which matters when a message is sealed in between (CredSSP's pubKeyAuth).
+   */
+  resetCryptoState(outgoing = true, incoming = true): void {
+    this.#session('reset crypto state').resetRc4(outgoing, incoming)
+  }
+
+  /**
+   * GSS_Wrap for NTLM (MS-NLMP 3.4.3 with sealing): one token, signature ‖ sealed data — what
+   * CredSSP puts in pubKeyAuth and authInfo.
+   */
+  wrapGss(plaintext: Uint8Array): Uint8Array {
+    const sealed = this.#session('wrap').seal(plaintext)
+    const out = new Uint8Array(sealed.header.length + sealed.data.length)
+    out.set(sealed.header)
+    out.set(sealed.data, sealed.header.length)
+    return out
+  }
+
+  /** GSS_Unwrap for NTLM: opens signature ‖ sealed data (`CryptoError` when it does not verify). */
+  unwrapGss(token: Uint8Array): Uint8Array {
+    const session = this.#session('unwrap')
+    if (token.length < SIGNATURE_SIZE) {
+      throw new ProtocolError(`NTLM: a wrap token of ${token.length} bytes is shorter than its signature`)
+    }
+    return session.unseal({ header: token.subarray(0, SIGNATURE_SIZE), data: token.subarray(SIGNATURE_SIZE) })
   }
 
   /** Never shows the password, NT hash or keys. */

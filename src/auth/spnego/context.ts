@@ -13,14 +13,16 @@
  *    over the DER of mechTypes is sent when the mechanism asks for it (NTLM with a MIC in
  *    AUTHENTICATE: `micPresent`), when the server sends `request-mic`, when the server chose a
  *    mechanism other than our first, or when the server sent one; the server's mechListMIC is
- *    verified. For NTLM the RC4 handles are reset after each, so the mechListMIC and the first
- *    sealed message use the same key state (MS-SPNG 3.3.5.1).
+ *    verified. For NTLM the RC4 handle of that direction is reset after each (outgoing after ours,
+ *    incoming after the server's), so the mechListMIC and the first sealed message use the same key
+ *    state (MS-SPNG 3.3.5.1) even when CredSSP seals pubKeyAuth between the two.
  * 4. As pyspnego and Windows do, an `accept-completed` without a server mechListMIC is accepted even
  *    when we sent one (`mechListMicVerified` then stays false); `requireServerMechListMic` makes
  *    that an `AuthenticationError`. A mechListMIC identical to responseToken (an old-Windows quirk)
  *    is ignored.
  *
- * Message sealing is delegated to the chosen mechanism.
+ * Message sealing (`wrap`/`unwrap`) and plain GSS wrap tokens (`gssWrap`/`gssUnwrap`, for CredSSP)
+ * are delegated to the chosen mechanism.
  *
  * @module
  */
@@ -29,6 +31,7 @@ import {
   CryptoError,
   InvalidArgumentError,
   InvalidStateError,
+  NotSupportedError,
   ProtocolError,
   PsrpError,
 } from '../../errors.ts'
@@ -53,8 +56,17 @@ export interface NegotiateMechanismContext extends SecurityContext {
   sign?(message: Uint8Array): Uint8Array
   /** gss_verify_mic: throws (`CryptoError`) when `signature` does not verify. */
   verify?(message: Uint8Array, signature: Uint8Array): void
-  /** Called after each mechListMIC is produced or verified (NTLM: reset the RC4 handles). */
-  resetCryptoState?(): void
+  /**
+   * Called after a mechListMIC is produced (`outgoing` true, `incoming` false) or verified
+   * (`outgoing` false, `incoming` true). NTLM re-initialises the RC4 handle of that direction only
+   * (MS-SPNG 3.3.5.1; pyspnego `_reset_ntlm_crypto_state`), so a message sealed between the two
+   * (CredSSP's pubKeyAuth) stays in step with the server.
+   */
+  resetCryptoState?(outgoing: boolean, incoming: boolean): void
+  /** GSS_Wrap with confidentiality: one whole token (Kerberos: RFC 4121 Wrap token, RRC 0; NTLM: signature ‖ sealed). */
+  wrapGss?(plaintext: Uint8Array): Uint8Array
+  /** GSS_Unwrap of one whole token; throws (`CryptoError`) when it does not verify. */
+  unwrapGss?(token: Uint8Array): Uint8Array
   /** NTLM: true when AUTHENTICATE carried a MIC, so SPNEGO must exchange mechListMIC. */
   readonly micPresent?: boolean
 }
@@ -328,7 +340,7 @@ export class NegotiateContext implements SecurityContext {
         }
         throw err
       }
-      mech.resetCryptoState?.()
+      mech.resetCryptoState?.(false, true)
       this.#micVerified = true
       this.#micRequired = true
     }
@@ -339,7 +351,7 @@ export class NegotiateContext implements SecurityContext {
         throw new AuthenticationError('SPNEGO: a mechListMIC is required but the mechanism cannot sign')
       }
       outMic = mech.sign(this.#mechTypesDer)
-      mech.resetCryptoState?.()
+      mech.resetCryptoState?.(true, false)
       this.#micSent = true
     }
 
@@ -386,6 +398,27 @@ export class NegotiateContext implements SecurityContext {
   /** Unseals with the chosen mechanism (`CryptoError` when it does not verify). */
   unwrap(message: SealedMessage): Uint8Array {
     return this.#mech('unwrap').unwrap(message)
+  }
+
+  /**
+   * GSS_Wrap (with confidentiality) by the chosen mechanism: one whole token, as CredSSP carries in
+   * pubKeyAuth and authInfo. `NotSupportedError` when the mechanism has no plain wrap.
+   */
+  gssWrap(plaintext: Uint8Array): Uint8Array {
+    const mech = this.#mech('wrap')
+    if (mech.wrapGss === undefined) {
+      throw new NotSupportedError(`SPNEGO: the ${mech.mechanism} mechanism offers no GSS wrap`)
+    }
+    return mech.wrapGss(plaintext)
+  }
+
+  /** GSS_Unwrap by the chosen mechanism (`CryptoError` when the token does not verify). */
+  gssUnwrap(token: Uint8Array): Uint8Array {
+    const mech = this.#mech('unwrap')
+    if (mech.unwrapGss === undefined) {
+      throw new NotSupportedError(`SPNEGO: the ${mech.mechanism} mechanism offers no GSS unwrap`)
+    }
+    return mech.unwrapGss(token)
   }
 
   /** Never shows secrets. */

@@ -2,9 +2,9 @@
 
 Written for this project (no third-party code): the TLS server runs in an ssl.MemoryBIO pair, the
 TSRequest / TSCredentials DER codecs are below, the inner authentication is a GSSAPI acceptor
-(SPNEGO or raw NTLM through gss-ntlmssp), pubKeyAuth is checked for CredSSP versions 2-6 (with the
-v5+ client nonce), and the delegated TSPasswordCreds are accepted only when the password matches
-the user file. After authentication WinRM message parts are TLS application-data records.
+(SPNEGO over Kerberos or NTLM, or raw NTLM through gss-ntlmssp), pubKeyAuth is checked for CredSSP
+versions 2-6 (with the v5+ client nonce), and the delegated TSPasswordCreds are accepted only when
+the password matches the user file. After authentication WinRM message parts are TLS application-data records.
 
 Needs Debian's python3 and python3-gssapi only.
 """
@@ -15,6 +15,12 @@ import ssl
 import gssapi
 
 NTLM_OID = gssapi.OID.from_int_seq("1.3.6.1.4.1.311.2.2.10")
+SPNEGO_OID_DER = b"\x06\x06\x2b\x06\x01\x05\x05\x02"  # 1.3.6.1.5.5.2
+MECH_NAMES = {
+    "1.3.6.1.4.1.311.2.2.10": "NTLM",
+    "1.2.840.113554.1.2.2": "Kerberos",
+    "1.2.840.48018.1.2.2": "Kerberos",
+}
 
 STATUS_LOGON_FAILURE = 0xC000006D
 STATUS_INVALID_PARAMETER = 0xC000000D
@@ -198,6 +204,7 @@ class CredSSPAcceptor:
         self.client_version = None
         self.negotiated = None
         self.user = None
+        self.inner_spnego = False  # the client's first inner token was a SPNEGO NegTokenInit
 
     # ---- TLS
     def _read_plain(self):
@@ -219,6 +226,15 @@ class CredSSPAcceptor:
     @property
     def tls_version(self):
         return self.tls.version()
+
+    @property
+    def inner_mech(self):
+        """`Kerberos` or `NTLM`: the mechanism the inner exchange (raw or under SPNEGO) ended on."""
+        try:
+            oid = self.inner.mech.dotted_form
+        except Exception:
+            return None
+        return MECH_NAMES.get(oid, oid)
 
     @property
     def cipher(self):
@@ -280,9 +296,14 @@ class CredSSPAcceptor:
             if "negoTokens" in req:
                 tok = req["negoTokens"][0]
                 if self.inner is None:
-                    creds = None
                     if tok.startswith(b"NTLMSSP\x00"):
                         creds = gssapi.Credentials(usage="accept", mechs=[NTLM_OID])
+                    else:
+                        # SPNEGO with the default acceptor credentials of every mechanism: NTLM
+                        # (gss-ntlmssp, NTLM_USER_FILE) and, when the peer has a realm, Kerberos
+                        # from the keytab in KRB5_KTNAME (HTTP/<host>).
+                        self.inner_spnego = tok[:1] == b"\x60" and tok[2:20].find(SPNEGO_OID_DER) >= 0
+                        creds = None
                     self.inner = gssapi.SecurityContext(usage="accept", creds=creds)
                 try:
                     out_tok = self.inner.step(tok)
@@ -310,7 +331,7 @@ class CredSSPAcceptor:
             if got != expect:
                 self._fail(STATUS_LOGON_FAILURE, "pubKeyAuth does not match the server key")
             self.log("CredSSP pubKeyAuth OK: client v%d, negotiated v%d, %s, inner %s" % (
-                self.client_version, self.negotiated, "nonce" if self.negotiated >= 5 else "no nonce", self.inner.mech))
+                self.client_version, self.negotiated, "nonce" if self.negotiated >= 5 else "no nonce", self.inner_mech))
             self.stage = "creds"
             return self._seal(ts_request_encode(self.version, nego_token=out_tok,
                                                 pub_key_auth=self.inner.wrap(answer, True).message))

@@ -41,6 +41,7 @@ import {
   CryptoError,
   InvalidArgumentError,
   InvalidStateError,
+  NotSupportedError,
   ProtocolError,
 } from '../../../src/errors.ts'
 
@@ -129,6 +130,8 @@ interface ServerOptions {
   /** Force supportedMech. */
   supportedMech?: string
   password?: string
+  /** Called between verifying the client's mechListMIC and signing ours (CredSSP unseals pubKeyAuth here). */
+  afterClientMic?: (sec: NtlmSessionSecurity) => void
 }
 
 /** RFC 4178 §5 acceptor that supports only NTLM. */
@@ -171,11 +174,12 @@ class SpnegoServer {
     const list = encodeMechTypeList(this.mechTypes)
     assert.ok(resp.mechListMIC !== undefined, 'client sends mechListMIC with AUTHENTICATE (NTLM MIC present)')
     sec.verify(list, resp.mechListMIC)
-    sec.resetRc4()
+    sec.resetRc4(false, true) // incoming only, as MS-SPNG 3.3.5.1 / pyspnego do
     this.clientMicVerified = true
+    this.options.afterClientMic?.(sec)
     if (this.options.sendMic === false) return encodeNegTokenResp({ negState: 'accept-completed' })
     const mic = sec.sign(list)
-    sec.resetRc4()
+    sec.resetRc4(true, false) // outgoing only
     if (this.options.tamperMic === true) mic[5] = (mic[5] as number) ^ 1
     return encodeNegTokenResp({ negState: 'accept-completed', mechListMIC: mic })
   }
@@ -271,6 +275,111 @@ test('Negotiate(NTLM): NegTokenInit, mechListMIC both ways, RC4 reset, then wrap
   sealRoundTrip(ctx, server)
   assert.equal(await ctx.step(), undefined)
   assert.deepEqual(ctx.toJSON(), { mechanism: 'NTLM', state: 'complete', mechTypes: [NTLM_OID] })
+})
+
+test('CredSSP order: gssWrap between the two mechListMICs; each reset touches its own direction only', async () => {
+  const ctx = new NegotiateContext({ mechanisms: [ntlmMech()] })
+  const sep = (t: Uint8Array): { header: Uint8Array; data: Uint8Array } => ({
+    header: t.subarray(0, 16),
+    data: t.subarray(16),
+  })
+  let serverGot: string | undefined
+  const server = new SpnegoServer({
+    afterClientMic: (sec) => {
+      serverGot = dec(sec.unseal(sep(pubKeyAuth)))
+    },
+  })
+  const authTok = await ctx.step(server.handle((await ctx.step()) ?? assert.fail('no first token')))
+  assert.ok(authTok !== undefined && ctx.mechListMicSent && !ctx.complete)
+  // As CredSSP does: the mechanism is complete, so a GSS token can be sealed before SPNEGO completes.
+  const pubKeyAuth = ctx.gssWrap(enc('client pubKeyAuth'))
+  assert.equal(
+    new DataView(pubKeyAuth.buffer, pubKeyAuth.byteOffset).getUint32(12, true),
+    1,
+    'seq 1 after the MIC',
+  )
+  const reply = server.handle(authTok)
+  assert.equal(serverGot, 'client pubKeyAuth')
+  const sec = server.ntlm.security as NtlmSessionSecurity
+  const answer = sec.seal(enc('server pubKeyAuth'))
+  assert.equal(await ctx.step(reply), undefined)
+  assert.ok(ctx.complete && ctx.mechListMicVerified)
+  const joined = new Uint8Array([...answer.header, ...answer.data])
+  assert.equal(dec(ctx.gssUnwrap(joined)), 'server pubKeyAuth')
+  // The outgoing handle was not reset by the verification: authInfo continues the stream.
+  assert.equal(dec(sec.unseal(sep(ctx.gssWrap(enc('authInfo'))))), 'authInfo')
+  assert.throws(() => ctx.gssUnwrap(joined), CryptoError, 'a replayed token does not verify')
+})
+
+test('gssWrap/gssUnwrap go to the chosen mechanism (wrapGss/unwrapGss), only once it is complete', async () => {
+  const calls: string[] = []
+  const oneLeg = (withGss: boolean): NegotiateMechanism => ({
+    oid: KERBEROS_OID,
+    create: (): NegotiateMechanismContext => {
+      let done = false
+      return {
+        mechanism: 'Kerberos',
+        get complete() {
+          return done
+        },
+        async step(input?: Uint8Array) {
+          if (input === undefined) return Uint8Array.of(0x60, 0x01, 0x00)
+          done = true
+          return undefined
+        },
+        wrap: () => assert.fail('WinRM wrap is not GSS wrap'),
+        unwrap: () => assert.fail('WinRM unwrap is not GSS unwrap'),
+        ...(withGss
+          ? {
+              wrapGss: (p: Uint8Array) => (calls.push(`wrap ${dec(p)}`), Uint8Array.of(1, ...p)),
+              unwrapGss: (t: Uint8Array) => (calls.push(`unwrap ${t.length}`), t.subarray(1)),
+            }
+          : {}),
+      }
+    },
+  })
+  const accept = encodeNegTokenResp({
+    negState: 'accept-completed',
+    supportedMech: KERBEROS_OID,
+    responseToken: Uint8Array.of(2),
+  })
+  for (const withGss of [true, false]) {
+    const ctx = new NegotiateContext({ mechanisms: [oneLeg(withGss)] })
+    await ctx.step()
+    assert.throws(() => ctx.gssWrap(enc('early')), InvalidStateError)
+    assert.equal(await ctx.step(accept), undefined)
+    assert.ok(ctx.complete)
+    if (withGss) {
+      const token = ctx.gssWrap(enc('pub'))
+      assert.deepEqual([...token], [1, ...enc('pub')])
+      assert.equal(dec(ctx.gssUnwrap(token)), 'pub')
+      assert.deepEqual(calls, ['wrap pub', 'unwrap 4'])
+    } else {
+      assert.throws(() => ctx.gssWrap(enc('x')), NotSupportedError)
+      assert.throws(() => ctx.gssUnwrap(enc('x')), NotSupportedError)
+    }
+  }
+})
+
+test('NtlmContext.resetCryptoState resets only the asked direction', async () => {
+  const server = new NtlmServer()
+  const client = new NtlmContext({ username: 'LAB\\alice', password: 'Passw0rd!' })
+  server.accept(client.authenticate(server.challengeFor(client.negotiate())))
+  const sec = server.security as NtlmSessionSecurity
+  const msg = enc('same text')
+  const a = client.wrapGss(msg)
+  client.resetCryptoState(false, true)
+  const b = client.wrapGss(msg)
+  assert.ok(!eq(a.subarray(16), b.subarray(16)), 'outgoing stream continued (not reset)')
+  client.resetCryptoState(true, false)
+  const c = client.wrapGss(msg)
+  assert.ok(eq(a.subarray(16), c.subarray(16)), 'outgoing stream restarted (same keystream as the first)')
+  // The server follows: it consumed a and b, then resets its incoming handle for c.
+  assert.equal(dec(sec.unseal({ header: a.subarray(0, 16), data: a.subarray(16) })), 'same text')
+  assert.equal(dec(sec.unseal({ header: b.subarray(0, 16), data: b.subarray(16) })), 'same text')
+  sec.resetRc4(false, true)
+  assert.equal(dec(sec.unseal({ header: c.subarray(0, 16), data: c.subarray(16) })), 'same text')
+  assert.throws(() => client.unwrapGss(new Uint8Array(8)), ProtocolError)
 })
 
 test('Kerberos offered first, server picks NTLM: optimistic token dropped, NTLM started', async () => {
