@@ -22,6 +22,7 @@ export type PsrpErrorCode =
   | 'ERR_NOT_SUPPORTED'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_CRYPTO'
+  | 'ERR_FILE_TRANSFER'
 
 /** Options common to every psrp error. */
 export interface PsrpErrorOptions {
@@ -188,6 +189,32 @@ export class CryptoError extends PsrpError {
   }
 }
 
+/** Why a {@link FileTransferError} was thrown. */
+export type FileTransferFailure =
+  /** The destination file exists and `overwrite` was not set; nothing was replaced. */
+  | 'exists'
+  /** The source does not exist (the remote path of a fetch). */
+  | 'not-found'
+  /** The bytes received do not match the SHA-256 of the bytes sent; the destination is untouched. */
+  | 'checksum'
+
+/**
+ * A file transfer (`Client.copy` / `Client.fetch`) refused or failed for a reason callers
+ * handle: `reason` tells which. When the server detected it, `cause` is the
+ * {@link PipelineFailedError} carrying PowerShell's ErrorRecord.
+ */
+export class FileTransferError extends PsrpError {
+  /** What went wrong. */
+  readonly reason: FileTransferFailure
+  /** The path concerned: the destination for `exists`, the source for `not-found`, the file for `checksum`. */
+  readonly path: string
+  constructor(message: string, reason: FileTransferFailure, path: string, options?: PsrpErrorOptions) {
+    super('ERR_FILE_TRANSFER', message, options)
+    this.reason = reason
+    this.path = path
+  }
+}
+
 /** Union of every concrete psrp error class. */
 export type AnyPsrpError =
   | ClixmlError
@@ -204,6 +231,7 @@ export type AnyPsrpError =
   | NotSupportedError
   | InvalidArgumentError
   | CryptoError
+  | FileTransferError
 
 /** True when `value` is a psrp error (optionally with the given code). */
 export function isPsrpError(value: unknown, code?: PsrpErrorCode): value is PsrpError {

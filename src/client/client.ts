@@ -420,8 +420,10 @@ export class Client implements AsyncDisposable {
    * console.log(r.sha256)
    * ```
    *
-   * @throws {PipelineFailedError} naming the remote path when the server refuses (exists, is a
-   *   directory, missing directory, access denied, checksum mismatch).
+   * @throws {FileTransferError} with `reason` `exists` (a destination file exists and `overwrite` is
+   *   not set) or `checksum` (the server received other bytes than were sent).
+   * @throws {PipelineFailedError} naming the remote path when the server refuses otherwise (is a
+   *   directory, missing directory, access denied).
    * @throws {InvalidArgumentError} when the local path does not exist.
    */
   async copy(localPath: string, remotePath: string, options: TransferOptions = {}): Promise<TransferResult> {
@@ -440,9 +442,10 @@ export class Client implements AsyncDisposable {
    * await client.fetch('$env:TEMP\\report.csv', './report.csv', { expandVariables: true, overwrite: true })
    * ```
    *
-   * @throws {PipelineFailedError} naming the remote path when it does not exist or cannot be read.
-   * @throws {InvalidArgumentError} when a local file exists and `overwrite` is not set.
-   * @throws {ProtocolError} when the received bytes do not match the server's checksum.
+   * @throws {FileTransferError} with `reason` `not-found` (naming the remote path), `exists` (a local
+   *   file exists and `overwrite` is not set) or `checksum` (the received bytes do not match the
+   *   server's SHA-256).
+   * @throws {PipelineFailedError} naming the remote path when it cannot be read.
    */
   async fetch(remotePath: string, localPath: string, options: TransferOptions = {}): Promise<TransferResult> {
     const pool = await this.pool(options)

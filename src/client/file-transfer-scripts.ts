@@ -2,7 +2,8 @@
  * The PowerShell scripts the file transfers of {@link Client} run on the server. They are written for
  * Windows PowerShell 5.1 as well as PowerShell 7 (no `clean` blocks, no .NET Core–only overloads), use
  * only .NET types (`FileStream`, `SHA256`), and report problems as terminating errors whose messages
- * name the path, which the client surfaces as {@link PipelineFailedError}.
+ * name the path, which the client surfaces as {@link PipelineFailedError}, or as
+ * `FileTransferError` for the refusals tagged with {@link TRANSFER_ERROR_ID}.
  *
  * Wire conventions between client and scripts:
  * - file bytes travel as `byte[]` objects (`<BA>` in CLIXML), one per chunk;
@@ -13,15 +14,28 @@
  */
 
 /**
- * Resolves a path given by the client: optionally expands it as a PowerShell expandable string
- * (`$env:TEMP\x`), then makes it absolute against the runspace's current location.
+ * The FullyQualifiedErrorId prefix of the errors the scripts raise for refusals the client reports as
+ * `FileTransferError`: `PsrpFileTransfer.<reason>` (see `FileTransferFailure`), with the path as the
+ * ErrorRecord's TargetObject.
  */
+export const TRANSFER_ERROR_ID = 'PsrpFileTransfer'
+
+/**
+ * Resolves a path given by the client: optionally expands it as a PowerShell expandable string
+ * (`$env:TEMP\x`), then makes it absolute against the runspace's current location; raises the tagged
+ * transfer errors (`Stop-PsrpTransfer <reason> <path> <message>`).
+ */
+
 const RESOLVE = `
 function Resolve-PsrpPath([string]$P, [bool]$Expand) {
   if ($Expand) { $P = $ExecutionContext.InvokeCommand.ExpandString($P) }
   $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($P)
 }
 function ConvertTo-PsrpHex([byte[]]$B) { [BitConverter]::ToString($B).Replace('-', '').ToLowerInvariant() }
+function Stop-PsrpTransfer([string]$Reason, [string]$Target, [string]$Message) {
+  $ex = if ($Reason -eq 'not-found') { New-Object IO.FileNotFoundException($Message, $Target) } else { New-Object IO.IOException($Message) }
+  throw (New-Object Management.Automation.ErrorRecord($ex, "${TRANSFER_ERROR_ID}.$Reason", 'InvalidOperation', $Target))
+}
 `
 
 /**
@@ -43,7 +57,7 @@ begin {
   $Path = Resolve-PsrpPath $Path $Expand
   if ([IO.Directory]::Exists($Path)) { throw "Cannot copy to '$Path': it is a directory." }
   if (-not $Overwrite -and [IO.File]::Exists($Path)) {
-    throw "Cannot copy to '$Path': the file exists (set overwrite to replace it)."
+    Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)."
   }
   $dir = [IO.Path]::GetDirectoryName($Path)
   if (-not [IO.Directory]::Exists($dir)) { throw "Cannot copy to '$Path': the directory '$dir' does not exist." }
@@ -80,10 +94,10 @@ end {
     $actual = ConvertTo-PsrpHex $sha.Hash
     if ($null -eq $expected) { throw "Cannot copy to '$Path': the transfer ended before the checksum arrived." }
     if ($actual -ne $expected) {
-      throw "Cannot copy to '$Path': SHA-256 mismatch after $count bytes (sent $expected, received $actual)."
+      Stop-PsrpTransfer 'checksum' $Path "Cannot copy to '$Path': SHA-256 mismatch after $count bytes (sent $expected, received $actual)."
     }
     if ([IO.File]::Exists($Path)) {
-      if (-not $Overwrite) { throw "Cannot copy to '$Path': the file exists (set overwrite to replace it)." }
+      if (-not $Overwrite) { Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)." }
       [IO.File]::Replace($tmp, $Path, [NullString]::Value)
     } else {
       [IO.File]::Move($tmp, $Path)
@@ -127,7 +141,7 @@ if (-not $Overwrite) {
   $existing = @(foreach ($f in $Files) { $full = [IO.Path]::Combine($Path, $f.Replace('/', $sep)); if ([IO.File]::Exists($full)) { $full } })
   if ($existing.Count -gt 0) {
     $shown = ($existing | Select-Object -First 5) -join "', '"
-    throw "Cannot copy to '$Path': $($existing.Count) file(s) exist, e.g. '$shown' (set overwrite to replace them)."
+    Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': $($existing.Count) file(s) exist, e.g. '$shown' (set overwrite to replace them)."
   }
 }
 $Path
@@ -151,8 +165,7 @@ if ([IO.File]::Exists($Path)) {
   return
 }
 if (-not [IO.Directory]::Exists($Path)) {
-  $e = New-Object IO.FileNotFoundException("Cannot fetch '$Path': no such file or directory on the remote host.", $Path)
-  throw $e
+  Stop-PsrpTransfer 'not-found' $Path "Cannot fetch '$Path': no such file or directory on the remote host."
 }
 "R\`tdir\`t0\`t$Path"
 $root = (New-Object IO.DirectoryInfo($Path)).FullName.TrimEnd([IO.Path]::DirectorySeparatorChar, [IO.Path]::AltDirectorySeparatorChar)
@@ -186,8 +199,7 @@ ${RESOLVE}
 $Path = Resolve-PsrpPath $Path $Expand
 if ([IO.Directory]::Exists($Path)) { throw "Cannot fetch '$Path' as a file: it is a directory." }
 if (-not [IO.File]::Exists($Path)) {
-  $e = New-Object IO.FileNotFoundException("Cannot fetch '$Path': no such file on the remote host.", $Path)
-  throw $e
+  Stop-PsrpTransfer 'not-found' $Path "Cannot fetch '$Path': no such file on the remote host."
 }
 $share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
 $fs = New-Object IO.FileStream($Path, [IO.FileMode]::Open, [IO.FileAccess]::Read, $share, 65536)

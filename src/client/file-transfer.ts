@@ -35,10 +35,12 @@ import { link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } fro
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import {
   AbortError,
+  FileTransferError,
   InvalidArgumentError,
   PipelineFailedError,
   ProtocolError,
   TimeoutError,
+  type FileTransferFailure,
   type PsrpError,
 } from '../errors.ts'
 import { PowerShell } from './powershell.ts'
@@ -49,7 +51,9 @@ import {
   PREPARE_DIRECTORY_SCRIPT,
   REMOVE_TEMP_SCRIPT,
   STAT_SCRIPT,
+  TRANSFER_ERROR_ID,
 } from './file-transfer-scripts.ts'
+import { ErrorRecord } from '../clixml/index.ts'
 
 /** What {@link TransferOptions.onProgress} receives. */
 export interface TransferProgress {
@@ -144,10 +148,13 @@ class Scope {
     if (this.signal.aborted) throw this.error()
   }
 
-  /** The error to report: TimeoutError or AbortError when cancelled, else `e` as a PsrpError. */
+  /**
+   * The error to report: TimeoutError or AbortError when cancelled, a {@link FileTransferError} for a
+   * refusal the server tagged, else `e`.
+   */
   translate(e: unknown): unknown {
     if (this.signal.aborted) return this.error(e)
-    return e
+    return transferError(e) ?? e
   }
 
   error(cause?: unknown): PsrpError {
@@ -189,6 +196,22 @@ function checkConcurrency(pool: RunspacePool, n: number | undefined): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new InvalidArgumentError('concurrency must be a positive integer')
   return value
+}
+
+const TRANSFER_REASON = new RegExp(`^${TRANSFER_ERROR_ID}\\.(exists|not-found|checksum)(?:,|$)`)
+
+/** The {@link FileTransferError} for a script failure tagged `PsrpFileTransfer.<reason>`, if `e` is one. */
+function transferError(e: unknown): FileTransferError | undefined {
+  if (!(e instanceof PipelineFailedError) || !(e.errorRecord instanceof ErrorRecord)) return undefined
+  const m = TRANSFER_REASON.exec(e.errorRecord.fullyQualifiedErrorId ?? '')
+  if (m === null) return undefined
+  const target = e.errorRecord.targetObject
+  return new FileTransferError(
+    e.message,
+    m[1] as FileTransferFailure,
+    typeof target === 'string' ? target : '',
+    { cause: e },
+  )
 }
 
 function randomTempName(fileName: string): string {
@@ -267,9 +290,12 @@ async function walkLocal(root: string): Promise<LocalTree> {
  * directory, created with its parents and merged with what exists.
  *
  * @throws {InvalidArgumentError} when the local path does not exist or is not a file or directory.
- * @throws {PipelineFailedError} when the server refuses (destination exists without `overwrite`, is
- *   a directory, its directory is missing, access denied, checksum mismatch); the message names the
- *   remote path and `errorRecord` carries PowerShell's ErrorRecord.
+ * @throws {FileTransferError} `exists` when a destination file exists without `overwrite` (nothing
+ *   is replaced), `checksum` when the server received other bytes than were sent; `cause` is the
+ *   server's {@link PipelineFailedError}.
+ * @throws {PipelineFailedError} when the server fails otherwise (destination is a directory, its
+ *   directory is missing, access denied); the message names the remote path and `errorRecord`
+ *   carries PowerShell's ErrorRecord.
  * @throws {AbortError} / {TimeoutError} when cancelled; the remote pipeline is stopped and its
  *   temporary file removed.
  */
@@ -474,11 +500,11 @@ async function exists(path: string): Promise<boolean> {
  * `localPath` is the destination file (its directory must exist); for a directory, the destination
  * directory, created with its parents and merged with what exists.
  *
- * @throws {PipelineFailedError} when the remote path does not exist (the message names it) or
- *   cannot be read.
- * @throws {InvalidArgumentError} when a local destination file exists and `overwrite` is not set, or
- *   the local directory is missing; nothing is transferred then.
- * @throws {ProtocolError} when the received bytes do not match the server's SHA-256.
+ * @throws {FileTransferError} `not-found` when the remote path does not exist (the message names
+ *   it); `exists` when a local destination file exists and `overwrite` is not set (nothing is
+ *   transferred then); `checksum` when the received bytes do not match the server's SHA-256.
+ * @throws {PipelineFailedError} when the remote path cannot be read.
+ * @throws {InvalidArgumentError} when the local directory is missing.
  * @throws {AbortError} / {TimeoutError} when cancelled; the remote pipeline is stopped and the local
  *   temporary file removed.
  */
@@ -513,8 +539,10 @@ export async function fetchFromRemote(
       const clashes: string[] = []
       for (const f of files) if (await exists(f.local)) clashes.push(f.local)
       if (clashes.length > 0)
-        throw new InvalidArgumentError(
+        throw new FileTransferError(
           `cannot fetch into '${dest}': ${clashes.length} file(s) exist, e.g. '${clashes.slice(0, 5).join("', '")}' (set overwrite to replace them)`,
+          'exists',
+          dest,
         )
     }
     await mkdir(dest, { recursive: true })
@@ -555,7 +583,11 @@ async function fetchFile(
 ): Promise<string> {
   scope.check()
   if (!overwrite && (await exists(dest)))
-    throw new InvalidArgumentError(`cannot fetch to '${dest}': the file exists (set overwrite to replace it)`)
+    throw new FileTransferError(
+      `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
+      'exists',
+      dest,
+    )
   const temp = join(dirname(dest), randomTempName(basename(dest)))
   const handle = await open(temp, 'wx').catch((e: unknown) => {
     throw new InvalidArgumentError(
@@ -593,8 +625,10 @@ async function fetchFile(
     if (remoteDigest === undefined)
       throw new ProtocolError(`fetching '${remotePath}': the transfer ended without the server's checksum`)
     if (remoteDigest !== digest)
-      throw new ProtocolError(
+      throw new FileTransferError(
         `fetching '${remotePath}': SHA-256 mismatch after ${fileBytes} bytes (server ${remoteDigest}, received ${digest})`,
+        'checksum',
+        remotePath,
       )
     await handle.close()
     await placeFile(temp, dest, overwrite)
@@ -618,13 +652,17 @@ async function placeFile(temp: string, dest: string, overwrite: boolean): Promis
   } catch (e) {
     const code = errno(e)
     if (code === 'EEXIST')
-      throw new InvalidArgumentError(
+      throw new FileTransferError(
         `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
+        'exists',
+        dest,
       )
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e
     if (await exists(dest))
-      throw new InvalidArgumentError(
+      throw new FileTransferError(
         `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
+        'exists',
+        dest,
       )
     await rename(temp, dest)
   }
