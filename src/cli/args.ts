@@ -97,11 +97,13 @@ export const ENCRYPTION_MODES = ['auto', 'always', 'never'] as const
 /** The flags every connecting subcommand accepts. */
 export const CONNECTION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   host: { type: 'string', short: 'H' },
+  ssh: { type: 'string' },
+  pipe: { type: 'string' },
+  local: { type: 'boolean' },
   port: { type: 'string', short: 'p' },
   ssl: { type: 'boolean' },
   auth: { type: 'string', short: 'a' },
   user: { type: 'string', short: 'u' },
-  local: { type: 'boolean' },
   'configuration-name': { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
   ca: { type: 'string' },
@@ -109,19 +111,32 @@ export const CONNECTION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   key: { type: 'string' },
   encryption: { type: 'string' },
   'allow-unencrypted': { type: 'boolean' },
+  identity: { type: 'string', short: 'i' },
+  'known-hosts': { type: 'string' },
+  'host-key': { type: 'string' },
+  subsystem: { type: 'string' },
   timeout: { type: 'string', short: 't' },
   help: { type: 'boolean', short: 'h' },
 }
 
 /** Help text of the connection flags (shared by every connecting subcommand's `--help`). */
-export const CONNECTION_HELP = `connection (default: a local pwsh, as with --local):
-  -H, --host <name>        WinRM server; without it the command runs in a local \`pwsh -s\`
-  -p, --port <n>           port (default 5986 with --ssl, else 5985)
+export const CONNECTION_HELP = `connection (one of --host, --ssh, --pipe; default: a local pwsh, as with --local):
+  -H, --host <name>        WinRM server
+      --ssh [user@]host[:port]
+                           PowerShell over SSH (the server's \`powershell\` subsystem)
+      --pipe <pid|name|path>
+                           attach to a running pwsh on this machine through its IPC pipe (as
+                           Enter-PSHostProcess): a process id, a -CustomPipeName, or a socket path
+      --local              a local \`pwsh -s\` (the default)
+  -p, --port <n>           port (WinRM: default 5986 with --ssl, else 5985; SSH: default 22)
+  -u, --user <name>        user name; the password comes from PSRP_PASSWORD or a prompt
+  -t, --timeout <seconds>  time limit for connecting and for the command (shell: connecting)
+  -h, --help               this help
+
+WinRM (--host):
       --ssl                HTTPS (default plain HTTP with WinRM message encryption)
   -a, --auth <method>      basic | certificate | ntlm | negotiate | kerberos | credssp
                            (default: certificate with --cert, else ntlm)
-  -u, --user <name>        user name; the password comes from PSRP_PASSWORD or a prompt
-      --local              run in a local pwsh even if --host is given elsewhere
       --configuration-name <name>
                            PowerShell endpoint (session configuration, e.g. a JEA endpoint)
   -k, --insecure           do not validate the server certificate (prints a warning)
@@ -131,8 +146,20 @@ export const CONNECTION_HELP = `connection (default: a local pwsh, as with --loc
       --encryption <mode>  auto | always | never: WinRM message encryption (default auto)
       --allow-unencrypted  allow credentials or SOAP in clear text over plain HTTP
                            (Basic over HTTP, --encryption never); prints a warning
-  -t, --timeout <seconds>  time limit for connecting and for the command (shell: connecting)
-  -h, --help               this help`
+
+SSH (--ssh); ~/.ssh/config (HostName, User, Port, IdentityFile, …) applies:
+  -i, --identity <file>    private key; passphrase from PSRP_SSH_PASSPHRASE or a prompt.
+                           Without it the ssh-agent (SSH_AUTH_SOCK) and ~/.ssh/id_* are tried.
+                           PSRP_PASSWORD, if set, is offered as the password; else, when the keys
+                           are refused, the password is asked for on the terminal
+      --known-hosts <file> verify the host key against this file (default ~/.ssh/known_hosts,
+                           /etc/ssh/ssh_known_hosts); an unknown key is an error, never accepted
+      --host-key <SHA256:…>
+                           accept exactly this host key fingerprint (as ssh-keygen -l prints it)
+      --subsystem <name>   the server's subsystem running pwsh (default powershell)`
+
+/** Which running pwsh `--pipe` attaches to: a process id, a pipe name or a socket path. */
+export type PipeTarget = { readonly pid: number } | { readonly pipeName: string } | { readonly path: string }
 
 /** Where to connect, as parsed from the flags (files not read yet, password not asked yet). */
 export type ConnectionSpec =
@@ -153,6 +180,95 @@ export type ConnectionSpec =
       readonly allowUnencrypted: boolean
       readonly timeoutMs?: number
     }
+  | {
+      readonly kind: 'ssh'
+      /** Host name, address or `~/.ssh/config` alias (IPv6 without brackets). */
+      readonly host: string
+      readonly port?: number
+      readonly username?: string
+      /** `-i`: the private key file. */
+      readonly identityFile?: string
+      /** `--known-hosts`: the known_hosts file to verify against. */
+      readonly knownHostsFile?: string
+      /** `--host-key`: the one accepted host key fingerprint. */
+      readonly hostKeyFingerprint?: string
+      readonly subsystem?: string
+      readonly timeoutMs?: number
+    }
+  | { readonly kind: 'pipe'; readonly target: PipeTarget; readonly timeoutMs?: number }
+
+/** The flags that belong to WinRM (`--host`) only. */
+const WINRM_FLAGS = [
+  'ssl',
+  'auth',
+  'insecure',
+  'ca',
+  'cert',
+  'key',
+  'encryption',
+  'allow-unencrypted',
+  'configuration-name',
+] as const
+/** The flags that belong to SSH (`--ssh`) only. */
+const SSH_FLAGS = ['identity', 'known-hosts', 'host-key', 'subsystem'] as const
+/** The target flags: at most one of them. */
+const TARGET_FLAGS = ['host', 'ssh', 'pipe', 'local'] as const
+
+/**
+ * Splits `--ssh [user@]host[:port]`. The user is everything before the last `@` (so `a@corp@h`
+ * works); an IPv6 address takes brackets when a port follows (`[::1]:2222`; a bare `::1` is a host).
+ */
+export function parseSshTarget(
+  command: string,
+  text: string,
+): { host: string; username?: string; port?: number } {
+  const at = text.lastIndexOf('@')
+  const username = at < 0 ? undefined : text.slice(0, at)
+  let rest = at < 0 ? text : text.slice(at + 1)
+  let portText: string | undefined
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']')
+    if (close < 0) throw new UsageError(command, `--ssh ${JSON.stringify(text)}: missing ']'`)
+    const after = rest.slice(close + 1)
+    if (after !== '' && !after.startsWith(':'))
+      throw new UsageError(command, `--ssh ${JSON.stringify(text)}: unexpected text after ']'`)
+    portText = after === '' ? undefined : after.slice(1)
+    rest = rest.slice(1, close)
+  } else {
+    const colon = rest.indexOf(':')
+    if (colon >= 0 && colon === rest.lastIndexOf(':')) {
+      portText = rest.slice(colon + 1)
+      rest = rest.slice(0, colon)
+    }
+  }
+  if (username === '')
+    throw new UsageError(command, `--ssh ${JSON.stringify(text)}: empty user name before '@'`)
+  if (rest === '') throw new UsageError(command, `--ssh ${JSON.stringify(text)}: missing the host`)
+  let port: number | undefined
+  if (portText !== undefined) {
+    port = Number(portText)
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65_535)
+      throw new UsageError(command, `--ssh ${JSON.stringify(text)}: the port must be 1 to 65535`)
+  }
+  return {
+    host: rest,
+    ...(username === undefined ? {} : { username }),
+    ...(port === undefined ? {} : { port }),
+  }
+}
+
+/** `--pipe`: digits are a process id, a text with `/` or `\\` a socket/pipe path, else a pipe name. */
+export function parsePipeTarget(command: string, text: string): PipeTarget {
+  if (text === '') throw new UsageError(command, '--pipe must not be empty')
+  if (/^\d+$/.test(text)) {
+    const pid = Number(text)
+    if (!Number.isSafeInteger(pid) || pid < 1)
+      throw new UsageError(command, `--pipe ${text}: not a process id`)
+    return { pid }
+  }
+  if (text.includes('/') || text.includes('\\')) return { path: text }
+  return { pipeName: text }
+}
 
 function str(values: Map<string, string | boolean>, name: string): string | undefined {
   const v = values.get(name)
@@ -175,38 +291,59 @@ function positiveNumber(
   return n
 }
 
+const flagList = (flags: readonly string[]): string => flags.map((f) => `--${f}`).join(', ')
+
 /** Builds the {@link ConnectionSpec} from parsed flags; inconsistent flags are a {@link UsageError}. */
 export function connectionSpec(command: string, values: Map<string, string | boolean>): ConnectionSpec {
   const timeout = positiveNumber(command, 'timeout', str(values, 'timeout'), 86_400)
   const timeoutMs = timeout === undefined ? undefined : Math.round(timeout * 1000)
-  const server = str(values, 'host')
-  if (values.get('local') === true || server === undefined) {
-    const remoteOnly = [
-      'port',
-      'ssl',
-      'auth',
-      'user',
-      'insecure',
-      'ca',
-      'cert',
-      'key',
-      'encryption',
-      'allow-unencrypted',
-      'configuration-name',
-    ]
-    const given = remoteOnly.filter((f) => values.has(f))
-    if (given.length > 0)
+  const targets = TARGET_FLAGS.filter((f) => values.has(f))
+  if (targets.length > 1)
+    throw new UsageError(
+      command,
+      `${targets.map((f) => `--${f}`).join(' and ')} conflict: give one of --host (WinRM), --ssh (SSH), ` +
+        '--pipe (a local pwsh process) or --local',
+    )
+  const target = targets[0] ?? 'local'
+  const given = (flags: readonly string[]): string[] => flags.filter((f) => values.has(f))
+  const winrmOnly = given(WINRM_FLAGS)
+  const sshOnly = given(SSH_FLAGS)
+  if (target !== 'host' && winrmOnly.length > 0) {
+    if (target === 'ssh' && values.has('insecure'))
       throw new UsageError(
         command,
-        `${given.map((f) => `--${f}`).join(', ')} need${given.length === 1 ? 's' : ''} --host (a local pwsh takes no connection flags)`,
+        '--insecure is for WinRM over HTTPS; SSH host keys are always verified: add the key to a ' +
+          'known_hosts file (--known-hosts <file>) or pin it with --host-key <SHA256:…>',
       )
-    return { kind: 'local', ...(timeoutMs === undefined ? {} : { timeoutMs }) }
+    throw new UsageError(
+      command,
+      `${flagList(winrmOnly)} need${winrmOnly.length === 1 ? 's' : ''} --host (WinRM)` +
+        (target === 'local' ? ' (a local pwsh takes no connection flags)' : ''),
+    )
   }
-  if (server === '') throw new UsageError(command, '--host must not be empty')
-  const configurationName = str(values, 'configuration-name')
+  if (target !== 'ssh' && sshOnly.length > 0)
+    throw new UsageError(command, `${flagList(sshOnly)} need${sshOnly.length === 1 ? 's' : ''} --ssh`)
+  if (target === 'local' || target === 'pipe') {
+    const shared = given(['port', 'user'])
+    if (shared.length > 0)
+      throw new UsageError(
+        command,
+        `${flagList(shared)} need${shared.length === 1 ? 's' : ''} --host or --ssh` +
+          (target === 'local'
+            ? ' (a local pwsh takes no connection flags)'
+            : ' (a pipe has no port or user)'),
+      )
+    const t = timeoutMs === undefined ? {} : { timeoutMs }
+    if (target === 'local') return { kind: 'local', ...t }
+    return { kind: 'pipe', target: parsePipeTarget(command, str(values, 'pipe') as string), ...t }
+  }
   const port = positiveNumber(command, 'port', str(values, 'port'), 65_535)
   if (port !== undefined && !Number.isInteger(port))
     throw new UsageError(command, '--port must be an integer')
+  if (target === 'ssh') return sshSpec(command, values, port, timeoutMs)
+  const server = str(values, 'host') as string
+  if (server === '') throw new UsageError(command, '--host must not be empty')
+  const configurationName = str(values, 'configuration-name')
   const certFile = str(values, 'cert')
   const keyFile = str(values, 'key')
   if ((certFile === undefined) !== (keyFile === undefined))
@@ -248,6 +385,52 @@ export function connectionSpec(command: string, values: Map<string, string | boo
     ...(certFile === undefined ? {} : { certFile }),
     ...(keyFile === undefined ? {} : { keyFile }),
     ...(encryption === undefined ? {} : { encryption: encryption as (typeof ENCRYPTION_MODES)[number] }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  }
+}
+
+/** The SSH part of {@link connectionSpec}. */
+function sshSpec(
+  command: string,
+  values: Map<string, string | boolean>,
+  port: number | undefined,
+  timeoutMs: number | undefined,
+): ConnectionSpec {
+  const target = parseSshTarget(command, str(values, 'ssh') as string)
+  const user = str(values, 'user')
+  if (user !== undefined && target.username !== undefined)
+    throw new UsageError(command, 'give the user either as --ssh user@host or with --user, not both')
+  if (port !== undefined && target.port !== undefined)
+    throw new UsageError(command, 'give the port either as --ssh host:port or with --port, not both')
+  if (user === '') throw new UsageError(command, '--user must not be empty')
+  const username = user ?? target.username
+  const sshPort = port ?? target.port
+  const identityFile = str(values, 'identity')
+  const knownHostsFile = str(values, 'known-hosts')
+  const hostKeyFingerprint = str(values, 'host-key')
+  const subsystem = str(values, 'subsystem')
+  if (identityFile === '') throw new UsageError(command, '--identity must not be empty')
+  if (knownHostsFile === '') throw new UsageError(command, '--known-hosts must not be empty')
+  if (subsystem === '') throw new UsageError(command, '--subsystem must not be empty')
+  if (knownHostsFile !== undefined && hostKeyFingerprint !== undefined)
+    throw new UsageError(command, 'give either --known-hosts or --host-key, not both')
+  if (
+    hostKeyFingerprint !== undefined &&
+    !/^(SHA256:[A-Za-z0-9+/]{43}=?|(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2})$/i.test(hostKeyFingerprint)
+  )
+    throw new UsageError(
+      command,
+      `--host-key must be a fingerprint as ssh-keygen -l prints it (SHA256:…), got ${JSON.stringify(hostKeyFingerprint)}`,
+    )
+  return {
+    kind: 'ssh',
+    host: target.host,
+    ...(sshPort === undefined ? {} : { port: sshPort }),
+    ...(username === undefined ? {} : { username }),
+    ...(identityFile === undefined ? {} : { identityFile }),
+    ...(knownHostsFile === undefined ? {} : { knownHostsFile }),
+    ...(hostKeyFingerprint === undefined ? {} : { hostKeyFingerprint }),
+    ...(subsystem === undefined ? {} : { subsystem }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
   }
 }
@@ -315,19 +498,29 @@ export interface CmdArgs {
   readonly connection: ConnectionSpec
   readonly executable: string
   readonly args: readonly string[]
-  /** `--no-cmd-shell`: run the program directly instead of through `cmd.exe /c`. */
+  /** `--no-cmd-shell`: run the program directly instead of through `cmd.exe /c` (WinRS only). */
   readonly skipCmdShell: boolean
+  /** False with `-n`/`--no-stdin`: our stdin is not forwarded even when it is not a terminal. */
+  readonly stdin: boolean
 }
 
 /** Help of `psrp cmd`. */
-export const CMD_HELP = `usage: psrp cmd --host <server> [options] <exe> [args…]
+export const CMD_HELP = `usage: psrp cmd [options] <exe> [args…]
 
-Runs a program in a WinRS shell on a WinRM server; its stdout and stderr stream to ours as it runs
-and psrp exits with the program's exit code. Options end at <exe>: later arguments go to the
-program. Stdin is forwarded when it is not a terminal. Ctrl+C sends ctrl_c to the program; a second
+Runs a program and exits with its exit code; its stdout and stderr stream to ours as it runs.
+Options end at <exe>: later arguments go to the program unchanged.
+
+Over WinRM (--host) the program runs in a WinRS shell: output is passed through byte for byte,
+stdin is forwarded when it is not a terminal, Ctrl+C sends ctrl_c to the program and a second
 Ctrl+C terminates it (exit code 130).
 
-      --no-cmd-shell       run <exe> directly instead of through cmd.exe /c
+Over SSH, --pipe and a local pwsh (no WinRS there) PowerShell runs it, as \`& <exe> @args\`:
+output arrives line by line as text (a missing final newline is added), each stderr line is an
+error record printed on stderr, piped stdin is passed in as lines, and the exit code is
+$LASTEXITCODE (127 when the program is not found). Ctrl+C stops it (exit code 130).
+
+  -n, --no-stdin           do not forward stdin (as ssh -n; for scripts whose stdin stays open)
+      --no-cmd-shell       WinRM: run <exe> directly instead of through cmd.exe /c
 
 ${CONNECTION_HELP}`
 
@@ -336,16 +529,23 @@ export function parseCmdArgs(argv: readonly string[]): CmdArgs {
   const { values, positionals } = parseOptions(
     'cmd',
     argv,
-    { ...CONNECTION_OPTIONS, 'no-cmd-shell': { type: 'boolean' } },
+    {
+      ...CONNECTION_OPTIONS,
+      'no-cmd-shell': { type: 'boolean' },
+      'no-stdin': { type: 'boolean', short: 'n' },
+    },
     { stopAtPositional: true },
   )
   const help = values.get('help') === true
   const connection = connectionSpec('cmd', values)
   const [executable, ...args] = positionals
-  const base = { help, connection, skipCmdShell: values.get('no-cmd-shell') === true }
+  const base = {
+    help,
+    connection,
+    skipCmdShell: values.get('no-cmd-shell') === true,
+    stdin: values.get('no-stdin') !== true,
+  }
   if (help) return { ...base, executable: '', args: [] }
-  if (connection.kind === 'local')
-    throw new UsageError('cmd', 'WinRS needs a WinRM server: give --host (and --user)')
   if (executable === undefined || executable === '') throw new UsageError('cmd', 'missing the program to run')
   return { ...base, executable, args }
 }

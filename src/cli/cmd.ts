@@ -1,16 +1,109 @@
 /**
- * `psrp cmd <exe> [args…]`: runs a program in a WinRS shell. Its stdout and stderr are copied to ours
- * as they arrive; our stdin is forwarded when it is not a terminal; Ctrl+C sends `ctrl_c` to the
- * program and a second Ctrl+C terminates it. Resolves to the program's exit code (130 when it was
- * terminated).
+ * `psrp cmd <exe> [args…]`: runs a program and resolves to its exit code.
+ *
+ * - Over WinRM it runs in a WinRS shell. Its stdout and stderr are copied to ours as they arrive; our
+ *   stdin is forwarded when it is not a terminal; Ctrl+C sends `ctrl_c` to the program and a second
+ *   Ctrl+C terminates it (130).
+ * - Over a local pwsh, SSH or a named pipe (no WinRS) PowerShell runs it ({@link NATIVE_SCRIPT}):
+ *   `& $exe @args | Out-String -Stream`, so stdout lines stream as they are written; the program's
+ *   stderr lines arrive as `NativeCommandError` records and are printed as plain lines on stderr;
+ *   piped stdin (unless `--no-stdin`) is passed in as pipeline input (lines); the script's last output is
+ *   `$LASTEXITCODE` (127 when the command does not exist). Ctrl+C stops the pipeline (130).
  *
  * @module
  */
 import type { Readable } from 'node:stream'
 import type { CmdArgs } from './args.ts'
-import { openSession } from './connect.ts'
-import type { CliIO } from './run.ts'
-import { TimeoutError } from '../index.ts'
+import { openSession, type Session } from './connect.ts'
+import { formatErrorRecord, formatWidth, type CliIO } from './run.ts'
+import { Colour } from './terminal.ts'
+import { TerminalHost } from './terminal-host.ts'
+import { ErrorRecord, PipelineFailedError, PipelineStoppedError, PowerShell, TimeoutError } from '../index.ts'
+
+/**
+ * What runs a program through PowerShell: its output (formatted to text in case `$Exe` names a
+ * cmdlet), then the exit code as an `[int]` (every other output is a string).
+ */
+export const NATIVE_SCRIPT = `param([string]$Exe, [string[]]$ArgList, [switch]$Stdin, [int]$Width = 120)
+$global:LASTEXITCODE = 0
+try {
+  if ($Stdin) { $input | & $Exe @ArgList | Out-String -Stream -Width $Width }
+  else { & $Exe @ArgList | Out-String -Stream -Width $Width }
+} catch [System.Management.Automation.CommandNotFoundException] {
+  Write-Error -ErrorRecord $_
+  $global:LASTEXITCODE = 127
+}
+[int]$global:LASTEXITCODE`
+
+/** Lines of `input` (without their line ends), for pipeline input. */
+async function* lines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
+  const decoder = new TextDecoder()
+  let rest = ''
+  for await (const chunk of input) {
+    // stream mode keeps a UTF-8 sequence split across chunks whole
+    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Buffer, { stream: true })
+    const parts = rest.split(/\r?\n/)
+    rest = parts.pop() as string
+    yield* parts
+  }
+  rest += decoder.decode()
+  if (rest !== '') yield rest
+}
+
+/** `psrp cmd` without WinRS: the program runs through PowerShell on a runspace pool. */
+async function viaPowerShell(args: CmdArgs, io: CliIO, session: Session): Promise<number> {
+  const host = new TerminalHost(io)
+  const pool = await session.openPool(host)
+  try {
+    const stdin = args.stdin && io.input.isTTY !== true
+    const ps = new PowerShell(pool, { host }).addScript(NATIVE_SCRIPT).addParameters({
+      Exe: args.executable,
+      ArgList: [...args.args],
+      Width: formatWidth(undefined, io.output),
+      ...(stdin ? { Stdin: true } : {}),
+    })
+    let otherErrors = false
+    ps.on('error', (r: ErrorRecord) => {
+      // the program's own stderr: one record per line, printed as the line
+      if (/^NativeCommandError/.test(r.fullyQualifiedErrorId ?? '')) {
+        host.progress.clear()
+        io.error.write(`${r.message}\n`)
+      } else {
+        otherErrors = true
+        host.writeError(formatErrorRecord(r))
+      }
+    })
+    let interrupts = 0
+    const onSigint = (): void => {
+      interrupts++
+      if (interrupts === 1) {
+        host.writeStream('', 'stopping… (Ctrl+C again to quit at once)', Colour.DarkGray)
+        void ps.stop().catch(() => undefined)
+      } else process.exit(130)
+    }
+    process.on('SIGINT', onSigint)
+    let exitCode = 0
+    try {
+      const options = args.connection.timeoutMs === undefined ? {} : { timeout: args.connection.timeoutMs }
+      for await (const value of ps.stream(stdin ? lines(io.input) : undefined, options)) {
+        if (typeof value === 'number') exitCode = value
+        else host.writeOutput(`${String(value ?? '')}\n`)
+      }
+    } catch (e) {
+      if (e instanceof PipelineStoppedError) return 130
+      if (!(e instanceof PipelineFailedError)) throw e
+      host.writeError(e.errorRecord instanceof ErrorRecord ? formatErrorRecord(e.errorRecord) : e.message)
+      return exitCode !== 0 ? exitCode : 1
+    } finally {
+      process.removeListener('SIGINT', onSigint)
+      host.progress.clear()
+    }
+    // a cmdlet (not a program) that failed has no exit code of its own
+    return exitCode === 0 && otherErrors ? 1 : exitCode
+  } finally {
+    await pool.close().catch(() => undefined)
+  }
+}
 
 /** Copies a readable to a writable, respecting the writable's backpressure; resolves at the end. */
 async function pipeOut(from: Readable, to: NodeJS.WritableStream): Promise<void> {
@@ -19,14 +112,21 @@ async function pipeOut(from: Readable, to: NodeJS.WritableStream): Promise<void>
   }
 }
 
-/** Runs `psrp cmd`; resolves to the exit code. */
+/** Runs `psrp cmd` (through WinRS over WinRM, else through PowerShell); resolves to the exit code. */
 export async function cmdCommand(args: CmdArgs, io: CliIO): Promise<number> {
   const session = await openSession('cmd', args.connection, io)
+  if (session.kind !== 'wsman') {
+    try {
+      return await viaPowerShell(args, io, session)
+    } finally {
+      await session.close()
+    }
+  }
   try {
     const shell = await session.openWinRS()
     try {
       const proc = await shell.spawn(args.executable, args.args, { skipCmdShell: args.skipCmdShell })
-      if (io.input.isTTY === true) proc.stdin.end()
+      if (io.input.isTTY === true || !args.stdin) proc.stdin.end()
       else io.input.pipe(proc.stdin)
       let interrupts = 0
       const onSigint = (): void => {

@@ -1,20 +1,25 @@
 /**
  * Turns a parsed {@link ConnectionSpec} into a live connection: reads the `--ca`/`--cert`/`--key`
  * files, takes the password from `PSRP_PASSWORD` or asks for it (masked) on the terminal, prints the
- * warnings of `--insecure` and `--allow-unencrypted`, and opens runspace pools or WinRS shells.
+ * warnings of `--insecure` and `--allow-unencrypted`, and opens runspace pools or WinRS shells over
+ * WinRM, a local pwsh, SSH (`ssh.ts`) or a named pipe.
  *
  * @module
  */
 import { readFileSync } from 'node:fs'
 import {
+  Client,
+  NamedPipeConnection,
   ProcessConnection,
   RunspacePool,
   WinRSShell,
   WSManConnection,
+  type ClientOptions,
   type PSHost,
   type WSManConnectionOptions,
 } from '../index.ts'
 import { UsageError, type ConnectionSpec } from './args.ts'
+import { withSshConnection } from './ssh.ts'
 import {
   paint,
   readSecret,
@@ -33,8 +38,8 @@ export interface ConnectIO {
 
 /** A connection ready to open pools (and, for WinRM, WinRS shells); {@link close} releases it. */
 export interface Session {
-  /** `local` (a pwsh child process) or `wsman`. */
-  readonly kind: 'local' | 'wsman'
+  /** `local` (a pwsh child process), `wsman`, `ssh` or `pipe`; only `wsman` has WinRS. */
+  readonly kind: ConnectionSpec['kind']
   /** A label for prompts: the server name, or `localhost`. */
   readonly label: string
   /** Opens a runspace pool with `host`. */
@@ -104,18 +109,68 @@ export async function wsmanOptions(
   }
 }
 
+function pipeConnection(spec: Extract<ConnectionSpec, { kind: 'pipe' }>): NamedPipeConnection {
+  return new NamedPipeConnection({
+    ...spec.target,
+    ...(spec.timeoutMs === undefined ? {} : { connectTimeout: spec.timeoutMs }),
+  })
+}
+
+function noWinRS(command: string, kind: string): Promise<never> {
+  return Promise.reject(
+    new UsageError(command, `WinRS needs a WinRM server (--host); this is a ${kind} connection`),
+  )
+}
+
+/** A high-level {@link Client} on the connection `spec` names, and how to release it. */
+export interface OpenedClient {
+  readonly client: Client
+  /** Closes the client and the connection. */
+  close(): Promise<void>
+}
+
 /**
- * The connection `spec` names, for the high-level `Client`: a {@link ProcessConnection} (local pwsh)
- * or a {@link WSManConnection}.
+ * A {@link Client} for `spec`. Over SSH the pool is opened here already, so that a refused login can
+ * ask for a password and try again before any work starts.
  */
-export async function openConnection(
+export async function openClient(
   command: string,
   spec: ConnectionSpec,
   io: ConnectIO,
-): Promise<ProcessConnection | WSManConnection> {
-  if (spec.kind === 'local')
-    return new ProcessConnection(spec.timeoutMs === undefined ? {} : { connectTimeout: spec.timeoutMs })
-  return new WSManConnection(await wsmanOptions(command, spec, io))
+  options: ClientOptions = {},
+): Promise<OpenedClient> {
+  if (spec.kind === 'ssh') {
+    const client = await withSshConnection(command, spec, io, async (conn) => {
+      const c = new Client(conn, options)
+      try {
+        await c.pool()
+        return c
+      } catch (e) {
+        await c.close().catch(() => undefined)
+        throw e
+      }
+    })
+    return { client, close: () => client.close() }
+  }
+  if (spec.kind === 'wsman') {
+    const conn = new WSManConnection(await wsmanOptions(command, spec, io))
+    const client = new Client(conn, options)
+    return {
+      client,
+      close: async () => {
+        await client.close()
+        // the client closes only connections it created itself
+        await conn.close()
+      },
+    }
+  }
+  const conn =
+    spec.kind === 'pipe'
+      ? pipeConnection(spec)
+      : new ProcessConnection(spec.timeoutMs === undefined ? {} : { connectTimeout: spec.timeoutMs })
+  // an OutOfProc connection ends with its pool, which the client closes
+  const client = new Client(conn, options)
+  return { client, close: () => client.close() }
 }
 
 /** Opens a {@link Session} for `spec` (nothing is contacted until a pool or shell is opened). */
@@ -126,7 +181,28 @@ export async function openSession(command: string, spec: ConnectionSpec, io: Con
       kind: 'local',
       label: 'localhost',
       openPool: (host) => RunspacePool.open(new ProcessConnection(), { host, timeout: openTimeout }),
-      openWinRS: () => Promise.reject(new UsageError(command, 'WinRS needs a WinRM server: give --host')),
+      openWinRS: () => noWinRS(command, 'local pwsh'),
+      close: async () => undefined,
+    }
+  }
+  if (spec.kind === 'ssh') {
+    return {
+      kind: 'ssh',
+      label: spec.host,
+      openPool: (host) =>
+        withSshConnection(command, spec, io, (conn) =>
+          RunspacePool.open(conn, { host, timeout: openTimeout }),
+        ),
+      openWinRS: () => noWinRS(command, 'SSH'),
+      close: async () => undefined,
+    }
+  }
+  if (spec.kind === 'pipe') {
+    return {
+      kind: 'pipe',
+      label: 'localhost',
+      openPool: (host) => RunspacePool.open(pipeConnection(spec), { host, timeout: openTimeout }),
+      openWinRS: () => noWinRS(command, 'named-pipe'),
       close: async () => undefined,
     }
   }

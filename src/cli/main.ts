@@ -6,7 +6,8 @@
  * psrp --version
  * psrp decode [--no-body] [file]   # dissect PSRP bytes (base64/hex/XML) from a file or stdin
  * psrp run [connection] <script> | -f <file> [--json] [--width n]
- * psrp cmd --host <server> [connection] <exe> [args…]
+ *   connection: --host <server> (WinRM) | --ssh [user@]host[:port] | --pipe <pid|name|path> | --local
+ * psrp cmd [connection] <exe> [args…]
  * psrp shell [connection]
  * psrp copy [connection] <local> <remote> / psrp fetch [connection] <remote> <local>
  * ```
@@ -39,7 +40,8 @@ commands:
   run <script>    run a PowerShell script (or -f <file>) and print its output, formatted by
                   PowerShell, or one JSON object per line with --json
   cmd <exe> [args…]
-                  run a program through WinRS on a WinRM server; exits with its exit code
+                  run a program (through WinRS over WinRM, else through PowerShell) and exit
+                  with its exit code
   shell           an interactive PowerShell console (like Enter-PSSession)
   copy <local> <remote>
                   copy a file (or directory) to the server, with a progress bar
@@ -53,8 +55,10 @@ commands:
   --version       print the version
   --help          print this help
 
-Without --host, run/shell/copy/fetch use a local \`pwsh -s\`. With --host they connect over WinRM;
-the password comes from PSRP_PASSWORD or a prompt. \`psrp <command> --help\` lists the flags.`
+Where commands run: --host <server> connects over WinRM, --ssh [user@]host[:port] over SSH (the
+powershell subsystem), --pipe <pid|name|path> attaches to a running pwsh on this machine; without
+them a local \`pwsh -s\` is used. Passwords come from PSRP_PASSWORD or a prompt.
+\`psrp <command> --help\` lists the flags.`
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

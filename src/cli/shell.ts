@@ -96,7 +96,12 @@ export async function shellCommand(args: ShellArgs, io: CliIO): Promise<number> 
   try {
     const pool = await session.openPool(host)
     try {
-      return await new ShellLoop(pool, host, io, session.kind === 'wsman' ? session.label : undefined).run()
+      return await new ShellLoop(
+        pool,
+        host,
+        io,
+        session.kind === 'wsman' || session.kind === 'ssh' ? session.label : undefined,
+      ).run()
     } finally {
       await pool.close().catch(() => undefined)
     }

@@ -1,13 +1,12 @@
 /**
  * `psrp copy <local> <remote>` and `psrp fetch <remote> <local>`: file (and directory tree)
- * transfers through {@link Client.copy} / {@link Client.fetch}, with a progress bar on stderr when it
+ * transfers through `Client.copy` / `Client.fetch`, with a progress bar on stderr when it
  * is a terminal: bytes done and total, average rate and ETA.
  *
  * @module
  */
-import { Client, WSManConnection } from '../index.ts'
 import type { TransferArgs } from './args.ts'
-import { openConnection } from './connect.ts'
+import { openClient } from './connect.ts'
 import { formatBytes, formatDuration, formatTransfer, ProgressLine, type TerminalStream } from './progress.ts'
 import type { CliIO } from './run.ts'
 
@@ -88,12 +87,14 @@ export class TransferProgressBar {
 
 /** Runs `psrp copy` / `psrp fetch`; resolves to the exit code. */
 export async function transferCommand(args: TransferArgs, io: CliIO): Promise<number> {
-  const connection = await openConnection(args.direction, args.connection, io)
-  const bar = new TransferProgressBar(io.error)
-  const client = new Client(
-    connection,
+  const opened = await openClient(
+    args.direction,
+    args.connection,
+    io,
     args.connection.timeoutMs === undefined ? {} : { openTimeout: args.connection.timeoutMs },
   )
+  const { client } = opened
+  const bar = new TransferProgressBar(io.error)
   try {
     const options = {
       overwrite: args.overwrite,
@@ -107,8 +108,6 @@ export async function transferCommand(args: TransferArgs, io: CliIO): Promise<nu
     return 0
   } finally {
     bar.clear()
-    await client.close()
-    // the client closes only connections it created itself
-    if (connection instanceof WSManConnection) await connection.close()
+    await opened.close()
   }
 }

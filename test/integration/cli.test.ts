@@ -79,10 +79,10 @@ function psrp(
 }
 
 test('usage errors exit 2 with a hint; --help per subcommand; --version still works', async () => {
-  const [noScript, badFlag, needsHost, version, runHelp, cmdHelp, shellHelp, copyHelp] = await Promise.all([
+  const [noScript, badFlag, conflict, version, runHelp, cmdHelp, shellHelp, copyHelp] = await Promise.all([
     psrp(['run']),
     psrp(['run', '--bogus', 'x']),
-    psrp(['cmd', 'whoami']),
+    psrp(['cmd', '--host', 'w', '--local', 'whoami']),
     psrp(['--version']),
     psrp(['run', '--help']),
     psrp(['cmd', '--help']),
@@ -93,8 +93,8 @@ test('usage errors exit 2 with a hint; --help per subcommand; --version still wo
   assert.match(noScript.stderr, /^psrp run: missing the script \(or -f <file>\)\ntry 'psrp run --help'\n$/)
   assert.equal(badFlag.code, 2)
   assert.match(badFlag.stderr, /psrp run: unknown option --bogus/)
-  assert.equal(needsHost.code, 2)
-  assert.match(needsHost.stderr, /psrp cmd: WinRS needs a WinRM server/)
+  assert.equal(conflict.code, 2)
+  assert.match(conflict.stderr, /psrp cmd: --host and --local conflict/)
   assert.equal(version.code, 0)
   assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/)
   for (const [r, usage] of [

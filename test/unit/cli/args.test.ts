@@ -5,6 +5,8 @@ import {
   connectionSpec,
   parseCmdArgs,
   parseOptions,
+  parsePipeTarget,
+  parseSshTarget,
   parseRunArgs,
   parseShellArgs,
   parseTransferArgs,
@@ -50,8 +52,9 @@ test('connection: no --host (or --local) is a local pwsh and refuses remote-only
       timeoutMs: 2500,
     },
   )
-  usage(() => parseRunArgs(['--user', 'bob', 'x']), /--user needs --host/, 'run')
-  usage(() => parseRunArgs(['--ssl', '--port', '1', 'x']), /--port, --ssl need --host/)
+  usage(() => parseRunArgs(['--user', 'bob', 'x']), /--user needs --host or --ssh/, 'run')
+  usage(() => parseRunArgs(['--ssl', '--port', '1', 'x']), /--ssl needs --host/)
+  usage(() => parseRunArgs(['--port', '1', 'x']), /--port needs --host or --ssh/)
   usage(() => parseRunArgs(['--configuration-name', 'JEA', 'x']), /--configuration-name needs --host/)
 })
 
@@ -134,13 +137,28 @@ test('run: script, -f file, --json, --width, and mistakes', () => {
   usage(() => parseRunArgs(['-f', 'x.ps1', 'a']), /either a script or -f/)
 })
 
-test('cmd: options end at the program; it needs a WinRM host', () => {
+test('cmd: options end at the program; any connection kind', () => {
   const c = parseCmdArgs(['-H', 'w', '-u', 'b', '--no-cmd-shell', 'ping', '-n', '1', '--host', 'x'])
   assert.equal(c.executable, 'ping')
   assert.deepEqual(c.args, ['-n', '1', '--host', 'x'])
   assert.equal(c.skipCmdShell, true)
-  usage(() => parseCmdArgs(['whoami']), /WinRS needs a WinRM server/, 'cmd')
+  // without WinRS (local pwsh, SSH, pipe) the program runs through PowerShell
+  assert.deepEqual(parseCmdArgs(['whoami']), {
+    help: false,
+    connection: { kind: 'local' },
+    skipCmdShell: false,
+    stdin: true,
+    executable: 'whoami',
+    args: [],
+  })
+  assert.equal(parseCmdArgs(['-n', 'cat', '-n']).stdin, false)
+  assert.deepEqual(parseCmdArgs(['--no-stdin', 'cat', '-n']).args, ['-n'])
+  const ssh = parseCmdArgs(['--ssh', 'h', 'ls', '-i', 'x'])
+  assert.equal(ssh.connection.kind, 'ssh')
+  assert.deepEqual(ssh.args, ['-i', 'x'])
+  assert.equal(parseCmdArgs(['--pipe', '42', 'id']).connection.kind, 'pipe')
   usage(() => parseCmdArgs(['-H', 'w', '-u', 'b']), /missing the program/)
+  usage(() => parseCmdArgs(['--ssh', 'h']), /missing the program/)
   assert.equal(parseCmdArgs(['--help']).help, true)
 })
 
@@ -155,4 +173,132 @@ test('shell, copy and fetch arguments', () => {
   assert.equal(t.progress, false)
   assert.equal(parseTransferArgs('fetch', ['r', 'l']).progress, true)
   usage(() => parseTransferArgs('fetch', ['only-one']), /expected <source> <destination>, got 1/, 'fetch')
+})
+
+test('--ssh [user@]host[:port]: user before the last @, ports, IPv6 in brackets', () => {
+  assert.deepEqual(parseSshTarget('run', 'server1'), { host: 'server1' })
+  assert.deepEqual(parseSshTarget('run', 'bob@server1:2222'), {
+    host: 'server1',
+    username: 'bob',
+    port: 2222,
+  })
+  assert.deepEqual(parseSshTarget('run', 'bob@corp.example@h'), { host: 'h', username: 'bob@corp.example' })
+  assert.deepEqual(parseSshTarget('run', '[::1]:22'), { host: '::1', port: 22 })
+  assert.deepEqual(parseSshTarget('run', '[fe80::1]'), { host: 'fe80::1' })
+  assert.deepEqual(parseSshTarget('run', 'fe80::1'), { host: 'fe80::1' })
+  usage(() => parseSshTarget('run', 'h:0'), /the port must be 1 to 65535/)
+  usage(() => parseSshTarget('run', 'h:ssh'), /the port must be 1 to 65535/)
+  usage(() => parseSshTarget('run', 'h:'), /the port must be 1 to 65535/)
+  usage(() => parseSshTarget('run', '@h'), /empty user name/)
+  usage(() => parseSshTarget('run', 'bob@'), /missing the host/)
+  usage(() => parseSshTarget('run', '[::1'), /missing '\]'/)
+  usage(() => parseSshTarget('run', '[::1]x'), /unexpected text after '\]'/)
+})
+
+test('--ssh connection spec: --user/--port, key, known_hosts, pinned key, subsystem, timeout', () => {
+  assert.deepEqual(parseRunArgs(['--ssh', 'h', 'x']).connection, { kind: 'ssh', host: 'h' })
+  assert.deepEqual(
+    parseRunArgs([
+      '--ssh',
+      'h',
+      '-u',
+      'bob',
+      '-p',
+      '2222',
+      '-i',
+      '~/.ssh/id_ed25519',
+      '--known-hosts',
+      'kh',
+      '--subsystem',
+      'pwsh',
+      '-t',
+      '5',
+      'x',
+    ]).connection,
+    {
+      kind: 'ssh',
+      host: 'h',
+      port: 2222,
+      username: 'bob',
+      identityFile: '~/.ssh/id_ed25519',
+      knownHostsFile: 'kh',
+      subsystem: 'pwsh',
+      timeoutMs: 5000,
+    },
+  )
+  const fp = 'SHA256:QhLLWGE5qGXvt47/tIzR3E0bCFbScgXm6AYDNw4mfLU'
+  assert.deepEqual(parseShellArgs(['--ssh', 'a@h:22', '--host-key', fp]).connection, {
+    kind: 'ssh',
+    host: 'h',
+    username: 'a',
+    port: 22,
+    hostKeyFingerprint: fp,
+  })
+  const md5 = 'MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48'
+  const withMd5 = parseRunArgs(['--ssh', 'h', '--host-key', md5, 'x']).connection
+  assert.equal(withMd5.kind === 'ssh' && withMd5.hostKeyFingerprint, md5)
+  usage(() => parseRunArgs(['--ssh', 'u@h', '--user', 'v', 'x']), /either as --ssh user@host or with --user/)
+  usage(() => parseRunArgs(['--ssh', 'h:1', '--port', '2', 'x']), /either as --ssh host:port or with --port/)
+  usage(() => parseRunArgs(['--ssh', 'h', '--host-key', 'AA:BB', 'x']), /--host-key must be a fingerprint/)
+  usage(
+    () => parseRunArgs(['--ssh', 'h', '--known-hosts', 'k', '--host-key', fp, 'x']),
+    /either --known-hosts or --host-key/,
+  )
+  usage(() => parseRunArgs(['--ssh', '', 'x']), /missing the host/)
+  usage(() => parseRunArgs(['--ssh', 'h', '-i', '', 'x']), /--identity must not be empty/)
+  // WinRM-only flags are refused, --insecure with the advice to verify the key instead
+  usage(
+    () => parseRunArgs(['--ssh', 'h', '-k', 'x']),
+    /SSH host keys are always verified.*--known-hosts.*--host-key/,
+  )
+  usage(
+    () => parseRunArgs(['--ssh', 'h', '--ssl', '--auth', 'basic', 'x']),
+    /--ssl, --auth need --host \(WinRM\)/,
+  )
+  usage(
+    () => parseRunArgs(['--ssh', 'h', '--configuration-name', 'JEA', 'x']),
+    /--configuration-name needs --host/,
+  )
+  // and SSH-only flags need --ssh
+  usage(() => parseRunArgs(['-H', 'w', '-u', 'b', '-i', 'k', 'x']), /--identity needs --ssh/)
+  usage(
+    () => parseRunArgs(['--known-hosts', 'k', '--subsystem', 's', 'x']),
+    /--known-hosts, --subsystem need --ssh/,
+  )
+})
+
+test('--pipe: a pid, a pipe name or a socket path; no port or user', () => {
+  assert.deepEqual(parsePipeTarget('run', '4242'), { pid: 4242 })
+  assert.deepEqual(parsePipeTarget('run', 'psrptest'), { pipeName: 'psrptest' })
+  assert.deepEqual(parsePipeTarget('run', 'PSHost.1.2.DefaultAppDomain.pwsh'), {
+    pipeName: 'PSHost.1.2.DefaultAppDomain.pwsh',
+  })
+  assert.deepEqual(parsePipeTarget('run', '/tmp/CoreFxPipe_x'), { path: '/tmp/CoreFxPipe_x' })
+  assert.deepEqual(parsePipeTarget('run', '\\\\.\\pipe\\x'), { path: '\\\\.\\pipe\\x' })
+  usage(() => parsePipeTarget('run', ''), /--pipe must not be empty/)
+  usage(() => parsePipeTarget('run', '0'), /not a process id/)
+  assert.deepEqual(parseRunArgs(['--pipe', 'p', '-t', '3', 'x']).connection, {
+    kind: 'pipe',
+    target: { pipeName: 'p' },
+    timeoutMs: 3000,
+  })
+  usage(
+    () => parseRunArgs(['--pipe', 'p', '-u', 'bob', 'x']),
+    /--user needs --host or --ssh \(a pipe has no port or user\)/,
+  )
+  usage(() => parseRunArgs(['--pipe', 'p', '--ssl', 'x']), /--ssl needs --host/)
+})
+
+test('target flags conflict: one of --host, --ssh, --pipe, --local', () => {
+  usage(
+    () => parseRunArgs(['--host', 'w', '--ssh', 'h', 'x']),
+    /--host and --ssh conflict: give one of --host \(WinRM\)/,
+  )
+  usage(() => parseRunArgs(['--local', '--host', 'w', 'x']), /--host and --local conflict/)
+  usage(() => parseShellArgs(['--ssh', 'h', '--pipe', '1']), /--ssh and --pipe conflict/, 'shell')
+  usage(
+    () => parseTransferArgs('copy', ['-H', 'w', '--ssh', 'h', '--pipe', 'p', 'a', 'b']),
+    /--host and --ssh and --pipe conflict/,
+    'copy',
+  )
 })
