@@ -107,6 +107,7 @@ export async function benchFileTransfer(pwsh: string | undefined): Promise<void>
         server: '127.0.0.1',
         port: bridge.port,
         ssl: false,
+        auth: 'basic',
         username: 'bench',
         password: 'bench',
         allowUnencryptedBasic: true,

@@ -116,6 +116,7 @@ export async function benchRemoting(pwsh: string | undefined): Promise<void> {
       server: '127.0.0.1',
       port: bridge.port,
       ssl: false,
+      auth: 'basic',
       username: 'bench',
       password: 'bench',
       allowUnencryptedBasic: true,

@@ -17,8 +17,10 @@ export {
   WSManConnection,
   type WSManConnectionOptions,
   type WSManAuth,
+  type WSManKerberosOptions,
   type WSManRequestOptions,
 } from './transport/wsman-connection.ts'
+export { KerberosError } from './auth/kerberos/kdc-exchange.ts'
 export { WSManPsrpTransport } from './transport/wsman-psrp.ts'
 export { BasicAuth, CertificateAuth, type HttpAuthenticator } from './transport/http/index.ts'
 export {

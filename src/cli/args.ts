@@ -136,7 +136,7 @@ export const CONNECTION_HELP = `connection (one of --host, --ssh, --pipe; defaul
 WinRM (--host):
       --ssl                HTTPS (default plain HTTP with WinRM message encryption)
   -a, --auth <method>      basic | certificate | ntlm | negotiate | kerberos | credssp
-                           (default: certificate with --cert, else ntlm)
+                           (default: certificate with --cert, else negotiate)
       --configuration-name <name>
                            PowerShell endpoint (session configuration, e.g. a JEA endpoint)
   -k, --insecure           do not validate the server certificate (prints a warning)
@@ -348,7 +348,7 @@ export function connectionSpec(command: string, values: Map<string, string | boo
   const keyFile = str(values, 'key')
   if ((certFile === undefined) !== (keyFile === undefined))
     throw new UsageError(command, '--cert and --key go together')
-  const authText = str(values, 'auth') ?? (certFile !== undefined ? 'certificate' : 'ntlm')
+  const authText = str(values, 'auth') ?? (certFile !== undefined ? 'certificate' : 'negotiate')
   if (!(AUTH_METHODS as readonly string[]).includes(authText))
     throw new UsageError(
       command,
@@ -362,7 +362,8 @@ export function connectionSpec(command: string, values: Map<string, string | boo
   if (auth !== 'certificate' && certFile !== undefined)
     throw new UsageError(command, '--cert/--key are for --auth certificate')
   const username = str(values, 'user')
-  if (auth !== 'certificate' && username === undefined)
+  // Kerberos without --user uses the ticket cache (KRB5CCNAME, as after kinit)
+  if (auth !== 'certificate' && auth !== 'kerberos' && username === undefined)
     throw new UsageError(command, `--auth ${auth} needs --user`)
   const encryption = str(values, 'encryption')
   if (encryption !== undefined && !(ENCRYPTION_MODES as readonly string[]).includes(encryption))

@@ -82,7 +82,9 @@ export async function wsmanOptions(
   if (spec.insecure) warn(io.error, `--insecure: the certificate of ${spec.server} is not validated`)
   if (spec.allowUnencrypted && !spec.ssl)
     warn(io.error, '--allow-unencrypted: credentials or messages may cross the network in clear text')
-  const needsPassword = spec.auth !== 'certificate'
+  // a certificate needs none; Kerberos without a user takes its ticket from the cache
+  const needsPassword =
+    spec.auth !== 'certificate' && !(spec.auth === 'kerberos' && spec.username === undefined)
   const passphrase = io.env['PSRP_KEY_PASSPHRASE']
   return {
     server: spec.server,

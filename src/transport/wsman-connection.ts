@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, ProtocolError } from '../errors.ts'
+import { InvalidArgumentError, ProtocolError, type PsrpError } from '../errors.ts'
 import { randomGuid } from '../internal/guid.ts'
 import {
   buildEnvelope,
@@ -45,6 +45,7 @@ import type { Krb5Config } from '../auth/kerberos/krb5-conf.ts'
 import type { ChannelBindings } from '../auth/ntlm/channel-bindings.ts'
 import { createKerberosContext } from './kdc.ts'
 import type { KerberosContext } from '../auth/kerberos/context.ts'
+import { KerberosError } from '../auth/kerberos/kdc-exchange.ts'
 import type { AuthConnectionContext } from './http/auth.ts'
 import type { SecurityContext } from '../auth/security-context.ts'
 
@@ -62,7 +63,11 @@ export interface WSManConnectionOptions {
   ssl?: boolean | undefined
   /** URL path (default `/wsman`). */
   path?: string | undefined
-  /** Authentication; default `basic` when a password is given, `certificate` when a certificate is. */
+  /**
+   * Authentication; default `certificate` when a certificate and no password is given, else
+   * `negotiate` (Kerberos, else NTLM), which is what a Windows host accepts out of the box. Basic
+   * must be asked for (Windows has it off by default).
+   */
   auth?: WSManAuth | undefined
   /** User name for password-based authentication. */
   username?: string | undefined
@@ -153,7 +158,8 @@ export interface WSManRequestOptions {
 }
 
 function authenticator(o: WSManConnectionOptions): HttpAuthenticator {
-  const auth = o.auth ?? (o.certificate !== undefined && o.password === undefined ? 'certificate' : 'basic')
+  const auth =
+    o.auth ?? (o.certificate !== undefined && o.password === undefined ? 'certificate' : 'negotiate')
   if (typeof auth !== 'string') return auth
   switch (auth) {
     case 'basic':
@@ -204,7 +210,10 @@ function newNtlmContext(o: WSManConnectionOptions, ctx: AuthConnectionContext): 
   })
 }
 
-function newKerberosContext(o: WSManConnectionOptions, ctx: AuthConnectionContext | undefined): KerberosContext {
+function newKerberosContext(
+  o: WSManConnectionOptions,
+  ctx: AuthConnectionContext | undefined,
+): KerberosContext {
   const k = o.kerberos ?? {}
   const channelBindings = ctx === undefined ? undefined : channelBindingsOf(ctx)
   const opt = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
@@ -242,7 +251,8 @@ function tokenAuth(
  * `application/HTTP-Kerberos-session-encrypted` message encryption.
  */
 function kerberosAuth(o: WSManConnectionOptions): HttpAuthenticator {
-  if (o.ntHash !== undefined) throw new InvalidArgumentError('Kerberos cannot use an NT hash; give a password')
+  if (o.ntHash !== undefined)
+    throw new InvalidArgumentError('Kerberos cannot use an NT hash; give a password')
   return tokenAuth(o, 'Kerberos', (ctx) => newKerberosContext(o, ctx))
 }
 
@@ -251,12 +261,24 @@ function kerberosAuth(o: WSManConnectionOptions): HttpAuthenticator {
  * ticket can be had (from the password, keytab or ticket cache and a reachable KDC), NTLM otherwise.
  * With an NT hash and no password only NTLM is offered.
  */
+/** The KDC refused the credentials themselves: Negotiate must not retry them with NTLM. */
+const kerberosRefusedCredentials = (err: PsrpError): boolean =>
+  err instanceof KerberosError && err.credentialsRejected
+
 function negotiateAuth(o: WSManConnectionOptions): HttpAuthenticator {
   const ntlmPossible = o.username !== undefined && (o.password !== undefined) !== (o.ntHash !== undefined)
   const kerberosPossible = o.ntHash === undefined || o.password !== undefined
   return tokenAuth(o, 'Negotiate', (ctx) => {
     const mechanisms = [
-      ...(kerberosPossible ? [{ oid: KERBEROS_OID, create: () => newKerberosContext(o, ctx) }] : []),
+      ...(kerberosPossible
+        ? [
+            {
+              oid: KERBEROS_OID,
+              create: () => newKerberosContext(o, ctx),
+              isFinal: kerberosRefusedCredentials,
+            },
+          ]
+        : []),
       ...(ntlmPossible ? [{ oid: NTLM_OID, create: () => newNtlmContext(o, ctx) }] : []),
     ]
     return new NegotiateContext({ mechanisms })
@@ -274,21 +296,28 @@ function credsspAuth(o: WSManConnectionOptions): HttpAuthenticator {
   }
   const { username, password } = o
   const tls = o.credsspTlsVersions
-  return tokenAuth(o, 'CredSSP', () =>
-    new CredSspContext({
-      username,
-      password,
-      // The tunnel's pubKeyAuth binds the inner exchange to the TLS key, so no channel bindings.
-      inner: () =>
-        new NegotiateContext({
-          mechanisms: [
-            { oid: KERBEROS_OID, create: () => newKerberosContext(o, undefined) },
-            { oid: NTLM_OID, create: () => newNtlmContext(o, NO_CHANNEL) },
-          ],
-        }),
-      ...(tls?.min === undefined ? {} : { tlsMinVersion: `TLSv${tls.min}` as const }),
-      ...(tls?.max === undefined ? {} : { tlsMaxVersion: `TLSv${tls.max}` as const }),
-    }),
+  return tokenAuth(
+    o,
+    'CredSSP',
+    () =>
+      new CredSspContext({
+        username,
+        password,
+        // The tunnel's pubKeyAuth binds the inner exchange to the TLS key, so no channel bindings.
+        inner: () =>
+          new NegotiateContext({
+            mechanisms: [
+              {
+                oid: KERBEROS_OID,
+                create: () => newKerberosContext(o, undefined),
+                isFinal: kerberosRefusedCredentials,
+              },
+              { oid: NTLM_OID, create: () => newNtlmContext(o, NO_CHANNEL) },
+            ],
+          }),
+        ...(tls?.min === undefined ? {} : { tlsMinVersion: `TLSv${tls.min}` as const }),
+        ...(tls?.max === undefined ? {} : { tlsMaxVersion: `TLSv${tls.max}` as const }),
+      }),
   )
 }
 

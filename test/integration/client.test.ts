@@ -432,6 +432,7 @@ describe('Client over the WinRM bridge', { skip }, () => {
     client = new Client('127.0.0.1', {
       port: bridge.port,
       ssl: false,
+      auth: 'basic',
       username: 'psrp',
       password: 'client',
       allowUnencryptedBasic: true,

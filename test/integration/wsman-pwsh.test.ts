@@ -63,6 +63,7 @@ function lazyBridge(https: () => TestCertificates | undefined): {
       server: '127.0.0.1',
       port: (bridge as Bridge).port,
       ssl: certs !== undefined,
+      auth: 'basic' as const,
       username: USER,
       password: PASSWORD,
       ...(certs === undefined ? { allowUnencryptedBasic: true } : { ca: certs.ca }),

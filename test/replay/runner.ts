@@ -326,6 +326,7 @@ class Driver {
       server: '127.0.0.1',
       port: server.port,
       ssl: false,
+      auth: 'basic',
       username: 'replay',
       password: 'replay',
       allowUnencryptedBasic: true,

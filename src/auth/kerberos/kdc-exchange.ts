@@ -100,6 +100,18 @@ export class KerberosError extends AuthenticationError {
     this.krbErrorCode = code
     this.krbErrorName = krbErrorName(code)
   }
+
+  /**
+   * The KDC refused the user's credentials themselves (wrong password or key, account disabled or
+   * locked, password expired): another mechanism with the same credentials would fail as well.
+   */
+  get credentialsRejected(): boolean {
+    return (
+      this.krbErrorCode === KrbErrorCode.KDC_ERR_PREAUTH_FAILED ||
+      this.krbErrorCode === KrbErrorCode.KDC_ERR_CLIENT_REVOKED ||
+      this.krbErrorCode === KrbErrorCode.KDC_ERR_KEY_EXPIRED
+    )
+  }
 }
 
 /** What the error message may name (principals only, never secrets). */

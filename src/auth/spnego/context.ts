@@ -77,6 +77,13 @@ export interface NegotiateMechanism {
   readonly oid: string
   /** Creates a fresh context for it (called at most once per {@link NegotiateContext}). */
   readonly create: () => NegotiateMechanismContext
+  /**
+   * Whether an error from starting this mechanism ends the negotiation instead of moving on to
+   * the next mechanism. Kerberos uses it when the KDC refused the password: NTLM against the same
+   * account would fail too and only add a failed logon toward lockout (Windows' Negotiate does not
+   * fall back then either).
+   */
+  readonly isFinal?: (err: PsrpError) => boolean
 }
 
 /** Options of {@link NegotiateContext}. */
@@ -232,7 +239,7 @@ export class NegotiateContext implements SecurityContext {
         this.#offered.push(m.oid)
       } catch (err) {
         // A mechanism that cannot start (no Kerberos ticket, …) is left out of mechTypes.
-        if (!(err instanceof PsrpError)) throw err
+        if (!(err instanceof PsrpError) || m.isFinal?.(err) === true) throw err
         errors.push(err)
       }
     }

@@ -423,6 +423,35 @@ test('a mechanism that cannot start is left out of mechTypes', async () => {
   )
 })
 
+test('an error the mechanism calls final ends the negotiation: the next mechanism is not started', async () => {
+  let ntlmStarted = 0
+  const refused = new AuthenticationError('the password was wrong')
+  const kerberos: NegotiateMechanism = {
+    oid: KERBEROS_OID,
+    create: () => {
+      throw refused
+    },
+    isFinal: (e) => e === refused,
+  }
+  const ntlm: NegotiateMechanism = {
+    oid: NTLM_OID,
+    create: () => {
+      ntlmStarted++
+      return ntlmMech().create()
+    },
+  }
+  const ctx = new NegotiateContext({ mechanisms: [kerberos, ntlm] })
+  await assert.rejects(ctx.step(), (e: unknown) => e === refused)
+  assert.equal(ntlmStarted, 0)
+  assert.equal(ctx.state, 'failed')
+  // an error it does not call final still falls through to NTLM
+  const other: NegotiateMechanism = { ...kerberos, isFinal: () => false }
+  const fallback = new NegotiateContext({ mechanisms: [other, ntlm] })
+  await handshake(fallback, new SpnegoServer())
+  assert.equal(ntlmStarted, 1)
+  assert.equal(fallback.mechanism, 'NTLM')
+})
+
 test('reject → AuthenticationError, then the context is failed', async () => {
   const ctx = new NegotiateContext({ mechanisms: [ntlmMech()] })
   const server = new SpnegoServer({ firstState: 'reject' })

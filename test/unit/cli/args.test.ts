@@ -58,13 +58,13 @@ test('connection: no --host (or --local) is a local pwsh and refuses remote-only
   usage(() => parseRunArgs(['--configuration-name', 'JEA', 'x']), /--configuration-name needs --host/)
 })
 
-test('connection: WinRM defaults (ntlm over HTTP), certificate auth, validation of flags', () => {
+test('connection: WinRM defaults (negotiate over HTTP), certificate auth, validation of flags', () => {
   const spec = parseRunArgs(['-H', 'win1', '-u', 'bob', 'Get-Date']).connection
   assert.deepEqual(spec, {
     kind: 'wsman',
     server: 'win1',
     ssl: false,
-    auth: 'ntlm',
+    auth: 'negotiate',
     insecure: false,
     allowUnencrypted: false,
     username: 'bob',
@@ -107,7 +107,9 @@ test('connection: WinRM defaults (ntlm over HTTP), certificate auth, validation 
   assert.equal(cert.kind === 'wsman' && cert.auth, 'certificate')
   usage(() => parseRunArgs(['-H', 'w', '--ssl', '--cert', 'c.pem', 'x']), /--cert and --key go together/)
   usage(() => parseRunArgs(['-H', 'w', '--cert', 'c.pem', '--key', 'k', 'x']), /needs --ssl/)
-  usage(() => parseRunArgs(['-H', 'w', 'x']), /--auth ntlm needs --user/)
+  usage(() => parseRunArgs(['-H', 'w', 'x']), /--auth negotiate needs --user/)
+  const ccache = parseRunArgs(['-H', 'w', '--auth', 'kerberos', 'x']).connection
+  assert.ok(ccache.kind === 'wsman' && ccache.auth === 'kerberos' && ccache.username === undefined)
   usage(
     () => parseRunArgs(['-H', 'w', '-u', 'b', '--auth', 'digest', 'x']),
     /--auth must be one of basic, certificate/,
