@@ -232,10 +232,12 @@ function connectOnce(path: string): Promise<Socket> {
  * reset or EOF therefore reconnects (within the connect deadline) and replays what was written; after
  * it, the socket's end and errors are the stream's.
  */
-class PipeStream extends Duplex {
+/** @internal exported for its tests */
+export class PipeStream extends Duplex {
   #socket: Socket
   #established = false
   #written: Buffer[] = []
+  #retrying = false
   readonly #reconnect: () => Promise<Socket | undefined>
 
   constructor(socket: Socket, reconnect: () => Promise<Socket | undefined>) {
@@ -272,8 +274,10 @@ class PipeStream extends Duplex {
 
   async #retry(error: Error | undefined): Promise<void> {
     const old = this.#socket
+    this.#retrying = true
     old.destroy()
     const next = await this.#reconnect()
+    this.#retrying = false
     if (this.destroyed) {
       next?.destroy()
       return
@@ -289,9 +293,29 @@ class PipeStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.#established) this.#written.push(chunk)
-    if (this.#socket.write(chunk)) callback()
-    else this.#socket.once('drain', () => callback())
+    const socket = this.#socket
+    if (!this.#established) {
+      this.#written.push(chunk)
+      // between a reset and the next socket: the chunk is replayed there; writing it to the dead
+      // socket would leave this callback (and with it every later write) pending forever
+      if (this.#retrying || socket.destroyed) {
+        callback()
+        return
+      }
+    }
+    if (socket.write(chunk)) {
+      callback()
+      return
+    }
+    // the socket may close instead of draining (a reset before the server's first byte is retried,
+    // after it the stream is destroyed): either way this write is settled
+    const settle = (): void => {
+      socket.off('drain', settle)
+      socket.off('close', settle)
+      callback()
+    }
+    socket.once('drain', settle)
+    socket.once('close', settle)
   }
 
   override _read(): void {

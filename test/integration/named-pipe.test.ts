@@ -86,7 +86,7 @@ definePoolScenarios({
   streamItems: Number(process.env.PSRP_STREAM_ITEMS ?? 50_000),
 })
 
-describe('named pipe: one long-running pwsh', { skip }, () => {
+describe('named pipe: one long-running pwsh', { skip, timeout: 180_000 }, () => {
   let target: { child: ChildProcess; name: string }
   before(async () => {
     target = startTarget()
