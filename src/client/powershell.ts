@@ -433,15 +433,19 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
 
   async #feed(pipeline: ClientPipeline, input: PipelineInput): Promise<void> {
     const batch: unknown[] = []
+    let batchBytes = 0
     const flush = async (): Promise<void> => {
       if (batch.length === 0 || !pipeline.acceptsInput) return
       const values = batch.splice(0, batch.length)
+      batchBytes = 0
       await this.pool.sendInput(pipeline, values)
     }
     for await (const v of input as AsyncIterable<unknown>) {
       if (!pipeline.acceptsInput) return
       batch.push(v)
-      if (batch.length >= 64) await flush()
+      batchBytes += approximateSize(v)
+      // up to 64 values or INPUT_BATCH_BYTES of bytes and strings wait for one acknowledgement
+      if (batch.length >= 64 || batchBytes >= INPUT_BATCH_BYTES) await flush()
     }
     await flush()
     await this.pool.endInput(pipeline)
@@ -453,6 +457,16 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     // emit only when someone listens: an 'error' event without listeners would throw
     if (this.listenerCount(stream) > 0) (this.emit as (e: string, r: unknown) => boolean)(stream, record)
   }
+}
+
+/** Input bytes (binary and text) that may be in flight unacknowledged; bounds memory with big values. */
+const INPUT_BATCH_BYTES = 4 * 1024 * 1024
+
+/** The bytes a value's payload takes: a byte array's length, a string's UTF-16 size, else 0. */
+function approximateSize(v: unknown): number {
+  if (v instanceof Uint8Array) return v.length
+  if (typeof v === 'string') return v.length * 2
+  return 0
 }
 
 function emptyStreams(): PSDataStreams {
