@@ -28,7 +28,7 @@ import {
   readKerberosTime,
   readMicroseconds,
 } from './kerberos-time.ts'
-import { ApplicationTag, MessageType, readUInt32 } from './message-type.ts'
+import { ApplicationTag, MessageType, readUInt32, readMessageHeader } from './message-type.ts'
 
 /** The decrypted part of an AP-REP. */
 export interface EncApRepPart {
@@ -64,10 +64,7 @@ export function decodeApRep(bytes: Uint8Array): EncryptedData {
       const app = r.application(MessageType.AP_REP)
       const s = app.sequence()
       app.end()
-      const pvno = s.field(0, (x) => x.smallInteger())
-      if (pvno !== 5) s.fail(`pvno ${pvno} is not 5`)
-      const msgType = s.field(1, (x) => x.smallInteger())
-      if (msgType !== MessageType.AP_REP) s.fail(`msg-type ${msgType} is not 15`)
+      readMessageHeader(s, MessageType.AP_REP)
       const encPart = s.field(2, readEncryptedData)
       s.end()
       return encPart

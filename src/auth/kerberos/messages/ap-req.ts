@@ -32,7 +32,7 @@ import {
   readKerberosTime,
   readMicroseconds,
 } from './kerberos-time.ts'
-import { ApplicationTag, MessageType, readUInt32 } from './message-type.ts'
+import { ApplicationTag, MessageType, readUInt32, readMessageHeader } from './message-type.ts'
 import {
   type PrincipalName,
   encodePrincipalName,
@@ -94,10 +94,7 @@ export function decodeApReq(bytes: Uint8Array): ApReq {
       const app = r.application(MessageType.AP_REQ)
       const s = app.sequence()
       app.end()
-      const pvno = s.field(0, (x) => x.smallInteger())
-      if (pvno !== 5) s.fail(`pvno ${pvno} is not 5`)
-      const msgType = s.field(1, (x) => x.smallInteger())
-      if (msgType !== MessageType.AP_REQ) s.fail(`msg-type ${msgType} is not 14`)
+      readMessageHeader(s, MessageType.AP_REQ)
       const apOptions = s.field(2, readKerberosFlags)
       const ticket = s.field(3, readTicket)
       const authenticator = s.field(4, readEncryptedData)

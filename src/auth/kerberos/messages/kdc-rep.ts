@@ -36,7 +36,7 @@ import { type EncryptedData, encodeEncryptedData, readEncryptedData } from './en
 import { encodeEncryptionKey, readEncryptionKey } from './encryption-key.ts'
 import { encodeKerberosFlags, readKerberosFlags } from './flags.ts'
 import { encodeKerberosTime, readKerberosTime } from './kerberos-time.ts'
-import { ApplicationTag, MessageType, readUInt32 } from './message-type.ts'
+import { ApplicationTag, MessageType, readUInt32, readMessageHeader } from './message-type.ts'
 import { type PaData, encodeMethodData, readMethodData } from './pa-data.ts'
 import {
   type PrincipalName,
@@ -95,10 +95,7 @@ export function decodeKdcRep(bytes: Uint8Array): KdcRep {
       const app = r.application(tag)
       const s = app.sequence()
       app.end()
-      const pvno = s.field(0, (x) => x.smallInteger())
-      if (pvno !== 5) s.fail(`pvno ${pvno} is not 5`)
-      const msgType = s.field(1, (x) => x.smallInteger())
-      if (msgType !== tag) s.fail(`msg-type ${msgType} does not match the application tag ${tag}`)
+      const msgType = readMessageHeader(s, tag)
       const padata = s.optionalField(2, readMethodData) ?? []
       const crealm = s.field(3, readRealm)
       const cname = s.field(4, readPrincipalName)

@@ -29,7 +29,7 @@ import {
 } from '../../asn1/index.ts'
 import { encodeKerberosFlags, readKerberosFlags } from './flags.ts'
 import { encodeKerberosTime, readKerberosTime } from './kerberos-time.ts'
-import { MessageType, readUInt32 } from './message-type.ts'
+import { MessageType, readUInt32, readMessageHeader } from './message-type.ts'
 import { type PaData, encodeMethodData, readMethodData } from './pa-data.ts'
 import {
   type PrincipalName,
@@ -145,10 +145,7 @@ export function decodeKdcReq(bytes: Uint8Array): KdcReq {
       const tag = first?.tag ?? -1
       if (tag !== MessageType.AS_REQ && tag !== MessageType.TGS_REQ) r.fail('not an AS-REQ or TGS-REQ')
       const s = r.application(tag).sequence()
-      const pvno = s.field(1, (x) => x.smallInteger())
-      if (pvno !== 5) s.fail(`pvno ${pvno} is not 5`)
-      const msgType = s.field(2, (x) => x.smallInteger())
-      if (msgType !== tag) s.fail(`msg-type ${msgType} does not match the application tag ${tag}`)
+      const msgType = readMessageHeader(s, tag, 1)
       const padata = s.optionalField(3, readMethodData) ?? []
       const inner = s.explicit(4)
       const bodyEncoded = new Uint8Array(inner.peek()?.encoded ?? new Uint8Array(0))

@@ -37,7 +37,7 @@ import {
   readKerberosTime,
   readMicroseconds,
 } from './kerberos-time.ts'
-import { ApplicationTag, MessageType, readUInt32 } from './message-type.ts'
+import { ApplicationTag, MessageType, readUInt32, readMessageHeader } from './message-type.ts'
 import {
   type PrincipalName,
   encodePrincipalName,
@@ -177,10 +177,7 @@ export function decodeKrbCred(bytes: Uint8Array): KrbCred {
       const app = r.application(MessageType.KRB_CRED)
       const s = app.sequence()
       app.end()
-      const pvno = s.field(0, (x) => x.smallInteger())
-      if (pvno !== 5) s.fail(`pvno ${pvno} is not 5`)
-      const msgType = s.field(1, (x) => x.smallInteger())
-      if (msgType !== MessageType.KRB_CRED) s.fail(`msg-type ${msgType} is not 22`)
+      readMessageHeader(s, MessageType.KRB_CRED)
       const tickets = s.field(2, (x) => x.sequenceOf(readTicket))
       const encPart = s.field(3, readEncryptedData)
       s.end()

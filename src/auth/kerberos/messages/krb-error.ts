@@ -28,7 +28,7 @@ import {
   readKerberosTime,
   readMicroseconds,
 } from './kerberos-time.ts'
-import { MessageType } from './message-type.ts'
+import { MessageType, readMessageHeader } from './message-type.ts'
 import {
   type PrincipalName,
   encodePrincipalName,
@@ -148,10 +148,7 @@ export function decodeKrbError(bytes: Uint8Array): KrbError {
       const app = r.application(MessageType.KRB_ERROR)
       const s = app.sequence()
       app.end()
-      const pvno = s.field(0, (x) => x.smallInteger())
-      if (pvno !== 5) s.fail(`pvno ${pvno} is not 5`)
-      const msgType = s.field(1, (x) => x.smallInteger())
-      if (msgType !== MessageType.KRB_ERROR) s.fail(`msg-type ${msgType} is not 30`)
+      readMessageHeader(s, MessageType.KRB_ERROR)
       const ctime = s.optionalField(2, readKerberosTime)
       const cusec = s.optionalField(3, readMicroseconds)
       const stime = s.field(4, readKerberosTime)

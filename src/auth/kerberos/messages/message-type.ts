@@ -38,3 +38,16 @@ export function readUInt32(r: DerReader): number {
   if (v < -0x80000000 || v > 0xffffffff) r.fail(`UInt32 ${v} out of range`)
   return v < 0 ? v + 0x100000000 : v
 }
+
+/**
+ * Reads the protocol version (must be 5) and msg-type (must be `expected`) that open every
+ * Kerberos message (RFC 4120 §5.4.1, §5.5, §5.8, §5.9.1), from context fields `at` and `at + 1`.
+ * Returns the msg-type.
+ */
+export function readMessageHeader(s: DerReader, expected: number, at = 0): number {
+  const pvno = s.field(at, (x) => x.smallInteger())
+  if (pvno !== 5) s.fail(`pvno ${pvno} is not 5`)
+  const msgType = s.field(at + 1, (x) => x.smallInteger())
+  if (msgType !== expected) s.fail(`msg-type ${msgType} is not ${expected}`)
+  return msgType
+}
