@@ -46,6 +46,7 @@ import type { ChannelBindings } from '../auth/ntlm/channel-bindings.ts'
 import { createKerberosContext } from './kdc.ts'
 import type { KerberosContext } from '../auth/kerberos/context.ts'
 import { KerberosError } from '../auth/kerberos/kdc-exchange.ts'
+import { KerberosTicketCache } from '../auth/kerberos/ticket-cache.ts'
 import type { AuthConnectionContext } from './http/auth.ts'
 import type { SecurityContext } from '../auth/security-context.ts'
 
@@ -210,9 +211,11 @@ function newNtlmContext(o: WSManConnectionOptions, ctx: AuthConnectionContext): 
   })
 }
 
+/** A Kerberos context for one HTTP connection; `tickets` is shared by the connection's contexts. */
 function newKerberosContext(
   o: WSManConnectionOptions,
   ctx: AuthConnectionContext | undefined,
+  tickets: KerberosTicketCache,
 ): KerberosContext {
   const k = o.kerberos ?? {}
   const channelBindings = ctx === undefined ? undefined : channelBindingsOf(ctx)
@@ -230,6 +233,7 @@ function newKerberosContext(
     ...opt('delegate', k.delegate),
     ...opt('timeout', k.kdcTimeout),
     ...opt('channelBindings', channelBindings),
+    ticketCache: tickets,
   })
 }
 
@@ -253,28 +257,30 @@ function tokenAuth(
 function kerberosAuth(o: WSManConnectionOptions): HttpAuthenticator {
   if (o.ntHash !== undefined)
     throw new InvalidArgumentError('Kerberos cannot use an NT hash; give a password')
-  return tokenAuth(o, 'Kerberos', (ctx) => newKerberosContext(o, ctx))
+  const tickets = new KerberosTicketCache()
+  return tokenAuth(o, 'Kerberos', (ctx) => newKerberosContext(o, ctx, tickets))
 }
+
+/** The KDC refused the credentials themselves: Negotiate must not retry them with NTLM. */
+const kerberosRefusedCredentials = (err: PsrpError): boolean =>
+  err instanceof KerberosError && err.credentialsRejected
 
 /**
  * SPNEGO under the `Negotiate` HTTP scheme offering Kerberos first and NTLM second: Kerberos when a
  * ticket can be had (from the password, keytab or ticket cache and a reachable KDC), NTLM otherwise.
  * With an NT hash and no password only NTLM is offered.
  */
-/** The KDC refused the credentials themselves: Negotiate must not retry them with NTLM. */
-const kerberosRefusedCredentials = (err: PsrpError): boolean =>
-  err instanceof KerberosError && err.credentialsRejected
-
 function negotiateAuth(o: WSManConnectionOptions): HttpAuthenticator {
   const ntlmPossible = o.username !== undefined && (o.password !== undefined) !== (o.ntHash !== undefined)
   const kerberosPossible = o.ntHash === undefined || o.password !== undefined
+  const tickets = new KerberosTicketCache()
   return tokenAuth(o, 'Negotiate', (ctx) => {
     const mechanisms = [
       ...(kerberosPossible
         ? [
             {
               oid: KERBEROS_OID,
-              create: () => newKerberosContext(o, ctx),
+              create: () => newKerberosContext(o, ctx, tickets),
               isFinal: kerberosRefusedCredentials,
             },
           ]
@@ -296,6 +302,7 @@ function credsspAuth(o: WSManConnectionOptions): HttpAuthenticator {
   }
   const { username, password } = o
   const tls = o.credsspTlsVersions
+  const tickets = new KerberosTicketCache()
   return tokenAuth(
     o,
     'CredSSP',
@@ -309,7 +316,7 @@ function credsspAuth(o: WSManConnectionOptions): HttpAuthenticator {
             mechanisms: [
               {
                 oid: KERBEROS_OID,
-                create: () => newKerberosContext(o, undefined),
+                create: () => newKerberosContext(o, undefined, tickets),
                 isFinal: kerberosRefusedCredentials,
               },
               { oid: NTLM_OID, create: () => newNtlmContext(o, NO_CHANNEL) },

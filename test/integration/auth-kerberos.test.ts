@@ -22,7 +22,7 @@ import {
   WSManConnection,
   type WSManConnectionOptions,
 } from '../../src/index.ts'
-import type { WSManKerberosOptions } from '../../src/transport/wsman-connection.ts'
+import type { WSManKerberosOptions } from '../../src/index.ts'
 import { parseCCache } from '../../src/auth/kerberos/ccache.ts'
 import { parseKeytab } from '../../src/auth/kerberos/keytab.ts'
 import { SecurityContextAuth } from '../../src/transport/http/gss-auth.ts'
@@ -126,6 +126,15 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
     ...o,
   })
 
+  /** Tickets the KDC has issued to alice so far, from its log: logins (AS) and service tickets (TGS). */
+  const kdcIssued = (): { as: number; tgs: number } => {
+    const log = readFileSync(join(kdc.dir, 'kdc.log'), 'utf8').split('\n')
+    const issued = (kind: string): number =>
+      log.filter((l) => l.includes(`${kind}_REQ`) && l.includes('ISSUE') && l.includes(`alice@${kdc.realm}`))
+        .length
+    return { as: issued('AS'), tgs: issued('TGS') }
+  }
+
   before(async () => {
     kdc = await startKdc()
     bridge = await startWinRMBridge({ pwsh: pwsh as string })
@@ -147,6 +156,7 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
     { timeout: 60_000 },
     async () => {
       const before = await status(peer)
+      const kdcBefore = kdcIssued()
       const lines: string[] = []
       const t0 = Date.now()
       const conn = new WSManConnection({ ...options(peer, 'negotiate'), trace: (l) => lines.push(l) })
@@ -176,6 +186,10 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
       const auths = s.authenticated - before.authenticated
       assert.ok(auths >= 2, `${auths} authentications (main lane + a Receive lane)`)
       assert.equal(s.kerberosAuthenticated - before.kerberosAuthenticated, auths, 'every one by Kerberos')
+      // the connection's ticket cache: one login and one service ticket for all its HTTP connections
+      const kdcAfter = kdcIssued()
+      assert.equal(kdcAfter.as - kdcBefore.as, 1, `AS exchanges for ${auths} authentications`)
+      assert.equal(kdcAfter.tgs - kdcBefore.tgs, 1, `TGS exchanges for ${auths} authentications`)
       assert.equal(s.ntlmAuthenticated, before.ntlmAuthenticated, 'no NTLM')
       assert.ok(s.authMechs.includes('Negotiate/Kerberos'), s.authMechs.join())
       assert.ok(s.users.includes(`alice@${kdc.realm}`), s.users.join())

@@ -47,6 +47,7 @@ import type { SealedMessage } from '../security-context.ts'
 import type { NegotiateMechanismContext } from '../spnego/context.ts'
 import { KERBEROS_OID } from '../spnego/oids.ts'
 import { type CCache, findCredential, parseCCache } from './ccache.ts'
+import type { KerberosTicketCache } from './ticket-cache.ts'
 import { type KerberosKey, type RandomSource, decrypt, defaultRandom, encrypt } from './crypto/index.ts'
 import { KeyUsage } from './crypto/key-usage.ts'
 import {
@@ -112,6 +113,11 @@ export interface KerberosContextOptions {
   readonly now?: (() => Date) | undefined
   /** Randomness for subkeys, nonces, sequence numbers and confounders (default Node's CSPRNG). */
   readonly random?: RandomSource | undefined
+  /**
+   * Tickets obtained with a password or keytab (and service tickets obtained with a ccache's TGT)
+   * are kept here and reused by later contexts given the same cache, without a KDC round trip.
+   */
+  readonly ticketCache?: KerberosTicketCache | undefined
 }
 
 /** Where a {@link KerberosContext} is. */
@@ -277,6 +283,21 @@ export class KerberosContext implements NegotiateMechanismContext {
       this.#client = client
       const service = this.#servicePrincipal(config, client.realm)
       this.#service = service
+      const tickets = o.ticketCache
+      const now = this.#env.now()
+      const user = `${principalToString(client, client.realm)}${forwardable ? ' forwardable' : ''}`
+      const serviceKey = `service ${user} ${principalToString(service, service.realm)}`
+      const cachedTgt = tickets?.get(`tgt ${user}`, now)
+      const cachedTicket = tickets?.get(serviceKey, now)
+      if (cachedTgt !== undefined && cachedTicket !== undefined)
+        return { ticket: cachedTicket, tgt: cachedTgt }
+      if (cachedTgt !== undefined) {
+        const ticket = await requestServiceTicket(cachedTgt, service, this.#send(), this.#env, {
+          forwardable,
+        })
+        tickets?.set(serviceKey, ticket)
+        return { ticket, tgt: cachedTgt }
+      }
       let secret: { password: string } | { keys: KerberosKey[] }
       if (o.password !== undefined) secret = { password: o.password }
       else {
@@ -293,7 +314,9 @@ export class KerberosContext implements NegotiateMechanismContext {
         secret = { keys: [...newest.values()].map((e) => e.key) }
       }
       const tgt = await requestTgt({ client, secret, forwardable }, this.#send(), this.#env)
+      tickets?.set(`tgt ${user}`, tgt)
       const ticket = await requestServiceTicket(tgt, service, this.#send(), this.#env, { forwardable })
+      tickets?.set(serviceKey, ticket)
       return { ticket, tgt }
     }
     const name = o.ccache ?? o.env?.['KRB5CCNAME']
@@ -329,8 +352,14 @@ export class KerberosContext implements NegotiateMechanismContext {
         `Kerberos: the credential cache has no valid ticket-granting ticket for ${principalToString(client, client.realm)} (expired? run kinit)`,
       )
     }
-    const ticket =
-      direct ?? (await requestServiceTicket(tgt, service, this.#send(), this.#env, { forwardable }))
+    if (direct !== undefined) return { ticket: direct, tgt }
+    // a service ticket obtained with the ccache's TGT is kept in memory (the ccache file is not written)
+    const serviceKey = `ccache ${principalToString(client, client.realm)}${forwardable ? ' forwardable' : ''} ${principalToString(service, service.realm)}`
+    let ticket = o.ticketCache?.get(serviceKey, now)
+    if (ticket === undefined) {
+      ticket = await requestServiceTicket(tgt, service, this.#send(), this.#env, { forwardable })
+      o.ticketCache?.set(serviceKey, ticket)
+    }
     return { ticket, tgt }
   }
 
@@ -393,6 +422,8 @@ export class KerberosContext implements NegotiateMechanismContext {
       body = t.innerToken.subarray(2)
     }
     if (tokId === TOK_ERROR || (tokId === undefined && isKrbError(body))) {
+      // the acceptor refused the ticket: the next context gets new ones from the KDC
+      this.#options.ticketCache?.clear()
       throw krbErrorToError(decodeKrbError(body), { service: this.servicePrincipal, secret: 'ticket' })
     }
     if (tokId !== undefined && tokId !== TOK_AP_REP) {

@@ -79,3 +79,4 @@ export {
 } from './ccache.ts'
 export { findKeytabKey, parseKeytab, type KeytabEntry, type KeytabQuery } from './keytab.ts'
 export { KerberosContext, type KerberosContextOptions, type KerberosState } from './context.ts'
+export { KerberosTicketCache, TICKET_REUSE_MARGIN_MS } from './ticket-cache.ts'

@@ -21,6 +21,7 @@ import {
   encodeGssInitialContextToken,
 } from '../../../src/auth/asn1/index.ts'
 import { KerberosContext, type KerberosContextOptions } from '../../../src/auth/kerberos/context.ts'
+import { KerberosTicketCache } from '../../../src/auth/kerberos/ticket-cache.ts'
 import {
   decrypt,
   encrypt,
@@ -334,6 +335,61 @@ test('delegation: forwardable TGT, forwarded TGT in KRB-CRED under the session k
   assert.equal(a.cksum.flags & GssFlag.DELEG, GssFlag.DELEG)
   assert.deepEqual(a.deleg?.ticketInfo[0]?.sname?.components, ['krbtgt', R])
   assert.equal(ctx.delegated, true)
+})
+
+test('a ticket cache: later contexts reuse the TGT and service ticket; another host costs one TGS; ending tickets are replaced; a refusal clears it', async () => {
+  const fake = fakeKdc()
+  const tickets = new KerberosTicketCache()
+  const first = new KerberosContext(base(fake, { ticketCache: tickets }))
+  const a1 = accept(fake, (await first.step()) as Uint8Array, { acceptorSubkey: true })
+  await first.step(a1.reply)
+  assert.deepEqual(fake.log, [
+    'AS no-preauth',
+    'AS ok forwardable=false',
+    'TGS HTTP/web.fake.test forwarded=false',
+  ])
+  assert.equal(tickets.size, 2)
+
+  // the same user and service: no KDC request, a fresh authenticator and subkey
+  const second = new KerberosContext(base(fake, { ticketCache: tickets }))
+  const a2 = accept(fake, (await second.step()) as Uint8Array, { acceptorSubkey: true })
+  await second.step(a2.reply)
+  assert.equal(second.complete, true)
+  assert.equal(fake.log.length, 3, fake.log.join('; '))
+  assert.notDeepEqual(a2.auth.subkey?.value, a1.auth.subkey?.value)
+
+  // another host: the cached TGT buys its ticket
+  await new KerberosContext(base(fake, { ticketCache: tickets, hostname: 'db.fake.test' })).step()
+  assert.deepEqual(fake.log.slice(3), ['TGS HTTP/db.fake.test forwarded=false'])
+
+  // within a minute of the tickets' end (an hour away): logged in again
+  const late = (): Date => new Date(Date.now() + 3600_000 - 30_000)
+  await new KerberosContext(base(fake, { ticketCache: tickets, now: late })).step()
+  assert.deepEqual(fake.log.slice(4), [
+    'AS no-preauth',
+    'AS ok forwardable=false',
+    'TGS HTTP/web.fake.test forwarded=false',
+  ])
+
+  // the acceptor refuses a ticket: the cache is emptied
+  const refused = new KerberosContext(base(fake, { ticketCache: tickets }))
+  await refused.step()
+  const krbErr = encodeKrbError({
+    stime: new Date(),
+    susec: 0,
+    errorCode: 41, // KRB_AP_ERR_MODIFIED
+    realm: R,
+    sname: { nameType: 3, components: ['HTTP', 'web.fake.test'] },
+  })
+  await assert.rejects(
+    refused.step(encodeGssInitialContextToken(KERBEROS_OID, Uint8Array.of(3, 0, ...krbErr))),
+    AuthenticationError,
+  )
+  assert.equal(tickets.size, 0)
+
+  // it never shows what it holds
+  const shown = inspect(tickets) + JSON.stringify(tickets)
+  assert.equal(shown, 'KerberosTicketCache { tickets: 0 }{"tickets":0}')
 })
 
 test('wrong password: AuthenticationError saying so, without the password', async () => {
