@@ -31,4 +31,9 @@ export interface SecurityContext {
   wrap(plaintext: Uint8Array): SealedMessage
   /** Verifies and unseals a message from the server; throws `CryptoError` when it does not verify. */
   unwrap(message: SealedMessage): Uint8Array
+  /**
+   * Why preferred mechanisms were not used (SPNEGO: e.g. why Kerberos could not start before NTLM
+   * was chosen), for error messages. Never holds secrets.
+   */
+  readonly skippedMechanisms?: readonly string[]
 }

@@ -261,6 +261,34 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
   )
 
   test(
+    "auth 'negotiate' refused through NTLM says why Kerberos was not tried",
+    { timeout: 30_000 },
+    async () => {
+      const port = await closedPort()
+      const wrong = 'Not-the-Passw0rd-31'
+      const err = await bounded(
+        RunspacePool.open(
+          new WSManConnection(
+            options(
+              peer,
+              'negotiate',
+              { username: 'LAB\\alice', password: wrong },
+              { kdc: [`127.0.0.1:${port}`] },
+            ),
+          ),
+          { timeout: 20_000 },
+        ).catch((e: unknown) => e),
+        20_000,
+        'open',
+      )
+      assert.ok(err instanceof AuthenticationError, String(err))
+      assert.match(err.message, /rejected Negotiate \(NTLM\) authentication/)
+      assert.match(err.message, new RegExp(`not tried: Kerberos: .*127\\.0\\.0\\.1:${port}`))
+      assert.ok(!deep(err).includes(wrong), deep(err))
+    },
+  )
+
+  test(
     "auth 'kerberos' (HTTP Kerberos scheme, HTTP-Kerberos-session-encrypted): from a password, a kinit ccache and a keytab",
     { timeout: 60_000 },
     async () => {

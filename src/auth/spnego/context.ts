@@ -122,6 +122,7 @@ export class NegotiateContext implements SecurityContext {
   readonly #mechanisms: readonly NegotiateMechanism[]
   readonly #requireServerMic: boolean
   #state: NegotiateState = 'initial'
+  readonly #skipped: string[] = []
   #offered: string[] = []
   #mechTypesDer: Uint8Array = new Uint8Array(0)
   #active: Active | undefined
@@ -160,6 +161,11 @@ export class NegotiateContext implements SecurityContext {
   /** True once the server accepted and every required mechListMIC was exchanged. */
   get complete(): boolean {
     return this.#state === 'complete'
+  }
+
+  /** The errors of the mechanisms that could not start and were left out (e.g. Kerberos without a KDC). */
+  get skippedMechanisms(): readonly string[] {
+    return this.#skipped
   }
 
   /** Where the exchange is. */
@@ -241,6 +247,7 @@ export class NegotiateContext implements SecurityContext {
         // A mechanism that cannot start (no Kerberos ticket, …) is left out of mechTypes.
         if (!(err instanceof PsrpError) || m.isFinal?.(err) === true) throw err
         errors.push(err)
+        this.#skipped.push(err.message)
       }
     }
     if (this.#active === undefined) {

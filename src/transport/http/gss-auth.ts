@@ -218,6 +218,12 @@ class SecurityContextSession implements AuthSession {
     return mech === undefined || mech === scheme ? scheme : `${scheme} (${mech})`
   }
 
+  /** Why SPNEGO left out a preferred mechanism (why Kerberos was not used), if it did. */
+  #skippedNote(): string {
+    const skipped = this.#ctx?.skippedMechanisms ?? []
+    return skipped.length === 0 ? '' : ` (not tried: ${skipped.join('; ')})`
+  }
+
   #header(token: Uint8Array): string {
     return `${this.#auth.scheme} ${Buffer.from(token).toString('base64')}`
   }
@@ -269,7 +275,8 @@ class SecurityContextSession implements AuthSession {
       throw new AuthenticationError(
         `${this.#where} rejected ${this.#mechanism()} authentication (HTTP 401 after handshake leg ` +
           `${this.#legs}): wrong credentials, or the account may not use this endpoint` +
-          (this.#tls ? ', or the channel bindings (CBT) did not match' : ''),
+          (this.#tls ? ', or the channel bindings (CBT) did not match' : '') +
+          this.#skippedNote(),
       )
     }
     const next = await ctx.step(token)
