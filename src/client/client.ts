@@ -15,7 +15,7 @@
  * @module
  */
 import type { Readable, Writable } from 'node:stream'
-import { InvalidArgumentError, InvalidStateError, NotSupportedError } from '../errors.ts'
+import { InvalidArgumentError, InvalidStateError, NotSupportedError, ProtocolError } from '../errors.ts'
 import { ProcessConnection, type ProcessConnectionOptions } from '../transport/process.ts'
 import { WSManConnection, type WSManConnectionOptions } from '../transport/wsman-connection.ts'
 import type { PSHost } from './host.ts'
@@ -29,6 +29,8 @@ import {
 } from './runspace-pool.ts'
 import { WinRSShell, type WinRSProcess } from './winrs.ts'
 import { copyToRemote, fetchFromRemote, type TransferOptions, type TransferResult } from './file-transfer.ts'
+import { RUN_PROCESS_SCRIPT } from './run-process-script.ts'
+import { PSObject } from '../clixml/index.ts'
 
 /** Ask for a local `pwsh` (a {@link ProcessConnection}); the other fields are its options. */
 export interface LocalTarget extends ProcessConnectionOptions {
@@ -299,16 +301,18 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * Runs a process over WinRS (WinRM only) and collects its output. Each call has its own WinRS
-   * shell, so `cwd` and `environment` apply to this call only. `timeout` and `signal` terminate the
-   * process and reject with {@link TimeoutError} / {@link AbortError}.
+   * Runs a process and collects its output, byte-exact. Over WinRM it runs in a WinRS shell of its
+   * own; over other connections (local pwsh, SSH, named pipe) PowerShell on the server starts it
+   * with `System.Diagnostics.Process` (through `cmd.exe /c` on Windows unless `skipCmdShell`).
+   * `cwd` and `environment` apply to this call only. `timeout` and `signal` terminate the process
+   * and reject with {@link TimeoutError} / {@link AbortError}.
    *
    * ```ts
    * const { stdout, stderr, rc } = await client.runCmd('ipconfig', ['/all'])
    * const raw = await client.runCmd('type', ['C:\\data.bin'], { encoding: 'buffer' })
    * ```
    *
-   * @throws {NotSupportedError} over a connection that is not WinRM (a local `pwsh`, SSH).
+   * @throws {PipelineFailedError} without WinRS when the program cannot be started (naming it).
    */
   runCmd(
     executable: string,
@@ -325,6 +329,8 @@ export class Client implements AsyncDisposable {
     args: readonly string[] = [],
     options: RunCmdOptions = {},
   ): Promise<RunCmdResult<string> | RunCmdResult<Buffer>> {
+    if (!(this.connection instanceof WSManConnection))
+      return this.#runCmdViaPowerShell(executable, args, options)
     const proc = await this.spawnCmd(executable, args, options)
     const cancel = (): void => void proc.kill().catch(() => undefined)
     const collect = async (s: Readable): Promise<Buffer> => {
@@ -338,6 +344,51 @@ export class Client implements AsyncDisposable {
     const code = rc ?? -1
     if (encoding === 'buffer') return { stdout, stderr, rc: code }
     return { stdout: stdout.toString(encoding), stderr: stderr.toString(encoding), rc: code }
+  }
+
+  /** {@link runCmd} without WinRS: PowerShell starts the program and returns its raw output. */
+  async #runCmdViaPowerShell(
+    executable: string,
+    args: readonly string[],
+    options: RunCmdOptions,
+  ): Promise<RunCmdResult<string> | RunCmdResult<Buffer>> {
+    const stdin =
+      options.stdin === undefined
+        ? null
+        : typeof options.stdin === 'string'
+          ? new Uint8Array(Buffer.from(options.stdin, 'utf8'))
+          : options.stdin
+    const { output } = await this.runPs(RUN_PROCESS_SCRIPT, {
+      parameters: {
+        Exe: executable,
+        ArgList: [...args],
+        Cwd: options.cwd ?? null,
+        Environment: options.environment === undefined ? null : new Map(Object.entries(options.environment)),
+        Stdin: stdin,
+        SkipCmdShell: options.skipCmdShell === true,
+      },
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    })
+    const stdoutParts: Buffer[] = []
+    const stderrParts: Buffer[] = []
+    let rc: number | undefined
+    for (const o of output) {
+      const event = o instanceof PSObject ? o : undefined
+      const stream = event?.get('S')
+      const data = event?.get('D')
+      if (stream === 0 && typeof data === 'number') rc = data
+      else if ((stream === 1 || stream === 2) && data instanceof Uint8Array)
+        (stream === 1 ? stdoutParts : stderrParts).push(
+          Buffer.from(data.buffer, data.byteOffset, data.length),
+        )
+      else throw new ProtocolError(`runCmd: unexpected output from the process script: ${String(o)}`)
+    }
+    if (rc === undefined) throw new ProtocolError('runCmd: the process script returned no exit code')
+    const [stdout, stderr] = [Buffer.concat(stdoutParts), Buffer.concat(stderrParts)]
+    const encoding = options.encoding ?? 'utf8'
+    if (encoding === 'buffer') return { stdout, stderr, rc }
+    return { stdout: stdout.toString(encoding), stderr: stderr.toString(encoding), rc }
   }
 
   /**

@@ -419,18 +419,93 @@ describe('Client over a local pwsh', { skip }, () => {
   defineCommonScenarios('pwsh -s', fixture)
   defineBigFileScenario('pwsh -s', fixture)
 
-  test('pwsh -s: one pool for concurrent first calls; runCmd is not supported', async () => {
+  test('pwsh -s: one pool for concurrent first calls; spawnCmd needs WinRS', async () => {
     const c = new Client(new ProcessConnection({ executable: pwsh as string }), { maxRunspaces: 2 })
     try {
       const [a, b, pool1, pool2] = await Promise.all([c.runPs('$PID'), c.runPs('$PID'), c.pool(), c.pool()])
       assert.equal(pool1, pool2)
       assert.equal(pool1.maxRunspaces, 2)
       assert.equal(a.output[0], b.output[0])
-      await assert.rejects(c.runCmd('ls'), NotSupportedError)
+      await assert.rejects(c.spawnCmd('ls'), NotSupportedError)
     } finally {
       await c.close()
     }
     await assert.rejects(c.runPs('1'), /closed/)
+  })
+})
+
+describe('Client.runCmd without WinRS (PowerShell starts the program)', { skip }, () => {
+  let client: Client | undefined
+  let dir = ''
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'psrp-runcmd-'))
+    client = new Client(new ProcessConnection({ executable: pwsh as string }))
+  })
+  after(async () => {
+    await client?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test('exit code, byte-exact stdout, stderr, cwd, environment, stdin', async () => {
+    const c = client as Client
+    const r = await c.runCmd('/bin/sh', ['-c', 'echo "$PSRP_X"; pwd; echo oops >&2; exit 7'], {
+      cwd: dir,
+      environment: { PSRP_X: 'from env' },
+    })
+    assert.equal(r.rc, 7)
+    assert.equal(r.stdout, `from env\n${dir}\n`)
+    assert.equal(r.stderr, 'oops\n')
+    // bytes PowerShell's text pipeline would mangle: NUL, 0xFF, a lone CR, no final newline
+    const raw = Buffer.from([0, 1, 13, 255, 10, 254])
+    const cat = await c.runCmd('cat', [], { stdin: raw, encoding: 'buffer' })
+    assert.deepEqual([...cat.stdout], [...raw])
+    assert.equal(cat.rc, 0)
+    // arguments arrive one by one, spaces and quotes intact
+    const args = await c.runCmd('printf', ['[%s]', 'a b', '"q"', ''])
+    assert.equal(args.stdout, '[a b]["q"][]')
+  })
+
+  test(
+    'megabytes on stdout and stderr at once, and on stdin, without a deadlock',
+    { timeout: 60_000 },
+    async () => {
+      const c = client as Client
+      const input = randomBytes(3 * 1024 * 1024)
+      const r = await c.runCmd(
+        '/bin/sh',
+        [
+          '-c',
+          'head -c 2000000 /dev/zero | tr "\\0" o & head -c 1000000 /dev/zero | tr "\\0" e >&2 & wc -c; wait',
+        ],
+        { stdin: input },
+      )
+      assert.equal(r.rc, 0)
+      assert.equal(r.stdout.length, 2_000_000 + String(input.length).length + 1)
+      assert.ok(r.stdout.includes(String(input.length)))
+      assert.equal(r.stderr, 'e'.repeat(1_000_000))
+    },
+  )
+
+  test('a timeout stops the pipeline and kills the program; a missing program is named', async () => {
+    const c = client as Client
+    const marker = `${process.pid}${Date.now() % 100000}`
+    const t0 = Date.now()
+    await assert.rejects(
+      c.runCmd('/bin/sh', ['-c', `sleep 30; echo ${marker}`], { timeout: 1000 }),
+      TimeoutError,
+    )
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`)
+    let alive = true
+    for (let i = 0; i < 50 && alive; i++) {
+      const ps = await c.runCmd('ps', ['-eo', 'args'])
+      alive = ps.stdout.includes(`echo ${marker}`)
+      if (alive) await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.equal(alive, false, 'the program still runs after the timeout')
+    await assert.rejects(
+      c.runCmd('no-such-program-psrp', []),
+      (e: unknown) => e instanceof PipelineFailedError && /cannot start no-such-program-psrp/.test(e.message),
+    )
   })
 })
 
