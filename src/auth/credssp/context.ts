@@ -23,7 +23,6 @@ import {
   CryptoError,
   InvalidArgumentError,
   InvalidStateError,
-  NotSupportedError,
   ProtocolError,
   PsrpError,
 } from '../../errors.ts'
@@ -52,22 +51,16 @@ import { MAX_RECORD_PLAINTEXT, type TlsRecordLayer } from './tls-record.ts'
 import { TlsTunnel } from './tls-tunnel.ts'
 
 /**
- * The inner security context of CredSSP: a {@link SecurityContext} (SPNEGO, NTLM or Kerberos) plus,
- * optionally, plain GSS per-message protection (RFC 2743 §2.3.3 GSS_Wrap/GSS_Unwrap, one token)
- * for pubKeyAuth and authInfo, as `gssWrap`/`gssUnwrap` (`NegotiateContext`, which passes them to
- * the chosen mechanism) or `wrapGss`/`unwrapGss` (`KerberosContext`: an RFC 4121 Wrap token with
- * RRC 0; `NtlmContext`: signature ‖ sealed data). A context with neither is usable only when its
- * mechanism is NTLM (its `wrap` header ‖ data is the GSS token).
+ * The inner security context of CredSSP: a {@link SecurityContext} (SPNEGO, NTLM or Kerberos) plus
+ * plain GSS per-message protection (RFC 2743 §2.3.3 GSS_Wrap/GSS_Unwrap, one token) for pubKeyAuth
+ * and authInfo: `NtlmContext` (signature ‖ sealed data), `KerberosContext` (an RFC 4121 Wrap token
+ * with RRC 0) and `NegotiateContext` (the chosen mechanism's) all have it.
  */
 export interface CredSspInnerContext extends SecurityContext {
-  /** GSS_Wrap with confidentiality: the whole token (`NegotiateContext`). */
-  gssWrap?(plaintext: Uint8Array): Uint8Array
+  /** GSS_Wrap with confidentiality: the whole token. */
+  wrapGss(plaintext: Uint8Array): Uint8Array
   /** GSS_Unwrap of a whole token; throws (`CryptoError`) when it does not verify. */
-  gssUnwrap?(token: Uint8Array): Uint8Array
-  /** The same as {@link CredSspInnerContext.gssWrap} under the mechanism contexts' name (`KerberosContext`, `NtlmContext`). */
-  wrapGss?(plaintext: Uint8Array): Uint8Array
-  /** The same as {@link CredSspInnerContext.gssUnwrap} under the mechanism contexts' name. */
-  unwrapGss?(token: Uint8Array): Uint8Array
+  unwrapGss(token: Uint8Array): Uint8Array
 }
 
 /** Options of {@link CredSspContext}. */
@@ -381,7 +374,7 @@ export class CredSspContext implements SecurityContext {
     const nonce = version >= NONCE_MIN_VERSION ? this.#randomNonce() : undefined
     this.#nonce = nonce
     const value = clientPubKeyAuthValue(version, this.#publicKey as Uint8Array, nonce)
-    const pubKeyAuth = this.#gssWrap(value)
+    const pubKeyAuth = (this.#inner as CredSspInnerContext).wrapGss(value)
     this.#state = 'pub-key-auth'
     return this.#send({
       version: CREDSSP_VERSION,
@@ -413,7 +406,7 @@ export class CredSspContext implements SecurityContext {
     const version = this.version ?? CREDSSP_VERSION
     let got: Uint8Array
     try {
-      got = this.#gssUnwrap(req.pubKeyAuth)
+      got = (this.#inner as CredSspInnerContext).unwrapGss(req.pubKeyAuth)
     } catch (err) {
       if (err instanceof CryptoError) {
         throw new AuthenticationError('CredSSP: the server pubKeyAuth does not verify', { cause: err })
@@ -433,41 +426,13 @@ export class CredSspContext implements SecurityContext {
     })
     let authInfo: Uint8Array
     try {
-      authInfo = this.#gssWrap(creds)
+      authInfo = (this.#inner as CredSspInnerContext).wrapGss(creds)
     } finally {
       creds.fill(0)
     }
     this.#password = ''
     this.#state = 'complete'
     return this.#send({ version: CREDSSP_VERSION, authInfo })
-  }
-
-  #gssWrap(plaintext: Uint8Array): Uint8Array {
-    const inner = this.#inner as CredSspInnerContext
-    if (typeof inner.gssWrap === 'function') return inner.gssWrap(plaintext)
-    if (typeof inner.wrapGss === 'function') return inner.wrapGss(plaintext)
-    if (inner.mechanism === 'NTLM') {
-      const sealed = inner.wrap(plaintext)
-      const out = new Uint8Array(sealed.header.length + sealed.data.length)
-      out.set(sealed.header)
-      out.set(sealed.data, sealed.header.length)
-      return out
-    }
-    throw new NotSupportedError(`CredSSP: the ${inner.mechanism} inner context offers no GSS wrap (gssWrap)`)
-  }
-
-  #gssUnwrap(token: Uint8Array): Uint8Array {
-    const inner = this.#inner as CredSspInnerContext
-    if (typeof inner.gssUnwrap === 'function') return inner.gssUnwrap(token)
-    if (typeof inner.unwrapGss === 'function') return inner.unwrapGss(token)
-    if (inner.mechanism === 'NTLM') {
-      if (token.length < 16)
-        throw new ProtocolError('CredSSP: NTLM-wrapped pubKeyAuth shorter than its signature')
-      return inner.unwrap({ header: token.subarray(0, 16), data: token.subarray(16) })
-    }
-    throw new NotSupportedError(
-      `CredSSP: the ${inner.mechanism} inner context offers no GSS unwrap (gssUnwrap)`,
-    )
   }
 
   #fail(): void {

@@ -13,8 +13,8 @@
  * ```
  *
  * The inner authentication defaults to raw NTLM ({@link ntlmInner}); pass `inner` for SPNEGO
- * ({@link spnegoNtlmInner}) or another mechanism (a {@link CredSspInnerContext}: Kerberos must add
- * `gssWrap`/`gssUnwrap`, plain RFC 4121 Wrap tokens).
+ * ({@link spnegoNtlmInner}) or another mechanism (a {@link CredSspInnerContext}, with `wrapGss`/
+ * `unwrapGss`; `KerberosContext` has them, as plain RFC 4121 Wrap tokens).
  *
  * SPNEGO over NTLM needs per-direction RC4 resets after the mechListMIC exchange (pyspnego
  * `_reset_ntlm_crypto_state(outgoing)`): CredSSP seals pubKeyAuth after sending its own mechListMIC

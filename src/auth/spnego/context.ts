@@ -21,7 +21,7 @@
  *    that an `AuthenticationError`. A mechListMIC identical to responseToken (an old-Windows quirk)
  *    is ignored.
  *
- * Message sealing (`wrap`/`unwrap`) and plain GSS wrap tokens (`gssWrap`/`gssUnwrap`, for CredSSP)
+ * Message sealing (`wrap`/`unwrap`) and plain GSS wrap tokens (`wrapGss`/`unwrapGss`, for CredSSP)
  * are delegated to the chosen mechanism.
  *
  * @module
@@ -418,7 +418,7 @@ export class NegotiateContext implements SecurityContext {
    * GSS_Wrap (with confidentiality) by the chosen mechanism: one whole token, as CredSSP carries in
    * pubKeyAuth and authInfo. `NotSupportedError` when the mechanism has no plain wrap.
    */
-  gssWrap(plaintext: Uint8Array): Uint8Array {
+  wrapGss(plaintext: Uint8Array): Uint8Array {
     const mech = this.#mech('wrap')
     if (mech.wrapGss === undefined) {
       throw new NotSupportedError(`SPNEGO: the ${mech.mechanism} mechanism offers no GSS wrap`)
@@ -427,7 +427,7 @@ export class NegotiateContext implements SecurityContext {
   }
 
   /** GSS_Unwrap by the chosen mechanism (`CryptoError` when the token does not verify). */
-  gssUnwrap(token: Uint8Array): Uint8Array {
+  unwrapGss(token: Uint8Array): Uint8Array {
     const mech = this.#mech('unwrap')
     if (mech.unwrapGss === undefined) {
       throw new NotSupportedError(`SPNEGO: the ${mech.mechanism} mechanism offers no GSS unwrap`)

@@ -277,7 +277,7 @@ test('Negotiate(NTLM): NegTokenInit, mechListMIC both ways, RC4 reset, then wrap
   assert.deepEqual(ctx.toJSON(), { mechanism: 'NTLM', state: 'complete', mechTypes: [NTLM_OID] })
 })
 
-test('CredSSP order: gssWrap between the two mechListMICs; each reset touches its own direction only', async () => {
+test('CredSSP order: wrapGss between the two mechListMICs; each reset touches its own direction only', async () => {
   const ctx = new NegotiateContext({ mechanisms: [ntlmMech()] })
   const sep = (t: Uint8Array): { header: Uint8Array; data: Uint8Array } => ({
     header: t.subarray(0, 16),
@@ -292,7 +292,7 @@ test('CredSSP order: gssWrap between the two mechListMICs; each reset touches it
   const authTok = await ctx.step(server.handle((await ctx.step()) ?? assert.fail('no first token')))
   assert.ok(authTok !== undefined && ctx.mechListMicSent && !ctx.complete)
   // As CredSSP does: the mechanism is complete, so a GSS token can be sealed before SPNEGO completes.
-  const pubKeyAuth = ctx.gssWrap(enc('client pubKeyAuth'))
+  const pubKeyAuth = ctx.wrapGss(enc('client pubKeyAuth'))
   assert.equal(
     new DataView(pubKeyAuth.buffer, pubKeyAuth.byteOffset).getUint32(12, true),
     1,
@@ -305,13 +305,13 @@ test('CredSSP order: gssWrap between the two mechListMICs; each reset touches it
   assert.equal(await ctx.step(reply), undefined)
   assert.ok(ctx.complete && ctx.mechListMicVerified)
   const joined = new Uint8Array([...answer.header, ...answer.data])
-  assert.equal(dec(ctx.gssUnwrap(joined)), 'server pubKeyAuth')
+  assert.equal(dec(ctx.unwrapGss(joined)), 'server pubKeyAuth')
   // The outgoing handle was not reset by the verification: authInfo continues the stream.
-  assert.equal(dec(sec.unseal(sep(ctx.gssWrap(enc('authInfo'))))), 'authInfo')
-  assert.throws(() => ctx.gssUnwrap(joined), CryptoError, 'a replayed token does not verify')
+  assert.equal(dec(sec.unseal(sep(ctx.wrapGss(enc('authInfo'))))), 'authInfo')
+  assert.throws(() => ctx.unwrapGss(joined), CryptoError, 'a replayed token does not verify')
 })
 
-test('gssWrap/gssUnwrap go to the chosen mechanism (wrapGss/unwrapGss), only once it is complete', async () => {
+test('wrapGss/unwrapGss go to the chosen mechanism, only once it is complete', async () => {
   const calls: string[] = []
   const oneLeg = (withGss: boolean): NegotiateMechanism => ({
     oid: KERBEROS_OID,
@@ -346,17 +346,17 @@ test('gssWrap/gssUnwrap go to the chosen mechanism (wrapGss/unwrapGss), only onc
   for (const withGss of [true, false]) {
     const ctx = new NegotiateContext({ mechanisms: [oneLeg(withGss)] })
     await ctx.step()
-    assert.throws(() => ctx.gssWrap(enc('early')), InvalidStateError)
+    assert.throws(() => ctx.wrapGss(enc('early')), InvalidStateError)
     assert.equal(await ctx.step(accept), undefined)
     assert.ok(ctx.complete)
     if (withGss) {
-      const token = ctx.gssWrap(enc('pub'))
+      const token = ctx.wrapGss(enc('pub'))
       assert.deepEqual([...token], [1, ...enc('pub')])
-      assert.equal(dec(ctx.gssUnwrap(token)), 'pub')
+      assert.equal(dec(ctx.unwrapGss(token)), 'pub')
       assert.deepEqual(calls, ['wrap pub', 'unwrap 4'])
     } else {
-      assert.throws(() => ctx.gssWrap(enc('x')), NotSupportedError)
-      assert.throws(() => ctx.gssUnwrap(enc('x')), NotSupportedError)
+      assert.throws(() => ctx.wrapGss(enc('x')), NotSupportedError)
+      assert.throws(() => ctx.unwrapGss(enc('x')), NotSupportedError)
     }
   }
 })
