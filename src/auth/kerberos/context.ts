@@ -283,41 +283,8 @@ export class KerberosContext implements NegotiateMechanismContext {
       this.#client = client
       const service = this.#servicePrincipal(config, client.realm)
       this.#service = service
-      const tickets = o.ticketCache
-      const now = this.#env.now()
-      const user = `${principalToString(client, client.realm)}${forwardable ? ' forwardable' : ''}`
-      const serviceKey = `service ${user} ${principalToString(service, service.realm)}`
-      const cachedTgt = tickets?.get(`tgt ${user}`, now)
-      const cachedTicket = tickets?.get(serviceKey, now)
-      if (cachedTgt !== undefined && cachedTicket !== undefined)
-        return { ticket: cachedTicket, tgt: cachedTgt }
-      if (cachedTgt !== undefined) {
-        const ticket = await requestServiceTicket(cachedTgt, service, this.#send(), this.#env, {
-          forwardable,
-        })
-        tickets?.set(serviceKey, ticket)
-        return { ticket, tgt: cachedTgt }
-      }
-      let secret: { password: string } | { keys: KerberosKey[] }
-      if (o.password !== undefined) secret = { password: o.password }
-      else {
-        const kt = o.keytab as string | Uint8Array | readonly KeytabEntry[]
-        const entries = Array.isArray(kt)
-          ? (kt as readonly KeytabEntry[])
-          : parseKeytab(typeof kt === 'string' ? await this.#read(kt, 'keytab') : (kt as Uint8Array))
-        const want = principalToString(client, client.realm)
-        const mine = entries.filter((e) => principalToString(e.principal, e.principal.realm) === want)
-        const newest = new Map<number, KeytabEntry>()
-        for (const e of mine)
-          if ((newest.get(e.key.enctype)?.kvno ?? -1) < e.kvno) newest.set(e.key.enctype, e)
-        if (newest.size === 0) throw new AuthenticationError(`Kerberos: the keytab has no key for ${want}`)
-        secret = { keys: [...newest.values()].map((e) => e.key) }
-      }
-      const tgt = await requestTgt({ client, secret, forwardable }, this.#send(), this.#env)
-      tickets?.set(`tgt ${user}`, tgt)
-      const ticket = await requestServiceTicket(tgt, service, this.#send(), this.#env, { forwardable })
-      tickets?.set(serviceKey, ticket)
-      return { ticket, tgt }
+      const tgt = await this.#tgt(client, forwardable)
+      return { ticket: await this.#serviceTicket(tgt, service, forwardable), tgt }
     }
     const name = o.ccache ?? o.env?.['KRB5CCNAME']
     if (name === undefined || name === '') {
@@ -352,15 +319,57 @@ export class KerberosContext implements NegotiateMechanismContext {
         `Kerberos: the credential cache has no valid ticket-granting ticket for ${principalToString(client, client.realm)} (expired? run kinit)`,
       )
     }
-    if (direct !== undefined) return { ticket: direct, tgt }
-    // a service ticket obtained with the ccache's TGT is kept in memory (the ccache file is not written)
-    const serviceKey = `ccache ${principalToString(client, client.realm)}${forwardable ? ' forwardable' : ''} ${principalToString(service, service.realm)}`
-    let ticket = o.ticketCache?.get(serviceKey, now)
-    if (ticket === undefined) {
-      ticket = await requestServiceTicket(tgt, service, this.#send(), this.#env, { forwardable })
-      o.ticketCache?.set(serviceKey, ticket)
+    // a service ticket bought with the ccache's TGT is kept in memory only (the file is not written)
+    return { ticket: direct ?? (await this.#serviceTicket(tgt, service, forwardable)), tgt }
+  }
+
+  /** The ticket cache's key of `client`'s TGT, or of its ticket for `service`, with these flags. */
+  #cacheKey(client: Principal, forwardable: boolean, service?: Principal): string {
+    return [
+      service === undefined ? 'tgt' : 'service',
+      principalToString(client, client.realm),
+      forwardable ? 'forwardable' : '',
+      service === undefined ? '' : principalToString(service, service.realm),
+    ].join(' ')
+  }
+
+  /** A TGT from the AS exchange with the password or keytab, or the ticket cache's while valid. */
+  async #tgt(client: Principal, forwardable: boolean): Promise<KerberosCredential> {
+    const o = this.#options
+    const key = this.#cacheKey(client, forwardable)
+    const cached = o.ticketCache?.get(key, this.#env.now())
+    if (cached !== undefined) return cached
+    let secret: { password: string } | { keys: KerberosKey[] }
+    if (o.password !== undefined) secret = { password: o.password }
+    else {
+      const kt = o.keytab as string | Uint8Array | readonly KeytabEntry[]
+      const entries = Array.isArray(kt)
+        ? (kt as readonly KeytabEntry[])
+        : parseKeytab(typeof kt === 'string' ? await this.#read(kt, 'keytab') : (kt as Uint8Array))
+      const want = principalToString(client, client.realm)
+      const mine = entries.filter((e) => principalToString(e.principal, e.principal.realm) === want)
+      const newest = new Map<number, KeytabEntry>()
+      for (const e of mine) if ((newest.get(e.key.enctype)?.kvno ?? -1) < e.kvno) newest.set(e.key.enctype, e)
+      if (newest.size === 0) throw new AuthenticationError(`Kerberos: the keytab has no key for ${want}`)
+      secret = { keys: [...newest.values()].map((e) => e.key) }
     }
-    return { ticket, tgt }
+    const tgt = await requestTgt({ client, secret, forwardable }, this.#send(), this.#env)
+    o.ticketCache?.set(key, tgt)
+    return tgt
+  }
+
+  /** The ticket for `service` from the TGS exchange with `tgt`, or the ticket cache's while valid. */
+  async #serviceTicket(
+    tgt: KerberosCredential,
+    service: Principal,
+    forwardable: boolean,
+  ): Promise<KerberosCredential> {
+    const key = this.#cacheKey(tgt.client, forwardable, service)
+    const cached = this.#options.ticketCache?.get(key, this.#env.now())
+    if (cached !== undefined) return cached
+    const ticket = await requestServiceTicket(tgt, service, this.#send(), this.#env, { forwardable })
+    this.#options.ticketCache?.set(key, ticket)
+    return ticket
   }
 
   async #start(): Promise<Uint8Array> {
