@@ -15,8 +15,7 @@
 import type { Readable } from 'node:stream'
 import type { CmdArgs } from './args.ts'
 import { openSession, type Session } from './connect.ts'
-import { formatErrorRecord, formatWidth, type CliIO } from './run.ts'
-import { Colour } from './terminal.ts'
+import { formatErrorRecord, formatWidth, stopOnCtrlC, type CliIO } from './run.ts'
 import { TerminalHost } from './terminal-host.ts'
 import { ErrorRecord, PipelineFailedError, PipelineStoppedError, PowerShell, TimeoutError } from '../index.ts'
 
@@ -73,15 +72,7 @@ async function viaPowerShell(args: CmdArgs, io: CliIO, session: Session): Promis
         host.writeError(formatErrorRecord(r))
       }
     })
-    let interrupts = 0
-    const onSigint = (): void => {
-      interrupts++
-      if (interrupts === 1) {
-        host.writeStream('', 'stopping… (Ctrl+C again to quit at once)', Colour.DarkGray)
-        void ps.stop().catch(() => undefined)
-      } else process.exit(130)
-    }
-    process.on('SIGINT', onSigint)
+    const releaseCtrlC = stopOnCtrlC(ps, host)
     let exitCode = 0
     try {
       const options = args.connection.timeoutMs === undefined ? {} : { timeout: args.connection.timeoutMs }
@@ -95,7 +86,7 @@ async function viaPowerShell(args: CmdArgs, io: CliIO, session: Session): Promis
       host.writeError(e.errorRecord instanceof ErrorRecord ? formatErrorRecord(e.errorRecord) : e.message)
       return exitCode !== 0 ? exitCode : 1
     } finally {
-      process.removeListener('SIGINT', onSigint)
+      releaseCtrlC()
       host.progress.clear()
     }
     // a cmdlet (not a program) that failed has no exit code of its own

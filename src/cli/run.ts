@@ -47,6 +47,23 @@ export function showStreams(ps: PowerShell, host: TerminalHost): void {
   ps.on('progress', (r) => host.showProgress(r))
 }
 
+/**
+ * Ctrl+C while `ps` runs: the first stops the pipeline (it then ends as stopped), a second exits at
+ * once with 130. Returns what removes the handler.
+ */
+export function stopOnCtrlC(ps: PowerShell, host: TerminalHost): () => void {
+  let interrupts = 0
+  const onSigint = (): void => {
+    interrupts++
+    if (interrupts === 1) {
+      host.writeStream('', 'stopping… (Ctrl+C again to quit at once)', Colour.DarkGray)
+      void ps.stop().catch(() => undefined)
+    } else process.exit(130)
+  }
+  process.on('SIGINT', onSigint)
+  return () => process.removeListener('SIGINT', onSigint)
+}
+
 /** The formatting width: `--width`, else the terminal's columns, else 120. */
 export function formatWidth(
   explicit: number | undefined,
@@ -85,15 +102,7 @@ export async function runCommand(args: RunArgs, io: CliIO): Promise<number> {
           .addParameter('Width', formatWidth(args.width, io.output))
       ps.addInvocationInfo()
       showStreams(ps, host)
-      let interrupts = 0
-      const onSigint = (): void => {
-        interrupts++
-        if (interrupts === 1) {
-          host.writeStream('', 'stopping… (Ctrl+C again to quit at once)', Colour.DarkGray)
-          void ps.stop().catch(() => undefined)
-        } else process.exit(130)
-      }
-      process.on('SIGINT', onSigint)
+      const releaseCtrlC = stopOnCtrlC(ps, host)
       let failed = false
       try {
         const options = args.connection.timeoutMs === undefined ? {} : { timeout: args.connection.timeoutMs }
@@ -109,7 +118,7 @@ export async function runCommand(args: RunArgs, io: CliIO): Promise<number> {
         failed = true
         host.writeError(e.errorRecord instanceof ErrorRecord ? formatErrorRecord(e.errorRecord) : e.message)
       } finally {
-        process.removeListener('SIGINT', onSigint)
+        releaseCtrlC()
         host.progress.clear()
       }
       if (host.shouldExit !== undefined) return host.shouldExit
