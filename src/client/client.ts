@@ -340,10 +340,7 @@ export class Client implements AsyncDisposable {
     }
     const work = Promise.all([collect(proc.stdout), collect(proc.stderr), proc.exited])
     const [stdout, stderr, rc] = await withCancel(work, options, `running ${executable}`, cancel)
-    const encoding = options.encoding ?? 'utf8'
-    const code = rc ?? -1
-    if (encoding === 'buffer') return { stdout, stderr, rc: code }
-    return { stdout: stdout.toString(encoding), stderr: stderr.toString(encoding), rc: code }
+    return cmdResult(stdout, stderr, rc ?? -1, options.encoding)
   }
 
   /** {@link runCmd} without WinRS: PowerShell starts the program and returns its raw output. */
@@ -385,10 +382,7 @@ export class Client implements AsyncDisposable {
       else throw new ProtocolError(`runCmd: unexpected output from the process script: ${String(o)}`)
     }
     if (rc === undefined) throw new ProtocolError('runCmd: the process script returned no exit code')
-    const [stdout, stderr] = [Buffer.concat(stdoutParts), Buffer.concat(stderrParts)]
-    const encoding = options.encoding ?? 'utf8'
-    if (encoding === 'buffer') return { stdout, stderr, rc }
-    return { stdout: stdout.toString(encoding), stderr: stderr.toString(encoding), rc }
+    return cmdResult(Buffer.concat(stdoutParts), Buffer.concat(stderrParts), rc, options.encoding)
   }
 
   /**
@@ -572,6 +566,17 @@ try {
 `
 
 /** Applies `signal`/`timeout` to a promise; `onCancel` runs when they fire. */
+/** A {@link RunCmdResult} with the output as bytes (`buffer`) or decoded text (default UTF-8). */
+function cmdResult(
+  stdout: Buffer,
+  stderr: Buffer,
+  rc: number,
+  encoding: RunCmdOptions['encoding'] = 'utf8',
+): RunCmdResult<string> | RunCmdResult<Buffer> {
+  if (encoding === 'buffer') return { stdout, stderr, rc }
+  return { stdout: stdout.toString(encoding), stderr: stderr.toString(encoding), rc }
+}
+
 function withCancel<T>(
   work: Promise<T>,
   options: CallOptions,
