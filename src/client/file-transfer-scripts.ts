@@ -25,7 +25,6 @@ export const TRANSFER_ERROR_ID = 'PsrpFileTransfer'
  * (`$env:TEMP\x`), then makes it absolute against the runspace's current location; raises the tagged
  * transfer errors (`Stop-PsrpTransfer <reason> <path> <message>`).
  */
-
 const RESOLVE = `
 function Resolve-PsrpPath([string]$P, [bool]$Expand) {
   if ($Expand) { $P = $ExecutionContext.InvokeCommand.ExpandString($P) }

@@ -214,6 +214,15 @@ function transferError(e: unknown): FileTransferError | undefined {
   )
 }
 
+/** A fetch refused because the local destination file `dest` exists and overwrite is not set. */
+function localFileExists(dest: string): FileTransferError {
+  return new FileTransferError(
+    `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
+    'exists',
+    dest,
+  )
+}
+
 function randomTempName(fileName: string): string {
   return `${fileName}.${randomBytes(6).toString('hex')}.tmp`
 }
@@ -582,12 +591,7 @@ async function fetchFile(
   scope: Scope,
 ): Promise<string> {
   scope.check()
-  if (!overwrite && (await exists(dest)))
-    throw new FileTransferError(
-      `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
-      'exists',
-      dest,
-    )
+  if (!overwrite && (await exists(dest))) throw localFileExists(dest)
   const temp = join(dirname(dest), randomTempName(basename(dest)))
   const handle = await open(temp, 'wx').catch((e: unknown) => {
     throw new InvalidArgumentError(
@@ -651,19 +655,9 @@ async function placeFile(temp: string, dest: string, overwrite: boolean): Promis
     await unlink(temp)
   } catch (e) {
     const code = errno(e)
-    if (code === 'EEXIST')
-      throw new FileTransferError(
-        `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
-        'exists',
-        dest,
-      )
+    if (code === 'EEXIST') throw localFileExists(dest)
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e
-    if (await exists(dest))
-      throw new FileTransferError(
-        `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
-        'exists',
-        dest,
-      )
+    if (await exists(dest)) throw localFileExists(dest)
     await rename(temp, dest)
   }
 }
