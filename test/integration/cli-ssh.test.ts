@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pipePath } from '../../src/index.ts'
 import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { runCli, type CliResult } from '../helpers/cli.ts'
 import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -31,56 +32,21 @@ const hasTmux = spawnSync('tmux', ['-V'], { timeout: 5000 }).status === 0
 const tmuxSkip = sshSkip || peerSkip('tmux', hasTmux, 'apt-get install tmux')
 const pipeSkip = process.platform === 'win32' ? 'the --pipe tests use Unix domain sockets' : pwshSkip
 
-interface Result {
-  code: number | null
-  stdout: string
-  stderr: string
-  /** ms after spawn at which each stdout chunk arrived. */
-  stdoutAt: number[]
-}
-
 /** An empty HOME for the SSH children (no keys, config or known_hosts of this machine). */
 const home = mkdtempSync(join(tmpdir(), 'psrp-cli-ssh-home-'))
 after(() => rmSync(home, { recursive: true, force: true }))
 
-/** Runs the CLI; never hangs (killed after `timeout`). */
+/** Runs the CLI with an empty HOME and no SSH agent or secrets from this environment. */
 function psrp(
   args: string[],
   options: { env?: Record<string, string>; input?: string; timeout?: number } = {},
-): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now()
-    const env: NodeJS.ProcessEnv = { ...process.env, PSRP_PWSH: pwsh ?? '', NO_COLOR: '', HOME: home }
-    delete env['SSH_AUTH_SOCK']
-    delete env['PSRP_PASSWORD']
-    delete env['PSRP_SSH_PASSPHRASE']
-    Object.assign(env, options.env)
-    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    const r: Result = { code: null, stdout: '', stderr: '', stdoutAt: [] }
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      r.stdout += d
-      r.stdoutAt.push(Date.now() - t0)
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (r.stderr += d))
-    child.stdin.end(options.input ?? '')
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(
-        new Error(
-          `psrp ${args.join(' ')} did not finish in ${options.timeout ?? 60_000} ms\n${r.stdout}\n${r.stderr}`,
-        ),
-      )
-    }, options.timeout ?? 60_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      r.code = code
-      resolve(r)
-    })
-  })
+): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PSRP_PWSH: pwsh ?? '', NO_COLOR: '', HOME: home }
+  delete env['SSH_AUTH_SOCK']
+  delete env['PSRP_PASSWORD']
+  delete env['PSRP_SSH_PASSPHRASE']
+  Object.assign(env, options.env)
+  return runCli(args, { env, input: options.input, timeout: options.timeout })
 }
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')

@@ -6,13 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { runCli, type CliResult } from '../helpers/cli.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 import {
   closedPort,
@@ -21,7 +20,6 @@ import {
   type TestCertificates,
 } from '../unit/transport-http/servers.ts'
 
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const pwsh = findPwsh()
 const skip = peerSkip(
   'pwsh',
@@ -32,49 +30,15 @@ const tlsSkip = skip !== false ? skip : peerSkip('openssl', hasOpenssl(), 'apt-g
 const USER = 'psrp'
 const PASSWORD = 'cli pässword'
 
-interface Result {
-  code: number | null
-  stdout: string
-  stderr: string
-  /** ms after spawn at which each stdout chunk arrived. */
-  stdoutAt: number[]
-  /** ms after spawn at which the process exited. */
-  exitedAt: number
-}
-
-/** Runs the CLI; never hangs (killed after `timeout`). */
+/** Runs the CLI against this machine's pwsh; never hangs (killed after `timeout`). */
 function psrp(
   args: string[],
   options: { env?: Record<string, string>; input?: string; timeout?: number } = {},
-): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now()
-    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-      env: { ...process.env, PSRP_PWSH: pwsh ?? '', NO_COLOR: '', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    const r: Result = { code: null, stdout: '', stderr: '', stdoutAt: [], exitedAt: 0 }
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      r.stdout += d
-      r.stdoutAt.push(Date.now() - t0)
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (r.stderr += d))
-    child.stdin.end(options.input ?? '')
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(
-        new Error(
-          `psrp ${args.join(' ')} did not finish in ${options.timeout ?? 60_000} ms\n${r.stdout}\n${r.stderr}`,
-        ),
-      )
-    }, options.timeout ?? 60_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      r.code = code
-      r.exitedAt = Date.now() - t0
-      resolve(r)
-    })
+): Promise<CliResult> {
+  return runCli(args, {
+    env: { ...process.env, PSRP_PWSH: pwsh ?? '', NO_COLOR: '', ...options.env },
+    input: options.input,
+    timeout: options.timeout,
   })
 }
 

@@ -1,0 +1,59 @@
+/**
+ * Runs the `psrp` command (`node --import tsx src/cli/main.ts …`) as a child process for the CLI
+ * integration tests, recording when output arrived; never hangs (killed after `timeout`).
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+
+/** What a CLI run produced. */
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** ms after spawn at which each stdout chunk arrived. */
+  stdoutAt: number[]
+  /** ms after spawn at which the process exited. */
+  exitedAt: number
+}
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** The child's whole environment. */
+  env: NodeJS.ProcessEnv
+  /** Written to its stdin, which is then closed (default: closed at once). */
+  input?: string | undefined
+  /** Milliseconds before it is killed and the promise rejects (default 60 000). */
+  timeout?: number | undefined
+}
+
+/** Runs `psrp <args>`; resolves when it exits. */
+export function runCli(args: string[], options: RunCliOptions): Promise<CliResult> {
+  const timeout = options.timeout ?? 60_000
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now()
+    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    const r: CliResult = { code: null, stdout: '', stderr: '', stdoutAt: [], exitedAt: 0 }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      r.stdout += d
+      r.stdoutAt.push(Date.now() - t0)
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (r.stderr += d))
+    child.stdin.end(options.input ?? '')
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`psrp ${args.join(' ')} did not finish in ${timeout} ms\n${r.stdout}\n${r.stderr}`))
+    }, timeout)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      r.code = code
+      r.exitedAt = Date.now() - t0
+      resolve(r)
+    })
+  })
+}
