@@ -115,6 +115,26 @@ interface Fixture {
 
 /** Tests that run the same over every transport. */
 function defineCommonScenarios(label: string, f: Fixture): void {
+  test(`${label}: runCmd: exit code, byte-exact stdout, stderr, cwd, environment, stdin, arguments`, async () => {
+    const client = f.client()
+    const r = await client.runCmd('/bin/sh', ['-c', 'echo "$PSRP_X"; pwd; echo oops >&2; exit 7'], {
+      cwd: f.dir(),
+      environment: { PSRP_X: 'from env' },
+    })
+    assert.equal(r.rc, 7)
+    assert.equal(r.stdout, `from env\n${f.dir()}\n`)
+    assert.equal(r.stderr, 'oops\n')
+    // bytes a text pipeline would mangle: NUL, 0xFF, a lone CR, no final newline
+    const raw = Buffer.from([0, 1, 13, 255, 10, 254])
+    const cat = await client.runCmd('cat', [], { stdin: raw, encoding: 'buffer' })
+    assert.deepEqual([...cat.stdout], [...raw])
+    assert.equal(cat.rc, 0)
+    assert.equal((await client.runCmd('/bin/sh', ['-c', 'exit 0'])).rc, 0)
+    // arguments arrive one by one, spaces and quotes intact
+    const args = await client.runCmd('printf', ['[%s]', 'a b', '"q"', ''])
+    assert.equal(args.stdout, '[a b]["q"][]')
+  })
+
   test(`${label}: runPs returns objects, records and hadErrors; parameters, input, cwd, environment`, async () => {
     const client = f.client()
     const r = await client.runPs(
@@ -436,33 +456,11 @@ describe('Client over a local pwsh', { skip }, () => {
 
 describe('Client.runCmd without WinRS (PowerShell starts the program)', { skip }, () => {
   let client: Client | undefined
-  let dir = ''
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'psrp-runcmd-'))
+  before(() => {
     client = new Client(new ProcessConnection({ executable: pwsh as string }))
   })
   after(async () => {
     await client?.close()
-    await rm(dir, { recursive: true, force: true })
-  })
-
-  test('exit code, byte-exact stdout, stderr, cwd, environment, stdin', async () => {
-    const c = client as Client
-    const r = await c.runCmd('/bin/sh', ['-c', 'echo "$PSRP_X"; pwd; echo oops >&2; exit 7'], {
-      cwd: dir,
-      environment: { PSRP_X: 'from env' },
-    })
-    assert.equal(r.rc, 7)
-    assert.equal(r.stdout, `from env\n${dir}\n`)
-    assert.equal(r.stderr, 'oops\n')
-    // bytes PowerShell's text pipeline would mangle: NUL, 0xFF, a lone CR, no final newline
-    const raw = Buffer.from([0, 1, 13, 255, 10, 254])
-    const cat = await c.runCmd('cat', [], { stdin: raw, encoding: 'buffer' })
-    assert.deepEqual([...cat.stdout], [...raw])
-    assert.equal(cat.rc, 0)
-    // arguments arrive one by one, spaces and quotes intact
-    const args = await c.runCmd('printf', ['[%s]', 'a b', '"q"', ''])
-    assert.equal(args.stdout, '[a b]["q"][]')
   })
 
   test(
@@ -544,21 +542,6 @@ describe('Client over the WinRM bridge', { skip }, () => {
     assert.ok(c.connection instanceof WSManConnection)
     // 153,600-byte envelopes: 112,128 bytes of PSRP per Send, 83,328 of file data after base64
     assert.equal(c.chunkSize, 82_944)
-  })
-
-  test('WS-Man: runCmd returns exit codes, stdout and stderr; cwd, environment, stdin, encoding', async () => {
-    const c = client as Client
-    const r = await c.runCmd('/bin/sh', ['-c', 'echo "$PSRP_X"; pwd; echo oops >&2; exit 7'], {
-      cwd: dir,
-      environment: { PSRP_X: 'from env' },
-    })
-    assert.equal(r.rc, 7)
-    assert.equal(r.stdout, `from env\n${dir}\n`)
-    assert.equal(r.stderr, 'oops\n')
-    const cat = await c.runCmd('cat', [], { stdin: Buffer.from([0, 1, 2, 255]), encoding: 'buffer' })
-    assert.deepEqual([...cat.stdout], [0, 1, 2, 255])
-    assert.equal(cat.rc, 0)
-    assert.equal((await c.runCmd('/bin/sh', ['-c', 'exit 0'])).rc, 0)
   })
 
   test('WS-Man: spawnCmd streams stdout live; runCmd abort terminates the process', async () => {
