@@ -55,7 +55,7 @@ async function viaPowerShell(args: CmdArgs, io: CliIO, session: Session): Promis
   const pool = await session.openPool(host)
   try {
     const stdin = args.stdin && io.input.isTTY !== true
-    const ps = new PowerShell(pool, { host }).addScript(NATIVE_SCRIPT).addParameters({
+    const ps = new PowerShell(pool, { host }).addScript(NATIVE_SCRIPT, true).addParameters({
       Exe: args.executable,
       ArgList: [...args.args],
       Width: formatWidth(undefined, io.output),

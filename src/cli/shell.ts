@@ -175,7 +175,7 @@ class ShellLoop {
   async #incomplete(text: string): Promise<boolean> {
     try {
       const [v] = await new PowerShell(this.#pool)
-        .addScript(INCOMPLETE_SCRIPT)
+        .addScript(INCOMPLETE_SCRIPT, true)
         .addParameter('InputText', text)
         .invoke(undefined, { timeout: 30_000 })
       return v === true
@@ -186,7 +186,7 @@ class ShellLoop {
 
   async #complete(line: string): Promise<Completion> {
     const [v] = await new PowerShell(this.#pool)
-      .addScript(COMPLETE_SCRIPT)
+      .addScript(COMPLETE_SCRIPT, true)
       .addParameter('InputText', line)
       .addParameter('Cursor', line.length)
       .invoke(undefined, { timeout: 30_000 })

@@ -355,18 +355,18 @@ export class Client implements AsyncDisposable {
         : typeof options.stdin === 'string'
           ? new Uint8Array(Buffer.from(options.stdin, 'utf8'))
           : options.stdin
-    const { output } = await this.runPs(RUN_PROCESS_SCRIPT, {
-      parameters: {
+    // a local scope: the script's variables and preferences stay out of the pool's runspace
+    const output = await new PowerShell(await this.pool(options))
+      .addScript(RUN_PROCESS_SCRIPT, true)
+      .addParameters({
         Exe: executable,
         ArgList: [...args],
         Cwd: options.cwd ?? null,
         Environment: options.environment === undefined ? null : new Map(Object.entries(options.environment)),
         Stdin: stdin,
         SkipCmdShell: options.skipCmdShell === true,
-      },
-      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    })
+      })
+      .invoke(undefined, callOptions(options))
     const stdoutParts: Buffer[] = []
     const stderrParts: Buffer[] = []
     let rc: number | undefined

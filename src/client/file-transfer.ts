@@ -260,7 +260,7 @@ async function run(
   parameters: Record<string, unknown>,
   options: CallOptions,
 ): Promise<unknown[]> {
-  return new PowerShell(pool).addScript(script).addParameters(parameters).invoke(undefined, options)
+  return new PowerShell(pool).addScript(script, true).addParameters(parameters).invoke(undefined, options)
 }
 
 // ---------------------------------------------------------------- copy
@@ -417,7 +417,7 @@ async function copyFile(
     digest = hash.digest('hex')
     yield digest
   }
-  const ps = new PowerShell(pool).addScript(COPY_FILE_SCRIPT).addParameters({
+  const ps = new PowerShell(pool).addScript(COPY_FILE_SCRIPT, true).addParameters({
     Path: remotePath,
     TempName: tempName,
     Overwrite: overwrite,
@@ -605,7 +605,7 @@ async function fetchFile(
     let fileBytes = 0
     let remoteDigest: string | undefined
     const ps = new PowerShell(pool)
-      .addScript(FETCH_FILE_SCRIPT)
+      .addScript(FETCH_FILE_SCRIPT, true)
       .addParameters({ Path: remotePath, ChunkSize: chunkSize, Expand: false })
     for await (const item of ps.stream(undefined, {
       signal: scope.signal,

@@ -439,6 +439,29 @@ describe('Client over a local pwsh', { skip }, () => {
   defineCommonScenarios('pwsh -s', fixture)
   defineBigFileScenario('pwsh -s', fixture)
 
+  test("pwsh -s: copy, fetch and runCmd leave the runspace's variables and preferences alone", async () => {
+    // one runspace, so every call sees what the previous ones left behind
+    const c = new Client(new ProcessConnection({ executable: pwsh as string }), { maxRunspaces: 1 })
+    try {
+      const state = async (): Promise<string> =>
+        String((await c.runPs('"$ErrorActionPreference $($null -eq $psi) $($null -eq $fs)"')).output[0])
+      const before = await state()
+      assert.equal(before, 'Continue True True')
+      const src = join(dir, 'scope-src.txt')
+      await writeFile(src, 'scope')
+      await c.copy(src, join(dir, 'scope-remote.txt'), { overwrite: true })
+      await c.fetch(join(dir, 'scope-remote.txt'), join(dir, 'scope-back.txt'), { overwrite: true })
+      await c.runCmd('true')
+      assert.equal(await state(), before)
+      // so a non-terminating error stays non-terminating
+      const r = await c.runPs('Write-Error "soft"; "went on"')
+      assert.deepEqual(r.output, ['went on'])
+      assert.equal(r.hadErrors, true)
+    } finally {
+      await c.close()
+    }
+  })
+
   test('pwsh -s: one pool for concurrent first calls; spawnCmd needs WinRS', async () => {
     const c = new Client(new ProcessConnection({ executable: pwsh as string }), { maxRunspaces: 2 })
     try {
