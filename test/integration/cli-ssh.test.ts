@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { pipePath } from '../../src/index.ts'
+import { findPipeForPid, pipePath } from '../../src/index.ts'
 import { findPwsh, peerSkip } from '../helpers/peers.ts'
 import { runCli, type CliResult } from '../helpers/cli.ts'
 import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
@@ -324,7 +324,7 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
     })
 
     test(
-      'run by pipe name, by socket path and by pid runs inside that process; cmd works too',
+      'run by pipe name and by socket path runs inside that process; cmd works too',
       { timeout: 90_000 },
       async () => {
         // a pipe serves one client at a time: one after the other
@@ -335,9 +335,6 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
         const byPath = await psrp(['run', '--pipe', pipePath(name), '$PID'])
         assert.equal(byPath.code, 0, byPath.stderr)
         assert.equal(Number(byPath.stdout.trim()), pid)
-        const byPid = await psrp(['run', '--pipe', String(pid), '$PID'])
-        assert.equal(byPid.code, 0, byPid.stderr)
-        assert.equal(Number(byPid.stdout.trim()), pid)
         const cmd = await psrp(['cmd', '--pipe', name, 'sh', '-c', 'echo "$PPID"; exit 5'])
         assert.equal(cmd.code, 5, cmd.stderr)
         assert.equal(Number(cmd.stdout.trim()), pid, 'the program is a child of the target pwsh')
@@ -346,5 +343,37 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
         assert.match(missing.stderr, /^psrp: ERR_[A-Z_]+: /m)
       },
     )
+
+    test('run by pid reaches the default PSHost pipe of that process', { timeout: 90_000 }, async () => {
+      // a pwsh of its own: one process is not reached through its custom and its default pipe in
+      // turn (pwsh re-creates its listeners after each client, and the two have raced under load)
+      const own = spawn(
+        pwsh as string,
+        ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', 'Start-Sleep 600'],
+        {
+          stdio: 'ignore',
+          detached: true,
+          env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' },
+        },
+      )
+      try {
+        let path = ''
+        for (let i = 0; i < 300 && path === ''; i++) {
+          path = await findPipeForPid(own.pid as number).catch(() => '')
+          if (path === '') await new Promise((r) => setTimeout(r, 100))
+        }
+        assert.notEqual(path, '', 'the PSHost pipe did not appear')
+        const byPid = await psrp(['run', '--pipe', String(own.pid), '$PID'])
+        assert.equal(byPid.code, 0, byPid.stderr)
+        // the pipe is named after the process that serves it (the global tool's dotnet child)
+        assert.equal(byPid.stdout.trim(), path.split('.').at(-3))
+      } finally {
+        try {
+          process.kill(-(own.pid as number), 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+    })
   })
 })
