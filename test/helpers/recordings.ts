@@ -1,56 +1,80 @@
 /**
- * Reads pypsrp's recorded WinRM traffic (`corpus/pypsrp/**\/*.yml`; format in shared/notes/replay.md)
- * and pulls the base64 PSRP payloads out of the SOAP envelopes.
+ * Reads recorded WinRM traffic (pypsrp's YAML recordings, `corpus/pypsrp/**\/*.yml` and the
+ * project's own under `test/recordings/`; format in shared/notes/replay.md) and pulls the base64 PSRP
+ * payloads out of the SOAP envelopes.
+ *
+ * The YAML is read with the `yaml` package, so every form a recorder may write is accepted: plain
+ * scalars folded over lines, single- and double-quoted scalars, literal and folded block scalars, and
+ * Python tags such as `!!python/unicode` (read as plain strings). A file that is not a recording
+ * throws a {@link RecordingFormatError} naming what is wrong.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseDocument, type ScalarTag } from 'yaml'
 
 /** One HTTP round trip of a recording. */
 export interface Exchange {
   request: string
   response: string | undefined
+  /**
+   * Every other key of the exchange (`transport_error`, `http_error`, `timeout`, `overrides`, …).
+   * Scalars are kept as their text (`yes`, `1`); mappings and lists are flattened to `key: value`
+   * text as the old reader did, and the parsed value is in {@link Exchange.flagValues}.
+   */
   flags: Record<string, string>
+  /** The parsed value of every flag, as YAML gave it. */
+  flagValues: Record<string, unknown>
 }
 
-/** Parses the small YAML subset the recordings use (plain scalars folded over indented lines). */
+/** A recording that cannot be read: not YAML, or not `messages: [{request, response, …}]`. */
+export class RecordingFormatError extends Error {
+  override name = 'RecordingFormatError'
+}
+
+/** Python's string tags (`!!python/unicode 'text'`, `!!python/str`) are read as plain strings. */
+const pythonStringTags: ScalarTag[] = ['python/unicode', 'python/str', 'python/bytes'].map((t) => ({
+  tag: `tag:yaml.org,2002:${t}`,
+  resolve: (s: string): string => s,
+}))
+
+/** Flag values as text: `{protocol: http, code: 500}` becomes `protocol: http code: 500`. */
+function flagText(v: unknown): string {
+  if (v === null || v === undefined) return ''
+  if (typeof v === 'boolean') return v ? 'yes' : 'no'
+  if (typeof v !== 'object') return String(v)
+  if (Array.isArray(v)) return v.map(flagText).join(' ')
+  return Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => `${k}: ${flagText(x)}`)
+    .join(' ')
+}
+
+/** Parses a recording's text. */
 export function parseRecording(text: string): Exchange[] {
-  const out: Exchange[] = []
-  let current: Exchange | undefined
-  let key: string | undefined
-  const finish = (): void => {
-    if (current !== undefined) out.push(current)
+  const doc = parseDocument(text, { customTags: pythonStringTags, uniqueKeys: false, maxAliasCount: 100 })
+  if (doc.errors.length > 0) {
+    throw new RecordingFormatError(`not valid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? ''}`)
   }
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '')
-    if (line.startsWith('#') || line.trim() === '' || line === 'messages:') continue
-    let m: RegExpExecArray | null
-    if ((m = /^- (\w+): ?(.*)$/.exec(line)) !== null) {
-      finish()
-      current = { request: '', response: undefined, flags: {} }
-      key = m[1]
-      set(current, key as string, m[2] as string)
-    } else if ((m = /^ {2}(\w+): ?(.*)$/.exec(line)) !== null && current !== undefined) {
-      key = m[1]
-      set(current, key as string, m[2] as string)
-    } else if (line.startsWith('    ') && current !== undefined && key !== undefined) {
-      // folded continuation of a plain scalar, or a nested mapping of a flag
-      const cont = line.trim()
-      if (key === 'request' || key === 'response') set(current, key, `${get(current, key)} ${cont}`)
-      else current.flags[key] = `${current.flags[key] ?? ''} ${cont}`.trim()
+  const root: unknown = doc.toJS()
+  const messages = (root as { messages?: unknown } | null)?.messages
+  if (!Array.isArray(messages)) throw new RecordingFormatError('no `messages:` list at the top level')
+  return messages.map((m: unknown, i: number): Exchange => {
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+      throw new RecordingFormatError(`messages[${i}] is not a mapping`)
     }
-  }
-  finish()
-  return out
-}
-
-function get(e: Exchange, key: string): string {
-  return key === 'request' ? e.request : (e.response ?? '')
-}
-
-function set(e: Exchange, key: string, value: string): void {
-  if (key === 'request') e.request = value
-  else if (key === 'response') e.response = value
-  else e.flags[key] = value
+    const { request, response, ...rest } = m as Record<string, unknown>
+    if (typeof request !== 'string') throw new RecordingFormatError(`messages[${i}] has no request text`)
+    if (response !== undefined && response !== null && typeof response !== 'string') {
+      throw new RecordingFormatError(`messages[${i}].response is not text`)
+    }
+    const flags: Record<string, string> = {}
+    for (const [k, v] of Object.entries(rest)) flags[k] = flagText(v)
+    return {
+      request,
+      response: typeof response === 'string' && response !== '' ? response : undefined,
+      flags,
+      flagValues: rest,
+    }
+  })
 }
 
 /** Every `.yml` recording under a folder, sorted. */
