@@ -29,7 +29,10 @@ export function checkRecordingText(text: string): { exchanges: number; problems:
     const received = new Map<string, Uint8Array[]>()
     recording.forEach((ex, i) => {
       let psrp = false
-      for (const [side, xml] of [['request', ex.request], ['response', ex.response]] as const) {
+      for (const [side, xml] of [
+        ['request', ex.request],
+        ['response', ex.response],
+      ] as const) {
         if (xml === undefined) continue
         try {
           const env = parseEnvelope(xml)

@@ -103,7 +103,9 @@ export function isPsrpEnvelope(request: string): boolean {
 
 /** The ShellId selector of a request, or the ShellId attribute of a Create. */
 export function shellIdOf(request: string): string | undefined {
-  const m = /<wsman:Selector Name="ShellId">([^<]+)<\/wsman:Selector>/.exec(request) ?? /<rsp:Shell ShellId="([^"]+)"/.exec(request)
+  const m =
+    /<wsman:Selector Name="ShellId">([^<]+)<\/wsman:Selector>/.exec(request) ??
+    /<rsp:Shell ShellId="([^"]+)"/.exec(request)
   return m?.[1]?.toLowerCase()
 }
 

@@ -41,3 +41,13 @@ for (const file of files) {
     assert.equal(r.status, 'pass', `${name}:\n  ${r.problems.join('\n  ')}`)
   })
 }
+
+// The project's own recordings (test/recordings: real Windows traffic the shared corpus lacks, see
+// each folder's MANIFEST.md) are always present and run with the same rules.
+for (const file of listRecordings(join(import.meta.dirname, '../recordings'))) {
+  const name = basename(file, '.yml')
+  test(`replay (test/recordings): ${name}`, async () => {
+    const r = await runRecording(file)
+    assert.equal(r.status, 'pass', `${name}: ${r.status}\n  ${r.problems.join('\n  ') || r.reason}`)
+  })
+}

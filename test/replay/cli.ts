@@ -1,6 +1,6 @@
 /**
- * Replays every recording under `PSRP_REPLAY_DIR` (default `../shared/corpus/pypsrp`) against our
- * public client and prints one line per file:
+ * Replays every recording under `PSRP_REPLAY_DIR` (default: `../shared/corpus/pypsrp` and the
+ * project's own `test/recordings`) against our public client and prints one line per file:
  *
  * ```text
  * PASS test_psrp_open_runspace
@@ -9,6 +9,7 @@
  * 40 passed, 12 failed, 0 skipped
  * ```
  *
+ * A recording that cannot be read or derived is a FAIL line too: the summary line is always printed.
  * Exits 1 when any recording fails. Arguments filter the files by name (substring); `-v` prints every
  * problem, tolerance and note; `--log` prints the replay server's exchange log.
  *
@@ -26,18 +27,22 @@ const args = process.argv.slice(2)
 const verbose = args.includes('-v') || args.includes('--verbose')
 const log = args.includes('--log')
 const filters = args.filter((a) => !a.startsWith('-'))
-const dir = resolve(process.env['PSRP_REPLAY_DIR'] ?? '../shared/corpus/pypsrp')
+const given = process.env['PSRP_REPLAY_DIR']
+const dirs =
+  given === undefined
+    ? [resolve('../shared/corpus/pypsrp'), resolve(import.meta.dirname, '../recordings')].filter(existsSync)
+    : [resolve(given)]
 
-if (!existsSync(dir)) {
-  console.error(`no recordings: ${dir} does not exist (set PSRP_REPLAY_DIR)`)
+if (dirs.length === 0 || !dirs.every(existsSync)) {
+  console.error(`no recordings: ${given ?? '../shared/corpus/pypsrp'} does not exist (set PSRP_REPLAY_DIR)`)
   process.exit(2)
 }
-const files = listRecordings(dir).filter(
-  (f) => filters.length === 0 || filters.some((x) => basename(f, '.yml').includes(x)),
-)
+const files = dirs
+  .flatMap(listRecordings)
+  .filter((f) => filters.length === 0 || filters.some((x) => basename(f, '.yml').includes(x)))
 if (files.length === 0) {
   console.error(
-    `no *.yml recordings under ${dir}${filters.length > 0 ? ` matching ${filters.join(', ')}` : ''}`,
+    `no *.yml recordings under ${dirs.join(', ')}${filters.length > 0 ? ` matching ${filters.join(', ')}` : ''}`,
   )
   process.exit(2)
 }

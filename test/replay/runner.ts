@@ -1240,6 +1240,30 @@ function itemsOf(r: WSManResponse): number {
 export async function runRecording(file: string, options: RunOptions = {}): Promise<ReplayResult> {
   const started = Date.now()
   const name = basename(file, '.yml')
+  try {
+    return await replayOne(file, name, started, options)
+  } catch (e) {
+    // a recording that cannot be read or derived is one FAIL line, never the end of the run
+    const reason = `cannot replay: ${e instanceof Error ? e.message : String(e)}`.split('\n')[0] as string
+    return {
+      name,
+      status: 'fail',
+      reason,
+      problems: [reason],
+      tolerances: [],
+      notes: [],
+      checked: [],
+      ms: Date.now() - started,
+    }
+  }
+}
+
+async function replayOne(
+  file: string,
+  name: string,
+  started: number,
+  options: RunOptions,
+): Promise<ReplayResult> {
   const done = (
     status: ReplayStatus,
     reason: string,
