@@ -50,11 +50,11 @@ function flagText(v: unknown): string {
 
 /** Parses a recording's text. */
 export function parseRecording(text: string): Exchange[] {
-  const doc = parseDocument(text, { customTags: pythonStringTags, uniqueKeys: false, maxAliasCount: 100 })
+  const doc = parseDocument(text, { customTags: pythonStringTags, uniqueKeys: false })
   if (doc.errors.length > 0) {
     throw new RecordingFormatError(`not valid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? ''}`)
   }
-  const root: unknown = doc.toJS()
+  const root: unknown = doc.toJS({ maxAliasCount: 100 })
   const messages = (root as { messages?: unknown } | null)?.messages
   if (!Array.isArray(messages)) throw new RecordingFormatError('no `messages:` list at the top level')
   return messages.map((m: unknown, i: number): Exchange => {
