@@ -6,10 +6,15 @@
  * ```ts
  * import { Client } from 'psrp'
  *
- * await using client = new Client('win1', { auth: 'ntlm', username: 'me', password: process.env.PW })
- * const { output } = await client.runPs('Get-Service -Name $name', { parameters: { name: 'winrm' } })
- * const { stdout, rc } = await client.runCmd('whoami', ['/all'])
- * await client.copy('build.zip', '$env:TEMP\\build.zip', { expandVariables: true, overwrite: true })
+ * const client = new Client('win1', { auth: 'ntlm', username: 'me', password: process.env.PW })
+ * try {
+ *   // `$name` is bound although the script declares no param(): see RunPsOptions.parameters
+ *   const { output } = await client.runPs('Get-Service -Name $name', { parameters: { name: 'winrm' } })
+ *   const { stdout, rc } = await client.runCmd('whoami', ['/all'])
+ *   await client.copy('build.zip', '$env:TEMP\\build.zip', { expandVariables: true, overwrite: true })
+ * } finally {
+ *   await client.close()   // or `await using client = …` where your toolchain supports it (TypeScript ≥ 5.2)
+ * }
  * ```
  *
  * @module
@@ -60,7 +65,16 @@ export type ClientWSManOptions = ClientOptions & Omit<WSManConnectionOptions, 's
 
 /** Options of {@link Client.runPs}. */
 export interface RunPsOptions extends CallOptions {
-  /** Named parameters of the script (it declares them with `param(…)`). */
+  /**
+   * Named parameters of the script. A script with a `param(…)` block binds them as PowerShell does
+   * (`AddParameter`). A script without one gets them declared: `runPs('Get-Item $p', { parameters:
+   * { p: '/' } })` runs as `param($p) Get-Item $p` (after any `using` statements), so every name is a
+   * variable of the script. Whether the script has a `param` block is decided by the server's
+   * PowerShell parser (one extra round trip per distinct script text, remembered by the client;
+   * skipped when the script starts with `param(`). A script that does not parse is sent unchanged,
+   * so the server reports the parse error. Names must then be plain identifiers (letters, digits,
+   * `_`). Unlike `Invoke-Command -ArgumentList`, values are bound by name, never by position.
+   */
   parameters?: Record<string, unknown> | Map<string, unknown> | undefined
   /** Pipeline input (`$input`, or `ValueFromPipeline` parameters), streamed in fragments. */
   input?: PipelineInput | undefined
@@ -187,6 +201,8 @@ export class Client implements AsyncDisposable {
   readonly #options: ClientOptions
   #pool: Promise<RunspacePool> | undefined
   #closed: Promise<void> | undefined
+  /** Script text → where to declare parameters (-1: it has a param block or does not parse). */
+  readonly #paramBlockAt = new Map<string, number>()
 
   /** A local `pwsh -s`. */
   constructor()
@@ -253,11 +269,12 @@ export class Client implements AsyncDisposable {
    *   parameters: { n: 3 },
    * })
    * // output: [1, 2, 3]; streams.warning[0].message: 'done'
+   * const same = await client.runPs('1..$n', { parameters: { n: 3 } })   // $n declared for you
    * ```
    */
   async runPs(script: string, options: RunPsOptions = {}): Promise<RunPsResult> {
     const pool = await this.pool(options)
-    const ps = this.#powershell(pool, script, options)
+    const ps = this.#powershell(pool, await this.#declareParameters(pool, script, options), options)
     const output = await ps.invoke(options.input, callOptions(options))
     return { output, streams: ps.streams, hadErrors: ps.hadErrors }
   }
@@ -272,10 +289,45 @@ export class Client implements AsyncDisposable {
    */
   async runPsText(script: string, options: RunPsTextOptions = {}): Promise<RunPsTextResult> {
     const pool = await this.pool(options)
-    const ps = this.#powershell(pool, script, options).addCommand('Out-String')
+    const ps = this.#powershell(pool, await this.#declareParameters(pool, script, options), options)
+    ps.addCommand('Out-String')
     if (options.width !== undefined) ps.addParameter('Width', options.width)
     const output = await ps.invoke(options.input, callOptions(options))
     return { text: output.map((o) => String(o)).join(''), streams: ps.streams, hadErrors: ps.hadErrors }
+  }
+
+  /**
+   * The script to run for `options.parameters`: unchanged when it has a `param` block (or none are
+   * given, or it does not parse), else with `param($a, $b)` declared after its `using` statements.
+   */
+  async #declareParameters(pool: RunspacePool, script: string, options: RunPsOptions): Promise<string> {
+    const given = options.parameters
+    if (given === undefined) return script
+    const names = given instanceof Map ? [...given.keys()] : Object.keys(given)
+    if (names.length === 0 || /^\s*param\s*\(/i.test(script)) return script
+    let at = this.#paramBlockAt.get(script)
+    if (at === undefined) {
+      const out = await new PowerShell(pool)
+        .addScript(PARAM_BLOCK_SCRIPT, true)
+        .addParameter('Script', script)
+        .invoke(undefined, callOptions(options))
+      at = typeof out[0] === 'number' ? out[0] : -1
+      if (this.#paramBlockAt.size >= PARAM_BLOCK_CACHE) {
+        const oldest = this.#paramBlockAt.keys().next()
+        if (oldest.done !== true) this.#paramBlockAt.delete(oldest.value)
+      }
+      this.#paramBlockAt.set(script, at)
+    }
+    if (at < 0) return script
+    for (const n of names) {
+      if (!/^[\p{L}\p{N}_]+$/u.test(n))
+        throw new InvalidArgumentError(
+          `parameter name '${n}' cannot be declared for a script without param(); declare it in the script`,
+        )
+    }
+    const block = `param(${names.map((n) => `$${n}`).join(', ')}) `
+    // after `using` statements a `;` keeps the script's line numbers; at the start no separator is needed
+    return at === 0 ? block + script : `${script.slice(0, at)};${block}${script.slice(at)}`
   }
 
   #powershell(pool: RunspacePool, script: string, options: RunPsOptions): PowerShell {
@@ -545,6 +597,23 @@ function callOptions(o: CallOptions): CallOptions {
  * Runs the user's script in a child scope with a working directory and environment variables, both
  * restored afterwards. Parameter names are prefixed so they cannot clash with the user's.
  */
+/** How many scripts' parameter-declaration offsets a client remembers. */
+const PARAM_BLOCK_CACHE = 128
+
+/**
+ * Asks the server's parser where a script without a `param` block gets one: the end of its last
+ * `using` statement (0 without any), or -1 when it has a param block or does not parse.
+ */
+const PARAM_BLOCK_SCRIPT = `param([string]$Script)
+$errors = $null
+$tokens = $null
+$ast = [System.Management.Automation.Language.Parser]::ParseInput($Script, [ref]$tokens, [ref]$errors)
+if ($errors.Count -gt 0 -or $null -ne $ast.ParamBlock) { return -1 }
+$at = 0
+foreach ($u in $ast.UsingStatements) { if ($u.Extent.EndOffset -gt $at) { $at = $u.Extent.EndOffset } }
+$at
+`
+
 const SCOPED_SCRIPT = `param([string]$PsrpScript, $PsrpParameters, $PsrpCwd, $PsrpEnvironment)
 $psrpSaved = @{}
 if ($null -ne $PsrpEnvironment) {

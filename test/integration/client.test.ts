@@ -173,6 +173,45 @@ function defineCommonScenarios(label: string, f: Fixture): void {
     })
   })
 
+  test(`${label}: runPs binds parameters of a script without param() by name`, async () => {
+    const client = f.client()
+    // the README's line: a bare script, `$n` bound (not left in $args as `-n WinRM`)
+    const bare = await client.runPs('"[$n][$($args.Count)]"', { parameters: { n: 'WinRM' } })
+    assert.deepEqual(bare.output, ['[WinRM][0]'])
+    const item = await client.runPs('Get-Item -LiteralPath $p', { parameters: new Map([['p', f.dir()]]) })
+    assert.ok(item.output[0] instanceof PSObject)
+    assert.equal(item.output[0].get('FullName'), f.dir())
+    // declared after `using` statements, line numbers unchanged; comments and #requires before it
+    const using = await client.runPs(
+      'using namespace System.Text\n#requires -Version 7\n<# help #>\n[StringBuilder]::new($a).Append($b).ToString()\n(Get-PSCallStack)[0].ScriptLineNumber',
+      { parameters: { a: 'x', b: 2 } },
+    )
+    assert.deepEqual(using.output, ['x2', 5])
+    // begin/process/end scripts with input; the text output of runPsText; cwd (the scoped path)
+    const proc = await client.runPs('process { "$p$_" }', { parameters: { p: '>' }, input: [1, 2] })
+    assert.deepEqual(proc.output, ['>1', '>2'])
+    const text = await client.runPsText('"v=$v"', { parameters: { v: 7 } })
+    assert.equal(text.text.trim(), 'v=7')
+    const scoped = await client.runPs('"$s|$((Get-Location).Path)"', { parameters: { s: 'q' }, cwd: f.dir() })
+    assert.deepEqual(scoped.output, [`q|${f.dir()}`])
+    // a param block after comments and an attribute is PowerShell's binding, not declared twice
+    const own = await client.runPs('# doubles\n[CmdletBinding()]\nparam([int]$n) $n * 2', {
+      parameters: { n: 4 },
+    })
+    assert.deepEqual(own.output, [8])
+    // the same script text again (the remembered parse) with other values
+    assert.deepEqual((await client.runPs('"[$n][$($args.Count)]"', { parameters: { n: 'x' } })).output, [
+      '[x][0]',
+    ])
+    // a script that does not parse is sent as is: the server's parse error, not one of ours
+    await assert.rejects(client.runPs('"$n" +', { parameters: { n: 1 } }), (e: unknown) => {
+      assert.ok(e instanceof PipelineFailedError)
+      assert.match(e.message, /value expression following the '\+' operator/)
+      return true
+    })
+    await assert.rejects(client.runPs('$x', { parameters: { 'a-b': 1 } }), InvalidArgumentError)
+  })
+
   test(`${label}: runPsText is PowerShell's own formatting`, async () => {
     const { text } = await f.client().runPsText('[pscustomobject]@{ Alpha = 1; Beta = "two" }')
     assert.match(text, /Alpha\s+Beta/)
