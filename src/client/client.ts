@@ -20,7 +20,13 @@
  * @module
  */
 import type { Readable, Writable } from 'node:stream'
-import { InvalidArgumentError, InvalidStateError, NotSupportedError, ProtocolError } from '../errors.ts'
+import {
+  InvalidArgumentError,
+  InvalidStateError,
+  NotSupportedError,
+  PipelineFailedError,
+  ProtocolError,
+} from '../errors.ts'
 import { ProcessConnection, type ProcessConnectionOptions } from '../transport/process.ts'
 import { WSManConnection, type WSManConnectionOptions } from '../transport/wsman-connection.ts'
 import type { PSHost } from './host.ts'
@@ -72,7 +78,8 @@ export interface RunPsOptions extends CallOptions {
    * variable of the script. Whether the script has a `param` block is decided by the server's
    * PowerShell parser (one extra round trip per distinct script text, remembered by the client;
    * skipped when the script starts with `param(`). A script that does not parse is sent unchanged,
-   * so the server reports the parse error. Names must then be plain identifiers (letters, digits,
+   * so the server reports the parse error; so is every script when the server refuses to run the
+   * parser (a constrained language mode). Names must then be plain identifiers (letters, digits,
    * `_`). Unlike `Invoke-Command -ArgumentList`, values are bound by name, never by position.
    */
   parameters?: Record<string, unknown> | Map<string, unknown> | undefined
@@ -307,10 +314,15 @@ export class Client implements AsyncDisposable {
     if (names.length === 0 || /^\s*param\s*\(/i.test(script)) return script
     let at = this.#paramBlockAt.get(script)
     if (at === undefined) {
+      // a server that refuses the parser (e.g. ConstrainedLanguage) gets the script as given
       const out = await new PowerShell(pool)
         .addScript(PARAM_BLOCK_SCRIPT, true)
         .addParameter('Script', script)
         .invoke(undefined, callOptions(options))
+        .catch((e: unknown) => {
+          if (e instanceof PipelineFailedError) return []
+          throw e
+        })
       at = typeof out[0] === 'number' ? out[0] : -1
       if (this.#paramBlockAt.size >= PARAM_BLOCK_CACHE) {
         const oldest = this.#paramBlockAt.keys().next()
@@ -605,10 +617,11 @@ const PARAM_BLOCK_CACHE = 128
  * `using` statement (0 without any), or -1 when it has a param block or does not parse.
  */
 const PARAM_BLOCK_SCRIPT = `param([string]$Script)
+$ErrorActionPreference = 'Stop'
 $errors = $null
 $tokens = $null
 $ast = [System.Management.Automation.Language.Parser]::ParseInput($Script, [ref]$tokens, [ref]$errors)
-if ($errors.Count -gt 0 -or $null -ne $ast.ParamBlock) { return -1 }
+if ($null -eq $ast -or $errors.Count -gt 0 -or $null -ne $ast.ParamBlock) { return -1 }
 $at = 0
 foreach ($u in $ast.UsingStatements) { if ($u.Extent.EndOffset -gt $at) { $at = $u.Extent.EndOffset } }
 $at

@@ -501,6 +501,20 @@ describe('Client over a local pwsh', { skip }, () => {
     }
   })
 
+  test('pwsh -s: runPs parameters in ConstrainedLanguage, where the parser may not be asked', async () => {
+    const c = new Client(new ProcessConnection({ executable: pwsh as string }), { maxRunspaces: 1 })
+    try {
+      await c.runPs('$ExecutionContext.SessionState.LanguageMode = "ConstrainedLanguage"')
+      // the script is sent as given: its own param block (after a comment) still binds
+      const r = await c.runPs('# c\nparam($n) "$n|$($ExecutionContext.SessionState.LanguageMode)"', {
+        parameters: { n: 1 },
+      })
+      assert.deepEqual(r.output, ['1|ConstrainedLanguage'])
+    } finally {
+      await c.close()
+    }
+  })
+
   test('pwsh -s: one pool for concurrent first calls; spawnCmd needs WinRS', async () => {
     const c = new Client(new ProcessConnection({ executable: pwsh as string }), { maxRunspaces: 2 })
     try {
