@@ -49,8 +49,13 @@ export interface WmiError {
 
 /** Everything a WS-Management fault says. */
 export interface WSManFault {
-  /** `s:Code/s:Value` as sent, e.g. `s:Receiver`. */
+  /** `s:Code/s:Value` as sent, e.g. `s:Receiver` (the prefix is the server's choice). */
   readonly code?: string
+  /**
+   * The code resolved against its namespace declarations: `{ ns: <SOAP 1.2 envelope>, local: 'Sender' |
+   * 'Receiver' | 'MustUnderstand' | … }` whatever prefix the server chose (`s:`, `env:`, `SOAP-ENV:`).
+   */
+  readonly codeName?: { readonly ns: string; readonly local: string }
   /** `s:Code/s:Subcode/s:Value` as sent, e.g. `w:TimedOut`. */
   readonly subcode?: string
   /** The subcode resolved against its namespace declarations. */
@@ -61,9 +66,13 @@ export interface WSManFault {
   readonly faultDetail?: string
   /** `f:WSManFault/@Code`, or the WMI `error_Code`. */
   readonly wsmanFaultCode?: number
-  /** `f:WSManFault/@Machine`. */
+  /** `f:WSManFault/@Machine` (left out when empty: Windows 2008 R2's WMIv1 plug-in sends `Machine=''`). */
   readonly machine?: string
-  /** `f:Message` text including nested provider messages (trimmed), or the WMI `Message`. */
+  /**
+   * `f:Message` text including nested provider messages (whitespace collapsed), or the WMI `Message`.
+   * `f:ExtendedError` blocks (WMI `__ExtendedStatus` instances: operation, query, provider name) are
+   * data, not message text, and are left out.
+   */
   readonly message?: string
   /** `f:ProviderFault`, when the message came from a plug-in. */
   readonly providerFault?: ProviderFault
@@ -84,6 +93,27 @@ function parseCode(text: string | undefined, what: string): number | undefined {
   return Number(t)
 }
 
+/** A QName-valued `s:Value` resolved against the namespaces in scope there (SOAP 1.2 part 1, 5.4.6). */
+function qname(value: NsElement | undefined): { readonly ns: string; readonly local: string } | undefined {
+  const t = clean(value?.text)
+  return value === undefined || t === undefined ? undefined : resolveQName(value, t)
+}
+
+/**
+ * The human-readable text of an `f:Message` or `f:ProviderFault` (MS-WSMV 2.2.4.43: both are mixed
+ * content): own text, then nested provider faults' and WSManFaults' messages, each piece separated by a
+ * space. `f:ExtendedError` (machine-readable provider data, e.g. a WMI `__ExtendedStatus` whose
+ * Operation/ParameterInfo/ProviderName texts would otherwise run into the message) is skipped.
+ */
+function messageText(el: NsElement): string {
+  const parts = [el.text]
+  for (const c of el.children) {
+    if (c.ns === Namespace.wsmanfault && c.local === 'ExtendedError') continue
+    parts.push(c.ns === Namespace.wsmanfault ? messageText(c) : deepText(c))
+  }
+  return parts.join(' ')
+}
+
 /** Reads an `s:Fault` element. */
 export function parseFault(fault: NsElement): WSManFault {
   const s = Namespace.s
@@ -94,27 +124,25 @@ export function parseFault(fault: NsElement): WSManFault {
   const detail = nsChild(fault, s, 'Detail')
   const out: Record<string, unknown> = {
     code: clean(codeValue?.text),
+    codeName: qname(codeValue),
     subcode: clean(subValue?.text),
-    subcodeName:
-      subValue === undefined || clean(subValue.text) === undefined
-        ? undefined
-        : resolveQName(subValue, subValue.text),
+    subcodeName: qname(subValue),
     reason: clean(reason === undefined ? undefined : deepText(reason)),
     faultDetail: clean(nsChild(detail, Namespace.wsman, 'FaultDetail')?.text),
   }
   const wf = nsChild(detail, Namespace.wsmanfault, 'WSManFault')
   if (wf !== undefined) {
     out['wsmanFaultCode'] = parseCode(nsAttr(wf, 'Code'), 'WSManFault Code')
-    out['machine'] = nsAttr(wf, 'Machine')
+    out['machine'] = clean(nsAttr(wf, 'Machine'))
     const msg = nsChild(wf, Namespace.wsmanfault, 'Message')
     if (msg !== undefined) {
-      out['message'] = clean(deepText(msg))
+      out['message'] = clean(messageText(msg))
       const pf = nsChild(msg, Namespace.wsmanfault, 'ProviderFault')
       if (pf !== undefined) {
         const p: Record<string, unknown> = {
           provider: nsAttr(pf, 'provider'),
           path: nsAttr(pf, 'path'),
-          message: clean(deepText(pf)),
+          message: clean(messageText(pf)),
         }
         for (const k of Object.keys(p)) if (p[k] === undefined) delete p[k]
         out['providerFault'] = p
@@ -123,7 +151,7 @@ export function parseFault(fault: NsElement): WSManFault {
   } else {
     // Some faults carry the message element directly in the detail.
     const bare = nsChild(detail, Namespace.wsmanfault, 'Message')
-    if (bare !== undefined) out['message'] = clean(deepText(bare))
+    if (bare !== undefined) out['message'] = clean(messageText(bare))
   }
   const wmi = detail?.children.find((c) => c.local === 'MSFT_WmiError')
   if (wmi !== undefined) {

@@ -91,6 +91,7 @@ describe('parseResponse: faults (MS-WSMV 2.2.4.43)', () => {
     const r = kind(parseResponse(xml), 'fault')
     assert.deepEqual(r.fault, {
       code: 's:Sender',
+      codeName: { ns: Namespace.s, local: 'Sender' },
       subcode: 'w:InvalidSelectors',
       subcodeName: { ns: Namespace.wsman, local: 'InvalidSelectors' },
       reason: 'Something failed.',
