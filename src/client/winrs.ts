@@ -14,7 +14,7 @@
  * @module
  */
 import { Readable, Writable } from 'node:stream'
-import { InvalidStateError, PsrpError, ProtocolError, TransportError } from '../errors.ts'
+import { InvalidStateError, PsrpError, ProtocolError, TransportError, WSManFaultError } from '../errors.ts'
 import type { WSManConnection } from '../transport/wsman-connection.ts'
 import {
   winrsCommand,
@@ -23,6 +23,7 @@ import {
   winrsReceive,
   winrsSend,
   winrsSignal,
+  WSManFaultCode,
   type WinRSCreateOptions,
 } from '../wsman/index.ts'
 
@@ -116,6 +117,21 @@ export class WinRSShell implements AsyncDisposable {
     return proc
   }
 
+  /**
+   * Attaches to a process already running in this shell, by its CommandId (one this client lost track
+   * of, or one started by another client of the same shell): its output streams from what the server
+   * still holds, and `stdin`, {@link WinRSProcess.signal} and {@link WinRSProcess.kill} work as for a
+   * spawned process. When the server does not know the CommandId, {@link WinRSProcess.exited} rejects
+   * with a {@link WSManFaultError} (`w:InvalidSelectors`, code 2150858843; MS-WSMV 3.1.4.14).
+   */
+  attach(commandId: string): WinRSProcess {
+    if (this.#closed !== undefined) throw new InvalidStateError('attach to a process', 'closed')
+    const proc = new WinRSProcess(this.#conn, this.shellId, commandId)
+    this.#processes.add(proc)
+    void proc.exited.catch(() => undefined).finally(() => this.#processes.delete(proc))
+    return proc
+  }
+
   /** Runs a process to completion and collects its output; `stdin` is written first, then closed. */
   async exec(
     command: string,
@@ -147,7 +163,7 @@ export class WinRSShell implements AsyncDisposable {
   }
 }
 
-/** A process started by {@link WinRSShell.spawn}. */
+/** A process started by {@link WinRSShell.spawn} or reached by {@link WinRSShell.attach}. */
 export class WinRSProcess {
   /** The CommandId. */
   readonly commandId: string
@@ -265,6 +281,14 @@ export class WinRSProcess {
         this.stdout.push(null)
         this.stderr.push(null)
         return null
+      }
+      if (e instanceof WSManFaultError && e.fault.wsmanFaultCode === WSManFaultCode.InvalidSelectors) {
+        // the shell or this command is gone (or never existed): say which, keep the server's fault
+        throw new WSManFaultError(
+          `the server does not know command ${this.commandId} in shell ${this.#shellId}: ${e.message}`,
+          e.fault,
+          { cause: e },
+        )
       }
       throw e instanceof PsrpError ? e : new TransportError(String(e), { cause: e })
     } finally {

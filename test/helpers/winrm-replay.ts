@@ -137,7 +137,9 @@ export async function startReplayServer(
       const last = session.mismatches.at(-1)
       process.stderr.write(
         `replay: ${reply.status} after ${session.served} served` +
-          (reply.status === 500 && last !== undefined ? `\n${last.message}\n` : '\n'),
+          (reply.status === 500 && last !== undefined
+            ? `\n${last.message}\n`
+            : `\n${reply.body.slice(0, 1500)}\n`),
       )
     }
     if (reply.delayMs > 0) {

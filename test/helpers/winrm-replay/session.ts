@@ -112,7 +112,8 @@ export interface ReplayOptions {
   stopSignalSpellings?: boolean
   /**
    * With {@link allowExtraSignals}, also answer an extra `terminate` Signal for a command whose stop
-   * Signal (`powershell/signal/crtl_c`) the recording already answered (default false): a client that
+   * Signal (`powershell/signal/crtl_c`, or WinRS's `signal/ctrl_c`) the recording already answered
+   * (default false): a client that
    * releases a stopped pipeline it never heard back from before deleting the shell, where the recorded
    * client never read from it again.
    */
@@ -127,6 +128,9 @@ export interface ReplayOptions {
 }
 
 const STOP_SIGNAL_SPELLINGS = new Set(['powershell/signal/crtl_c', 'powershell/signal/ctrl_c'])
+
+/** WinRS's Ctrl+C (MS-WSMV 2.2.4.38): a stop request for a WinRS command, as crtl_c is for PSRP. */
+const WINRS_CTRL_C = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_c'
 
 /** Messages whose `ci` is a client-chosen call id answered by RUNSPACE_AVAILABILITY. */
 const CALL_ID_MESSAGES = new Set([
@@ -594,10 +598,8 @@ export class ReplaySession {
       )
     }
     if (env.messageId !== undefined) body = setRelatesTo(body, env.messageId)
-    if (
-      exp.action === 'Signal' &&
-      STOP_SIGNAL_SPELLINGS.has(child(exp.request.body, 'Code')?.text.trim() ?? '')
-    ) {
+    const code = child(exp.request.body, 'Code')?.text.trim() ?? ''
+    if (exp.action === 'Signal' && (STOP_SIGNAL_SPELLINGS.has(code) || code === WINRS_CTRL_C)) {
       const cid = attr(env.body, 'CommandId')?.toLowerCase()
       if (cid !== undefined) this.#stopped.add(cid)
     }
