@@ -526,12 +526,19 @@ class Driver {
       }
       case 'pool.reconnect': {
         const p = this.pool(step.pool)
+        if (step.optional === true && p.pool.state !== 'Disconnected') {
+          // pypsrp reconnected a pool that was connected; our reconnect() is for disconnected pools
+          this.note(`${step.pool}: the recorded Reconnect of a connected shell is left out`)
+          return
+        }
         const r = await this.call(step.exchange, `${step.pool}.reconnect()`, () => p.pool.reconnect())
         if (r.ok) this.expectState(step.pool, p.pool, 'Opened')
         return
       }
       case 'pool.connect':
         return this.connectPool(step)
+      case 'pipeline.connect':
+        return this.connectPipeline(step)
       case 'pool.close': {
         const p = this.pool(step.pool)
         const r = await this.call(step.exchange, `${step.pool}.close()`, () => p.pool.close())
@@ -866,14 +873,20 @@ class Driver {
         this.gap(`${step.pipeline} never ends its input; PowerShell.invoke(input) always does`)
       }
     }
+    this.launch(step.pipeline, ps, input, step.received)
+    await this.reach(step.exchange, `the Command of ${step.pipeline}`)
+  }
+
+  /** Streams a pipeline's results into a {@link PipelineRun} registered under `name`. */
+  launch(name: string, ps: PowerShell, input: unknown[] | undefined, received: boolean): PipelineRun {
     const run: PipelineRun = {
-      name: step.pipeline,
+      name,
       ps,
       output: [],
       error: undefined,
       settled: false,
-      received: step.received,
-      lastStep: this.lastStepOf(step.pipeline),
+      received,
+      lastStep: this.lastStepOf(name),
       promise: Promise.resolve(),
     }
     run.promise = (async () => {
@@ -886,8 +899,30 @@ class Driver {
         run.settled = true
       }
     })()
-    this.pipelines.set(step.pipeline, run)
-    await this.reach(step.exchange, `the Command of ${step.pipeline}`)
+    this.pipelines.set(name, run)
+    return run
+  }
+
+  /**
+   * A command-level Connect: the pool was connected again, and the recorded client attaches to a
+   * pipeline still running in it. Through our API that is {@link PowerShell.attach} on the connected
+   * pool; the attached pipeline's results replace those of the run started before the disconnect.
+   */
+  async connectPipeline(step: Extract<Step, { op: 'pipeline.connect' }>): Promise<void> {
+    const p = this.pool(step.pool)
+    const before = this.pipelines.get(step.pipeline)
+    const id = before?.ps.instanceId
+    if (id === undefined) {
+      this.gap(`attach to ${step.pipeline}, a pipeline another client started: the runner knows no id for it`)
+      return
+    }
+    const host: PSHost | undefined = p.host?.host
+    const ps = PowerShell.attach(p.pool, id, host === undefined ? {} : { host })
+    const received = this.s.steps.some(
+      (x, i) => i > this.stepIndex && x.op === 'receive' && x.target === step.pipeline,
+    )
+    this.launch(step.pipeline, ps, undefined, received)
+    await this.reach(step.exchange, `the Connect of ${step.pipeline}`)
   }
 
   // ---- receives the API does not make by itself ----

@@ -107,6 +107,8 @@ export type Step = { exchange: number; optional?: true } & (
       protocolVersion?: string
     }
   | { op: 'pool.close'; pool: string }
+  /** Attach to a pipeline running in a connected pool (Connect with a CommandId). */
+  | { op: 'pipeline.connect'; pool: string; pipeline: string }
   | {
       op: 'pipeline.start'
       pool: string
@@ -607,6 +609,21 @@ export function deriveScenario(
         }
         if (h.host) kinds.add('client-host')
         if (Object.keys(optionMap(req.options, ['protocolversion'])).length > 0) kinds.add('shell-options')
+      } else if (
+        action === 'Connect' &&
+        poolName !== undefined &&
+        attr(req.body, 'CommandId') !== undefined
+      ) {
+        // the command-level Connect (MS-WSMV 3.1.4.16, MS-PSRP 3.1.5.3.19): attaches to a pipeline of
+        // the connected shell; no connectXml, output then comes from Receives on that CommandId
+        const cid = (attr(req.body, 'CommandId') as string).toLowerCase()
+        push({
+          op: 'pipeline.connect',
+          exchange: i,
+          pool: poolName,
+          pipeline: pipeline(cid, poolName, 'pipeline'),
+        })
+        kinds.add('connect-pipeline')
       } else if (action === 'Connect' && poolName !== undefined) {
         const c = clientMsgs.find((m) => m.typeName === 'CONNECT_RUNSPACEPOOL')
         const cd = c === undefined ? undefined : decode(c)
@@ -631,7 +648,7 @@ export function deriveScenario(
         })
         kinds.add('disconnect')
       } else if (action === 'Reconnect' && poolName !== undefined) {
-        push({ op: 'pool.reconnect', exchange: i, pool: poolName })
+        push({ op: 'pool.reconnect', exchange: i, pool: poolName, ...optional })
         kinds.add('reconnect')
       } else if (action === 'Delete' && poolName !== undefined) {
         push({ op: 'pool.close', exchange: i, pool: poolName })

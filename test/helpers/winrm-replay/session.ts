@@ -226,11 +226,38 @@ export function detectOrder(requests: ParsedEnvelope[]): GuidOrder {
 
 const SIGNAL_DONE = /CommandState\/Done/
 
+const ACTION = /<(?:[\w-]+:)?Action[^>]*>[^<]*\/(\w+)<\/(?:[\w-]+:)?Action>/
+const SHELL_SELECTOR = /<(?:[\w-]+:)?Selector Name="ShellId">([^<]+)</
+
+/**
+ * A Reconnect of a shell that is connected (its last Create, Connect, Reconnect or Disconnect was not
+ * a Disconnect): old pypsrp reconnected every pool before deleting it, connected or not, and Windows
+ * answered; MS-PSRP 3.1.5.3.18 sends Reconnect only to resume a disconnected shell.
+ */
+function reconnectOfConnectedShell(index: number, exchanges: readonly Exchange[]): boolean {
+  const ex = exchanges[index]
+  if (ex === undefined || ACTION.exec(ex.request)?.[1] !== 'Reconnect') return false
+  const shell = SHELL_SELECTOR.exec(ex.request)?.[1]?.toLowerCase()
+  if (shell === undefined) return false
+  for (let i = index - 1; i >= 0; i--) {
+    const r = exchanges[i]?.request ?? ''
+    const action = ACTION.exec(r)?.[1]
+    if (action === undefined || !['Create', 'Connect', 'Reconnect', 'Disconnect'].includes(action)) continue
+    if (/<(?:[\w-]+:)?(?:Connect|Reconnect)\s[^>]*CommandId=/.test(r)) continue
+    const id = SHELL_SELECTOR.exec(r)?.[1] ?? /<(?:[\w-]+:)?Shell\s[^>]*ShellId="([^"]+)"/.exec(r)?.[1]
+    if (id?.toLowerCase() !== shell) continue
+    return action !== 'Disconnect'
+  }
+  return false
+}
+
 /**
  * pypsrp-specific exchanges a different client may leave out: a Signal (ctrl_c/terminate) for a
- * command whose Receive already reported CommandState Done.
+ * command whose Receive already reported CommandState Done, and a Reconnect of a shell that is not
+ * disconnected.
  */
 export function defaultOptional(index: number, exchanges: readonly Exchange[]): boolean {
+  if (reconnectOfConnectedShell(index, exchanges)) return true
   const ex = exchanges[index]
   if (ex === undefined || !/\/Signal<\/(?:[\w-]+:)?Action>/.test(ex.request)) return false
   const cmd = /<(?:[\w-]+:)?Signal\s[^>]*CommandId="([^"]+)"/.exec(ex.request)?.[1]?.toLowerCase()
