@@ -101,7 +101,8 @@ export const FAULT_SHAPES: readonly FaultShape[] = [
   },
   {
     name: 'Get of a reaped shell: w:InvalidSelectors (2150858843), nested ProviderFault/WSManFault',
-    source: 'captured: pypsrp test_psrp_is_alive_invalid_selectors.yml exchange 3 (Windows Server 2025 preview)',
+    source:
+      'captured: pypsrp test_psrp_is_alive_invalid_selectors.yml exchange 3 (Windows Server 2025 preview)',
     status: 500,
     kind: 'fault',
     xml: String.raw`<s:Envelope xml:lang="en-US" xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer" xmlns:e="http://schemas.xmlsoap.org/ws/2004/08/eventing" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"><s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action><a:MessageID>uuid:3ED7300E-14C7-4D87-9C57-3FB6259EC2FB</a:MessageID><a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To><a:RelatesTo>uuid:877294B2-0B63-493A-9A91-DD6A4D68B0B3</a:RelatesTo></s:Header><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>w:InvalidSelectors</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">The WS-Management service cannot process the request because the request contained invalid selectors for the resource. </s:Text></s:Reason><s:Detail><w:FaultDetail>http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/UnexpectedSelectors</w:FaultDetail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858843" Machine="127.0.0.1"><f:Message><f:ProviderFault provider="Shell provider" path="%systemroot%\system32\WsmSvc.dll"><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858843" Machine="127.0.0.1"><f:Message>The WS-Management service cannot process the request because the request contained invalid selectors for the resource. </f:Message></f:WSManFault></f:ProviderFault></f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`,
@@ -395,7 +396,8 @@ export const FAULT_SHAPES: readonly FaultShape[] = [
   },
   {
     name: 'OMI server: SOAP-ENV: prefix, wsman:InternalError, no s:Detail at all',
-    source: 'captured (pretty-printed): WinRb/WinRM tests/spec/stubs/responses/soap_fault_omi.xml (OMI, not Windows)',
+    source:
+      'captured (pretty-printed): WinRb/WinRM tests/spec/stubs/responses/soap_fault_omi.xml (OMI, not Windows)',
     status: 500,
     kind: 'fault',
     xml: `<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope"
