@@ -651,6 +651,25 @@ describe('envelope variants: the generator itself', () => {
   })
 })
 
+describe('envelope variants: the comparison itself', () => {
+  test('a response that differs in meaning is told apart', () => {
+    const shape = FAULT_SHAPES.find((s) => s.fault.providerFault !== undefined)
+    assert.ok(shape)
+    const [seed] = parseable([{ name: shape.name, xml: shape.xml }])
+    assert.ok(seed)
+    const changes = [
+      shape.xml.replace('s:Sender', 's:Receiver'),
+      shape.xml.replace('Machine="127.0.0.1"', 'Machine="127.0.0.2"'),
+      shape.xml.replace('provider="', 'provider="x'),
+      shape.xml.replace(/<a:RelatesTo>uuid:./, '<a:RelatesTo>uuid:0'),
+    ]
+    for (const xml of changes) {
+      assert.notEqual(xml, shape.xml)
+      assert.throws(() => check({ ...seed, xml }, SWEEP[0] as Variant), assert.AssertionError)
+    }
+  })
+})
+
 describe('envelope variants: fault shapes (fault-shapes.ts)', () => {
   const seeds = parseable(FAULT_SHAPES.map((s) => ({ name: s.name, xml: s.xml })))
   test('every fault shape parses', () => assert.equal(seeds.length, FAULT_SHAPES.length))
