@@ -36,6 +36,7 @@ import {
   type SessionKeyExchanger,
   type UserEventMessage,
 } from '../psrp/index.ts'
+import { compareVersions } from '../psrp/states.ts'
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
 import type { ShellInfo } from '../wsman/index.ts'
@@ -296,6 +297,8 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     const t = this.#transport
     if (!canDisconnect(t))
       throw new NotSupportedError('disconnect needs a WinRM connection (WSManConnection)')
+    // CONNECT_RUNSPACEPOOL and RUNSPACEPOOL_INIT_DATA came with protocol 2.2 (PowerShell 3.0)
+    this.#requireVersion('disconnect', '2.2')
     await t.disconnect(options)
     this.core.markDisconnected()
     this.#drain()
@@ -345,6 +348,21 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   /** Current state. */
   get state(): RunspacePoolStateName {
     return this.core.state
+  }
+
+  /**
+   * Throws a {@link NotSupportedError} when the negotiated protocol version is below `min`: a server
+   * of an older PowerShell would answer a message it does not know with a broken pool, not an error.
+   */
+  #requireVersion(feature: string, min: string): void {
+    const v = this.core.negotiatedVersion
+    if (v !== undefined && compareVersions(v, min) < 0) {
+      const ps = this.psVersionTable?.get('PSVersion')
+      throw new NotSupportedError(
+        `${feature} needs PSRP protocol ${min} or later; the server speaks ${v}` +
+          (ps === undefined ? '' : ` (PowerShell ${String(ps)})`),
+      )
+    }
   }
 
   /** The negotiated protocol version. */
@@ -399,6 +417,8 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
    * so this resolves to whether the server did reset.
    */
   async resetRunspaceState(options?: CallOptions): Promise<boolean> {
+    // MS-PSRP 2.2.2.31: not supported for protocol versions 2.0, 2.1 and 2.2
+    this.#requireVersion('resetRunspaceState', '2.3')
     return Boolean(await this.#call(() => this.core.resetRunspaceState(), options, 'resetRunspaceState'))
   }
 

@@ -57,6 +57,11 @@ export interface WSManPsrpTransportOptions {
 const ENVELOPE_OVERHEAD = 4096
 
 interface PipelineEntry {
+  /**
+   * The WS-Man CommandId: the pipeline id, unless the server chose its own in the CommandResponse
+   * (PowerShell 2.0, protocol 2.1, ignores the client's CommandId; MS-WSMV 3.1.4.11).
+   */
+  commandId: string
   /** The Command (carrying CREATE_PIPELINE) was sent. */
   commandSent: boolean
   /** The server reported CommandState Done. */
@@ -73,6 +78,11 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   readonly #pipelines = new Map<string, PipelineEntry>()
   readonly #poolStop = new AbortController()
   #created = false
+  /**
+   * The WS-Man ShellId: the pool id, unless the server chose its own in the CreateResponse (PowerShell
+   * 2.0, protocol 2.1, ignores `rsp:Shell/@ShellId`; MS-WSMV 3.1.4.5). PSRP messages keep the pool id.
+   */
+  #shellId: string
   #disconnected = false
   #poolLoop: AbortController | undefined
   #closing: Promise<void> | undefined
@@ -84,6 +94,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   constructor(options: WSManPsrpTransportOptions) {
     this.#o = options
     this.#conn = options.connection
+    this.#shellId = options.poolId
   }
 
   /** PSRP bytes per request: the payload travels base64 (4/3) inside an envelope of the server's size. */
@@ -96,9 +107,9 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     return this.#failure
   }
 
-  /** The ShellId (the RunspacePool id). */
+  /** The WS-Man ShellId: the RunspacePool id, or the id the server assigned on Create. */
   get shellId(): string {
-    return this.#o.poolId
+    return this.#shellId
   }
 
   /** Nothing to open: the shell is created with the pool's first data. */
@@ -133,7 +144,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
           return
         }
         if (!this.#created) {
-          await this.#request(
+          const res = await this.#request(
             psrpCreate({
               ...this.#target(),
               creationXml: chunk.data,
@@ -143,6 +154,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
             }),
             { signal },
           )
+          if (res.kind === 'created' && res.shellId !== undefined) this.#shellId = res.shellId.toLowerCase()
           this.#created = true
           this.#startPoolLoop()
           return
@@ -150,9 +162,11 @@ export class WSManPsrpTransport implements OutOfProcTransport {
       } else {
         const p = this.#pipelines.get(pid)
         if (p !== undefined && !p.commandSent) {
-          await this.#request(psrpCommand({ ...this.#target(), pipelineId: pid, arguments: chunk.data }), {
-            signal,
-          })
+          const res = await this.#request(
+            psrpCommand({ ...this.#target(), pipelineId: pid, arguments: chunk.data }),
+            { signal },
+          )
+          if (res.kind === 'commandCreated') p.commandId = res.commandId.toLowerCase()
           p.commandSent = true
           void this.#receiveLoop(pid, p.stop.signal)
           return
@@ -163,7 +177,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
           ...this.#target(),
           data: chunk.data,
           stream: chunk.stream === 'promptResponse' ? 'pr' : 'stdin',
-          ...(pid === undefined ? {} : { pipelineId: pid }),
+          ...(pid === undefined ? {} : { pipelineId: this.#commandId(pid) }),
         }),
         { signal },
       )
@@ -202,8 +216,13 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     this.#startPoolLoop()
     for (const [id, p] of this.#pipelines) {
       if (!p.commandSent || p.done) continue
-      await this.#request(psrpReconnect({ ...this.#target(), pipelineId: id }), withOptions(options))
-      const fresh: PipelineEntry = { commandSent: true, done: false, stop: new AbortController() }
+      await this.#request(psrpReconnect({ ...this.#target(), pipelineId: p.commandId }), withOptions(options))
+      const fresh: PipelineEntry = {
+        commandId: p.commandId,
+        commandSent: true,
+        done: false,
+        stop: new AbortController(),
+      }
       this.#pipelines.set(id, fresh)
       void this.#receiveLoop(id, fresh.stop.signal)
     }
@@ -228,14 +247,19 @@ export class WSManPsrpTransport implements OutOfProcTransport {
       )
     }
     await this.#request(psrpConnectCommand({ ...this.#target(), pipelineId }), withOptions(options))
-    const entry: PipelineEntry = { commandSent: true, done: false, stop: new AbortController() }
+    const entry: PipelineEntry = {
+      commandId: pipelineId.toLowerCase(),
+      commandSent: true,
+      done: false,
+      stop: new AbortController(),
+    }
     this.#pipelines.set(pipelineId, entry)
     void this.#receiveLoop(pipelineId, entry.stop.signal)
   }
 
   /** Ids of the pipelines running in this shell on the server. */
   listPipelines(options: OperationOptions = {}): Promise<string[]> {
-    return this.#conn.enumerateCommands(this.#o.poolId, withOptions(options))
+    return this.#conn.enumerateCommands(this.#shellId, withOptions(options))
   }
 
   /** Registers a pipeline; its first data is sent as the Command. */
@@ -246,7 +270,12 @@ export class WSManPsrpTransport implements OutOfProcTransport {
         new InvalidStateError('start a pipeline', 'running', `pipeline ${pipelineId} exists`),
       )
     }
-    this.#pipelines.set(pipelineId, { commandSent: false, done: false, stop: new AbortController() })
+    this.#pipelines.set(pipelineId, {
+      commandId: pipelineId,
+      commandSent: false,
+      done: false,
+      stop: new AbortController(),
+    })
     return Promise.resolve()
   }
 
@@ -255,7 +284,9 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     return this.#serial(pipelineId, options, async (signal) => {
       const p = this.#pipelines.get(pipelineId)
       if (p === undefined || !p.commandSent || p.done) return
-      await this.#request(psrpSignal({ ...this.#target(), pipelineId, code: 'ps_crtl_c' }), { signal })
+      await this.#request(psrpSignal({ ...this.#target(), pipelineId: p.commandId, code: 'ps_crtl_c' }), {
+        signal,
+      })
     })
   }
 
@@ -266,7 +297,9 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     try {
       await this.#serial(pipelineId, options, async (signal) => {
         if (!p.commandSent || p.done || this.#failure !== undefined) return
-        await this.#request(psrpSignal({ ...this.#target(), pipelineId, code: 'terminate' }), { signal })
+        await this.#request(psrpSignal({ ...this.#target(), pipelineId: p.commandId, code: 'terminate' }), {
+          signal,
+        })
       })
     } finally {
       p.stop.abort()
@@ -311,7 +344,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
 
   #target(): { shellId: string; configurationName?: string } {
     return {
-      shellId: this.#o.poolId,
+      shellId: this.#shellId,
       ...(this.#o.configurationName === undefined ? {} : { configurationName: this.#o.configurationName }),
     }
   }
@@ -354,7 +387,10 @@ export class WSManPsrpTransport implements OutOfProcTransport {
           continue
         }
         const res = await this.#request(
-          psrpReceive({ ...this.#target(), ...(pipelineId === undefined ? {} : { pipelineId }) }),
+          psrpReceive({
+            ...this.#target(),
+            ...(pipelineId === undefined ? {} : { pipelineId: this.#commandId(pipelineId) }),
+          }),
           { lane, signal: stop },
         )
         if (res.kind === 'timedOut') continue
@@ -376,6 +412,11 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     } finally {
       this.#conn.http.releaseLane(lane)
     }
+  }
+
+  /** The WS-Man CommandId of a pipeline (see {@link PipelineEntry.commandId}). */
+  #commandId(pipelineId: string): string {
+    return this.#pipelines.get(pipelineId)?.commandId ?? pipelineId
   }
 
   #fail(error: PsrpError): void {

@@ -794,7 +794,9 @@ class Driver {
   applyMerges(ps: PowerShell, c: PipelineCommand, where: string): void {
     const streams = ['mergeWarning', 'mergeVerbose', 'mergeDebug', 'mergeInformation'] as const
     const none = c.mergeMyResult === 0 && c.mergeToResult === 0 && c.mergeError === 0
-    const error = c.mergeMyResult === 2 && c.mergeToResult === 1 && c.mergeError === 1
+    // protocol 2.1 has no MergeError (MS-PSRP 2.2.3.12): MergeMyResult=Error, MergeToResult=Output alone
+    // is the error-to-output merge, and the decoder reads the absent MergeError as 0
+    const error = c.mergeMyResult === 2 && c.mergeToResult === 1 && (c.mergeError === 1 || c.mergeError === 0)
     const all = c.mergeMyResult === 7 && c.mergeToResult === 1 && c.mergeError === 1
     if (all && streams.every((k) => c[k] === 1)) ps.mergeAll()
     else if (error) ps.mergeError()

@@ -458,6 +458,12 @@ export function deriveScenario(
   }
   const kinds = new Set<string>()
   const poolOf = new Map<string, string>() // recorded ShellId → pool name
+  // PowerShell 2.0 (protocol 2.1) chooses its own ShellId and CommandId instead of the client's
+  // (MS-WSMV 3.1.4.5, 3.1.4.11): the server's ids name the same pool and pipeline as the client's
+  const serverShellId = new Map<string, string>() // server ShellId → client ShellId
+  const serverCommandId = new Map<string, string>() // server CommandId → client CommandId (PID)
+  const commandIdOf = (id: string | undefined): string | undefined =>
+    id === undefined ? undefined : (serverCommandId.get(id.toLowerCase()) ?? id.toLowerCase())
   const pipeOf = new Map<string, string>() // recorded PID → pipeline name
   const shellOf = new Map<string, string>() // WinRS ShellId → shell name
   const cmdOf = new Map<string, string>() // WinRS CommandId → command name
@@ -566,7 +572,9 @@ export function deriveScenario(
       kinds.add('delayed-response')
     }
     const optional = defaultOptional(i, exchanges) ? ({ optional: true } as const) : {}
-    const shellId = shellIdOf(req)?.toLowerCase()
+    const selectedShell = shellIdOf(req)?.toLowerCase()
+    const shellId =
+      selectedShell === undefined ? undefined : (serverShellId.get(selectedShell) ?? selectedShell)
     const configurationName = req.resourceUri.replace(/^http:\/\/schemas\.microsoft\.com\/powershell\//, '')
 
     if (req.psrp || (shellId !== undefined && poolOf.has(shellId))) {
@@ -574,8 +582,18 @@ export function deriveScenario(
       const poolName = shellId === undefined ? undefined : pool(shellId, configurationName)
       const clientMsgs = shellId === undefined ? [] : messagesOf(clientDefrag, shellId, requestPayloads(req))
       const bodyName = req.body === undefined ? '' : localName(req.body.name)
+      if (action === 'Command') {
+        const sent = attr(req.body, 'CommandId')?.toLowerCase()
+        const got = descendants(resp?.body, 'CommandId')[0]?.text.trim().toLowerCase()
+        if (sent !== undefined && got !== undefined && got !== sent) serverCommandId.set(got, sent)
+      }
       // envelope-level steps
       if (action === 'Create' && poolName !== undefined) {
+        const assigned = descendants(resp?.body, 'Selector')
+          .find((x) => attr(x, 'Name') === 'ShellId')
+          ?.text.trim()
+          .toLowerCase()
+        if (assigned !== undefined && assigned !== shellId) serverShellId.set(assigned, shellId as string)
         const sc = clientMsgs.find((m) => m.typeName === 'SESSION_CAPABILITY')
         const init = clientMsgs.find((m) => m.typeName === 'INIT_RUNSPACEPOOL')
         const scd = sc === undefined ? undefined : decode(sc)
@@ -653,7 +671,7 @@ export function deriveScenario(
       } else if (action === 'Delete' && poolName !== undefined) {
         push({ op: 'pool.close', exchange: i, pool: poolName })
       } else if (action === 'Signal' && poolName !== undefined) {
-        const cid = attr(req.body, 'CommandId')?.toLowerCase() ?? NIL_GUID
+        const cid = commandIdOf(attr(req.body, 'CommandId')) ?? NIL_GUID
         const code = child(req.body, 'Code')?.text.trim() ?? ''
         const pipe = pipeline(cid, poolName, 'pipeline')
         if (/powershell\/signal\/crtl_c$|powershell\/signal\/ctrl_c$/.test(code)) {
@@ -670,7 +688,7 @@ export function deriveScenario(
           kinds.add('signal')
         }
       } else if (action === 'Receive' && poolName !== undefined) {
-        const cid = attr(child(req.body, 'DesiredStream'), 'CommandId')?.toLowerCase()
+        const cid = commandIdOf(attr(child(req.body, 'DesiredStream'), 'CommandId'))
         const target = cid === undefined ? poolName : pipeline(cid, poolName, 'pipeline')
         if (cid !== undefined) received.add(target)
         push({ op: 'receive', exchange: i, target, count: 1 })
