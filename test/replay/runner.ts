@@ -1398,8 +1398,19 @@ async function replayOne(
   const problems: string[] = []
   for (const g of driver.gaps) problems.push(`client gap: ${g}`)
   for (const m of mismatches.slice(0, 3)) problems.push(m.message.replace(/\n\s*/g, ' | '))
-  if (aborted !== undefined && aborted !== 'mismatch')
+  if (aborted !== undefined && aborted !== 'mismatch') {
+    // a Receive the recording never matches is answered w:TimedOut (as Windows does) and polled
+    // again until the step times out: name what kept it from matching, which is the real cause
+    const stuck = server.session.timedOutReceives.filter((r) => r.exchange === cursor && r.diffs.length > 0)
+    const last = stuck.at(-1)
+    if (last !== undefined) {
+      problems.push(
+        `a Receive matched no recorded exchange and was answered w:TimedOut ${stuck.length} time(s); ` +
+          `against exchange ${cursor}: ${last.diffs.slice(0, 3).join('; ')}`,
+      )
+    }
     problems.push(`run aborted at step ${driver.stepIndex}: ${aborted}`)
+  }
   if (mismatches.length === 0 && remaining > 0) {
     const next = server.session.recording.exchanges[cursor]
     problems.push(

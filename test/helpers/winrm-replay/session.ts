@@ -392,8 +392,9 @@ export class ReplaySession {
       const env = parseEnvelope(text)
       const parked: Parked = { text, env, resolve, timer: undefined }
       parked.timer = setTimeout(() => {
+        const diffs = this.#lastParkDiffs.get(text) ?? []
         this.#unpark(parked)
-        this.timedOutReceives.push({ exchange: this.#cursor, diffs: this.#lastParkDiffs.get(text) ?? [] })
+        this.timedOutReceives.push({ exchange: this.#cursor, diffs })
         resolve({ status: 500, body: timedOutEnvelope(env.messageId), delayMs: 0, destroy: false })
       }, this.#options.receiveTimeoutMs ?? 1000)
       this.#parked.push(parked)
