@@ -25,7 +25,13 @@
  * | 2150858793 | ERROR_WSMAN_OPERATION_TIMEDOUT |
  * | 2150858817 | ERROR_WSMAN_SCHEMA_VALIDATION_ERROR |
  * | 2150858843 | ERROR_WSMAN_INVALID_SELECTORS |
+ * | 2150859113 | ERROR_WSMAN_PUBLIC_FIREWALL_PROFILE_ACTIVE |
  * | 2150859173 | ERROR_WSMAN_QUOTA_MAX_SHELLS |
+ * | 2150859180 | ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED |
+ *
+ * Not here: 2150858770 (ERROR_WSMAN_DESTINATION_UNREACHABLE) and 2150859046 (ERROR_WSMAN_NETWORK_TIMEDOUT)
+ * are raised by the Windows WinRM *client* when it cannot reach a server (Test-WSMan prints them as an
+ * f:WSManFault); no server sends them in a SOAP envelope, so our client meets them as a TransportError.
  */
 import { Namespace } from '../../../src/wsman/constants.ts'
 import type { WSManFault } from '../../../src/wsman/fault.ts'
@@ -585,7 +591,7 @@ export const FAULT_SHAPES: readonly FaultShape[] = [
   {
     name: 'shell not found: w:InvalidSelectors (2150858843) with a multi-line f:Message, delivered with HTTP 400',
     source:
-      'constructed: the Windows message for a missing ShellId (as quoted by other WinRM clients’ tests), layout of the captured InvalidSelectors faults; ' +
+      'constructed: the Windows message for a missing ShellId (f:WSManFault quoted in WinRb/WinRM issue #253, Server 2012 R2), layout of the captured InvalidSelectors faults; ' +
       'status 400 as a SOAP 1.2 HTTP binding server would send a Sender fault',
     status: 400,
     kind: 'fault',
@@ -632,6 +638,68 @@ export const FAULT_SHAPES: readonly FaultShape[] = [
       machine: 'windows-host',
       message:
         'The request for the Windows Remote Shell with ShellId 4E5F6A7B-8C9D-4E0F-A1B2-C3D4E5F6A7B8 failed because the shell was not found on the server. Possible causes are: the specified ShellId is incorrect or the shell no longer exists on the server. Provide the correct ShellId or create a new shell and retry the operation.',
+    },
+  },
+  {
+    name: 'remote shell access disabled by policy (2150859180), f:WSManFault attributes before xmlns:f',
+    source:
+      'constructed: message as quoted in jpboyce/cb_cis_windows_2016 issue #5 (CIS 18.9.87.1 sets "Allow Remote Shell Access" to Disabled); ' +
+      'code ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED; subcode w:AccessDenied assumed (DSP0226: an access control restriction)',
+    status: 500,
+    kind: 'fault',
+    xml:
+      `<s:Envelope xml:lang="en-US" ${WINDOWS_NS}><s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>` +
+      '<a:MessageID>uuid:1F2E3D4C-5B6A-4978-8695-A4B3C2D1E0F9</a:MessageID><a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>' +
+      '<a:RelatesTo>uuid:A1B2C3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D</a:RelatesTo></s:Header><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>' +
+      '<s:Subcode><s:Value>w:AccessDenied</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">The WS-Management service cannot process the request. ' +
+      'The service is configured to not accept any remote shell requests. </s:Text></s:Reason><s:Detail>' +
+      "<f:WSManFault Code='2150859180' Machine='win2016-cis' xmlns:f='http://schemas.microsoft.com/wbem/wsman/1/wsmanfault'><f:Message>" +
+      'The WS-Management service cannot process the request. The service is configured to not accept any remote shell requests. ' +
+      '</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>',
+    fault: {
+      code: 's:Sender',
+      codeName: sender,
+      subcode: 'w:AccessDenied',
+      subcodeName: wsman('AccessDenied'),
+      reason:
+        'The WS-Management service cannot process the request. The service is configured to not accept any remote shell requests.',
+      wsmanFaultCode: 2150859180,
+      machine: 'win2016-cis',
+      message:
+        'The WS-Management service cannot process the request. The service is configured to not accept any remote shell requests.',
+    },
+  },
+  {
+    name: 'Config provider fault with a Korean message (2150859113), machines differ inside and out',
+    source:
+      'constructed: the f:WSManFault verbatim from MicrosoftDocs/azure-docs.ko-kr issue #1115 (winrm quickconfig on a public network), ' +
+      'in a Windows fault envelope; subcode w:InternalError assumed',
+    status: 500,
+    kind: 'fault',
+    xml:
+      `<s:Envelope xml:lang="ko-KR" ${WINDOWS_NS}><s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>` +
+      '<a:MessageID>uuid:6A5B4C3D-2E1F-4A0B-9C8D-7E6F5A4B3C2D</a:MessageID><a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>' +
+      '</s:Header><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:InternalError</s:Value></s:Subcode></s:Code>' +
+      '<s:Reason><s:Text xml:lang="ko-KR">이 컴퓨터의 네트워크 연결 형식 중 하나가 공용으로 설정되어 WinRM 방화벽 예외가 작동하지 않습니다. </s:Text></s:Reason><s:Detail>' +
+      String.raw`<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150859113" Machine="localhost"><f:Message><f:ProviderFault provider="Config provider" path="%systemroot%\system32\WsmSvc.dll"><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150859113" Machine="PDWCLEENB.pobis.co.kr"><f:Message>이 컴퓨터의 네트워크 연결 형식 중 하나가 공용으로 설정되어 WinRM 방화벽 예외가 작동하지 않습니다. 네트워크 연결 형식을 도메인 또는  개인으로 변경한 후 다시 시도하십시오. </f:Message></f:WSManFault></f:ProviderFault></f:Message></f:WSManFault>` +
+      '</s:Detail></s:Fault></s:Body></s:Envelope>',
+    fault: {
+      code: 's:Receiver',
+      codeName: receiver,
+      subcode: 'w:InternalError',
+      subcodeName: wsman('InternalError'),
+      reason:
+        '이 컴퓨터의 네트워크 연결 형식 중 하나가 공용으로 설정되어 WinRM 방화벽 예외가 작동하지 않습니다.',
+      wsmanFaultCode: 2150859113,
+      machine: 'localhost',
+      message:
+        '이 컴퓨터의 네트워크 연결 형식 중 하나가 공용으로 설정되어 WinRM 방화벽 예외가 작동하지 않습니다. 네트워크 연결 형식을 도메인 또는 개인으로 변경한 후 다시 시도하십시오.',
+      providerFault: {
+        provider: 'Config provider',
+        path: String.raw`%systemroot%\system32\WsmSvc.dll`,
+        message:
+          '이 컴퓨터의 네트워크 연결 형식 중 하나가 공용으로 설정되어 WinRM 방화벽 예외가 작동하지 않습니다. 네트워크 연결 형식을 도메인 또는 개인으로 변경한 후 다시 시도하십시오.',
+      },
     },
   },
 ]
