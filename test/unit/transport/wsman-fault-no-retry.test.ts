@@ -1,0 +1,109 @@
+/**
+ * A WS-Man fault or an HTTP 500 answer is final: the request is never sent again, and the caller gets
+ * a typed error at once (WSManFaultError for a fault, ProtocolError for a body that is not one). Only
+ * w:TimedOut on a Receive means "poll again". A server of our own on 127.0.0.1 answers the Create and
+ * then each later request as the test says, and counts what it received.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ProtocolError, RunspacePool, WSManConnection, WSManFaultError } from '../../../src/index.ts'
+
+const NS =
+  'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ' +
+  'xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"'
+
+function relatesTo(request: string): string {
+  return /<(?:\w+:)?MessageID>([^<]+)</.exec(request)?.[1] ?? ''
+}
+
+function createResponse(request: string): string {
+  const shellId = /ShellId="([^"]+)"/.exec(request)?.[1] ?? ''
+  return (
+    `<s:Envelope ${NS}><s:Header><a:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse</a:Action>` +
+    `<a:RelatesTo>${relatesTo(request)}</a:RelatesTo></s:Header><s:Body><x:ResourceCreated>` +
+    `<a:Address>http://127.0.0.1/wsman</a:Address><a:ReferenceParameters><w:SelectorSet>` +
+    `<w:Selector Name="ShellId">${shellId}</w:Selector></w:SelectorSet></a:ReferenceParameters>` +
+    `</x:ResourceCreated></s:Body></s:Envelope>`
+  )
+}
+
+/** Windows' shape of a fault (HTTP 500), as recorded from Server 2016 (InvalidSelectors). */
+function fault(request: string, subcode: string, code: string): string {
+  return (
+    `<s:Envelope ${NS}><s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>` +
+    `<a:RelatesTo>${relatesTo(request)}</a:RelatesTo></s:Header><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>` +
+    `<s:Subcode><s:Value>w:${subcode}</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">refused</s:Text>` +
+    `</s:Reason><s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="${code}" ` +
+    `Machine="m"><f:Message>refused</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`
+  )
+}
+
+type Answer = (request: string) => { status: number; body: string }
+
+async function serve(after: Answer): Promise<{ server: Server; port: number; seen: string[] }> {
+  const seen: string[] = []
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      const action = /<(?:\w+:)?Action[^>]*>[^<]*\/(\w+)</.exec(body)?.[1] ?? '?'
+      seen.push(action)
+      const a = action === 'Create' ? { status: 200, body: createResponse(body) } : after(body)
+      res.writeHead(a.status, { 'content-type': 'application/soap+xml;charset=UTF-8' }).end(a.body)
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { server, port: (server.address() as AddressInfo).port, seen }
+}
+
+function connection(port: number): WSManConnection {
+  return new WSManConnection({
+    server: '127.0.0.1',
+    port,
+    ssl: false,
+    auth: 'basic',
+    username: 'u',
+    password: 'p',
+    allowUnencryptedBasic: true,
+  })
+}
+
+const cases: [string, Answer, (e: unknown) => boolean][] = [
+  [
+    'an InvalidSelectors fault (HTTP 500)',
+    (r) => ({ status: 500, body: fault(r, 'InvalidSelectors', '2150858843') }),
+    (e) => e instanceof WSManFaultError && e.fault.wsmanFaultCode === 2150858843,
+  ],
+  [
+    'an AccessDenied fault (HTTP 500)',
+    (r) => ({ status: 500, body: fault(r, 'AccessDenied', '5') }),
+    (e) => e instanceof WSManFaultError && e.fault.wsmanFaultCode === 5,
+  ],
+  ['HTTP 500 with no body', () => ({ status: 500, body: '' }), (e) => e instanceof ProtocolError],
+  [
+    'HTTP 500 with an HTML page',
+    () => ({ status: 500, body: '<html><body>Internal Server Error</body></html>' }),
+    (e) => e instanceof ProtocolError,
+  ],
+]
+
+for (const [name, answer, typed] of cases) {
+  test(`RunspacePool.open fails at once on ${name} to its Receive, without sending it again`, async () => {
+    const { server, port, seen } = await serve(answer)
+    try {
+      const started = Date.now()
+      await assert.rejects(RunspacePool.open(connection(port), { timeout: 15_000 }), (e: unknown) => {
+        assert.ok(typed(e), `typed error, got ${String(e)}`)
+        return true
+      })
+      assert.ok(Date.now() - started < 5000, `rejected after ${Date.now() - started} ms`)
+      assert.equal(seen.filter((a) => a === 'Receive').length, 1, `requests: ${seen.join(', ')}`)
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+}
