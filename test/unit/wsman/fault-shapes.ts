@@ -31,7 +31,8 @@
  *
  * Not here: 2150858770 (ERROR_WSMAN_DESTINATION_UNREACHABLE) and 2150859046 (ERROR_WSMAN_NETWORK_TIMEDOUT)
  * are raised by the Windows WinRM *client* when it cannot reach a server (Test-WSMan prints them as an
- * f:WSManFault); no server sends them in a SOAP envelope, so our client meets them as a TransportError.
+ * f:WSManFault); no server sends them in a SOAP envelope. Our client meets the same situations as a
+ * TransportError (connection refused or reset) or a TimeoutError (src/transport/http/soap-client.ts).
  */
 import { Namespace } from '../../../src/wsman/constants.ts'
 import type { WSManFault } from '../../../src/wsman/fault.ts'
