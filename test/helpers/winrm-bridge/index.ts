@@ -54,6 +54,8 @@ export interface WinRMBridgeOptions {
   readonly maxEnvelopeSize?: number
   /** Caps every Receive long poll (the request's OperationTimeout), in ms; default 60 000. */
   readonly operationTimeoutCapMs?: number
+  /** Port on 127.0.0.1 (default 0: a free one). */
+  readonly port?: number
 }
 
 /** One handled request. */
@@ -84,7 +86,7 @@ type Shell = PsrpShell | WinRsShell
 const SOAP_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8'
 const DEFAULT_MAX_ENVELOPE = 512_000
 
-/** Starts a bridge on 127.0.0.1 (a free port). */
+/** Starts a bridge on 127.0.0.1 (a free port unless `options.port`). */
 export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<WinRMBridge> {
   const shells = new Map<string, Shell>()
   const requests: BridgeRequestRecord[] = []
@@ -319,7 +321,7 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject)
       resolve()
     })

@@ -70,6 +70,8 @@ export interface NtlmPeerOptions {
   readonly startTimeout?: number | undefined
   /** Log every request to stderr. */
   readonly verbose?: boolean | undefined
+  /** Port on 127.0.0.1 (default 0: a free one). */
+  readonly port?: number | undefined
   /** Also offer and accept CredSSP. */
   readonly credssp?: NtlmPeerCredSsp | undefined
   /**
@@ -165,7 +167,7 @@ export async function startNtlmPeer(options: NtlmPeerOptions): Promise<NtlmPeer>
   writeFileSync(userFile, options.users.map((u) => `${u.domain}:${u.user}:${u.password}\n`).join(''), {
     mode: 0o600,
   })
-  const args = [SCRIPT, '--port', '0', '--upstream', options.upstream, '--user-file', userFile]
+  const args = [SCRIPT, '--port', String(options.port ?? 0), '--upstream', options.upstream, '--user-file', userFile]
   if (options.tls !== undefined) {
     writeFileSync(join(dir, 'cert.pem'), options.tls.cert)
     writeFileSync(join(dir, 'key.pem'), options.tls.key, { mode: 0o600 })
