@@ -197,16 +197,27 @@ export type FileTransferFailure =
   | 'not-found'
   /** The bytes received do not match the SHA-256 of the bytes sent; the destination is untouched. */
   | 'checksum'
+  /**
+   * Reading or writing a file failed on either side (access denied, a missing directory, a full disk,
+   * a path of the wrong kind); the message names the path, `cause` is Node's file-system error (local)
+   * or the server's {@link PipelineFailedError} (remote).
+   */
+  | 'io'
 
 /**
- * A file transfer (`Client.copy` / `Client.fetch`) refused or failed for a reason callers
- * handle: `reason` tells which. When the server detected it, `cause` is the
- * {@link PipelineFailedError} carrying PowerShell's ErrorRecord.
+ * A file transfer (`Client.copy` / `Client.fetch`) refused or failed: every failure of the transfer
+ * itself has this code, `reason` tells which. When the server detected it, `cause` is the
+ * {@link PipelineFailedError} carrying PowerShell's ErrorRecord; a local file-system failure keeps
+ * Node's error as `cause`. Cancelling gives {@link AbortError}/{@link TimeoutError}, a broken
+ * connection {@link TransportError}, as for any call.
  */
 export class FileTransferError extends PsrpError {
   /** What went wrong. */
   readonly reason: FileTransferFailure
-  /** The path concerned: the destination for `exists`, the source for `not-found`, the file for `checksum`. */
+  /**
+   * The path concerned: the destination for `exists`, the source for `not-found`, the file for
+   * `checksum`, the file that could not be read or written for `io`.
+   */
   readonly path: string
   constructor(message: string, reason: FileTransferFailure, path: string, options?: PsrpErrorOptions) {
     super('ERR_FILE_TRANSFER', message, options)

@@ -3,8 +3,17 @@
  * transfers through `Client.copy` / `Client.fetch`, with a progress bar on stderr when it
  * is a terminal: bytes done and total, average rate and ETA.
  *
+ * Before connecting, the local side is checked: a `copy` source must exist, a `fetch` must not land on
+ * an existing local file without `--force`. Ctrl+C stops the transfer and removes its temporary file
+ * (on the server for copy, locally for fetch), saying so; a second Ctrl+C quits at once and says
+ * where a temporary file may be left.
+ *
  * @module
  */
+import { statSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { AbortError, FileTransferError } from '../index.ts'
 import type { TransferArgs } from './args.ts'
 import { openClient } from './connect.ts'
 import { formatBytes, formatDuration, formatTransfer, ProgressLine, type TerminalStream } from './progress.ts'
@@ -85,29 +94,116 @@ export class TransferProgressBar {
   }
 }
 
-/** Runs `psrp copy` / `psrp fetch`; resolves to the exit code. */
+/**
+ * Fails before connecting when the local side already rules the transfer out: a `copy` source that
+ * does not exist; a `fetch` onto an existing local file (a directory receives the file) without
+ * `--force`, or into a directory (a path ending in a separator) that does not exist.
+ */
+export async function checkLocalSide(args: TransferArgs): Promise<void> {
+  if (args.direction === 'copy') {
+    const source = resolve(args.source)
+    await stat(source).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return // the transfer reports it, wrapped
+      throw new FileTransferError(
+        `cannot copy '${source}': no such local file or directory`,
+        'not-found',
+        source,
+        { cause: e },
+      )
+    })
+    return
+  }
+  const dest = resolve(args.destination)
+  const info = await stat(dest).catch(() => undefined)
+  if (info === undefined) {
+    if (/[\\/]$/.test(args.destination))
+      throw new FileTransferError(
+        `cannot fetch to '${args.destination}': no such local directory`,
+        'io',
+        dest,
+      )
+    return
+  }
+  if (!info.isDirectory() && !args.overwrite)
+    throw new FileTransferError(
+      `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
+      'exists',
+      dest,
+    )
+}
+
+/** Where an interrupted transfer's temporary file may be, for the message of a forced quit. */
+function partialFileHint(args: TransferArgs): string {
+  if (args.direction === 'copy')
+    return `a partial file '${baseName(args.source)}.<random>.tmp' may be left on the server next to '${args.destination}'`
+  const dest = resolve(args.destination)
+  const into = statSync(dest, { throwIfNoEntry: false })?.isDirectory() === true
+  const name = `${baseName(into ? args.source : dest)}.<random>.tmp`
+  return `a partial file '${join(into ? dest : dirname(dest), name)}' may be left here`
+}
+
+/**
+ * Runs `psrp copy` / `psrp fetch`; resolves to the exit code: 0 when done, 130 when stopped with
+ * Ctrl+C (the first stops the transfer and removes its temporary file, a second quits at once).
+ */
 export async function transferCommand(args: TransferArgs, io: CliIO): Promise<number> {
-  const opened = await openClient(
-    args.direction,
-    args.connection,
-    io,
-    args.connection.timeoutMs === undefined ? {} : { openTimeout: args.connection.timeoutMs },
-  )
-  const { client } = opened
+  await checkLocalSide(args)
+  const stopper = new AbortController()
+  let transferring = false
+  let interrupts = 0
   const bar = new TransferProgressBar(io.error)
-  try {
-    const options = {
-      overwrite: args.overwrite,
-      expandVariables: args.expandVariables,
-      ...(args.progress && bar.enabled ? { onProgress: (p: TransferTick) => bar.update(p) } : {}),
-      ...(args.connection.timeoutMs === undefined ? {} : { timeout: args.connection.timeoutMs }),
-    }
-    if (args.direction === 'copy') await client.copy(args.source, args.destination, options)
-    else await client.fetch(args.source, args.destination, options)
-    if (args.progress) bar.finish(args.direction === 'copy' ? 'sent' : 'received')
-    return 0
-  } finally {
+  const say = (text: string): void => {
     bar.clear()
-    await opened.close()
+    io.error.write(`${text}\n`)
+  }
+  const onSigint = (): void => {
+    interrupts++
+    if (interrupts === 1 && transferring) {
+      say(
+        `stopping… removing the partial file ${args.direction === 'copy' ? 'on the server' : 'here'} (Ctrl+C again to quit at once)`,
+      )
+      stopper.abort()
+      return
+    }
+    say(transferring ? `quitting at once: ${partialFileHint(args)}` : 'interrupted')
+    process.exit(130)
+  }
+  process.on('SIGINT', onSigint)
+  try {
+    const opened = await openClient(
+      args.direction,
+      args.connection,
+      io,
+      args.connection.timeoutMs === undefined ? {} : { openTimeout: args.connection.timeoutMs },
+    )
+    const { client } = opened
+    try {
+      const options = {
+        overwrite: args.overwrite,
+        expandVariables: args.expandVariables,
+        signal: stopper.signal,
+        ...(args.progress && bar.enabled ? { onProgress: (p: TransferTick) => bar.update(p) } : {}),
+        ...(args.connection.timeoutMs === undefined ? {} : { timeout: args.connection.timeoutMs }),
+      }
+      transferring = true
+      try {
+        if (args.direction === 'copy') await client.copy(args.source, args.destination, options)
+        else await client.fetch(args.source, args.destination, options)
+      } catch (e) {
+        if (!(stopper.signal.aborted && e instanceof AbortError)) throw e
+        // the message says what became of the temporary file
+        say(`psrp ${args.direction}: stopped: ${e.message}`)
+        return 130
+      } finally {
+        transferring = false
+      }
+      if (args.progress) bar.finish(args.direction === 'copy' ? 'sent' : 'received')
+      return 0
+    } finally {
+      bar.clear()
+      await opened.close()
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint)
   }
 }

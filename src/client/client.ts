@@ -518,8 +518,11 @@ export class Client implements AsyncDisposable {
   /**
    * Copies a local file or directory tree to the server, streamed in chunks, SHA-256 verified,
    * written under `<name>.<random>.tmp` and renamed into place. For a file, `remotePath` names the
-   * destination file (its directory must exist); for a directory, the destination directory
-   * (created, or merged into). Existing files are refused unless `overwrite` is set.
+   * destination file (its directory must exist), or an existing directory, which receives the file
+   * under its own name (as `cp` and `Copy-Item` do); for a directory, the destination directory
+   * (created, or merged into). Existing files are refused unless `overwrite` is set. Aborting
+   * (`signal`) or a `timeout` stops the transfer and removes the temporary file on the server; the
+   * {@link AbortError}/{@link TimeoutError} message says so, or where it was left and why.
    *
    * ```ts
    * const r = await client.copy('big.iso', 'C:\\images\\big.iso', {
@@ -529,11 +532,11 @@ export class Client implements AsyncDisposable {
    * console.log(r.sha256)
    * ```
    *
-   * @throws {FileTransferError} with `reason` `exists` (a destination file exists and `overwrite` is
-   *   not set) or `checksum` (the server received other bytes than were sent).
-   * @throws {PipelineFailedError} naming the remote path when the server refuses otherwise (is a
-   *   directory, missing directory, access denied).
-   * @throws {InvalidArgumentError} when the local path does not exist.
+   * @throws {FileTransferError} for every failure of the transfer, naming the path: `reason`
+   *   `not-found` (the local path does not exist), `exists` (a destination file exists and
+   *   `overwrite` is not set), `checksum` (the server received other bytes than were sent) or `io`
+   *   (a file cannot be read or written on either side: missing directory, access denied, …; `cause`
+   *   is the server's {@link PipelineFailedError} or Node's error).
    */
   async copy(localPath: string, remotePath: string, options: TransferOptions = {}): Promise<TransferResult> {
     const pool = await this.pool(options)
@@ -545,16 +548,20 @@ export class Client implements AsyncDisposable {
 
   /**
    * Fetches a remote file or directory tree, streamed in chunks, verified against the SHA-256 the
-   * server computed while reading, written under `<name>.<random>.tmp` and renamed into place.
+   * server computed while reading, written under `<name>.<random>.tmp` and renamed into place. For a
+   * file, `localPath` names the destination file, or an existing directory, which receives the file
+   * under its remote name (as `cp` and `Copy-Item` do). Aborting or a timeout removes the local
+   * temporary file (the error message says so).
    *
    * ```ts
    * await client.fetch('$env:TEMP\\report.csv', './report.csv', { expandVariables: true, overwrite: true })
    * ```
    *
-   * @throws {FileTransferError} with `reason` `not-found` (naming the remote path), `exists` (a local
-   *   file exists and `overwrite` is not set) or `checksum` (the received bytes do not match the
-   *   server's SHA-256).
-   * @throws {PipelineFailedError} naming the remote path when it cannot be read.
+   * @throws {FileTransferError} for every failure of the transfer, naming the path: `reason`
+   *   `not-found` (the remote path does not exist), `exists` (a local file exists and `overwrite` is
+   *   not set), `checksum` (the received bytes do not match the server's SHA-256) or `io` (a file
+   *   cannot be read or written on either side; `cause` is Node's error or the server's
+   *   {@link PipelineFailedError}).
    */
   async fetch(remotePath: string, localPath: string, options: TransferOptions = {}): Promise<TransferResult> {
     const pool = await this.pool(options)

@@ -38,22 +38,35 @@ function Stop-PsrpTransfer([string]$Reason, [string]$Target, [string]$Message) {
 `
 
 /**
+ * The destination file of a copy: `Path`, or `<Path>/<Name>` when `Path` is an existing directory (as
+ * `cp` and `Copy-Item` do). Shared by the copy script and the cleanup after an interrupted copy, so
+ * both find the same temporary file.
+ */
+const DESTINATION = `
+function Resolve-PsrpDestination([string]$P, [string]$Name) {
+  if ($Name -and [IO.Directory]::Exists($P)) { [IO.Path]::Combine($P, $Name) } else { $P }
+}
+`
+
+/**
  * Receives one file as pipeline input and writes it to `<dir>/<TempName>` (created exclusively, shared
  * for delete so a cleanup pipeline can remove it after a stop), hashing as it writes. The last input
  * record is the hex SHA-256 the client computed while reading; on a match the temporary file replaces
  * the destination (`File.Replace`, atomic on Windows and POSIX) or is renamed to it. Any failure
- * removes the temporary file. Outputs the resolved destination path.
+ * removes the temporary file. Outputs the resolved destination path. When `Path` is an existing
+ * directory the file goes inside it under `Name` (the local file's name).
  *
  * A file of at most one chunk comes instead as the `Data` parameter with its digest as `Sha256`, and
  * no input: that saves the input round trips, which dominate for trees of small files.
  *
- * Parameters: `Path`, `TempName`, `Overwrite`, `Expand`, `Data`, `Sha256`.
+ * Parameters: `Path`, `Name`, `TempName`, `Overwrite`, `Expand`, `Data`, `Sha256`.
  */
-export const COPY_FILE_SCRIPT = `param([string]$Path, [string]$TempName, [bool]$Overwrite, [bool]$Expand, [byte[]]$Data, [string]$Sha256)
+export const COPY_FILE_SCRIPT = `param([string]$Path, [string]$Name, [string]$TempName, [bool]$Overwrite, [bool]$Expand, [byte[]]$Data, [string]$Sha256)
 begin {
   $ErrorActionPreference = 'Stop'
   ${RESOLVE}
-  $Path = Resolve-PsrpPath $Path $Expand
+  ${DESTINATION}
+  $Path = Resolve-PsrpDestination (Resolve-PsrpPath $Path $Expand) $Name
   if ([IO.Directory]::Exists($Path)) { throw "Cannot copy to '$Path': it is a directory." }
   if (-not $Overwrite -and [IO.File]::Exists($Path)) {
     Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)."
@@ -110,15 +123,18 @@ end {
 `
 
 /**
- * Removes the temporary file of an interrupted copy (best effort). Parameters: `Path`, `TempName`,
- * `Expand`.
+ * Removes the temporary file of an interrupted copy. Outputs `removed<TAB><path>` when it deleted it,
+ * `absent<TAB><path>` when there was none (the copy had not created it yet, or had cleaned up); a
+ * failure to delete is a terminating error naming the path. Parameters: `Path`, `Name`, `TempName`,
+ * `Expand` (as given to the copy script).
  */
-export const REMOVE_TEMP_SCRIPT = `param([string]$Path, [string]$TempName, [bool]$Expand)
+export const REMOVE_TEMP_SCRIPT = `param([string]$Path, [string]$Name, [string]$TempName, [bool]$Expand)
 $ErrorActionPreference = 'Stop'
 ${RESOLVE}
-$Path = Resolve-PsrpPath $Path $Expand
+${DESTINATION}
+$Path = Resolve-PsrpDestination (Resolve-PsrpPath $Path $Expand) $Name
 $tmp = [IO.Path]::Combine([IO.Path]::GetDirectoryName($Path), $TempName)
-if ([IO.File]::Exists($tmp)) { [IO.File]::Delete($tmp) }
+if ([IO.File]::Exists($tmp)) { [IO.File]::Delete($tmp); "removed\`t$tmp" } else { "absent\`t$tmp" }
 `
 
 /**

@@ -17,6 +17,13 @@
  * - **fetch**: one pipeline per file ({@link FETCH_FILE_SCRIPT}) outputs `byte[]` chunks and finally
  *   the digest of what it read; the client consumes them with a small `highWaterMark`, so when the
  *   local disk is slower than the network the transport stops reading and the server blocks.
+ * - **into a directory**: a file copied or fetched to an existing directory lands inside it under its
+ *   own name, as with `cp` and `Copy-Item`; a directory tree is merged into an existing directory.
+ * - **interrupted**: aborting or timing out stops the remote pipeline and removes the temporary file
+ *   (on the server for copy, locally for fetch); the {@link AbortError}/{@link TimeoutError} message
+ *   says what was removed, or which temporary file was left behind and why.
+ * - **errors**: every failure of the transfer itself is a {@link FileTransferError} naming the path
+ *   (Node's file-system errors and the server's failures included, as `cause`).
  * - **directories**: one pipeline per file, up to `concurrency` files at once (default: the pool's
  *   `maxRunspaces`), plus one pipeline that lists (fetch) or prepares (copy) the tree. One pipeline
  *   per file keeps every file independently verified and retried-safe; running several at once keeps
@@ -39,9 +46,9 @@ import {
   InvalidArgumentError,
   PipelineFailedError,
   ProtocolError,
+  PsrpError,
   TimeoutError,
   type FileTransferFailure,
-  type PsrpError,
 } from '../errors.ts'
 import { PowerShell } from './powershell.ts'
 import type { CallOptions, RunspacePool } from './runspace-pool.ts'
@@ -119,6 +126,8 @@ class Scope {
   readonly #signal: AbortSignal | undefined
   readonly #onAbort = (): void => this.#controller.abort(this.#signal?.reason)
   #timedOut = false
+  /** What happened to temporary files after a cancellation, appended to the cancellation error. */
+  readonly notes: string[] = []
 
   constructor(
     options: CallOptions,
@@ -154,15 +163,18 @@ class Scope {
    */
   translate(e: unknown): unknown {
     if (this.signal.aborted) return this.error(e)
-    return transferError(e) ?? e
+    return transferError(e) ?? localError(e, `${this.what} failed`, undefined)
   }
 
   error(cause?: unknown): PsrpError {
+    const notes = this.notes.length === 0 ? '' : `; ${this.notes.join('; ')}`
     if (this.#timedOut)
-      return new TimeoutError(`${this.what} timed out after ${this.timeout ?? 0} ms`, this.timeout ?? 0, {
-        cause,
-      })
-    return new AbortError(`${this.what} was aborted`, { cause: cause ?? this.#signal?.reason })
+      return new TimeoutError(
+        `${this.what} timed out after ${this.timeout ?? 0} ms${notes}`,
+        this.timeout ?? 0,
+        { cause },
+      )
+    return new AbortError(`${this.what} was aborted${notes}`, { cause: cause ?? this.#signal?.reason })
   }
 
   dispose(): void {
@@ -212,6 +224,49 @@ function transferError(e: unknown): FileTransferError | undefined {
     typeof target === 'string' ? target : '',
     { cause: e },
   )
+}
+
+/**
+ * A failure of a transfer script that is not a tagged refusal (access denied, a missing directory, a
+ * path of the wrong kind), as a {@link FileTransferError} `io` naming `path`; other errors unchanged.
+ */
+function remoteError(e: unknown, pool: RunspacePool, path: string): unknown {
+  const tagged = transferError(e)
+  if (tagged !== undefined) return tagged
+  // a broken pool is the connection's failure, not the transfer's
+  if (!(e instanceof PipelineFailedError) || pool.failure !== undefined) return e
+  const message = e.message.includes(path) ? e.message : `'${path}': ${e.message}`
+  return new FileTransferError(message, 'io', path, { cause: e })
+}
+
+/**
+ * A local file-system error (`ENOENT`, `EACCES`, `EISDIR`, `ENOSPC` …) as a {@link FileTransferError}
+ * naming the path: `not-found` for a missing source, else `io`. psrp errors and non-errno errors
+ * pass through unchanged.
+ */
+function localError(e: unknown, what: string, path: string | undefined): unknown {
+  if (e instanceof PsrpError) return e
+  const code = errno(e)
+  if (code === undefined) return e
+  const target =
+    path ?? (typeof (e as { path?: unknown }).path === 'string' ? (e as { path: string }).path : '')
+  const detail = e instanceof Error ? e.message : String(e)
+  return new FileTransferError(`${what}: ${detail}`, 'io', target, { cause: e })
+}
+
+/** Wraps a local file-system step so that its errors name the path (see {@link localError}). */
+async function local<T>(what: string, path: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (e) {
+    throw localError(e, what, path)
+  }
+}
+
+/** The last component of a local or remote (Windows or POSIX) path. */
+function leafName(path: string): string {
+  const parts = path.split(/[\\/]/).filter((p) => p !== '')
+  return parts[parts.length - 1] ?? path
 }
 
 /** A fetch refused because the local destination file `dest` exists and overwrite is not set. */
@@ -295,18 +350,18 @@ async function walkLocal(root: string): Promise<LocalTree> {
 
 /**
  * Copies a local file or directory tree to `remotePath` on the server of `pool`. For a file,
- * `remotePath` is the destination file (its directory must exist); for a directory, the destination
- * directory, created with its parents and merged with what exists.
+ * `remotePath` is the destination file (its directory must exist), or an existing directory, which
+ * receives the file under its own name (as `cp` and `Copy-Item` do); for a directory, the
+ * destination directory, created with its parents and merged with what exists.
  *
- * @throws {InvalidArgumentError} when the local path does not exist or is not a file or directory.
- * @throws {FileTransferError} `exists` when a destination file exists without `overwrite` (nothing
- *   is replaced), `checksum` when the server received other bytes than were sent; `cause` is the
- *   server's {@link PipelineFailedError}.
- * @throws {PipelineFailedError} when the server fails otherwise (destination is a directory, its
- *   directory is missing, access denied); the message names the remote path and `errorRecord`
- *   carries PowerShell's ErrorRecord.
+ * @throws {FileTransferError} `not-found` when the local path does not exist; `exists` when a
+ *   destination file exists without `overwrite` (nothing is replaced); `checksum` when the server
+ *   received other bytes than were sent; `io` when a file cannot be read or written on either side
+ *   (the destination's directory is missing, access denied, …). The message names the path; `cause`
+ *   is the server's {@link PipelineFailedError} (with PowerShell's ErrorRecord) or Node's error.
+ * @throws {InvalidArgumentError} when the local path is not a file or directory, or for bad options.
  * @throws {AbortError} / {TimeoutError} when cancelled; the remote pipeline is stopped and its
- *   temporary file removed.
+ *   temporary file removed (the message says so, or where it was left and why).
  */
 export async function copyToRemote(
   pool: RunspacePool,
@@ -320,10 +375,14 @@ export async function copyToRemote(
   const info = await lstat(source)
     .then((s) => (s.isSymbolicLink() ? stat(source) : s))
     .catch((e: unknown) => {
-      throw new InvalidArgumentError(
-        `cannot copy '${source}': ${errno(e) === 'ENOENT' ? 'no such local file or directory' : String(e)}`,
-        { cause: e },
-      )
+      if (errno(e) === 'ENOENT')
+        throw new FileTransferError(
+          `cannot copy '${source}': no such local file or directory`,
+          'not-found',
+          source,
+          { cause: e },
+        )
+      throw localError(e, `cannot copy '${source}'`, source)
     })
   const scope = new Scope(options, `copying '${source}' to '${remotePath}'`)
   try {
@@ -331,22 +390,24 @@ export async function copyToRemote(
     const overwrite = options.overwrite === true
     if (info.isFile()) {
       const progress = new Progress(info.size, options.onProgress)
-      const r = await copyFile(
-        pool,
+      const r = await copyFile(pool, {
         source,
-        info.size,
+        size: info.size,
         remotePath,
+        name: basename(source),
         expand,
         overwrite,
         chunkSize,
         progress,
         scope,
-      )
+      })
       return { destination: r.destination, files: 1, directories: 0, bytes: progress.bytes, sha256: r.sha256 }
     }
     if (!info.isDirectory())
       throw new InvalidArgumentError(`cannot copy '${source}': not a regular file or directory`)
-    const tree = await walkLocal(source)
+    const tree = await walkLocal(source).catch((e: unknown) => {
+      throw localError(e, `cannot copy '${source}'`, undefined)
+    })
     scope.check()
     const prepared = await run(
       pool,
@@ -359,7 +420,9 @@ export async function copyToRemote(
         Expand: expand,
       },
       { signal: scope.signal },
-    )
+    ).catch((e: unknown) => {
+      throw remoteError(e, pool, remotePath)
+    })
     const [root, separator] = prepared
     if (typeof root !== 'string' || typeof separator !== 'string')
       throw new ProtocolError('the directory preparation script returned no path')
@@ -369,7 +432,18 @@ export async function copyToRemote(
     )
     await eachLimited(tree.files, concurrency, async (f) => {
       const dest = root + separator + f.rel.split('/').join(separator)
-      await copyFile(pool, f.path, f.size, dest, false, overwrite, chunkSize, progress, scope)
+      // name '': the file's own path, never into a directory that happens to be there
+      await copyFile(pool, {
+        source: f.path,
+        size: f.size,
+        remotePath: dest,
+        name: '',
+        expand: false,
+        overwrite,
+        chunkSize,
+        progress,
+        scope,
+      })
     })
     return {
       destination: root,
@@ -385,19 +459,25 @@ export async function copyToRemote(
   }
 }
 
-async function copyFile(
-  pool: RunspacePool,
-  source: string,
-  size: number,
-  remotePath: string,
-  expand: boolean,
-  overwrite: boolean,
-  chunkSize: number,
-  progress: Progress,
-  scope: Scope,
-): Promise<{ destination: string; sha256: string }> {
+/** One file of a copy. */
+interface CopyJob {
+  readonly source: string
+  readonly size: number
+  /** The destination file, or a directory that receives the file as `name`. */
+  readonly remotePath: string
+  /** The file's name inside `remotePath` when that is an existing directory ('' for never). */
+  readonly name: string
+  readonly expand: boolean
+  readonly overwrite: boolean
+  readonly chunkSize: number
+  readonly progress: Progress
+  readonly scope: Scope
+}
+
+async function copyFile(pool: RunspacePool, job: CopyJob): Promise<{ destination: string; sha256: string }> {
+  const { source, size, remotePath, name, expand, overwrite, chunkSize, progress, scope } = job
   scope.check()
-  const tempName = randomTempName(remotePath.split(/[\\/]/).pop() ?? 'file')
+  const tempName = randomTempName(name !== '' ? name : leafName(remotePath))
   const hash = createHash('sha256')
   let digest = ''
   let fileBytes = 0
@@ -410,6 +490,8 @@ async function copyFile(
         yield chunk
         progress.report(source, fileBytes, size, chunk.length)
       }
+    } catch (e) {
+      throw localError(e, `reading '${source}'`, source)
     } finally {
       stream.destroy()
     }
@@ -419,6 +501,7 @@ async function copyFile(
   }
   const ps = new PowerShell(pool).addScript(COPY_FILE_SCRIPT, true).addParameters({
     Path: remotePath,
+    Name: name,
     TempName: tempName,
     Overwrite: overwrite,
     Expand: expand,
@@ -426,7 +509,7 @@ async function copyFile(
   // a small file travels as a parameter: no input stream, fewer round trips
   let small: Buffer | undefined
   if (size <= chunkSize) {
-    small = await readFile(source)
+    small = await local(`reading '${source}'`, source, () => readFile(source))
     if (small.length > chunkSize) small = undefined
   }
   if (small !== undefined) {
@@ -440,16 +523,46 @@ async function copyFile(
     if (typeof destination !== 'string') throw new ProtocolError('the copy script returned no path')
     return { destination, sha256: digest }
   } catch (e) {
-    // a stopped or broken pipeline cannot clean up after itself: remove the temporary file
-    if (pool.failure === undefined && !(e instanceof PipelineFailedError)) {
-      await run(
-        pool,
-        REMOVE_TEMP_SCRIPT,
-        { Path: remotePath, TempName: tempName, Expand: expand },
-        { timeout: CLEANUP_TIMEOUT },
-      ).catch(() => undefined)
-    }
-    throw e
+    // the script removes its temporary file when it fails; a stopped or broken pipeline cannot
+    if (!(e instanceof PipelineFailedError) || pool.failure !== undefined)
+      await removeRemoteTemp(pool, { remotePath, name, tempName, expand }, scope)
+    // a failing input stream (an unreadable file) stops the pipeline: report the local error
+    const reason = e instanceof AbortError && e.cause instanceof FileTransferError ? e.cause : e
+    throw remoteError(reason, pool, remotePath)
+  }
+}
+
+/**
+ * Removes the temporary file of an interrupted copy from the server and notes in `scope` what
+ * happened to it: removed, never created, or left behind (with why) when the connection is gone or
+ * the removal fails.
+ */
+async function removeRemoteTemp(
+  pool: RunspacePool,
+  where: { remotePath: string; name: string; tempName: string; expand: boolean },
+  scope: Scope,
+): Promise<void> {
+  const guess = `'${where.tempName}' next to '${where.remotePath}'`
+  if (pool.failure !== undefined) {
+    scope.notes.push(
+      `the partial file ${guess} may be left on the server (the connection failed: ${pool.failure.message})`,
+    )
+    return
+  }
+  try {
+    const out = await run(
+      pool,
+      REMOVE_TEMP_SCRIPT,
+      { Path: where.remotePath, Name: where.name, TempName: where.tempName, Expand: where.expand },
+      { timeout: CLEANUP_TIMEOUT },
+    )
+    const m = typeof out[0] === 'string' ? /^(removed|absent)\t(.*)$/s.exec(out[0]) : null
+    if (m?.[1] === 'removed') scope.notes.push(`removed the partial file '${m[2]}' on the server`)
+    else if (m === null) scope.notes.push(`the partial file ${guess} may be left on the server`)
+  } catch (e) {
+    scope.notes.push(
+      `the partial file ${guess} may be left on the server (removing it failed: ${e instanceof Error ? e.message : String(e)})`,
+    )
   }
 }
 
@@ -506,16 +619,19 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Fetches a remote file or directory tree from the server of `pool` to `localPath`. For a file,
- * `localPath` is the destination file (its directory must exist); for a directory, the destination
- * directory, created with its parents and merged with what exists.
+ * `localPath` is the destination file (its directory must exist), or an existing directory, which
+ * receives the file under its remote name (as `cp` and `Copy-Item` do; a path ending in a separator
+ * must be an existing directory); for a directory, the destination directory, created with its
+ * parents and merged with what exists.
  *
  * @throws {FileTransferError} `not-found` when the remote path does not exist (the message names
  *   it); `exists` when a local destination file exists and `overwrite` is not set (nothing is
- *   transferred then); `checksum` when the received bytes do not match the server's SHA-256.
- * @throws {PipelineFailedError} when the remote path cannot be read.
- * @throws {InvalidArgumentError} when the local directory is missing.
+ *   transferred then); `checksum` when the received bytes do not match the server's SHA-256; `io`
+ *   when a file cannot be read or written on either side (the local directory is missing, access
+ *   denied, a directory where the file should go …), naming the path, with Node's error or the
+ *   server's {@link PipelineFailedError} as `cause`.
  * @throws {AbortError} / {TimeoutError} when cancelled; the remote pipeline is stopped and the local
- *   temporary file removed.
+ *   temporary file removed (the message says so).
  */
 export async function fetchFromRemote(
   pool: RunspacePool,
@@ -535,12 +651,31 @@ export async function fetchFromRemote(
         STAT_SCRIPT,
         { Path: remotePath, Expand: options.expandVariables === true },
         { signal: scope.signal },
-      ),
+      ).catch((e: unknown) => {
+        throw remoteError(e, pool, remotePath)
+      }),
     )
     if (tree.kind === 'file') {
+      // into an existing directory: under the remote file's own name
+      const into = await stat(dest).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+      if (!into && /[\\/]$/.test(localPath))
+        throw new FileTransferError(`cannot fetch to '${localPath}': no such local directory`, 'io', dest)
+      const target = into ? join(dest, leafName(tree.path)) : dest
       const progress = new Progress(tree.size, options.onProgress)
-      const sha256 = await fetchFile(pool, tree.path, tree.size, dest, overwrite, chunkSize, progress, scope)
-      return { destination: dest, files: 1, directories: 0, bytes: progress.bytes, sha256 }
+      const sha256 = await fetchFile(
+        pool,
+        tree.path,
+        tree.size,
+        target,
+        overwrite,
+        chunkSize,
+        progress,
+        scope,
+      )
+      return { destination: target, files: 1, directories: 0, bytes: progress.bytes, sha256 }
     }
     const files = tree.files.map((f) => ({ ...f, local: join(dest, ...safeRelative(f.rel)) }))
     const dirs = tree.directories.map((d) => join(dest, ...safeRelative(d)))
@@ -554,8 +689,8 @@ export async function fetchFromRemote(
           dest,
         )
     }
-    await mkdir(dest, { recursive: true })
-    for (const d of dirs) await mkdir(d, { recursive: true })
+    for (const d of [dest, ...dirs])
+      await local(`cannot create the local directory '${d}'`, d, () => mkdir(d, { recursive: true }))
     const separator = tree.path.includes('\\') && !tree.path.includes('/') ? '\\' : '/'
     const remoteRoot = tree.path.replace(/[\\/]+$/, '')
     const progress = new Progress(
@@ -591,13 +726,20 @@ async function fetchFile(
   scope: Scope,
 ): Promise<string> {
   scope.check()
-  if (!overwrite && (await exists(dest))) throw localFileExists(dest)
+  const existing = await lstat(dest).catch(() => undefined)
+  if (existing?.isDirectory() === true)
+    throw new FileTransferError(`cannot fetch to '${dest}': it is a directory`, 'io', dest)
+  if (!overwrite && existing !== undefined) throw localFileExists(dest)
   const temp = join(dirname(dest), randomTempName(basename(dest)))
   const handle = await open(temp, 'wx').catch((e: unknown) => {
-    throw new InvalidArgumentError(
-      `cannot fetch to '${dest}': ${errno(e) === 'ENOENT' ? 'the local directory does not exist' : String(e)}`,
-      { cause: e },
-    )
+    if (errno(e) === 'ENOENT')
+      throw new FileTransferError(
+        `cannot fetch to '${dest}': the local directory does not exist`,
+        'io',
+        dest,
+        { cause: e },
+      )
+    throw localError(e, `cannot fetch to '${dest}'`, dest)
   })
   let done = false
   try {
@@ -607,22 +749,26 @@ async function fetchFile(
     const ps = new PowerShell(pool)
       .addScript(FETCH_FILE_SCRIPT, true)
       .addParameters({ Path: remotePath, ChunkSize: chunkSize, Expand: false })
-    for await (const item of ps.stream(undefined, {
-      signal: scope.signal,
-      highWaterMark: FETCH_HIGH_WATER_MARK,
-    })) {
-      if (item instanceof Uint8Array) {
-        if (remoteDigest !== undefined)
-          throw new ProtocolError('the fetch script sent data after its checksum')
-        await handle.write(item)
-        hash.update(item)
-        fileBytes += item.length
-        progress.report(remotePath, fileBytes, size, item.length)
-      } else if (typeof item === 'string' && item.startsWith('sha256:')) {
-        remoteDigest = item.slice(7)
-      } else {
-        throw new ProtocolError('the fetch script sent an unexpected object')
+    try {
+      for await (const item of ps.stream(undefined, {
+        signal: scope.signal,
+        highWaterMark: FETCH_HIGH_WATER_MARK,
+      })) {
+        if (item instanceof Uint8Array) {
+          if (remoteDigest !== undefined)
+            throw new ProtocolError('the fetch script sent data after its checksum')
+          await local(`writing '${temp}'`, temp, () => handle.write(item))
+          hash.update(item)
+          fileBytes += item.length
+          progress.report(remotePath, fileBytes, size, item.length)
+        } else if (typeof item === 'string' && item.startsWith('sha256:')) {
+          remoteDigest = item.slice(7)
+        } else {
+          throw new ProtocolError('the fetch script sent an unexpected object')
+        }
       }
+    } catch (e) {
+      throw remoteError(e, pool, remotePath)
     }
     if (fileBytes === 0) progress.report(remotePath, 0, size, 0)
     const digest = hash.digest('hex')
@@ -634,14 +780,22 @@ async function fetchFile(
         'checksum',
         remotePath,
       )
-    await handle.close()
-    await placeFile(temp, dest, overwrite)
+    await local(`writing '${temp}'`, temp, () => handle.close())
+    await local(`cannot fetch to '${dest}'`, dest, () => placeFile(temp, dest, overwrite))
     done = true
     return digest
   } finally {
     if (!done) {
       await handle.close().catch(() => undefined)
-      await unlink(temp).catch(() => undefined)
+      const removed = await unlink(temp).then(
+        () => undefined,
+        (e: unknown) => (errno(e) === 'ENOENT' ? undefined : e),
+      )
+      if (removed === undefined) scope.notes.push(`removed the partial file '${temp}'`)
+      else
+        scope.notes.push(
+          `the partial file '${temp}' was left (removing it failed: ${removed instanceof Error ? removed.message : String(removed)})`,
+        )
     }
   }
 }

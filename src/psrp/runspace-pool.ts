@@ -106,6 +106,9 @@ const RECORD_STREAMS: Partial<Record<MessageTypeName, RecordStream>> = {
   INFORMATION_RECORD: 'information',
 }
 
+/** How many removed pipeline ids {@link ClientRunspacePool} remembers, to read their late data leniently. */
+const REMEMBERED_REMOVED_PIPELINES = 256
+
 /** The sans-IO client side of one runspace pool and its pipelines. */
 export class ClientRunspacePool {
   /** The pool id (RPID / WinRM ShellId). */
@@ -118,6 +121,12 @@ export class ClientRunspacePool {
   readonly #guid: GuidSource
   readonly #fragmenter = new Fragmenter()
   readonly #defragmenters = new Map<string, Defragmenter>()
+  /**
+   * Pipelines removed recently: the server may still be sending their output (a stopped pipeline's
+   * fragments in flight). Their late data is read with a defragmenter that skips the rest of objects
+   * begun before the removal, instead of failing the pool on a fragment without its start.
+   */
+  readonly #removed = new Set<string>()
   readonly #outgoing: Outgoing[] = []
   readonly #events: PsrpEvent[] = []
   readonly #pipelines = new Map<string, ClientPipeline>()
@@ -367,7 +376,11 @@ export class ClientRunspacePool {
 
   /** Forgets a finished pipeline (after the transport closed it). */
   removePipeline(id: string): void {
-    this.#pipelines.delete(id)
+    if (this.#pipelines.delete(id)) {
+      this.#removed.add(id)
+      if (this.#removed.size > REMEMBERED_REMOVED_PIPELINES)
+        this.#removed.delete(this.#removed.values().next().value as string)
+    }
     this.#defragmenters.delete(id)
     this.#openHostCalls.delete(id)
   }
@@ -457,11 +470,12 @@ export class ClientRunspacePool {
     const key = pipelineId ?? NIL_GUID
     let d = this.#defragmenters.get(key)
     if (d === undefined) {
-      d = new Defragmenter(
-        this.#options.maxReceivedObjectSize === undefined
+      d = new Defragmenter({
+        ...(this.#options.maxReceivedObjectSize === undefined
           ? {}
-          : { maxObjectSize: this.#options.maxReceivedObjectSize },
-      )
+          : { maxObjectSize: this.#options.maxReceivedObjectSize }),
+        skipOrphans: this.#removed.has(key),
+      })
       this.#defragmenters.set(key, d)
     }
     for (const raw of d.push(data)) this.#handle(raw)
@@ -496,6 +510,7 @@ export class ClientRunspacePool {
   #addPipeline(p: ClientPipeline): ClientPipeline {
     if (this.#pipelines.has(p.id))
       throw new ProtocolError(`pipeline ${p.id} already exists`, { side: 'local' })
+    this.#removed.delete(p.id)
     this.#pipelines.set(p.id, p)
     return p
   }

@@ -345,9 +345,15 @@ function defineCommonScenarios(label: string, f: Fixture): void {
       return true
     })
     await assert.rejects(stat(join(f.dir(), 'never.bin')), /ENOENT/)
+    // every transfer failure has FileTransferError's code (a missing local file was InvalidArgumentError)
     await assert.rejects(
       client.copy(join(f.dir(), 'no-local.bin'), remote, { overwrite: true }),
-      InvalidArgumentError,
+      (e: unknown) => {
+        assert.ok(e instanceof FileTransferError)
+        assert.equal(e.reason, 'not-found')
+        assert.equal(e.path, join(f.dir(), 'no-local.bin'))
+        return true
+      },
     )
   })
 

@@ -14,6 +14,12 @@ import { concatBytes } from '../../internal/bytes.ts'
 export interface DefragmenterOptions {
   /** Largest reassembled message accepted, in bytes (default 10 MiB, PowerShell's MaximumReceivedObjectSize). */
   maxObjectSize?: number
+  /**
+   * Skip the fragments of objects whose start fragment was never seen instead of rejecting them: for
+   * data that is picked up mid-stream (the late output of a pipeline the client already forgot).
+   * Default false.
+   */
+  skipOrphans?: boolean
 }
 
 interface Partial {
@@ -25,11 +31,13 @@ interface Partial {
 /** Incremental defragmenter. Feed bytes with {@link push}; get whole messages back. */
 export class Defragmenter {
   readonly #maxObjectSize: number
+  readonly #skipOrphans: boolean
   readonly #partial = new Map<bigint, Partial>()
   #pending: Uint8Array = new Uint8Array(0)
 
   constructor(options: DefragmenterOptions = {}) {
     this.#maxObjectSize = options.maxObjectSize ?? 10 * 1024 * 1024
+    this.#skipOrphans = options.skipOrphans ?? false
   }
 
   /** Number of objects started but not finished. */
@@ -64,6 +72,7 @@ export class Defragmenter {
           throw new ProtocolError(`object ${objectId} starts with fragment ${fragmentId}, not 0`)
         part = { nextFragmentId: 0n, chunks: [], size: 0 }
       } else if (part === undefined) {
+        if (this.#skipOrphans) continue
         throw new ProtocolError(
           `fragment ${fragmentId} of object ${objectId} arrived without its start fragment`,
         )
