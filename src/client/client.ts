@@ -196,9 +196,13 @@ function isLocalTarget(t: ClientTarget): t is LocalTarget {
  * first to use the server's limit).
  *
  * ```ts
- * await using client = new Client({ local: true })
- * const { output } = await client.runPs('Get-Date')
- * await client.copy('./data', '/tmp/data', { overwrite: true, onProgress: (p) => console.log(p.bytes) })
+ * const client = new Client({ local: true })
+ * try {
+ *   const { output } = await client.runPs('Get-Date')
+ *   await client.copy('./data', '/tmp/data', { overwrite: true, onProgress: (p) => console.log(p.bytes) })
+ * } finally {
+ *   await client.close()
+ * }
  * ```
  */
 export class Client implements AsyncDisposable {

@@ -1,8 +1,8 @@
 /**
  * Reads the code snippets of a Markdown file (the README) for `test/integration/readme.test.ts`.
  *
- * A snippet is a fenced block tagged `ts`, `js` or `sh`. An HTML comment on the line just above its
- * fence says how it is run:
+ * A snippet is a fenced block tagged `ts`, `js` or `sh`. An HTML comment on the nearest non-blank line
+ * above its fence says how it is run:
  *
  * - none: run it here (TypeScript and JavaScript against the built package, shell with bash);
  * - `<!-- snippet: needs-windows -->`, `needs-kerberos`, `needs-ssh-host`: skipped, with that reason;
@@ -89,7 +89,10 @@ export function readSnippets(markdown: string): Snippet[] {
     const body: string[] = []
     for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!)
     if (i >= lines.length) throw new Error(`line ${start + 1}: unclosed code fence`)
-    const above = start > 0 ? /^<!--\s*snippet:(.*?)-->\s*$/.exec(lines[start - 1]!) : null
+    // the nearest non-blank line above (Prettier puts a blank line between a comment and a fence)
+    let prev = start - 1
+    while (prev >= 0 && lines[prev]!.trim() === '') prev--
+    const above = prev >= 0 ? /^<!--\s*snippet:(.*?)-->\s*$/.exec(lines[prev]!) : null
     const lang = LANGS[fence[1]!.toLowerCase()]
     if (lang === undefined) {
       if (above !== null) throw new Error(`line ${start}: snippet marker above a '${fence[1]}' block`)
@@ -101,6 +104,14 @@ export function readSnippets(markdown: string): Snippet[] {
     out.push({ lang, code: body.join('\n') + '\n', line: start + 1, section, mode })
   }
   return out
+}
+
+/**
+ * A JavaScript or TypeScript snippet as run here: `port: 5985` (the WinRM test server of the README)
+ * is the test's free port.
+ */
+export function prepareScript(code: string, port: number): string {
+  return code.replace(/\bport: 5985\b/g, `port: ${port}`)
 }
 
 /** Quotes a string for bash. */

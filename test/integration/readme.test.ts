@@ -31,7 +31,13 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { findPwsh, peerSkip } from '../helpers/peers.ts'
-import { prepareShell, readSnippets, type Snippet } from '../helpers/readme-snippets.ts'
+import {
+  prepareScript,
+  prepareShell,
+  readSnippets,
+  SKIP_MARKERS,
+  type Snippet,
+} from '../helpers/readme-snippets.ts'
 import { ntlmPeerAvailable } from '../peers/auth/ntlm-peer.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -192,13 +198,13 @@ describe('README snippets', { skip }, () => {
         include: ['*.mts'],
       }),
     )
+    port = await freePort()
     for (const s of snippets) {
       if (s.mode.kind === 'skip' || s.lang === 'sh') continue
       const base = `line${s.line}`
-      writeFileSync(join(work, s.lang === 'ts' ? `${base}.mts` : `${base}.mjs`), s.code)
+      writeFileSync(join(work, s.lang === 'ts' ? `${base}.mts` : `${base}.mjs`), prepareScript(s.code, port))
       files.set(s, join(work, `${base}.mjs`))
     }
-    port = await freePort()
     env = {
       ...process.env,
       PATH: [dirname(pwsh as string), process.env['PATH'] ?? ''].join(delimiter),
@@ -239,10 +245,13 @@ describe('README snippets', { skip }, () => {
     )
     assert.throws(() => readSnippets('<!-- snippet: needs-windows -->\n```text\nx\n```\n'), /marker above/)
     assert.throws(() => readSnippets('```sh\nx\n'), /unclosed/)
+    const formatted = readSnippets('<!-- snippet: needs-windows -->\n\n```sh\nx\n```\n')
+    assert.deepEqual(formatted[0]?.mode, { kind: 'skip', reason: SKIP_MARKERS['needs-windows'] })
   })
 
   for (const s of snippets) {
-    const needsNtlm = s.lang === 'sh' && /--auth ntlm/.test(s.code)
+    // the WinRM test server of the README runs with --auth ntlm: it and the snippets using it need the peer
+    const needsNtlm = /--auth ntlm|--port 5985|port: 5985/.test(s.code)
     const reason = s.mode.kind === 'skip' ? s.mode.reason : needsNtlm ? ntlmSkip : false
     test(label(s), { skip: reason }, async () => {
       if (s.lang === 'sh') {
