@@ -275,6 +275,14 @@ describe('README snippets', { skip }, () => {
     })
   }
 
+  test('`npx psrp` in the checkout is its built CLI (what the shell snippets stand in for)', async () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version
+    const r = await run('npx', ['--no-install', 'psrp', '--version'], ROOT, env)
+    assert.equal(r.code, 0, describeRun(r))
+    assert.equal(r.stdout.trim(), version)
+  })
+
   test('the TypeScript snippets compile against the built declarations', async () => {
     assert.ok(tsc !== undefined)
     const r = await tsc
