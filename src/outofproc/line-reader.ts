@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ProtocolError } from '../errors.ts'
+import { InvalidArgumentError, ProtocolError } from '../errors.ts'
 
 /**
  * Default bound on one line, in characters: 16 MiB. PowerShell's longest line is about 43.8 KB (a
@@ -39,9 +39,12 @@ export class LineReader {
   #skipLeadingLf = false
   #ended = false
 
+  /** @throws {InvalidArgumentError} when `maxLineLength` is not a positive integer. */
   constructor(options: LineReaderOptions = {}) {
     const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH
-    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxLineLength must be a positive integer`)
+    if (!Number.isInteger(max) || max < 1) {
+      throw new InvalidArgumentError(`maxLineLength must be a positive integer, got ${String(max)}`)
+    }
     this.#maxLineLength = max
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ProtocolError } from '../../../src/errors.ts'
+import { InvalidArgumentError, ProtocolError } from '../../../src/errors.ts'
 import { DEFAULT_MAX_LINE_LENGTH, LineReader } from '../../../src/outofproc/index.ts'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -71,7 +71,13 @@ describe('LineReader', () => {
       (e: unknown) => e instanceof ProtocolError && e.side === 'remote' && /longer than 10/.test(e.message),
     )
     assert.throws(() => r.push('x'), ProtocolError, 'unusable afterwards')
-    assert.throws(() => new LineReader({ maxLineLength: 0 }), RangeError)
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => new LineReader({ maxLineLength: bad }),
+        (e: unknown) => e instanceof InvalidArgumentError && /maxLineLength/.test(e.message),
+        String(bad),
+      )
+    }
   })
 
   test('an incomplete UTF-8 sequence at the end is replaced, not lost silently', () => {
