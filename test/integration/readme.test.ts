@@ -4,7 +4,7 @@
  * - `js` snippets as plain `.mjs` files with Node, importing `psrp` from the built package (`dist`,
  *   linked as `node_modules/psrp` of a temp dir, as an installed package would be);
  * - `ts` snippets compiled by TypeScript against the built declarations (strict, NodeNext, as a
- *   consumer's project would), then run with Node;
+ *   consumer's project would), then run with Node; the skipped ones are compiled too;
  * - `sh` snippets with bash in the checkout, `npx psrp` being the built CLI; a snippet marked
  *   `background` (the WinRM test server) runs alongside the ones after it.
  *
@@ -52,6 +52,8 @@ const skip = peerSkip(
 /** A snippet that starts the WinRM test server with `--auth ntlm` needs the Debian NTLM acceptor. */
 const ntlmSkip = peerSkip('NTLM auth peer', ntlmPeerAvailable(), 'apt-get install python3-gssapi gss-ntlmssp')
 const RUN_TIMEOUT = 90_000
+/** Free names in the README's TypeScript snippets that are not run: values the reader supplies. */
+const READER_VALUES = 'declare const username: string, password: string, ca: string'
 
 /** Newest modification time under a folder (files only). */
 function newest(dir: string, ext: string): number {
@@ -200,8 +202,15 @@ describe('README snippets', { skip }, () => {
     )
     port = await freePort()
     for (const s of snippets) {
-      if (s.mode.kind === 'skip' || s.lang === 'sh') continue
+      if (s.lang === 'sh') continue
       const base = `line${s.line}`
+      if (s.mode.kind === 'skip') {
+        // not run, but compiled all the same, so it cannot drift from the API; the values the README
+        // leaves to the reader are declared
+        if (s.lang === 'ts')
+          writeFileSync(join(work, `${base}.mts`), `${READER_VALUES}\n${s.code}\nexport {}\n`)
+        continue
+      }
       writeFileSync(join(work, s.lang === 'ts' ? `${base}.mts` : `${base}.mjs`), prepareScript(s.code, port))
       files.set(s, join(work, `${base}.mjs`))
     }
@@ -211,7 +220,7 @@ describe('README snippets', { skip }, () => {
       PSRP_PASSWORD: randomBytes(9).toString('base64url'),
       NO_COLOR: '1',
     }
-    if ([...files.keys()].some((s) => s.lang === 'ts')) {
+    if (snippets.some((s) => s.lang === 'ts')) {
       // compiles while the shell snippets (earlier in the README) run
       tsc = run(
         process.execPath,
@@ -283,7 +292,7 @@ describe('README snippets', { skip }, () => {
     assert.equal(r.stdout.trim(), version)
   })
 
-  test('the TypeScript snippets compile against the built declarations', async () => {
+  test('the TypeScript snippets (also those not run) compile against the built declarations', async () => {
     assert.ok(tsc !== undefined)
     const r = await tsc
     assert.equal(r.code, 0, `tsc:\n${r.stdout}${r.stderr}`)
