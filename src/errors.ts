@@ -15,6 +15,7 @@ export type PsrpErrorCode =
   | 'ERR_TIMEOUT'
   | 'ERR_ABORTED'
   | 'ERR_AUTHENTICATION'
+  | 'ERR_HOST_KEY'
   | 'ERR_WSMAN_FAULT'
   | 'ERR_PIPELINE_FAILED'
   | 'ERR_PIPELINE_STOPPED'
@@ -119,8 +120,15 @@ export class AbortError extends PsrpError {
 
 /** Authentication failed (wrong credentials, unsupported mechanism, KDC unreachable …). */
 export class AuthenticationError extends PsrpError {
-  constructor(message: string, options?: PsrpErrorOptions) {
-    super('ERR_AUTHENTICATION', message, options)
+  /**
+   * @param options.code `ERR_AUTHENTICATION` (the default), or `ERR_HOST_KEY` for a server that
+   * could not prove who it is (an SSH host key that failed verification).
+   */
+  constructor(
+    message: string,
+    options?: PsrpErrorOptions & { code?: 'ERR_AUTHENTICATION' | 'ERR_HOST_KEY' },
+  ) {
+    super(options?.code ?? 'ERR_AUTHENTICATION', message, options)
   }
 }
 

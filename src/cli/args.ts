@@ -448,6 +448,11 @@ export interface RunArgs {
   readonly json: boolean
   /** `--width <n>`: formatting width (default the terminal's columns, else 120). */
   readonly width?: number
+  /**
+   * False with `-n`/`--no-stdin`: piped stdin is not passed to the script as pipeline input
+   * (`$input`). Stdin that is a terminal never is, nor is it with `-f -`.
+   */
+  readonly stdin: boolean
 }
 
 /** Help of `psrp run`. */
@@ -456,11 +461,17 @@ export const RUN_HELP = `usage: psrp run [options] <script>
 
 Runs a PowerShell script and prints its output as PowerShell formats it (on the server, with
 Out-String -Stream), or with --json one JSON object per line. Error, warning, verbose, debug and
-information records go to stderr. Exit code 1 when the script failed or wrote an error record.
+information records go to stderr; errors look as pwsh 7 shows them (Exception: …, Write-Error: …).
+When stdin is not a terminal its lines are the script's pipeline input ($input), as with pwsh -c:
+  printf 'a\nb\n' | psrp run '$input | % { "got $_" }'
+Exit code: the script's \`exit n\`; else 1 when it failed or wrote an error record; 130 after
+Ctrl+C; 141 when stdout was closed by its reader (| head): the remote pipeline is stopped.
 
   -f, --file <file>        read the script from a file
       --json               print each output object as JSON (typed values keep their .NET type)
   -w, --width <n>          formatting width (default: the terminal's columns, else 120)
+  -n, --no-stdin           do not pass piped stdin as pipeline input (as ssh -n; for callers
+                           whose stdin stays open)
 
 ${CONNECTION_HELP}`
 
@@ -471,6 +482,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     file: { type: 'string', short: 'f' },
     json: { type: 'boolean' },
     width: { type: 'string', short: 'w' },
+    'no-stdin': { type: 'boolean', short: 'n' },
   })
   const help = values.get('help') === true
   const connection = connectionSpec('run', values)
@@ -480,6 +492,7 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     help,
     connection,
     json: values.get('json') === true,
+    stdin: values.get('no-stdin') !== true,
     ...(width === undefined ? {} : { width: Math.floor(width) }),
   }
   if (help) return base
@@ -519,6 +532,7 @@ Over SSH, --pipe and a local pwsh (no WinRS there) PowerShell runs it, as \`& <e
 output arrives line by line as text (a missing final newline is added), each stderr line is an
 error record printed on stderr, piped stdin is passed in as lines, and the exit code is
 $LASTEXITCODE (127 when the program is not found). Ctrl+C stops it (exit code 130).
+When stdout is closed by its reader (| head) the program is stopped and the exit code is 141.
 
   -n, --no-stdin           do not forward stdin (as ssh -n; for scripts whose stdin stays open)
       --no-cmd-shell       WinRM: run <exe> directly instead of through cmd.exe /c
@@ -597,11 +611,12 @@ export interface TransferArgs {
 export function transferHelp(direction: 'copy' | 'fetch'): string {
   const what =
     direction === 'copy'
-      ? 'usage: psrp copy [options] <local file> <remote path>\n\nCopies a local file to the server.'
-      : 'usage: psrp fetch [options] <remote path> <local file>\n\nCopies a file from the server.'
-  return `${what} On a terminal a progress bar shows bytes, rate and ETA.
+      ? 'usage: psrp copy [options] <local path> <remote path>\n\nCopies a local file, or a directory with everything in it, to the server.'
+      : 'usage: psrp fetch [options] <remote path> <local path>\n\nCopies a file, or a directory with everything in it, from the server.'
+  return `${what}
+On a terminal a progress bar shows bytes, rate and ETA.
 
-      --force              replace an existing destination file
+      --force              replace existing destination files
       --expand             expand variables in the remote path ($env:TEMP\\x.bin); the path is
                            then evaluated by PowerShell, so use it with trusted paths only
       --no-progress        no progress bar
@@ -633,4 +648,39 @@ export function parseTransferArgs(direction: 'copy' | 'fetch', argv: readonly st
   const [source, destination] = positionals as [string, string]
   if (source === '' || destination === '') throw new UsageError(direction, 'paths must not be empty')
   return { ...base, source, destination }
+}
+
+/** `psrp decode`. */
+export interface DecodeArgs {
+  readonly help: boolean
+  /** False with `--no-body`: no CLIXML bodies in the dissection. */
+  readonly bodies: boolean
+  /** The file to read; undefined (or `-`) reads stdin. */
+  readonly file?: string
+}
+
+/** Help of `psrp decode`. */
+export const DECODE_HELP = `usage: psrp decode [--no-body] [file]
+
+Dissects PSRP data: base64 or hex of PSRP fragments, WS-Man SOAP envelopes, OutOfProc <Data>
+lines (as pwsh -s speaks them) or a recording. Prints the fragments, message headers, typed fields
+and CLIXML bodies. Reads the file, or stdin when no file (or -) is given; on a terminal, end the
+input with Ctrl+D on an empty line. Exit code 1 when some data could not be decoded.
+
+      --no-body            leave out the CLIXML bodies
+  -h, --help               this help`
+
+/** Parses `psrp decode` arguments. */
+export function parseDecodeArgs(argv: readonly string[]): DecodeArgs {
+  const { values, positionals } = parseOptions('decode', argv, {
+    'no-body': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  const help = values.get('help') === true
+  const base = { help, bodies: values.get('no-body') !== true }
+  if (help) return base
+  if (positionals.length > 1)
+    throw new UsageError('decode', `unexpected arguments ${JSON.stringify(positionals)}: one file expected`)
+  const file = positionals[0]
+  return file === undefined || file === '-' ? base : { ...base, file }
 }

@@ -15,9 +15,17 @@
 import type { Readable } from 'node:stream'
 import type { CmdArgs } from './args.ts'
 import { openSession, type Session } from './connect.ts'
-import { formatErrorRecord, formatWidth, stopOnCtrlC, type CliIO } from './run.ts'
+import { EXIT_OUTPUT_CLOSED } from './messages.ts'
+import { formatErrorRecord, formatWidth, outputGone, stopOnCtrlC, writeFailure, type CliIO } from './run.ts'
+import { inputLines } from './terminal.ts'
 import { TerminalHost } from './terminal-host.ts'
-import { ErrorRecord, PipelineFailedError, PipelineStoppedError, PowerShell, TimeoutError } from '../index.ts'
+import {
+  PipelineFailedError,
+  PipelineStoppedError,
+  PowerShell,
+  TimeoutError,
+  type ErrorRecord,
+} from '../index.ts'
 
 /**
  * What runs a program through PowerShell: its output (formatted to text in case `$Exe` names a
@@ -33,21 +41,6 @@ try {
   $global:LASTEXITCODE = 127
 }
 [int]$global:LASTEXITCODE`
-
-/** Lines of `input` (without their line ends), for pipeline input. */
-async function* lines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
-  const decoder = new TextDecoder()
-  let rest = ''
-  for await (const chunk of input) {
-    // stream mode keeps a UTF-8 sequence split across chunks whole
-    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Buffer, { stream: true })
-    const parts = rest.split(/\r?\n/)
-    rest = parts.pop() as string
-    yield* parts
-  }
-  rest += decoder.decode()
-  if (rest !== '') yield rest
-}
 
 /** `psrp cmd` without WinRS: the program runs through PowerShell on a runspace pool. */
 async function viaPowerShell(args: CmdArgs, io: CliIO, session: Session): Promise<number> {
@@ -69,26 +62,30 @@ async function viaPowerShell(args: CmdArgs, io: CliIO, session: Session): Promis
         io.error.write(`${r.message}\n`)
       } else {
         otherErrors = true
-        host.writeError(formatErrorRecord(r))
+        host.writeErrorText(formatErrorRecord(r, { colour: host.colourErrors }))
       }
     })
     const releaseCtrlC = stopOnCtrlC(ps, host)
     let exitCode = 0
     try {
       const options = args.connection.timeoutMs === undefined ? {} : { timeout: args.connection.timeoutMs }
-      for await (const value of ps.stream(stdin ? lines(io.input) : undefined, options)) {
+      for await (const value of ps.stream(stdin ? inputLines(io.input) : undefined, options)) {
         if (typeof value === 'number') exitCode = value
         else host.writeOutput(`${String(value ?? '')}\n`)
+        // leaving the loop stops the pipeline (and with it the program)
+        if (outputGone(io)) return EXIT_OUTPUT_CLOSED
       }
     } catch (e) {
+      if (outputGone(io)) return EXIT_OUTPUT_CLOSED
       if (e instanceof PipelineStoppedError) return 130
       if (!(e instanceof PipelineFailedError)) throw e
-      host.writeError(e.errorRecord instanceof ErrorRecord ? formatErrorRecord(e.errorRecord) : e.message)
+      writeFailure(host, e)
       return exitCode !== 0 ? exitCode : 1
     } finally {
       releaseCtrlC()
       host.progress.clear()
     }
+    if (outputGone(io)) return EXIT_OUTPUT_CLOSED
     // a cmdlet (not a program) that failed has no exit code of its own
     return exitCode === 0 && otherErrors ? 1 : exitCode
   } finally {
@@ -96,10 +93,23 @@ async function viaPowerShell(args: CmdArgs, io: CliIO, session: Session): Promis
   }
 }
 
-/** Copies a readable to a writable, respecting the writable's backpressure; resolves at the end. */
-async function pipeOut(from: Readable, to: NodeJS.WritableStream): Promise<void> {
+/**
+ * Copies a readable to a writable, respecting the writable's backpressure; resolves at the end, or
+ * when `closed` fires (the writable's reader went away; the rest is not read).
+ */
+async function pipeOut(from: Readable, to: NodeJS.WritableStream, closed?: AbortSignal): Promise<void> {
   for await (const chunk of from) {
-    if (!to.write(chunk as Buffer)) await new Promise<void>((r) => to.once('drain', () => r()))
+    if (closed?.aborted === true) return
+    if (!to.write(chunk as Buffer))
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          to.off('drain', done)
+          closed?.removeEventListener('abort', done)
+          r()
+        }
+        to.once('drain', done)
+        closed?.addEventListener('abort', done, { once: true })
+      })
   }
 }
 
@@ -137,12 +147,28 @@ export async function cmdCommand(args: CmdArgs, io: CliIO): Promise<number> {
                 reject(new TimeoutError(`the program ran longer than ${timeoutMs} ms`, timeoutMs))
               }, timeoutMs)
             })
+      // stdout closed by its reader: the program is terminated, as a SIGPIPE would end it
+      const outputClosed = new Promise<number>((resolve) => {
+        const closed = io.outputClosed
+        if (closed === undefined) return
+        const onClosed = (): void => {
+          void proc.kill().catch(() => undefined)
+          resolve(EXIT_OUTPUT_CLOSED)
+        }
+        if (closed.aborted) onClosed()
+        else closed.addEventListener('abort', onClosed, { once: true })
+      })
       try {
         const [code] = await Promise.race([
-          Promise.all([proc.exited, pipeOut(proc.stdout, io.output), pipeOut(proc.stderr, io.error)]),
+          Promise.all([
+            proc.exited,
+            pipeOut(proc.stdout, io.output, io.outputClosed),
+            pipeOut(proc.stderr, io.error),
+          ]),
           timedOut,
+          outputClosed.then((c) => [c] as const),
         ])
-        return code ?? 130
+        return outputGone(io) ? EXIT_OUTPUT_CLOSED : (code ?? 130)
       } finally {
         if (timer !== undefined) clearTimeout(timer)
         process.removeListener('SIGINT', onSigint)

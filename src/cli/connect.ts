@@ -6,19 +6,21 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import {
   Client,
   NamedPipeConnection,
+  pipePath,
   ProcessConnection,
   RunspacePool,
+  TransportError,
   WinRSShell,
   WSManConnection,
   type ClientOptions,
   type PSHost,
   type WSManConnectionOptions,
 } from '../index.ts'
-import { UsageError, type ConnectionSpec } from './args.ts'
+import { UsageError, type ConnectionSpec, type PipeTarget } from './args.ts'
 import { withSshConnection } from './ssh.ts'
 import {
   paint,
@@ -111,7 +113,33 @@ export async function wsmanOptions(
   }
 }
 
-function pipeConnection(spec: Extract<ConnectionSpec, { kind: 'pipe' }>): NamedPipeConnection {
+/** How long a missing pipe socket is looked for: pwsh re-creates its listener after each client. */
+const PIPE_APPEAR_MS = 1_000
+
+/**
+ * Fails at once, naming the pipe and where it looked, when the socket of a `--pipe <name|path>`
+ * does not exist (the library would wait for it until the connect timeout). A process id is looked
+ * up by the library, which fails at once too.
+ */
+export async function checkPipeExists(target: PipeTarget): Promise<void> {
+  if ('pid' in target) return
+  const path = 'path' in target ? target.path : pipePath(target.pipeName)
+  const deadline = Date.now() + PIPE_APPEAR_MS
+  while (!existsSync(path)) {
+    if (Date.now() >= deadline) {
+      throw new TransportError(
+        'pipeName' in target
+          ? `no PowerShell pipe named '${target.pipeName}': ${path} does not exist (is a pwsh started ` +
+              `with -CustomPipeName ${target.pipeName} running as this user, with the same TMPDIR?)`
+          : `no PowerShell pipe at ${path}: it does not exist`,
+      )
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+async function pipeConnection(spec: Extract<ConnectionSpec, { kind: 'pipe' }>): Promise<NamedPipeConnection> {
+  await checkPipeExists(spec.target)
   return new NamedPipeConnection({
     ...spec.target,
     ...(spec.timeoutMs === undefined ? {} : { connectTimeout: spec.timeoutMs }),
@@ -168,7 +196,7 @@ export async function openClient(
   }
   const conn =
     spec.kind === 'pipe'
-      ? pipeConnection(spec)
+      ? await pipeConnection(spec)
       : new ProcessConnection(spec.timeoutMs === undefined ? {} : { connectTimeout: spec.timeoutMs })
   // an OutOfProc connection ends with its pool, which the client closes
   const client = new Client(conn, options)
@@ -203,7 +231,7 @@ export async function openSession(command: string, spec: ConnectionSpec, io: Con
     return {
       kind: 'pipe',
       label: 'localhost',
-      openPool: (host) => RunspacePool.open(pipeConnection(spec), { host, timeout: openTimeout }),
+      openPool: async (host) => RunspacePool.open(await pipeConnection(spec), { host, timeout: openTimeout }),
       openWinRS: () => noWinRS(command, 'named-pipe'),
       close: async () => undefined,
     }

@@ -13,26 +13,29 @@
  * ```
  *
  * Exit codes: 0 success; 1 a failed script/command or a psrp error (printed as
- * `psrp: <code>: <message>`); 2 a usage error; `cmd` passes the remote exit code through.
+ * `psrp: <code>: <message>`, in the CLI's flags: `messages.ts`); 2 a usage error; `cmd` passes the
+ * remote exit code through; 141 when stdout's reader closed it (EPIPE, `psrp run … | head`).
  *
  * @module
  */
 import { readFileSync } from 'node:fs'
 import { dissect } from './decode.ts'
-import { PsrpError } from '../errors.ts'
 import {
   CMD_HELP,
+  DECODE_HELP,
   RUN_HELP,
   SHELL_HELP,
-  UsageError,
   parseCmdArgs,
+  parseDecodeArgs,
   parseRunArgs,
   parseShellArgs,
   parseTransferArgs,
   transferHelp,
 } from './args.ts'
+import { cannotRead, EXIT_OUTPUT_CLOSED, reportError, type ErrorContext } from './messages.ts'
 import type { CliIO } from './run.ts'
-import { EndOfInputError, InterruptedError } from './terminal.ts'
+
+export { reportError } from './messages.ts'
 
 const USAGE = `usage: psrp <command>
 
@@ -49,16 +52,18 @@ commands:
                   copy a file (or directory) from the server, with a progress bar
   decode [--no-body] [file]
                   dissect PSRP data (base64, hex, a WS-Man envelope or OutOfProc <Data> lines)
-                  read from file, or from stdin when no file is given; prints fragments,
-                  message headers, typed fields and CLIXML bodies (--no-body: no CLIXML).
-                  Exit code 1 when some data could not be decoded.
+                  read from file, or from stdin when no file is given
   --version       print the version
   --help          print this help
 
 Where commands run: --host <server> connects over WinRM, --ssh [user@]host[:port] over SSH (the
 powershell subsystem), --pipe <pid|name|path> attaches to a running pwsh on this machine; without
 them a local \`pwsh -s\` is used. Passwords come from PSRP_PASSWORD or a prompt.
-\`psrp <command> --help\` lists the flags.`
+\`psrp <command> --help\` lists the flags.
+
+Exit codes: 0 success; 1 the script or command failed (or could not connect); 2 a usage error;
+\`cmd\` passes the program's exit code through; 130 after Ctrl+C; 141 when stdout was closed by its
+reader (\`psrp run … | head\`: the remote pipeline is stopped, as a shell tool ends on SIGPIPE).`
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -78,26 +83,24 @@ function help(text: string): number {
   return 0
 }
 
+/** Aborted when stdout fails: its reader closed it (EPIPE, as after \`| head\`) or it cannot be written. */
+const stdoutClosed = new AbortController()
+process.stdout.on('error', (e: NodeJS.ErrnoException) => stdoutClosed.abort(e))
+// a closed stderr leaves nobody to tell: its errors must not end the process with a stack trace
+process.stderr.on('error', () => undefined)
+
 function io(): CliIO {
-  return { input: process.stdin, output: process.stdout, error: process.stderr, env: process.env }
+  return {
+    input: process.stdin,
+    output: process.stdout,
+    error: process.stderr,
+    env: process.env,
+    outputClosed: stdoutClosed.signal,
+  }
 }
 
-/**
- * The exit code and message for an error that ended a command: usage errors exit 2 with a hint,
- * psrp errors print `psrp: <code>: <message>` and exit 1, Ctrl+C at a prompt exits 130.
- */
-export function reportError(err: unknown): { code: number; message: string } {
-  if (err instanceof UsageError)
-    return { code: 2, message: `psrp ${err.command}: ${err.message}\ntry 'psrp ${err.command} --help'` }
-  if (err instanceof InterruptedError) return { code: 130, message: '' }
-  if (err instanceof EndOfInputError)
-    return { code: 1, message: 'psrp: end of input while asking a question' }
-  if (err instanceof PsrpError) return { code: 1, message: `psrp: ${err.code}: ${err.message}` }
-  const e = err as NodeJS.ErrnoException
-  if (e instanceof Error && typeof e.code === 'string')
-    return { code: 1, message: `psrp: ${e.code}: ${e.message}` }
-  return { code: 1, message: `psrp: ${err instanceof Error ? err.message : String(err)}` }
-}
+/** What {@link main} was running, for the wording of an error that ends it. */
+const context: { command?: string; connection?: ErrorContext['connection'] } = {}
 
 /** Runs the CLI with the given arguments; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -113,40 +116,58 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`)
       return cmd === undefined ? 2 : 0
     case 'decode': {
-      const bodies = !rest.includes('--no-body')
-      const files = rest.filter((a) => a !== '--no-body')
-      if (files.length > 1 || files.some((f) => f.startsWith('-') && f !== '-')) {
-        process.stderr.write(`psrp decode: unexpected arguments ${JSON.stringify(files)}\n${USAGE}\n`)
-        return 2
+      context.command = 'decode'
+      const args = parseDecodeArgs(rest)
+      if (args.help) return help(DECODE_HELP)
+      let input: string
+      if (args.file === undefined) {
+        if (process.stdin.isTTY === true)
+          process.stderr.write(
+            'psrp decode: reading PSRP data (base64, hex, XML or OutOfProc lines) from the terminal; ' +
+              'end it with Ctrl+D on an empty line (or give a file: psrp decode <file>)\n',
+          )
+        input = await readStdin()
+      } else {
+        try {
+          input = readFileSync(args.file, 'utf8')
+        } catch (e) {
+          throw cannotRead(args.file, e)
+        }
       }
-      const file = files[0]
-      const input = file === undefined || file === '-' ? await readStdin() : readFileSync(file, 'utf8')
-      const result = dissect(input, { bodies })
+      const result = dissect(input, { bodies: args.bodies })
       process.stdout.write(`${result.text}\n`)
       return result.errors > 0 ? 1 : 0
     }
     case 'run': {
+      context.command = 'run'
       const args = parseRunArgs(rest)
+      context.connection = args.connection
       if (args.help) return help(RUN_HELP)
       // subcommands load the client library only when they run (decode and --version stay light)
       const { runCommand } = await import('./run.ts')
       return runCommand(args, io())
     }
     case 'cmd': {
+      context.command = 'cmd'
       const args = parseCmdArgs(rest)
+      context.connection = args.connection
       if (args.help) return help(CMD_HELP)
       const { cmdCommand } = await import('./cmd.ts')
       return cmdCommand(args, io())
     }
     case 'shell': {
+      context.command = 'shell'
       const args = parseShellArgs(rest)
+      context.connection = args.connection
       if (args.help) return help(SHELL_HELP)
       const { shellCommand } = await import('./shell.ts')
       return shellCommand(args, io())
     }
     case 'copy':
     case 'fetch': {
+      context.command = cmd
       const args = parseTransferArgs(cmd, rest)
+      context.connection = args.connection
       if (args.help) return help(transferHelp(cmd))
       const { transferCommand } = await import('./transfer.ts')
       return transferCommand(args, io())
@@ -157,19 +178,33 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Ends the process with `code` once stdout and stderr are flushed, even if a socket lingers. */
+/**
+ * Ends the process with `code` once stdout and stderr are flushed, even if a socket lingers. When
+ * stdout's reader went away (EPIPE) the code is {@link EXIT_OUTPUT_CLOSED}, and nothing more is
+ * said.
+ */
 function finish(code: number): void {
+  const reason = stdoutClosed.signal.reason as NodeJS.ErrnoException | undefined
+  if (stdoutClosed.signal.aborted) {
+    if (reason?.code === 'EPIPE') code = EXIT_OUTPUT_CLOSED
+    else {
+      process.stderr.write(`psrp: cannot write to stdout: ${reason?.code ?? String(reason)}\n`)
+      if (code === 0) code = 1
+    }
+  }
   process.exitCode = code
   let pending = 2
   const done = (): void => {
     if (--pending === 0) setTimeout(() => process.exit(code), 1000).unref()
   }
-  process.stdout.write('', done)
-  process.stderr.write('', done)
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.destroyed || stream.writableEnded) done()
+    else stream.write('', done)
+  }
 }
 
 main(process.argv.slice(2)).then(finish, (err: unknown) => {
-  const { code, message } = reportError(err)
-  if (message !== '') process.stderr.write(`${message}\n`)
+  const { code, message } = reportError(err, context)
+  if (message !== '' && !stdoutClosed.signal.aborted) process.stderr.write(`${message}\n`)
   finish(code)
 })

@@ -18,7 +18,6 @@
  */
 import { createInterface, type CompleterResult, type Interface } from 'node:readline'
 import {
-  ErrorRecord,
   PipelineFailedError,
   PipelineStoppedError,
   PowerShell,
@@ -26,8 +25,8 @@ import {
   type RunspacePool,
 } from '../index.ts'
 import type { ShellArgs } from './args.ts'
-import { openSession } from './connect.ts'
-import { formatErrorRecord, formatWidth, showStreams, type CliIO } from './run.ts'
+import { openSession, type Session } from './connect.ts'
+import { formatWidth, showStreams, writeFailure, type CliIO } from './run.ts'
 import { Colour, nextPipedLine } from './terminal.ts'
 import { TerminalHost } from './terminal-host.ts'
 
@@ -89,6 +88,25 @@ export function exitRequest(input: string): number | undefined {
   return m[1] === undefined ? 0 : Number(m[1])
 }
 
+/**
+ * What goes before the remote prompt, as PowerShell shows it: `[server]` in a remote session
+ * (Enter-PSSession), `[Process:<pid>]` attached to a process (Enter-PSHostProcess); nothing locally.
+ */
+async function promptPrefix(
+  kind: Session['kind'],
+  label: string,
+  pool: RunspacePool,
+): Promise<string | undefined> {
+  if (kind === 'wsman' || kind === 'ssh') return label
+  if (kind !== 'pipe') return undefined
+  try {
+    const [pid] = await new PowerShell(pool).addScript('$PID').invoke(undefined, { timeout: 30_000 })
+    return `Process:${String(pid)}`
+  } catch {
+    return 'Process'
+  }
+}
+
 /** Runs `psrp shell`; resolves to the exit code. */
 export async function shellCommand(args: ShellArgs, io: CliIO): Promise<number> {
   const host = new TerminalHost(io)
@@ -96,12 +114,7 @@ export async function shellCommand(args: ShellArgs, io: CliIO): Promise<number> 
   try {
     const pool = await session.openPool(host)
     try {
-      return await new ShellLoop(
-        pool,
-        host,
-        io,
-        session.kind === 'wsman' || session.kind === 'ssh' ? session.label : undefined,
-      ).run()
+      return await new ShellLoop(pool, host, io, await promptPrefix(session.kind, session.label, pool)).run()
     } finally {
       await pool.close().catch(() => undefined)
     }
@@ -281,8 +294,7 @@ class ShellLoop {
     try {
       for await (const line of ps.stream()) host.writeOutput(`${String(line ?? '')}\n`)
     } catch (e) {
-      if (e instanceof PipelineFailedError)
-        host.writeError(e.errorRecord instanceof ErrorRecord ? formatErrorRecord(e.errorRecord) : e.message)
+      if (e instanceof PipelineFailedError) writeFailure(host, e)
       else if (!(e instanceof PipelineStoppedError)) throw e
     } finally {
       process.removeListener('SIGINT', onSigint)

@@ -15,6 +15,7 @@ import {
   type SSHConnectionOptions,
 } from '../index.ts'
 import { UsageError, type ConnectionSpec } from './args.ts'
+import { sshNoPasswordToOffer } from './messages.ts'
 import { readSecret, type TerminalInput, type TerminalOutput } from './terminal.ts'
 
 /** The SSH part of a {@link ConnectionSpec}. */
@@ -124,10 +125,14 @@ export function withHostKeyHint(e: HostKeyVerificationError): HostKeyVerificatio
   return new HostKeyVerificationError(message, e.problem, e.hostKey, e.knownHostsFiles, { cause: e })
 }
 
+/** How many times a prompted SSH password is asked for before the login fails (as ssh's default). */
+export const PASSWORD_PROMPTS = 3
+
 /**
  * Runs `open` on a new {@link SSHConnection} for `spec`. When the login is refused and no password
  * was offered, asks for one on the terminal (as `ssh` does once keys and agent fail) and tries again
- * on a fresh connection; without a terminal the error says to set `PSRP_PASSWORD`.
+ * on a fresh connection; a refused prompted password is asked for again, {@link PASSWORD_PROMPTS}
+ * times in all. Without a terminal the error says to give `-i` or set `PSRP_PASSWORD`.
  */
 export async function withSshConnection<T>(
   command: string,
@@ -136,6 +141,7 @@ export async function withSshConnection<T>(
   open: (connection: SSHConnection) => Promise<T>,
 ): Promise<T> {
   let password: string | undefined
+  let prompts = 0
   for (;;) {
     const connection = new SSHConnection(await sshConnectionOptions(command, spec, io, password))
     try {
@@ -143,13 +149,13 @@ export async function withSshConnection<T>(
     } catch (e) {
       if (e instanceof HostKeyVerificationError) throw withHostKeyHint(e)
       if (!(e instanceof AuthenticationError)) throw e
-      if (password !== undefined || io.env['PSRP_PASSWORD'] !== undefined) throw e
-      if (io.input.isTTY !== true)
-        throw new AuthenticationError(
-          `${e.message}; give a key with -i <file>, or set PSRP_PASSWORD (stdin is not a terminal to ask for a password on)`,
-          { cause: e },
-        )
+      // a PSRP_PASSWORD the server refused is not asked for again
+      if (io.env['PSRP_PASSWORD'] !== undefined) throw e
+      if (prompts >= PASSWORD_PROMPTS) throw e
+      if (io.input.isTTY !== true) throw sshNoPasswordToOffer(e, spec)
+      if (prompts > 0) io.error.write('Permission denied, please try again.\n')
       password = await readSecret(`${who(spec)}'s password: `, io.input, io.error)
+      prompts++
     }
   }
 }

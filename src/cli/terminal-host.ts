@@ -150,6 +150,17 @@ export class TerminalHost implements PSHost {
     this.#write(text)
   }
 
+  /** Whether error text should be coloured (stderr is a TTY and `NO_COLOR` is unset). */
+  get colourErrors(): boolean {
+    return this.#colourErr
+  }
+
+  /** Writes error text that is already formatted (and coloured, if wanted) to stderr. */
+  writeErrorText(text: string): void {
+    this.progress.clear()
+    this.#io.error.write(`${text}\n`)
+  }
+
   /** Writes an error line to stderr (red on a TTY). */
   writeError(text: string): void {
     this.progress.clear()

@@ -66,6 +66,24 @@ export function paint(text: string, foreground?: number, background?: number): s
   return `\x1b[${codes.join(';')}m${text}\x1b[0m`
 }
 
+/**
+ * Lines of `input` (without their line ends), for pipeline input: what `run` and `cmd` pass to the
+ * server when stdin is piped.
+ */
+export async function* inputLines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
+  const decoder = new TextDecoder()
+  let rest = ''
+  for await (const chunk of input) {
+    // stream mode keeps a UTF-8 sequence split across chunks whole
+    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk as Buffer, { stream: true })
+    const parts = rest.split(/\r?\n/)
+    rest = parts.pop() as string
+    yield* parts
+  }
+  rest += decoder.decode()
+  if (rest !== '') yield rest
+}
+
 /** One line reader per non-TTY input: a readline interface buffers ahead, so it must be shared. */
 const pipedReaders = new WeakMap<object, AsyncIterator<string>>()
 

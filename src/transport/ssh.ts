@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { lookup } from 'node:dns/promises'
 import { readFile, readdir } from 'node:fs/promises'
 import { homedir, userInfo } from 'node:os'
 import { isAbsolute, join } from 'node:path'
@@ -98,7 +99,8 @@ export type HostKeyProblem = 'unknown' | 'changed' | 'revoked' | 'rejected'
 
 /**
  * The server's host key failed verification (a kind of {@link AuthenticationError}: the server could
- * not prove who it is). `problem` says how; `hostKey.fingerprint` is the key it presented.
+ * not prove who it is), with code `ERR_HOST_KEY`. `problem` says how; `hostKey.fingerprint` is the key
+ * it presented.
  */
 export class HostKeyVerificationError extends AuthenticationError {
   /** `unknown` (not listed), `changed` (another key listed: possible attack), `revoked`, `rejected` (by policy). */
@@ -114,7 +116,7 @@ export class HostKeyVerificationError extends AuthenticationError {
     knownHostsFiles: readonly string[],
     options?: PsrpErrorOptions,
   ) {
-    super(message, options)
+    super(message, { ...options, code: 'ERR_HOST_KEY' })
     this.problem = problem
     this.hostKey = hostKey
     this.knownHostsFiles = knownHostsFiles
@@ -610,6 +612,12 @@ async function connectSsh(
     ...(o.password !== undefined ? [{ method: 'password' } as const] : []),
   ]
   if (plan.length === 0) {
+    // a host that does not resolve is the first thing to report (ssh says so before anything else)
+    await lookup(hostName).catch((e: Error) => {
+      throw new TransportError(`cannot connect to ${hostLabel(hostName, port)} over SSH: ${e.message}`, {
+        cause: e,
+      })
+    })
     throw new AuthenticationError(
       `no SSH credentials for ${label}: give a password, privateKey/privateKeyPath, keyboardInteractive or agent ` +
         '(no usable ~/.ssh/id_* key and no SSH_AUTH_SOCK)',

@@ -2,7 +2,8 @@
  * Runs the `psrp` command (`node --import tsx src/cli/main.ts …`) as a child process for the CLI
  * integration tests, recording when output arrived; never hangs (killed after `timeout`).
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -26,6 +27,13 @@ export interface RunCliOptions {
   input?: string | undefined
   /** Milliseconds before it is killed and the promise rejects (default 60 000). */
   timeout?: number | undefined
+  /** Stdin is /dev/null instead of a pipe (`input` is then ignored). */
+  devNullStdin?: boolean | undefined
+  /**
+   * Close our end of its stdout once this many characters arrived (as `| head -c` would): its next
+   * writes fail with EPIPE.
+   */
+  closeStdoutAfter?: number | undefined
 }
 
 /** Runs `psrp <args>`; resolves when it exits. */
@@ -35,15 +43,17 @@ export function runCli(args: string[], options: RunCliOptions): Promise<CliResul
     const t0 = Date.now()
     const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
       env: options.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+      stdio: [options.devNullStdin === true ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    }) as ChildProcessByStdio<Writable | null, Readable, Readable>
     const r: CliResult = { code: null, stdout: '', stderr: '', stdoutAt: [], exitedAt: 0 }
+    const limit = options.closeStdoutAfter
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       r.stdout += d
       r.stdoutAt.push(Date.now() - t0)
+      if (limit !== undefined && r.stdout.length >= limit) child.stdout.destroy()
     })
     child.stderr.setEncoding('utf8').on('data', (d: string) => (r.stderr += d))
-    child.stdin.end(options.input ?? '')
+    child.stdin?.end(options.input ?? '')
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`psrp ${args.join(' ')} did not finish in ${timeout} ms\n${r.stdout}\n${r.stderr}`))

@@ -3,7 +3,8 @@
  * in with send-keys and the screen comes back with capture-pane, polled against a deadline. Checks:
  * the remote prompt, a command's output, Tab completion through TabExpansion2, Ctrl+C stopping a
  * running pipeline within 2 s with the prompt returning, Read-Host (plain and masked), multi-line
- * input, coloured errors, progress bar, and `exit`.
+ * input, coloured errors as pwsh 7 words them, progress bar, and `exit`; `psrp decode`'s hint on a
+ * terminal; `psrp copy`'s transfer bar.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -186,6 +187,25 @@ describe('psrp shell in tmux (local pwsh)', { skip }, () => {
         true,
       )
 
+      // 7b. errors read as pwsh 7 prints them (ConciseView): the reason before the message
+      type('throw "kaboom"')
+      await waitFor(
+        'the thrown error',
+        (t) => lines(t).includes('Exception: kaboom') && lastLine(t) === PROMPT.trimEnd(),
+      )
+      type('Write-Error oops')
+      const written = await waitFor(
+        'the written error',
+        (t) => lines(t).includes('Write-Error: oops') && lastLine(t) === PROMPT.trimEnd(),
+      )
+      assert.ok(
+        lines(written.text).includes(
+          "Get-Item: Cannot find path '/does-not-exist' because it does not exist.",
+        ),
+      )
+      // red on a terminal
+      assert.match(screen(true), new RegExp(`${ESC}\\[[0-9;]*91mException: kaboom`))
+
       // 8. progress records as a bar
       type(
         '1..5 | ForEach-Object { Write-Progress -Activity Crunching -Status "step $_" -PercentComplete ($_ * 20); Start-Sleep -Milliseconds 400 }',
@@ -199,6 +219,38 @@ describe('psrp shell in tmux (local pwsh)', { skip }, () => {
       // 9. exit closes the session with exit code 0
       type('exit')
       await waitFor('the CLI to exit', (t) => lines(t).includes('EXITED rc=0'), 20_000)
+    },
+  )
+
+  test(
+    'psrp decode on a terminal says what it waits for; Ctrl+D ends the input',
+    { timeout: 60_000 },
+    async () => {
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        'decode',
+        '-x',
+        '200',
+        '-y',
+        '10',
+        '-c',
+        repo,
+        `node --import tsx ${main} decode; echo "EXITED rc=$?"; sleep 600`,
+      )
+      const pane = (): string => tmux('capture-pane', '-p', '-J', '-t', 'decode')
+      const t0 = Date.now()
+      while (!/Ctrl\+D/.test(pane())) {
+        if (Date.now() - t0 > 30_000) assert.fail(`no hint on the terminal; screen:\n${pane()}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      assert.match(pane(), /^psrp decode: reading PSRP data .* from the terminal; end it with Ctrl\+D/m)
+      tmux('send-keys', '-t', 'decode', 'C-d')
+      while (!/EXITED rc=\d+/.test(pane())) {
+        if (Date.now() - t0 > 50_000) assert.fail(`decode did not end at Ctrl+D; screen:\n${pane()}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
     },
   )
 

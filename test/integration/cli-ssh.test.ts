@@ -77,6 +77,37 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
       assert.ok(help.stdout.includes(flag), `run --help lacks ${flag}`)
   })
 
+  test('--pipe <name> without such a pipe fails at once, naming the pipe and where it looked', async () => {
+    const name = `psrp-no-such-pipe-${process.pid}`
+    const [r, byPath] = await Promise.all([
+      psrp(['run', '--pipe', name, '1']),
+      psrp(['shell', '--pipe', join(home, 'no-such-socket')]),
+    ])
+    assert.equal(r.code, 1)
+    assert.equal(r.stdout, '')
+    assert.ok(
+      r.stderr.includes(
+        `psrp: ERR_TRANSPORT: no PowerShell pipe named '${name}': ${pipePath(name)} does not exist`,
+      ),
+      r.stderr,
+    )
+    assert.match(r.stderr, new RegExp(`-CustomPipeName ${name}`))
+    // the library alone would wait 30 s for the socket to appear
+    assert.ok(r.exitedAt < 25_000, `took ${r.exitedAt} ms`)
+    assert.equal(byPath.code, 1)
+    assert.ok(byPath.stderr.includes(`no PowerShell pipe at ${join(home, 'no-such-socket')}`), byPath.stderr)
+  })
+
+  test('--ssh to a host that does not resolve says so, even without credentials', async () => {
+    const r = await psrp(['run', '--ssh', 'ops@nosuchhost.invalid', '1'], { timeout: 60_000 })
+    assert.equal(r.code, 1)
+    assert.match(
+      r.stderr,
+      /^psrp: ERR_TRANSPORT: cannot connect to nosuchhost\.invalid over SSH: .*(ENOTFOUND|EAI_AGAIN)/m,
+    )
+    assert.doesNotMatch(r.stderr, /credentials|privateKey|PSRP_PASSWORD/)
+  })
+
   describe('psrp cmd through PowerShell on a local pwsh', { skip: pwshSkip }, () => {
     test(
       'live stdout, stderr lines, exit code, stdin lines, a missing program',
@@ -183,6 +214,9 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
         const fp = sshd().hostKeyFingerprint
         assert.equal(unknown.code, 1)
         assert.equal(unknown.stdout, '')
+        // a host key failure has its own code
+        assert.match(unknown.stderr, /^psrp: ERR_HOST_KEY: /m)
+        assert.match(wrong.stderr, /^psrp: ERR_HOST_KEY: /m)
         assert.ok(unknown.stderr.includes(`is unknown: ssh-ed25519 ${fp}`), unknown.stderr)
         assert.ok(unknown.stderr.includes(`--host-key ${fp}`), unknown.stderr)
         assert.match(unknown.stderr, /--known-hosts <file>/)
@@ -192,6 +226,9 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
         assert.match(wrong.stderr, /is not the expected/)
         assert.equal(noCreds.code, 1)
         assert.match(noCreds.stderr, /^psrp: ERR_AUTHENTICATION: .*set PSRP_PASSWORD/m)
+        // in flags, never the library's option names
+        assert.match(noCreds.stderr, /give a key with -i <file>, or set PSRP_PASSWORD/)
+        assert.doesNotMatch(noCreds.stderr, /privateKey|keyboardInteractive|give a password/)
         assert.equal(badPassword.code, 1)
         assert.match(badPassword.stderr, /^psrp: ERR_AUTHENTICATION: SSH authentication of .* failed/m)
         assert.equal(encryptedNoTty.code, 2)
@@ -228,6 +265,8 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
           assert.equal(sha256(readFileSync(back)), sha256(data))
           assert.equal(again.code, 1, 'copy over an existing file without --force')
           assert.match(again.stderr, /^psrp: ERR_[A-Z_]+: .*psrp-cli-ssh-/m)
+          assert.match(again.stderr, /give --force to replace it/)
+          assert.doesNotMatch(again.stderr, /overwrite/)
         } finally {
           rmSync(remote, { force: true })
         }
@@ -265,6 +304,7 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
             'unset SSH_AUTH_SOCK PSRP_PASSWORD PSRP_SSH_PASSPHRASE',
             `${cli} run ${ssh(false).map(quote).join(' ')} '"prompted password ok"'; echo "EXIT1=$?"`,
             `${cli} run ${ssh(false).map(quote).join(' ')} -i ${quote(sshd().encryptedKeyPath)} '"prompted passphrase ok"'; echo "EXIT2=$?"`,
+            `${cli} run ${ssh(false).map(quote).join(' ')} '"third try ok"'; echo "EXIT3=$?"`,
           ].join('; ')
           tmux(
             'new-session',
@@ -297,6 +337,26 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
           tmux('send-keys', '-t', 'psrp', 'Enter')
           const second = await waitFor('the second command', /EXIT2=\d+/)
           assert.match(second, /prompted passphrase ok\nEXIT2=0/)
+          // a wrong password is asked for again, as ssh does (three tries)
+          const prompt = `${sshd().username}@127\\.0\\.0\\.1's password: `
+          await waitFor('the third password prompt', new RegExp(`EXIT2=0\\n${prompt}$`, 'm'))
+          tmux('send-keys', '-t', 'psrp', '-l', 'wrong one')
+          tmux('send-keys', '-t', 'psrp', 'Enter')
+          await waitFor(
+            'the second try',
+            new RegExp(`Permission denied, please try again\\.\\n${prompt}$`, 'm'),
+          )
+          tmux('send-keys', '-t', 'psrp', '-l', 'wrong two')
+          tmux('send-keys', '-t', 'psrp', 'Enter')
+          await waitFor(
+            'the third try',
+            new RegExp(`(Permission denied, please try again\\.\\n${prompt}\\n?){2}$`, 'm'),
+          )
+          tmux('send-keys', '-t', 'psrp', '-l', sshd().password)
+          tmux('send-keys', '-t', 'psrp', 'Enter')
+          const third = await waitFor('the third command', /EXIT3=\d+/)
+          assert.match(third, /third try ok\nEXIT3=0/)
+          assert.equal(third.match(/Permission denied, please try again\./g)?.length, 2)
         },
       )
     })
@@ -338,6 +398,13 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
         const cmd = await psrp(['cmd', '--pipe', name, 'sh', '-c', 'echo "$PPID"; exit 5'])
         assert.equal(cmd.code, 5, cmd.stderr)
         assert.equal(Number(cmd.stdout.trim()), pid, 'the program is a child of the target pwsh')
+        // the console shows [Process:<pid>] before the prompt, as Enter-PSHostProcess does
+        const shell = await psrp(['shell', '--pipe', name], { input: '"in the shell"\nexit 3\n' })
+        assert.equal(shell.code, 3, shell.stderr)
+        assert.match(
+          shell.stdout,
+          new RegExp(`^\\[Process:${pid}\\]: PS [^\\n]*> "in the shell"\\nin the shell$`, 'm'),
+        )
         const missing = await psrp(['run', '--pipe', `${name}-nope`, '--timeout', '2', '1'])
         assert.equal(missing.code, 1)
         assert.match(missing.stderr, /^psrp: ERR_[A-Z_]+: /m)

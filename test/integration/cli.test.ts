@@ -33,26 +33,48 @@ const PASSWORD = 'cli pässword'
 /** Runs the CLI against this machine's pwsh; never hangs (killed after `timeout`). */
 function psrp(
   args: string[],
-  options: { env?: Record<string, string>; input?: string; timeout?: number } = {},
+  options: {
+    env?: Record<string, string>
+    input?: string
+    timeout?: number
+    devNullStdin?: boolean
+    closeStdoutAfter?: number
+  } = {},
 ): Promise<CliResult> {
   return runCli(args, {
     env: { ...process.env, PSRP_PWSH: pwsh ?? '', NO_COLOR: '', ...options.env },
     input: options.input,
     timeout: options.timeout,
+    devNullStdin: options.devNullStdin,
+    closeStdoutAfter: options.closeStdoutAfter,
   })
 }
 
 test('usage errors exit 2 with a hint; --help per subcommand; --version still works', async () => {
-  const [noScript, badFlag, conflict, version, runHelp, cmdHelp, shellHelp, copyHelp] = await Promise.all([
-    psrp(['run']),
-    psrp(['run', '--bogus', 'x']),
-    psrp(['cmd', '--host', 'w', '--local', 'whoami']),
-    psrp(['--version']),
-    psrp(['run', '--help']),
-    psrp(['cmd', '--help']),
-    psrp(['shell', '--help']),
-    psrp(['copy', '--help']),
-  ])
+  const [noScript, badFlag, conflict, version, runHelp, cmdHelp, shellHelp, copyHelp, decodeHelp, decodeBad] =
+    await Promise.all([
+      psrp(['run']),
+      psrp(['run', '--bogus', 'x']),
+      psrp(['cmd', '--host', 'w', '--local', 'whoami']),
+      psrp(['--version']),
+      psrp(['run', '--help']),
+      psrp(['cmd', '--help']),
+      psrp(['shell', '--help']),
+      psrp(['copy', '--help']),
+      psrp(['decode', '--help']),
+      psrp(['decode', '--bogus']),
+    ])
+  // every command takes --help, decode too
+  assert.equal(decodeHelp.code, 0, decodeHelp.stderr)
+  assert.ok(decodeHelp.stdout.startsWith('usage: psrp decode [--no-body] [file]'), decodeHelp.stdout)
+  assert.match(decodeHelp.stdout, /Ctrl\+D/)
+  assert.equal(decodeHelp.stderr, '')
+  assert.equal(decodeBad.code, 2)
+  assert.match(decodeBad.stderr, /^psrp decode: unknown option --bogus\ntry 'psrp decode --help'\n$/)
+  assert.match(
+    copyHelp.stdout,
+    /^usage: psrp copy \[options\] <local path> <remote path>\n\nCopies a local file, or a directory/,
+  )
   assert.equal(noScript.code, 2)
   assert.match(noScript.stderr, /^psrp run: missing the script \(or -f <file>\)\ntry 'psrp run --help'\n$/)
   assert.equal(badFlag.code, 2)
@@ -104,10 +126,12 @@ describe('psrp run against a local pwsh', { skip }, () => {
         assert.equal(failing.code, 1)
         assert.equal(failing.stdout, 'before\n')
         assert.match(failing.stderr, /it broke/)
+        assert.match(failing.stderr, /^Exception: it broke$/m)
         assert.equal(errors.code, 1, 'an error record makes the exit code 1')
         assert.equal(errors.stdout, 'after\n')
         assert.match(errors.stderr, /^WARNING: careful$/m)
         assert.match(errors.stderr, /^(Write-Error: )?oops$/m)
+        assert.match(errors.stderr, /^Write-Error: oops$/m)
         assert.equal(exitN.code, 5)
         assert.equal(file.code, 7)
         assert.equal(file.stdout, 'from file\n')
@@ -117,6 +141,87 @@ describe('psrp run against a local pwsh', { skip }, () => {
       }
     },
   )
+
+  test(
+    "errors print as pwsh 7's ConciseView: the reason, the position after the first line, parse errors",
+    { timeout: 90_000 },
+    async () => {
+      const [thrown, cmdlet, second, parse, term] = await Promise.all([
+        psrp(['run', 'throw "kaboom"']),
+        psrp(['run', 'Get-Item /nope-psrp']),
+        psrp(['run', '"first"\nthrow "line2"']),
+        psrp(['run', '1 + + )']),
+        psrp(['run', 'no-such-command-psrp']),
+      ])
+      // what pwsh 7.6 itself prints for each (pwsh -c …, without colour)
+      assert.equal(thrown.code, 1)
+      assert.equal(thrown.stderr, 'Exception: kaboom\n')
+      assert.equal(cmdlet.code, 1)
+      assert.equal(cmdlet.stderr, "Get-Item: Cannot find path '/nope-psrp' because it does not exist.\n")
+      assert.equal(second.stdout, 'first\n')
+      assert.equal(
+        second.stderr,
+        'Exception: \nLine |\n   2 |  throw "line2"\n     |  ~~~~~~~~~~~~~\n     | line2\n',
+      )
+      assert.equal(parse.code, 1)
+      assert.equal(
+        parse.stderr,
+        "ParserError: \nLine |\n   1 |  1 + + )\n     |       ~\n     | Missing expression after unary operator '+'.\n",
+      )
+      assert.match(term.stderr, /^no-such-command-psrp: The term 'no-such-command-psrp' is not recognized/)
+    },
+  )
+
+  test(
+    "piped stdin is the script's pipeline input; -n turns that off; /dev/null does not wait",
+    { timeout: 90_000 },
+    async () => {
+      const [piped, off, devNull, noInput, script] = await Promise.all([
+        psrp(['run', '$input | % { "got $_" }'], { input: 'a\nb\n' }),
+        psrp(['run', '-n', '$input | % { "got $_" }; "done"'], { input: 'a\nb\n' }),
+        psrp(['run', '"no stdin"'], { devNullStdin: true }),
+        psrp(['run', '--json', '@($input).Count'], { devNullStdin: true }),
+        psrp(['run', '-f', '-'], { input: '"script from stdin"' }),
+      ])
+      assert.equal(piped.code, 0, piped.stderr)
+      assert.equal(piped.stdout, 'got a\ngot b\n')
+      assert.equal(off.code, 0, off.stderr)
+      assert.equal(off.stdout, 'done\n')
+      assert.equal(devNull.code, 0, devNull.stderr)
+      assert.equal(devNull.stdout, 'no stdin\n')
+      assert.equal(noInput.stdout, '0\n')
+      assert.equal(script.stdout, 'script from stdin\n')
+    },
+  )
+
+  test(
+    'a stdout closed by its reader (| head) ends run, --json and cmd quietly: exit 141, the pipeline stopped',
+    { timeout: 90_000 },
+    async () => {
+      // endless producers: only a stopped remote pipeline lets these end
+      const [text, json, cmd] = await Promise.all([
+        psrp(['run', 'while ($true) { "y" }'], { closeStdoutAfter: 4 }),
+        psrp(['run', '--json', 'while ($true) { 1 }'], { closeStdoutAfter: 4 }),
+        psrp(['cmd', 'sh', '-c', 'while :; do echo y; done'], { closeStdoutAfter: 4 }),
+      ])
+      for (const [name, r] of [
+        ['run', text],
+        ['run --json', json],
+        ['cmd', cmd],
+      ] as const) {
+        assert.equal(r.code, 141, `${name}: ${r.stderr}`)
+        assert.equal(r.stderr, '', `${name}: no stack trace, no message`)
+      }
+      assert.ok(text.stdout.startsWith('y\ny\n'), text.stdout)
+      assert.ok(json.stdout.startsWith('1\n'), json.stdout)
+    },
+  )
+
+  test('a script file that cannot be read is named, errno in words', { timeout: 30_000 }, async () => {
+    const r = await psrp(['run', '-f', 'missing-psrp.ps1'])
+    assert.equal(r.code, 1)
+    assert.equal(r.stderr, 'psrp: cannot read missing-psrp.ps1: no such file\n')
+  })
 
   test('--json: one typed JSON object per line', { timeout: 60_000 }, async () => {
     const r = await psrp([
@@ -245,6 +350,9 @@ describe('psrp against the WinRM bridge', { skip }, () => {
       assert.match(failing.stderr, /Get-Item: Cannot find path '\/does\/not\/exist'/)
       assert.equal(refused.code, 1)
       assert.match(refused.stderr, /^psrp: ERR_[A-Z_]+: .*Basic/m)
+      // in the CLI's flags, not the library's option names
+      assert.match(refused.stderr, /--ssl, or give --allow-unencrypted/)
+      assert.doesNotMatch(refused.stderr, /allowUnencryptedBasic/)
       assert.equal(wrongPassword.code, 1)
       assert.match(wrongPassword.stderr, /^psrp: ERR_AUTHENTICATION: /m)
       assert.doesNotMatch(
@@ -324,6 +432,13 @@ describe('psrp against the WinRM bridge', { skip }, () => {
     const cat = await psrp(['cmd', ...httpFlags(), 'cat'], { env, input: 'piped line\n' })
     assert.equal(cat.code, 0, cat.stderr)
     assert.equal(cat.stdout, 'piped line\n')
+    // a closed stdout ends an endless program quietly (WinRS terminates it)
+    const endless = await psrp(['cmd', ...httpFlags(), '/bin/sh', '-c', 'while :; do echo y; done'], {
+      env,
+      closeStdoutAfter: 4,
+    })
+    assert.equal(endless.code, 141, endless.stderr)
+    assert.equal(endless.stderr.replace(/^psrp: warning: --allow-unencrypted: .*\n/, ''), '')
   })
 
   test(

@@ -4,12 +4,14 @@ import {
   UsageError,
   connectionSpec,
   parseCmdArgs,
+  parseDecodeArgs,
   parseOptions,
   parsePipeTarget,
   parseSshTarget,
   parseRunArgs,
   parseShellArgs,
   parseTransferArgs,
+  transferHelp,
 } from '../../../src/cli/args.ts'
 
 const usage = (fn: () => unknown, pattern: RegExp, command?: string): void => {
@@ -139,6 +141,22 @@ test('run: script, -f file, --json, --width, and mistakes', () => {
   usage(() => parseRunArgs(['-f', 'x.ps1', 'a']), /either a script or -f/)
 })
 
+test('run: piped stdin is pipeline input unless -n/--no-stdin', () => {
+  assert.equal(parseRunArgs(['$input']).stdin, true)
+  assert.equal(parseRunArgs(['-n', '$input']).stdin, false)
+  assert.equal(parseRunArgs(['--no-stdin', '-f', 'x.ps1']).stdin, false)
+})
+
+test('decode: --help, --no-body, a file or stdin (-), one file at most', () => {
+  assert.deepEqual(parseDecodeArgs(['--help']), { help: true, bodies: true })
+  assert.deepEqual(parseDecodeArgs(['-h', 'x', 'y']), { help: true, bodies: true })
+  assert.deepEqual(parseDecodeArgs([]), { help: false, bodies: true })
+  assert.deepEqual(parseDecodeArgs(['-']), { help: false, bodies: true })
+  assert.deepEqual(parseDecodeArgs(['--no-body', 'f.b64']), { help: false, bodies: false, file: 'f.b64' })
+  usage(() => parseDecodeArgs(['a', 'b']), /unexpected arguments/, 'decode')
+  usage(() => parseDecodeArgs(['--bogus']), /unknown option --bogus/, 'decode')
+})
+
 test('cmd: options end at the program; any connection kind', () => {
   const c = parseCmdArgs(['-H', 'w', '-u', 'b', '--no-cmd-shell', 'ping', '-n', '1', '--host', 'x'])
   assert.equal(c.executable, 'ping')
@@ -175,6 +193,18 @@ test('shell, copy and fetch arguments', () => {
   assert.equal(t.progress, false)
   assert.equal(parseTransferArgs('fetch', ['r', 'l']).progress, true)
   usage(() => parseTransferArgs('fetch', ['only-one']), /expected <source> <destination>, got 1/, 'fetch')
+})
+
+test('copy and fetch help: files and directories', () => {
+  for (const direction of ['copy', 'fetch'] as const) {
+    const help = transferHelp(direction)
+    assert.match(
+      help,
+      new RegExp(`^usage: psrp ${direction} \\[options\\] <(local|remote) path> <(local|remote) path>`),
+    )
+    assert.match(help, /a directory with everything in it/)
+    assert.doesNotMatch(help, /<local file>/)
+  }
 })
 
 test('--ssh [user@]host[:port]: user before the last @, ports, IPv6 in brackets', () => {

@@ -4,8 +4,15 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HostKeyVerificationError, type SSHHostKey } from '../../../src/index.ts'
-import { privateKeyIsEncrypted, sshConnectionOptions, withHostKeyHint } from '../../../src/cli/ssh.ts'
+import { PassThrough, Writable } from 'node:stream'
+import { AuthenticationError, HostKeyVerificationError, type SSHHostKey } from '../../../src/index.ts'
+import {
+  PASSWORD_PROMPTS,
+  privateKeyIsEncrypted,
+  sshConnectionOptions,
+  withHostKeyHint,
+  withSshConnection,
+} from '../../../src/cli/ssh.ts'
 import { UsageError } from '../../../src/cli/args.ts'
 
 const hasKeygen = spawnSync('ssh-keygen', ['-?'], { encoding: 'utf8' }).error === undefined
@@ -108,4 +115,76 @@ test('withHostKeyHint: an unknown key names the fingerprint and the CLI flags; o
   )
   const changed = new HostKeyVerificationError('HOST KEY CHANGED', 'changed', key, [])
   assert.equal(withHostKeyHint(changed), changed)
+})
+
+/** A fake terminal: answers each password prompt written to `error` with the next of `answers`. */
+function fakeTerminal(answers: string[]): {
+  io: Parameters<typeof withSshConnection>[2]
+  said: () => string
+} {
+  let said = ''
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input })
+  const error = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      said += chunk.toString()
+      if (/password: $/.test(said)) {
+        const next = answers.shift()
+        if (next !== undefined) setImmediate(() => input.write(`${next}\r`))
+      }
+      done()
+    },
+  })
+  return { io: { env: {}, input, error }, said: () => said }
+}
+
+test('a refused prompted SSH password is asked for again, three times in all (as ssh)', async () => {
+  const spec = { kind: 'ssh', host: 'server1', username: 'ops' } as const
+  const t = fakeTerminal(['one', 'two', 'three', 'never asked'])
+  let attempts = 0
+  await assert.rejects(
+    withSshConnection('run', spec, t.io, async () => {
+      attempts++
+      throw new AuthenticationError(`refused ${attempts}`)
+    }),
+    (e: unknown) => e instanceof AuthenticationError && e.message === 'refused 4',
+  )
+  // the keys first, then one login per prompted password
+  assert.equal(attempts, 1 + PASSWORD_PROMPTS)
+  assert.equal(t.said().match(/ops@server1's password: /g)?.length, 3)
+  assert.equal(t.said().match(/Permission denied, please try again\.\n/g)?.length, 2)
+
+  const ok = fakeTerminal(['wrong', 'right'])
+  let tries = 0
+  const value = await withSshConnection('run', spec, ok.io, async () => {
+    tries++
+    if (tries < 3) throw new AuthenticationError('refused')
+    return 'in'
+  })
+  assert.equal(value, 'in')
+  assert.equal(ok.said().match(/password: /g)?.length, 2)
+})
+
+test('without a terminal a refused SSH login says -i or PSRP_PASSWORD; a given password is not asked again', async () => {
+  const spec = { kind: 'ssh', host: 'server1' } as const
+  const noTty = { env: {}, input: new PassThrough(), error: new PassThrough() }
+  await assert.rejects(
+    withSshConnection('run', spec, noTty, async () => {
+      throw new AuthenticationError('no SSH credentials: give a password, privateKey/privateKeyPath')
+    }),
+    (e: unknown) =>
+      e instanceof AuthenticationError &&
+      /-i <file>.*PSRP_PASSWORD/.test(e.message) &&
+      !/privateKey/.test(e.message),
+  )
+  const t = fakeTerminal(['x'])
+  let attempts = 0
+  await assert.rejects(
+    withSshConnection('run', spec, { ...t.io, env: { PSRP_PASSWORD: 'given' } }, async () => {
+      attempts++
+      throw new AuthenticationError('refused')
+    }),
+    AuthenticationError,
+  )
+  assert.equal(attempts, 1)
+  assert.equal(t.said(), '')
 })
