@@ -48,6 +48,55 @@ export interface KdcRequestOptions {
 const where = (a: KdcAddress): string =>
   a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`
 
+/**
+ * Reassembles one KDC reply from TCP reads: a 4-byte big-endian length (RFC 4120 §7.2.2), then that
+ * many bytes. The length is checked against {@link MAX_KDC_REPLY} as soon as it is known, and each
+ * byte is copied once, so a reply arriving a byte at a time costs linear time.
+ */
+export class KdcReplyReader {
+  readonly #where: string
+  readonly #prefix = Buffer.alloc(4)
+  #prefixLength = 0
+  #reply: Buffer | undefined
+  #length = 0
+  #done = false
+
+  /** @param where the KDC as `host:port`, for error messages */
+  constructor(where: string) {
+    this.#where = where
+  }
+
+  /**
+   * Adds received bytes; returns the reply once complete (bytes after it are ignored). A length
+   * beyond the limit is a `ProtocolError`.
+   */
+  push(chunk: Uint8Array): Uint8Array | undefined {
+    if (this.#done) return undefined
+    let at = 0
+    if (this.#reply === undefined) {
+      const n = Math.min(4 - this.#prefixLength, chunk.length)
+      this.#prefix.set(chunk.subarray(0, n), this.#prefixLength)
+      this.#prefixLength += n
+      at = n
+      if (this.#prefixLength < 4) return undefined
+      const length = this.#prefix.readUInt32BE(0)
+      if (length > MAX_KDC_REPLY) {
+        throw new ProtocolError(
+          `Kerberos: KDC ${this.#where} sent a ${length}-byte reply (limit ${MAX_KDC_REPLY})`,
+        )
+      }
+      this.#reply = Buffer.alloc(length)
+    }
+    const reply = this.#reply
+    const n = Math.min(reply.length - this.#length, chunk.length - at)
+    reply.set(chunk.subarray(at, at + n), this.#length)
+    this.#length += n
+    if (this.#length < reply.length) return undefined
+    this.#done = true
+    return new Uint8Array(reply.buffer, reply.byteOffset, reply.length)
+  }
+}
+
 /** Sends one request to one KDC over TCP and resolves to the reply (RFC 4120 §7.2.2 framing). */
 export function sendToKdc(
   address: KdcAddress,
@@ -62,8 +111,6 @@ export function sendToKdc(
       return
     }
     const socket = connect({ host: address.host, port: address.port })
-    const chunks: Buffer[] = []
-    let received = 0
     let done = false
     const finish = (err: Error | undefined, value?: Uint8Array): void => {
       if (done) return
@@ -89,21 +136,16 @@ export function sendToKdc(
       frame.set(request, 4)
       socket.write(frame)
     })
+    const reader = new KdcReplyReader(where(address))
     socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk)
-      received += chunk.length
-      if (received < 4) return
-      const all = Buffer.concat(chunks)
-      const length = all.readUInt32BE(0)
-      if (length > MAX_KDC_REPLY) {
-        finish(
-          new ProtocolError(
-            `Kerberos: KDC ${where(address)} sent a ${length}-byte reply (limit ${MAX_KDC_REPLY})`,
-          ),
-        )
+      let reply: Uint8Array | undefined
+      try {
+        reply = reader.push(chunk)
+      } catch (err) {
+        finish(err as Error)
         return
       }
-      if (all.length >= 4 + length) finish(undefined, new Uint8Array(all.subarray(4, 4 + length)))
+      if (reply !== undefined) finish(undefined, reply)
     })
     socket.on('error', (err: NodeJS.ErrnoException) => {
       finish(
@@ -144,9 +186,40 @@ export async function loadKrb5Config(path?: string): Promise<Krb5Config> {
 export interface KdcSenderOptions extends KdcRequestOptions {
   /** krb5.conf: a path or a parsed config (default {@link loadKrb5Config}()). */
   readonly krb5Config?: string | Krb5Config | undefined
-  /** KDCs (`host[:port]`) to use for every realm, overriding krb5.conf. */
-  readonly kdc?: readonly string[] | undefined
+  /**
+   * KDCs (`host[:port]`) to use for every realm, overriding krb5.conf: an array, or one KDC as a
+   * string (see {@link kdcOption}).
+   */
+  readonly kdc?: string | readonly string[] | undefined
 }
+
+/**
+ * Checks and parses a `kdc` option: one KDC address `host[:port]` (`[v6]:port`, optional `tcp/`)
+ * as a string, or an array of them. A string is always one KDC (not a list). Any other value, or an
+ * invalid address, is an {@link InvalidArgumentError} naming `option`.
+ *
+ * @returns the addresses, or undefined when `value` is undefined
+ */
+export function kdcOption(value: unknown, option = 'kdc'): KdcAddress[] | undefined {
+  if (value === undefined) return undefined
+  const list: unknown = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || !list.every((k): k is string => typeof k === 'string')) {
+    throw new InvalidArgumentError(
+      `${option} must be a KDC address "host[:port]" or an array of them, not ${describe(value)}`,
+    )
+  }
+  try {
+    return list.map(parseKdcAddress)
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) {
+      throw new InvalidArgumentError(`${option}: ${err.message}`, { cause: err })
+    }
+    throw err
+  }
+}
+
+const describe = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array with a non-string element' : typeof v
 
 async function srvLookup(realm: string, timeout: number): Promise<KdcAddress[]> {
   const resolver = new Resolver({ timeout: Math.min(timeout, 3000), tries: 1 })
@@ -162,7 +235,7 @@ async function srvLookup(realm: string, timeout: number): Promise<KdcAddress[]> 
 
 /** A {@link KdcSender} over TCP: each KDC of the realm in turn until one answers. */
 export function kdcSender(options: KdcSenderOptions = {}): KdcSender {
-  const fixed = options.kdc?.map(parseKdcAddress)
+  const fixed = kdcOption(options.kdc)
   let config: Promise<Krb5Config> | undefined
   const getConfig = (): Promise<Krb5Config> =>
     (config ??=
@@ -207,8 +280,8 @@ export interface NodeKerberosContextOptions extends Omit<
   KerberosContextOptions,
   'sendKdc' | 'readFile' | 'env'
 > {
-  /** KDCs (`host[:port]`) overriding krb5.conf. */
-  readonly kdc?: readonly string[] | undefined
+  /** KDCs (`host[:port]`) overriding krb5.conf: an array, or one KDC as a string. */
+  readonly kdc?: string | readonly string[] | undefined
   /** Per-KDC-attempt timeout in milliseconds. */
   readonly timeout?: number | undefined
   /** Cancels KDC requests. */

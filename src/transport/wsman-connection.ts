@@ -43,7 +43,7 @@ import type { KeytabEntry } from '../auth/kerberos/keytab.ts'
 import type { CCache } from '../auth/kerberos/ccache.ts'
 import type { Krb5Config } from '../auth/kerberos/krb5-conf.ts'
 import type { ChannelBindings } from '../auth/ntlm/channel-bindings.ts'
-import { createKerberosContext } from './kdc.ts'
+import { createKerberosContext, kdcOption } from './kdc.ts'
 import type { KerberosContext } from '../auth/kerberos/context.ts'
 import { KerberosError } from '../auth/kerberos/kdc-exchange.ts'
 import { KerberosTicketCache } from '../auth/kerberos/ticket-cache.ts'
@@ -134,8 +134,11 @@ export interface WSManKerberosOptions {
   hostname?: string | undefined
   /** The user's realm when `username` names none. */
   realm?: string | undefined
-  /** KDCs (`host[:port]`) for every realm, overriding krb5.conf. */
-  kdc?: readonly string[] | undefined
+  /**
+   * KDCs (`host[:port]`) for every realm, overriding krb5.conf: an array, or one KDC as a string.
+   * Anything else (or an invalid address) makes the constructor throw {@link InvalidArgumentError}.
+   */
+  kdc?: string | readonly string[] | undefined
   /** krb5.conf path or parsed config. */
   krb5Config?: string | Krb5Config | undefined
   /** A keytab (path, bytes or entries) holding the user's keys. */
@@ -364,6 +367,7 @@ export class WSManConnection {
     if (!(this.maxEnvelopeSize >= 8192))
       throw new InvalidArgumentError('maxEnvelopeSize must be at least 8192 bytes')
     this.#readTimeout = options.readTimeout ?? 30_000
+    kdcOption(options.kerberos?.kdc, 'kerberos.kdc') // checked here, not at the first KDC request
     this.configurationName = options.configurationName
     this.http = new WSManHttpClient({
       server: options.server,
@@ -410,7 +414,7 @@ export class WSManConnection {
       )
     }
     const parsed = parseResponse(res.body, { relatesTo: messageId })
-    if (parsed.kind === 'fault') throw faultToError(parsed.fault)
+    if (parsed.kind === 'fault') throw faultToError(parsed.fault, { redact: res.redact })
     if (res.status !== 200 && parsed.kind !== 'timedOut') {
       throw new ProtocolError(`the WinRM server answered ${request.action} with HTTP ${res.status}`)
     }

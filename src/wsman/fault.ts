@@ -187,8 +187,28 @@ export interface WSManFaultErrorDetails extends WSManFaultDetails {
   details: WSManFault
 }
 
+/** Options of {@link faultToError}. */
+export interface FaultToErrorOptions {
+  /** The error's `cause`. */
+  cause?: unknown
+  /**
+   * Applied to every text of the fault before it reaches the error (message and details): removes
+   * material of our own request that a hostile server echoes back, such as our `Authorization`
+   * header. The transport knows what it sent (`HttpPostResponse.redact`).
+   */
+  redact?: ((text: string) => string) | undefined
+}
+
+/** `value` with `redact` applied to every string in it (the fault is plain data: objects, strings, numbers). */
+function redactAll<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T
+  if (typeof value !== 'object' || value === null) return value
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactAll(v as unknown, redact)])) as T
+}
+
 /** Turns a parsed fault into the typed error to throw. */
-export function faultToError(fault: WSManFault, options?: { cause?: unknown }): WSManFaultError {
+export function faultToError(fault: WSManFault, options?: FaultToErrorOptions): WSManFaultError {
+  if (options?.redact !== undefined) fault = redactAll(fault, options.redact)
   const text = fault.message ?? fault.reason ?? 'WS-Management fault'
   const facts = [
     fault.subcode ?? fault.code,

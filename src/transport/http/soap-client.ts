@@ -57,6 +57,8 @@ export const WSMAN_HTTPS_PORT = 5986
 
 /** Most `401` round trips one request may take (NTLM needs 2, CredSSP up to 6). */
 const MAX_AUTH_LEGS = 10
+/** Most `Authorization` values remembered per connection for {@link HttpPostResponse.redact}. */
+const MAX_REMEMBERED_CREDENTIALS = 16
 const USER_AGENT = 'psrp (Node.js)'
 
 /** Options of {@link WSManHttpClient}. */
@@ -138,6 +140,12 @@ export interface HttpPostResponse {
   readonly headers: HttpHeaders
   /** The body as text (decrypted when message encryption is on). */
   readonly body: string
+  /**
+   * Removes our own credentials from server-provided text before it goes into an error: the
+   * `Authorization` values sent on this connection (and `Proxy-Authorization`), their credential
+   * part, and Basic's decoded `user:password` each become `<redacted>` (see {@link credentialRedactor}).
+   */
+  readonly redact?: ((text: string) => string) | undefined
 }
 
 /** A serial queue guarding one lane. */
@@ -221,6 +229,7 @@ export class WSManHttpClient {
   readonly #lanes = new Map<HttpLane, Lane>()
   readonly #closing = new AbortController()
   readonly #trace: (line: string) => void
+  readonly #sentCredentials = new WeakMap<HttpConnection, Set<string>>()
   readonly #connectionIds = new WeakMap<HttpConnection, number>()
   #connections = 0
 
@@ -418,7 +427,10 @@ export class WSManHttpClient {
         this.#assertStillOpen(conn)
       }
       const res = await this.#exchangeWithAuth(conn, body, true, signal, timeout)
-      return await this.#decode(session, res)
+      const decoded = await this.#decode(session, res)
+      const sent = [...(this.#sentCredentials.get(conn) ?? [])]
+      if (this.#proxy?.authorization !== undefined) sent.push(this.#proxy.authorization)
+      return sent.length === 0 ? decoded : { ...decoded, redact: credentialRedactor(sent) }
     } catch (err) {
       throw this.#authError(err)
     }
@@ -494,6 +506,7 @@ export class WSManHttpClient {
         contentType = wrapped.contentType
       }
       const head = this.#requestHead(conn, contentType, payload.length, authorization)
+      if (authorization !== undefined) this.#rememberCredential(conn, authorization)
       const id = this.#connectionIds.get(conn) ?? 0
       this.#trace(
         `#${id} POST ${this.#path} ${payload.length} bytes ${mediaType(contentType)}` +
@@ -531,6 +544,15 @@ export class WSManHttpClient {
       if (authorization === undefined) throw authenticationFailed(this.#auth.name, this.url, challenges)
       this.#assertStillOpen(conn)
     }
+  }
+
+  /** Keeps an `Authorization` value sent on `conn` (the latest few) for {@link HttpPostResponse.redact}. */
+  #rememberCredential(conn: HttpConnection, value: string): void {
+    let set = this.#sentCredentials.get(conn)
+    if (set === undefined) this.#sentCredentials.set(conn, (set = new Set()))
+    set.delete(value)
+    set.add(value)
+    if (set.size > MAX_REMEMBERED_CREDENTIALS) set.delete(set.values().next().value as string)
   }
 
   /** Connection-bound authentication cannot continue on another connection. */
@@ -611,6 +633,36 @@ function mediaType(contentType: string): string {
   const type = contentType.split(';')[0]?.trim() ?? ''
   const protocol = /protocol="?([^";]+)/i.exec(contentType)?.[1]
   return protocol === undefined ? type : `${type} (${protocol})`
+}
+
+/**
+ * A function that removes credentials of our own requests from server-provided text. For each sent
+ * `Authorization` / `Proxy-Authorization` value: the value itself, its part after the scheme (the
+ * base64 credentials or token) and, for `Basic`, the decoded `user:password` (also with whitespace
+ * collapsed, as fault texts are) are replaced by `<redacted>`, longest first, in one pass.
+ */
+export function credentialRedactor(sent: Iterable<string>): (text: string) => string {
+  const secrets = new Set<string>()
+  for (const value of sent) {
+    const m = /^\s*([A-Za-z][\w-]*)\s+(\S(?:.*\S)?)\s*$/.exec(value)
+    if (m === null) continue // a scheme alone (or a URI, as certificate auth sends) holds no secret
+    const [, scheme = '', token = ''] = m
+    secrets.add(value.trim())
+    secrets.add(token)
+    if (/^basic$/i.test(scheme)) {
+      const decoded = Buffer.from(token, 'base64').toString('utf8')
+      secrets.add(decoded)
+      secrets.add(decoded.replace(/\s+/g, ' ').trim())
+    }
+  }
+  secrets.delete('')
+  if (secrets.size === 0) return (text) => text
+  const pattern = [...secrets]
+    .sort((a, b) => b.length - a.length)
+    .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|')
+  const re = new RegExp(pattern, 'g')
+  return (text) => text.replace(re, '<redacted>')
 }
 
 /**
