@@ -8,15 +8,21 @@
  * WinRM test bridge, which hosts the shell in `pwsh -s`) are printed without a PowerShell counterpart.
  * Prints; never fails on numbers.
  *
+ * Over SSH (a private sshd, test/peers/sshd, `powershell` subsystem; needs root and openssh): psrp's
+ * {@link SSHConnection} next to `Copy-Item -ToSession`/`-FromSession` through
+ * `New-PSSession -HostName … -KeyFilePath …` (PowerShell's SSH remoting, which runs the `ssh` binary),
+ * as the SSH section of the bench does.
+ *
  * Size: `PSRP_BENCH_FILE_MIB` (default 200).
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, open, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Client, ProcessConnection, WSManConnection } from '../src/index.ts'
+import { Client, ProcessConnection, SSHConnection, WSManConnection } from '../src/index.ts'
 import { startWinRMBridge } from '../test/helpers/winrm-bridge/index.ts'
+import { findSshClient, sshdUnavailable, startSshd, type SshdPeer } from '../test/peers/sshd/index.ts'
 
 const MiB = 1024 * 1024
 
@@ -50,13 +56,30 @@ async function measureOurs(client: Client, src: string, dir: string): Promise<Se
   return { copy, fetch }
 }
 
-function measurePowerShell(pwsh: string, src: string, dir: string): Seconds | string {
-  const q = (s: string): string => `'${s.replace(/'/g, "''")}'`
-  const script = `
-$ErrorActionPreference = 'Stop'
+const q = (s: string): string => `'${s.replace(/'/g, "''")}'`
+
+/** PowerShell's session over a local `pwsh -s` (what `Start-Job` builds). */
+const LOCAL_SESSION = `
 $rs = [runspacefactory]::CreateOutOfProcessRunspace($null)
 $rs.Open()
-$s = [System.Management.Automation.Runspaces.PSSession]::Create($rs, 'OutOfProc', $null)
+$s = [System.Management.Automation.Runspaces.PSSession]::Create($rs, 'OutOfProc', $null)`
+
+/** PowerShell's SSH remoting session to the private sshd (the `ssh` binary, key, strict host key). */
+function sshSession(peer: SshdPeer): string {
+  return `
+$s = New-PSSession -HostName ${q(peer.host)} -Port ${peer.port} -UserName ${q(peer.username)} -KeyFilePath ${q(peer.privateKeyPath)} -Options @{ BatchMode = 'yes'; StrictHostKeyChecking = 'yes'; UserKnownHostsFile = ${q(peer.knownHostsPath)} }
+$null = Invoke-Command -Session $s -ScriptBlock { 1 }`
+}
+
+function measurePowerShell(
+  pwsh: string,
+  src: string,
+  dir: string,
+  session: string = LOCAL_SESSION,
+): Seconds | string {
+  const script = `
+$ErrorActionPreference = 'Stop'
+${session}
 $remote = ${q(join(dir, 'ps-remote.bin'))}
 $back = ${q(join(dir, 'ps-back.bin'))}
 $sw = [Diagnostics.Stopwatch]::StartNew()
@@ -65,8 +88,8 @@ Copy-Item -LiteralPath ${q(src)} -Destination $remote -ToSession $s -Force
 $sw.Restart()
 Copy-Item -LiteralPath $remote -Destination $back -FromSession $s -Force
 "FETCH|$($sw.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture))"
-Remove-Item -LiteralPath $remote, $back
-$rs.Close()
+Remove-Item -LiteralPath $remote, $back -Force
+Remove-PSSession $s
 `
   const r = spawnSync(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], {
     encoding: 'utf8',
@@ -137,7 +160,61 @@ export async function benchFileTransfer(pwsh: string | undefined): Promise<void>
         `${label.padEnd(22)} ${rate(ours[kind])}   ${rate(ps).padStart(20)}          ${(ps === undefined ? '—' : `${(ps / ours[kind]).toFixed(2)}x`).padStart(8)}                ${rate(wsman[kind])}`,
       )
     }
+    await benchSshTransfer(pwsh, src, dir, mib, rate)
   } finally {
     await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** Copy and fetch over SSH: psrp's SSHConnection and Copy-Item through New-PSSession -HostName. */
+async function benchSshTransfer(
+  pwsh: string,
+  src: string,
+  dir: string,
+  mib: number,
+  rate: (s: number | undefined) => string,
+): Promise<void> {
+  const missing = sshdUnavailable()
+  if (missing !== undefined) {
+    console.log(`SSH file transfer skipped: ${missing}`)
+    return
+  }
+  // the remote files are written by the sshd test user
+  await chmod(dir, 0o777)
+  await chmod(src, 0o644)
+  const peer = await startSshd({ pwsh })
+  try {
+    const conn = new SSHConnection({
+      host: peer.host,
+      port: peer.port,
+      username: peer.username,
+      privateKeyPath: peer.privateKeyPath,
+      hostKey: { knownHosts: peer.knownHostsPath },
+      sshConfig: false,
+    })
+    const client = new Client(conn)
+    let ours: Seconds
+    try {
+      ours = await measureOurs(client, src, dir)
+    } finally {
+      await client.close()
+    }
+    const theirs =
+      findSshClient() === undefined
+        ? 'the ssh client is missing (apt-get install openssh-client)'
+        : measurePowerShell(pwsh, src, dir, sshSession(peer))
+    if (typeof theirs === 'string') console.log(`Copy-Item over SSH comparison failed: ${theirs}`)
+    console.log(
+      `\nover SSH (private sshd on 127.0.0.1:${peer.port})   psrp SSHConnection   Copy-Item (New-PSSession -HostName)   ratio (ours / Copy-Item)`,
+    )
+    for (const kind of ['copy', 'fetch'] as const) {
+      const ps = typeof theirs === 'string' ? undefined : theirs[kind]
+      const label = kind === 'copy' ? 'copy (-ToSession)' : 'fetch (-FromSession)'
+      console.log(
+        `${label.padEnd(40)} ${rate(ours[kind]).padStart(18)}   ${rate(ps).padStart(30)}          ${(ps === undefined ? '—' : `${(ps / ours[kind]).toFixed(2)}x`).padStart(8)}`,
+      )
+    }
+  } finally {
+    await peer.close()
   }
 }

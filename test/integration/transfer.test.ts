@@ -4,19 +4,21 @@
  * failure is a {@link FileTransferError} naming the path (no raw EISDIR, no PipelineFailedError);
  * cancelling (AbortSignal, timeout, Ctrl+C in the CLI) removes the temporary file on the side that
  * had it and says so; the CLI refuses a fetch onto an existing local file, or a copy of a missing
- * one, before it connects.
+ * one, before it connects. Ctrl+C is tested with the real CLI over a local pwsh and over SSH (the
+ * private sshd of test/peers/sshd, skipped without root/sshd).
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AbortError, Client, FileTransferError, TimeoutError } from '../../src/index.ts'
 import { findPwsh, peerSkip } from '../helpers/peers.ts'
 import { runCli, type CliResult } from '../helpers/cli.ts'
+import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
 
 const pwsh = findPwsh()
 const skip = peerSkip(
@@ -24,6 +26,7 @@ const skip = peerSkip(
   pwsh !== undefined,
   'install with dotnet tool install --global PowerShell --version 7.6.9',
 )
+const sshSkip = skip || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
 const MiB = 1024 * 1024
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const cliEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PSRP_PWSH: pwsh ?? '', NO_COLOR: '' })
@@ -273,39 +276,86 @@ describe('psrp copy and fetch: directories, early refusals, Ctrl+C', { skip }, (
     test(
       `Ctrl+C during ${direction} stops it, removes the temporary file and says so`,
       { timeout: 180_000 },
-      async () => {
-        const work = join(dir, `sigint-${direction}`)
-        const from = join(work, 'from')
-        const to = join(work, 'to')
-        await mkdir(from, { recursive: true })
-        await mkdir(to)
-        await randomFile(join(from, 'big.bin'), 96 * MiB)
-        const child = spawn(
-          process.execPath,
-          ['--import', 'tsx', main, direction, join(from, 'big.bin'), join(to, 'big.bin')],
-          { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-        )
-        let stderr = ''
-        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-        child.stdout.resume()
-        const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
-        const killer = setTimeout(() => child.kill('SIGKILL'), 150_000)
-        try {
-          // the temporary file is in the destination directory: on the server (this machine) for
-          // copy, here for fetch
-          await tempReaches(to, 4 * MiB)
-          child.kill('SIGINT')
-          const code = await exited
-          assert.equal(code, 130, stderr)
-          assert.match(stderr, /stopping… removing the partial file/)
-          assert.match(stderr, /removed the partial file '.*big\.bin\.[0-9a-f]+\.tmp'/)
-          assert.deepEqual(await readdir(to), [], 'nothing is left in the destination directory')
-        } finally {
-          clearTimeout(killer)
-          child.kill('SIGKILL')
-          await rm(work, { recursive: true, force: true })
-        }
-      },
+      () => interruptTransfer(direction, join(dir, `sigint-${direction}`), []),
     )
   }
 })
+
+describe('psrp copy and fetch over SSH: Ctrl+C', { skip: sshSkip }, () => {
+  let peer: SshdPeer | undefined
+  let dir = ''
+  before(async () => {
+    peer = await startSshd({ pwsh: pwsh as string })
+    dir = await mkdtemp(join(tmpdir(), 'psrp-transfer-ssh-'))
+    // the server side runs as the sshd test user
+    await chmod(dir, 0o777)
+  })
+  after(async () => {
+    await peer?.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const flags = (): string[] => {
+    const p = peer as SshdPeer
+    return [
+      '--ssh',
+      `${p.username}@${p.host}:${p.port}`,
+      '-i',
+      p.privateKeyPath,
+      '--known-hosts',
+      p.knownHostsPath,
+    ]
+  }
+  for (const direction of ['copy', 'fetch'] as const) {
+    test(
+      `Ctrl+C during ${direction} over SSH removes the temporary file on ${direction === 'copy' ? 'the server' : 'this side'}`,
+      { timeout: 180_000 },
+      () => interruptTransfer(direction, join(dir, `sigint-${direction}`), flags(), { HOME: dir }),
+    )
+  }
+})
+
+/**
+ * Runs `psrp <direction> <flags> <work>/from/big.bin <work>/to/big.bin` (96 MiB), sends SIGINT once
+ * the temporary file in `to` has 4 MiB (on the server for copy, here for fetch: both this machine),
+ * and checks the exit code, what was printed and that nothing is left in `to`.
+ */
+async function interruptTransfer(
+  direction: 'copy' | 'fetch',
+  work: string,
+  flags: string[],
+  env: Record<string, string> = {},
+): Promise<void> {
+  const from = join(work, 'from')
+  const to = join(work, 'to')
+  await mkdir(from, { recursive: true })
+  await mkdir(to)
+  // readable and writable by an sshd session's user as well
+  await chmod(work, 0o777)
+  await chmod(from, 0o777)
+  await chmod(to, 0o777)
+  await randomFile(join(from, 'big.bin'), 96 * MiB)
+  await chmod(join(from, 'big.bin'), 0o644)
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', main, direction, ...flags, join(from, 'big.bin'), join(to, 'big.bin')],
+    { env: { ...cliEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  child.stdout.resume()
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+  const killer = setTimeout(() => child.kill('SIGKILL'), 150_000)
+  try {
+    await tempReaches(to, 4 * MiB)
+    child.kill('SIGINT')
+    const code = await exited
+    assert.equal(code, 130, stderr)
+    assert.match(stderr, /stopping… removing the partial file/)
+    assert.match(stderr, /removed the partial file '.*big\.bin\.[0-9a-f]+\.tmp'/)
+    assert.deepEqual(await readdir(to), [], 'nothing is left in the destination directory')
+  } finally {
+    clearTimeout(killer)
+    child.kill('SIGKILL')
+    await rm(work, { recursive: true, force: true })
+  }
+}
