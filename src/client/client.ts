@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto'
 import type { Readable, Writable } from 'node:stream'
 import {
   InvalidArgumentError,
@@ -212,7 +213,10 @@ export class Client implements AsyncDisposable {
   readonly #options: ClientOptions
   #pool: Promise<RunspacePool> | undefined
   #closed: Promise<void> | undefined
-  /** Script text → where to declare parameters (-1: it has a param block or does not parse). */
+  /**
+   * SHA-256 of a script text → where to declare parameters (-1: it has a param block or does not
+   * parse). Hashes, so that remembered scripts do not keep their (possibly large) texts alive.
+   */
   readonly #paramBlockAt = new Map<string, number>()
 
   /** A local `pwsh -s`. */
@@ -316,7 +320,8 @@ export class Client implements AsyncDisposable {
     if (given === undefined) return script
     const names = given instanceof Map ? [...given.keys()] : Object.keys(given)
     if (names.length === 0 || /^\s*param\s*\(/i.test(script)) return script
-    let at = this.#paramBlockAt.get(script)
+    const key = createHash('sha256').update(script).digest('base64')
+    let at = this.#paramBlockAt.get(key)
     if (at === undefined) {
       // a server that refuses the parser (e.g. ConstrainedLanguage) gets the script as given
       const out = await new PowerShell(pool)
@@ -332,7 +337,7 @@ export class Client implements AsyncDisposable {
         const oldest = this.#paramBlockAt.keys().next()
         if (oldest.done !== true) this.#paramBlockAt.delete(oldest.value)
       }
-      this.#paramBlockAt.set(script, at)
+      this.#paramBlockAt.set(key, at)
     }
     if (at < 0) return script
     for (const n of names) {

@@ -619,6 +619,22 @@ describe('Client over the WinRM bridge', { skip }, () => {
   // no trimming of bridge.requests: the bridge's request log is part of the memory bound
   defineBigFileScenario('WS-Man', fixture)
 
+  test('WS-Man: runPs asks the parser about a script once; a script starting with param( not at all', async () => {
+    const c = client as Client
+    const b = bridge as WinRMBridge
+    const commands = (): number => b.requests.filter((r) => r.action.endsWith('/shell/Command')).length
+    const script = `"once $n" # ${Date.now()}`
+    let before = commands()
+    assert.deepEqual((await c.runPs(script, { parameters: { n: 1 } })).output, ['once 1'])
+    assert.equal(commands() - before, 2) // the parse and the script
+    before = commands()
+    assert.deepEqual((await c.runPs(script, { parameters: { n: 2 } })).output, ['once 2'])
+    assert.equal(commands() - before, 1)
+    before = commands()
+    assert.deepEqual((await c.runPs(' param($n) "p $n"', { parameters: { n: 3 } })).output, ['p 3'])
+    assert.equal(commands() - before, 1)
+  })
+
   test('WS-Man: the chunk size fills one envelope', () => {
     const c = client as Client
     assert.ok(c.connection instanceof WSManConnection)
