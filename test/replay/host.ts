@@ -37,6 +37,83 @@ const props = (v: Plain | undefined): Record<string, Plain> => {
     : {}
 }
 
+/** The entries of a recorded dictionary (`{ $dict }`, possibly inside a typed object's `$value`). */
+function dictEntries(v: Plain | undefined): [Plain, Plain][] {
+  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v)) return []
+  const d = (v as Record<string, Plain>)['$dict']
+  if (Array.isArray(d)) return d as [Plain, Plain][]
+  return dictEntries((v as Record<string, Plain>)['$value'])
+}
+
+/**
+ * The RawUI values the recorded client announced in HostInfo `_hostDefaultData` (MS-PSRP 2.2.3.14,
+ * keys 0 ForegroundColor … 9 WindowTitle), as {@link DefaultHost} rawUI options: the replayed client
+ * must announce the same terminal the recorded one did.
+ */
+export function recordedRawUI(info: Record<string, Plain>): Record<string, unknown> {
+  const data = props(info['_hostDefaultData'])['data']
+  const out: Record<string, unknown> = {}
+  const num = (v: Plain | undefined): number | undefined => (typeof v === 'number' ? v : undefined)
+  for (const [k, entry] of dictEntries(data)) {
+    const v = props(entry)['V']
+    const xy = props(v)
+    const size = { width: num(xy['width']), height: num(xy['height']) }
+    const at = { x: num(xy['x']), y: num(xy['y']) }
+    switch (Number(k)) {
+      case 0:
+        out['foregroundColor'] = num(v)
+        break
+      case 1:
+        out['backgroundColor'] = num(v)
+        break
+      case 2:
+        out['cursorPosition'] = at
+        break
+      case 3:
+        out['windowPosition'] = at
+        break
+      case 4:
+        out['cursorSize'] = num(v)
+        break
+      case 5:
+        out['bufferSize'] = size
+        break
+      case 6:
+        out['windowSize'] = size
+        break
+      case 7:
+        out['maxWindowSize'] = size
+        break
+      case 8:
+        out['maxPhysicalWindowSize'] = size
+        break
+      case 9:
+        if (typeof v === 'string') out['windowTitle'] = v
+        break
+    }
+  }
+  return out
+}
+
+/** A recorded `<C>` value (a PSChar as `{ $type, value }`, a number or a one-character string). */
+function charOf(v: Plain | undefined): string {
+  if (typeof v === 'number') return String.fromCharCode(v)
+  if (typeof v === 'string') return /^\d+$/.test(v) && v.length > 1 ? String.fromCharCode(Number(v)) : v
+  if (v !== null && typeof v === 'object' && !Array.isArray(v))
+    return charOf((v as Record<string, Plain>)['value'])
+  return ''
+}
+
+/** The number of a recorded enum (`{ $enum, value }`) or plain number. */
+function enumValue(v: Plain | undefined): number | undefined {
+  if (typeof v === 'number') return v
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const x = (v as Record<string, Plain>)['value'] ?? (v as Record<string, Plain>)['$value']
+    return typeof x === 'number' ? x : undefined
+  }
+  return undefined
+}
+
 /** The plaintext of a `{ $secureString }` value (or the value itself when it is a string). */
 function secureText(v: Plain | undefined): string | undefined {
   if (typeof v === 'string') return v
@@ -101,8 +178,27 @@ export function buildReplayHost(s: Scenario, hostInfo: Plain): ReplayHost {
   }
   const host = new DefaultHost({
     onWrite,
-    // pypsrp's PSHostUserInterface(None): a UI without a RawUI
-    ...(info['_isHostRawUINull'] !== false ? { rawUI: false as const } : {}),
+    // pypsrp's PSHostUserInterface(None): a UI without a RawUI; else the RawUI the recording announced
+    ...(info['_isHostRawUINull'] !== false
+      ? { rawUI: false as const }
+      : {
+          rawUI: {
+            ...recordedRawUI(info),
+            // ReadKey answers the KeyInfo the recorded client returned (pypsrp writes its members
+            // as extended properties in lower case; PowerShell's are adapted, in Pascal case)
+            readKey: () => {
+              const k = Object.fromEntries(
+                Object.entries(props(take('ReadKey').result)).map(([name, v]) => [name.toLowerCase(), v]),
+              )
+              return {
+                virtualKeyCode: Number(k['virtualkeycode'] ?? 0),
+                character: charOf(k['character']),
+                controlKeyState: Number(enumValue(k['controlkeystate']) ?? 0),
+                keyDown: k['keydown'] === true,
+              }
+            },
+          },
+        }),
     readLine: () => String(take('ReadLine').result ?? ''),
     readLineAsSecureString: () => secureText(take('ReadLineAsSecureString').result) ?? '',
     prompt: () => {

@@ -1418,6 +1418,7 @@ async function replayOne(
     )
   }
   problems.push(...driver.problems)
+  tolerances.push(...server.session.tolerated)
   if (problems.length === 0) return done('pass', '', [], tolerances, driver.notes, driver.checked)
   return done('fail', problems[0] as string, problems, tolerances, driver.notes, driver.checked)
 }

@@ -238,11 +238,16 @@ export function canonicalClixml(xml: string, options: CanonOptions = {}): Canon 
           if (strict) o['ToString'] = decodeClixmlString(c.text)
           break
         case 'MS':
-          o['MS'] = named(c.children, depth)
+        case 'Props': {
+          // adapted (Props) and extended (MS) properties are one property set to PowerShell; pypsrp
+          // writes as extended what PowerShell adapts (KeyInfo, Coordinates): merged unless strict
+          const key = strict ? tag : 'MS'
+          o[key] = sortKeys({
+            ...(o[key] as { [k: string]: Canon } | undefined),
+            ...named(c.children, depth),
+          })
           break
-        case 'Props':
-          o['Props'] = named(c.children, depth)
-          break
+        }
         case 'LST':
         case 'IE':
         case 'QUE':
@@ -340,6 +345,11 @@ export function diffCanon(
     limit?: number
     /** Compare property names with their letter case (default: case-insensitively, as PowerShell does). */
     caseSensitive?: boolean
+    /**
+     * Decides a property the actual value has and the expected lacks: true when the addition is
+     * allowed (e.g. a field of a later protocol version at its default value); the diff then omits it.
+     */
+    added?: (path: string, value: Canon, parent: { [k: string]: Canon }) => boolean
   } = {},
 ): string[] {
   const out: string[] = []
@@ -378,8 +388,10 @@ export function diffCanon(
         const p = step(path, ekey ?? (akey as string))
         if (options.ignore?.(p) === true) continue
         if (akey === undefined) out.push(`${p}: missing (expected ${show(e[ekey as string] as Canon)})`)
-        else if (ekey === undefined) out.push(`${p}: unexpected ${show(a[akey] as Canon)}`)
-        else walk(e[ekey] as Canon, a[akey] as Canon, p)
+        else if (ekey === undefined) {
+          if (options.added?.(p, a[akey] as Canon, a) !== true)
+            out.push(`${p}: unexpected ${show(a[akey] as Canon)}`)
+        } else walk(e[ekey] as Canon, a[akey] as Canon, p)
         if (out.length >= limit) return
       }
       return

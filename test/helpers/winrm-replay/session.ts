@@ -4,7 +4,8 @@
  * wraps it in an HTTP server.
  */
 import { localName, type XmlElement } from '../../../src/internal/xml.ts'
-import { Defragmenter, decodeMessageBody } from '../../../src/psrp/index.ts'
+import { Defragmenter, decodeFragments, decodeMessageBody, MessageType } from '../../../src/psrp/index.ts'
+import { compareVersions } from '../../../src/psrp/states.ts'
 import type { Exchange } from '../recordings.ts'
 import {
   actionName,
@@ -15,6 +16,7 @@ import {
   isFault,
   parseEnvelope,
   requestPayloads,
+  responsePayloads,
   rewriteEnvelope,
   sendResponseEnvelope,
   signalResponseEnvelope,
@@ -30,6 +32,7 @@ import {
   readMessage,
   rewriteCallIds,
   unb64,
+  type Canon,
   type DecodedPsrpMessage,
 } from './psrp.ts'
 
@@ -289,6 +292,92 @@ const OPTION_DEFAULTS: Record<string, string> = {
 
 const PAYLOAD_ELEMENTS = new Set(['creationXml', 'connectXml'])
 
+/**
+ * Fields a later protocol version added to a client message, with the version that added them and
+ * their default (MS-PSRP 2.2.3.12: MergeError/Warning/Verbose/Debug in 2.2, MergeInformation in 2.3).
+ * A client that omits one means the default, so a client that sends the default is the same request.
+ */
+const VERSIONED_FIELDS: Record<
+  string,
+  { field: RegExp; since: string; same: (value: Canon, parent: { [k: string]: Canon }) => boolean }[]
+> = {
+  CREATE_PIPELINE: [
+    {
+      // MergeError=Output says again what MergeMyResult=Error + MergeToResult=Output (the 2.1 form) says
+      field: /(^|\.)MergeError$/i,
+      since: '2.2',
+      same: (v, parent) =>
+        isEnumValue(v, 0) ||
+        (isEnumValue(v, 1) &&
+          isEnumValue(field(parent, 'MergeMyResult'), 2) &&
+          isEnumValue(field(parent, 'MergeToResult'), 1)),
+    },
+    { field: /(^|\.)Merge(Warning|Verbose|Debug)$/i, since: '2.2', same: (v) => isEnumValue(v, 0) },
+    { field: /(^|\.)MergeInformation$/i, since: '2.3', same: (v) => isEnumValue(v, 0) },
+  ],
+}
+
+function isEnumValue(v: Canon | undefined, n: number): boolean {
+  return JSON.stringify(v) === JSON.stringify({ I32: String(n) })
+}
+
+function field(o: { [k: string]: Canon }, name: string): Canon | undefined {
+  const k = Object.keys(o).find((x) => x.toLowerCase() === name.toLowerCase())
+  return k === undefined ? undefined : o[k]
+}
+
+/**
+ * A tolerance line when `path`, absent in the recorded message, is a field the spec allows at
+ * `version` and `value` means what its absence meant; undefined when the addition is a difference.
+ */
+export function allowedAddition(
+  typeName: string,
+  path: string,
+  value: Canon,
+  parent: { [k: string]: Canon },
+  version: string | undefined,
+): string | undefined {
+  const rule = VERSIONED_FIELDS[typeName]?.find((r) => r.field.test(path))
+  if (rule === undefined || version === undefined || compareVersions(version, rule.since) < 0)
+    return undefined
+  if (!rule.same(value, parent)) return undefined
+  const name = path.replace(/^.*\./, '').replace(/\[\d+\]/g, '')
+  return (
+    `${typeName} ${name} sent where the recorded client left it out, with the same meaning ` +
+    `(a protocol ${rule.since} field; the session speaks protocol ${version})`
+  )
+}
+
+/** The protocol version a recording's session spoke: the lower of the two SESSION_CAPABILITYs. */
+export function recordedProtocolVersion(recording: PreparedRecording): string | undefined {
+  const client = recording.exchanges
+    .flatMap((x) => x.messages)
+    .find((m) => m.typeName === 'SESSION_CAPABILITY')
+  const version = (m: DecodedPsrpMessage | undefined): string | undefined =>
+    m === undefined ? undefined : /<Version N="protocolversion">([^<]+)</i.exec(m.data)?.[1]?.trim()
+  let server: string | undefined
+  for (const x of recording.exchanges) {
+    if (x.response === undefined || server !== undefined) continue
+    for (const p of responsePayloads(x.response)) {
+      let frags
+      try {
+        frags = decodeFragments(unb64(p.b64))
+      } catch {
+        continue
+      }
+      for (const f of frags) {
+        if (!f.start || !f.end || f.data.length < 40) continue
+        const raw = Buffer.from(f.data)
+        if (raw.readUInt32LE(4) !== MessageType.SESSION_CAPABILITY) continue
+        server = /<Version N="protocolversion">([^<]+)</i.exec(raw.subarray(40).toString('utf8'))?.[1]?.trim()
+      }
+    }
+  }
+  const c = version(client)
+  if (c === undefined || server === undefined) return c ?? server
+  return compareVersions(c, server) < 0 ? c : server
+}
+
 interface Parked {
   text: string
   env: ParsedEnvelope
@@ -318,6 +407,10 @@ export class ReplaySession {
   readonly #stopped = new Set<string>()
   /** Requests answered without a recorded exchange (extra Signals on finished commands, split Sends). */
   readonly synthesized: { action: string; reason: string }[] = []
+  /** The protocol version the recorded session spoke (the lower SESSION_CAPABILITY), if recorded. */
+  readonly negotiatedVersion: string | undefined
+  /** Differences tolerated while comparing (spec-allowed additions), one line each. */
+  readonly tolerated = new Set<string>()
   /** The exchange whose connection the recording dropped last (`http_error`), until another is served. */
   #dropped: PreparedExchange | undefined
   /** Repeats of a request whose recorded connection dropped, dropped again. */
@@ -331,6 +424,7 @@ export class ReplaySession {
 
   constructor(exchanges: readonly Exchange[], options: ReplayOptions = {}) {
     this.recording = prepareRecording(exchanges)
+    this.negotiatedVersion = recordedProtocolVersion(this.recording)
     this.#options = options
     if (options.reuseFinishedCommandIds !== false) this.guids.canRelease = (a) => this.#done.has(a)
     const raw = this.recording.exchanges.map((e) => e.exchange)
@@ -800,6 +894,17 @@ export class ReplaySession {
     }
     const diffs = diffCanon(ec, ac, {
       caseSensitive: strict,
+      added: (path, value, parent) => {
+        if (!strict && /(^|\.)TN$/.test(path)) {
+          // type names the recorded client left out (pypsrp sends host answers such as KeyInfo untyped);
+          // the server reads the value as the type the host method returns (MS-PSRP 2.2.3.17)
+          this.tolerated.add(`${e.typeName}: type names sent where the recorded client sent none`)
+          return true
+        }
+        const allowed = allowedAddition(e.typeName, path, value, parent, this.negotiatedVersion)
+        if (allowed !== undefined) this.tolerated.add(allowed)
+        return allowed !== undefined
+      },
       ignore: (path) => {
         if (callIds && /^ci$/i.test(path)) return true
         const p = fold(path)
@@ -910,7 +1015,7 @@ export class ReplaySession {
       const d = this.#compareValue(e.text.trim(), a.text.trim(), here, false)
       if (d !== undefined) diffs.push(d)
     }
-    // children are compared per element name, in order within a name (rsp:Arguments, rsp:Variable);
+    // children are compared per element name, in order within a name (rsp:Arguments);
     // the order between different names does not matter (pypsrp and WinRM disagree on rsp:Shell's)
     const groups = (el: XmlElement): Map<string, XmlElement[]> => {
       const m = new Map<string, XmlElement[]>()
@@ -924,9 +1029,14 @@ export class ReplaySession {
     }
     const eg = groups(e)
     const ag = groups(a)
+    // elements keyed by a Name attribute (rsp:Variable, wsman:Option) form a set: order is no meaning
+    const byName = (list: XmlElement[]): XmlElement[] =>
+      list.length > 1 && list.every((x) => x.attrs['Name'] !== undefined)
+        ? [...list].sort((x, y) => ((x.attrs['Name'] as string) < (y.attrs['Name'] as string) ? -1 : 1))
+        : list
     for (const name of new Set([...eg.keys(), ...ag.keys()])) {
-      const el = eg.get(name) ?? []
-      const al = ag.get(name) ?? []
+      const el = byName(eg.get(name) ?? [])
+      const al = byName(ag.get(name) ?? [])
       for (let i = 0; i < Math.max(el.length, al.length); i++) {
         const ec = el[i]
         const ac = al[i]
