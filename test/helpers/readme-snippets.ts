@@ -125,18 +125,21 @@ export interface ShellContext {
   readonly cli: string
   /** A free port for `--port 5985`. */
   readonly port: number
+  /** A pipe name of this run for the README's `-CustomPipeName build`. */
+  readonly pipeName: string
 }
 
 /**
  * A shell snippet as a bash script: errors stop it (`set -eo pipefail`); `npx psrp` is the built CLI
  * of the checkout, started with node directly (what npx resolves it to, without npx's start-up);
  * `PSRP_PASSWORD=…` (the reader's value) keeps the environment's `PSRP_PASSWORD`; `--port 5985` is a
- * free port, so the WinRM test server cannot collide with anything else on the machine.
+ * free port and the pipe name `build` one of this run, so nothing else on the machine collides.
  */
 export function prepareShell(code: string, ctx: ShellContext): string {
   const body = code
     .replace(/PSRP_PASSWORD=…/g, 'PSRP_PASSWORD="$PSRP_PASSWORD"')
     .replace(/--port 5985\b/g, `--port ${ctx.port}`)
+    .replace(/(-CustomPipeName|--pipe) build\b/g, `$1 ${ctx.pipeName}`)
   return [
     'set -eo pipefail',
     `npx() { if [ "$1" = psrp ]; then shift; node ${shQuote(ctx.cli)} "$@"; else command npx "$@"; fi; }`,

@@ -173,6 +173,7 @@ describe('README snippets', { skip }, () => {
   let tsc: Promise<Run> | undefined
   const files = new Map<Snippet, string>()
   const background: ChildProcess[] = []
+  const pipeName = `psrp-readme-${process.pid}`
 
   before(async () => {
     ensureBuilt()
@@ -234,6 +235,8 @@ describe('README snippets', { skip }, () => {
 
   after(() => {
     for (const child of background) killGroup(child)
+    // the socket of the README's `pwsh -CustomPipeName`, which a killed pwsh leaves behind
+    rmSync(join(process.env['TMPDIR'] ?? '/tmp', `CoreFxPipe_${pipeName}`), { force: true })
     if (work !== '') rmSync(work, { recursive: true, force: true })
   })
 
@@ -264,7 +267,7 @@ describe('README snippets', { skip }, () => {
     const reason = s.mode.kind === 'skip' ? s.mode.reason : needsNtlm ? ntlmSkip : false
     test(label(s), { skip: reason }, async () => {
       if (s.lang === 'sh') {
-        const script = prepareShell(s.code, { cli: join(ROOT, 'dist', 'cli', 'main.js'), port })
+        const script = prepareShell(s.code, { cli: join(ROOT, 'dist', 'cli', 'main.js'), port, pipeName })
         if (s.mode.kind === 'background') {
           const bg = await startBackground('bash', ['-c', script], ROOT, env, s.mode.readyText)
           background.push(bg.child)
