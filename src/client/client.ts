@@ -1,7 +1,7 @@
 /**
  * `Client`: the high-level API. One object per server, over any connection kind (WinRM, a local
- * `pwsh`, and later SSH), that runs PowerShell and processes and moves files, reusing one runspace
- * pool for every call.
+ * `pwsh`, SSH, a named pipe), that runs PowerShell and processes and moves files, reusing one
+ * runspace pool for every call.
  *
  * ```ts
  * import { Client } from 'psrp'
@@ -188,7 +188,8 @@ function isLocalTarget(t: ClientTarget): t is LocalTarget {
  * - a host name: WinRM (`new Client('win1', { auth: 'ntlm', username, password })`, options are
  *   {@link WSManConnectionOptions} without `server`); the client owns and closes the connection;
  * - omitted or `{ local: true, …ProcessConnectionOptions }`: a local `pwsh -s`, owned by the client;
- * - a connection object ({@link WSManConnection}, {@link ProcessConnection}, later SSH): used as is;
+ * - a connection object ({@link WSManConnection}, {@link ProcessConnection}, `SSHConnection`,
+ *   `NamedPipeConnection`): used as is;
  *   the caller closes a {@link WSManConnection}, while a one-pool transport such as
  *   {@link ProcessConnection} ends with the pool.
  *
