@@ -47,11 +47,25 @@ if (files.length === 0) {
   process.exit(2)
 }
 
+// an error that escapes the client's own promise chains (a bug, or a recording that provokes one) is
+// charged to the recording being replayed; it must not end the run before its summary line
+const stray: string[] = []
+const charge = (e: unknown): void => {
+  stray.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e))
+}
+process.on('unhandledRejection', charge)
+process.on('uncaughtException', charge)
+
 let passed = 0
 let failed = 0
 let skipped = 0
 for (const file of files) {
   const r = await runRecording(file, { log })
+  if (stray.length > 0) {
+    const reason = `an error escaped the client: ${stray.splice(0).join('; ')}`
+    if (r.status === 'fail') r.problems.push(reason)
+    else Object.assign(r, { status: 'fail', reason, problems: [reason, ...r.problems] })
+  }
   if (r.status === 'pass') {
     passed++
     console.log(`PASS ${r.name}`)
