@@ -278,7 +278,10 @@ export class ClientRunspacePool {
     for (const p of this.#pipelines.values()) if (!p.done) p.setState('Stopped')
   }
 
-  /** @internal the transport broke: every pipeline fails. */
+  /**
+   * @internal the transport broke: the pool becomes Broken (a `runspacePoolState` event). Its
+   * pipelines keep their state here; the async layer fails them with the transport's error.
+   */
   markBroken(): void {
     if (this.#state !== 'Broken' && this.#state !== 'Closed') this.#setState('Broken')
   }
