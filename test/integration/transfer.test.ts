@@ -16,16 +16,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AbortError, Client, FileTransferError, TimeoutError } from '../../src/index.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
 import { runCli, type CliResult } from '../helpers/cli.ts'
 import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
 
 const pwsh = findPwsh()
-const skip = peerSkip(
-  'pwsh',
-  pwsh !== undefined,
-  'install with dotnet tool install --global PowerShell --version 7.6.9',
-)
+const skip = pwshSkip(pwsh)
 const sshSkip = skip || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
 const MiB = 1024 * 1024
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -279,6 +275,12 @@ describe('psrp copy and fetch: directories, early refusals, Ctrl+C', { skip }, (
       () => interruptTransfer(direction, join(dir, `sigint-${direction}`), []),
     )
   }
+
+  test(
+    'a second Ctrl+C quits at once and says where the temporary file may be left',
+    { timeout: 180_000 },
+    () => interruptTransfer('copy', join(dir, 'sigint-twice'), [], {}, true),
+  )
 })
 
 describe('psrp copy and fetch over SSH: Ctrl+C', { skip: sshSkip }, () => {
@@ -324,6 +326,7 @@ async function interruptTransfer(
   work: string,
   flags: string[],
   env: Record<string, string> = {},
+  twice = false,
 ): Promise<void> {
   const from = join(work, 'from')
   const to = join(work, 'to')
@@ -348,6 +351,22 @@ async function interruptTransfer(
   try {
     await tempReaches(to, 4 * MiB)
     child.kill('SIGINT')
+    if (twice) {
+      // the second once the first is being handled (two at once may arrive as one); removing the
+      // server's temporary file takes a round trip or two, so the second comes while it runs
+      const until = Date.now() + 30_000
+      while (!stderr.includes('stopping…') && Date.now() < until) await new Promise((r) => setTimeout(r, 5))
+      child.kill('SIGINT')
+      assert.equal(await exited, 130, stderr)
+      assert.match(stderr, /stopping… removing the partial file/)
+      assert.ok(
+        stderr.includes(
+          `quitting at once: a partial file 'big.bin.<random>.tmp' may be left on the server next to '${join(to, 'big.bin')}'`,
+        ),
+        stderr,
+      )
+      return
+    }
     const code = await exited
     assert.equal(code, 130, stderr)
     assert.match(stderr, /stopping… removing the partial file/)
