@@ -165,7 +165,7 @@ function describeRun(r: Run): string {
 
 const label = (s: Snippet): string => `README line ${s.line} (${s.section}): ${s.lang}`
 
-describe('README snippets', { skip }, () => {
+describe('README snippets', { skip, concurrency: 3 }, () => {
   let work = ''
   let env: NodeJS.ProcessEnv = {}
   let port = 0
@@ -261,16 +261,46 @@ describe('README snippets', { skip }, () => {
     assert.deepEqual(formatted[0]?.mode, { kind: 'skip', reason: SKIP_MARKERS['needs-windows'] })
   })
 
+  /** The background snippet of a section, which the later snippets of that section wait for. */
+  const servers = new Map<
+    string,
+    { line: number; skipped: boolean; ready: Promise<void>; settle: (e?: Error) => void }
+  >()
   for (const s of snippets) {
     // the WinRM test server of the README runs with --auth ntlm: it and the snippets using it need the peer
     const needsNtlm = /--auth ntlm|--port 5985|port: 5985/.test(s.code)
-    const reason = s.mode.kind === 'skip' ? s.mode.reason : needsNtlm ? ntlmSkip : false
+    const server = servers.get(s.section)
+    const reason =
+      s.mode.kind === 'skip'
+        ? s.mode.reason
+        : server?.skipped === true
+          ? `needs the snippet of line ${server.line}, which is skipped`
+          : needsNtlm
+            ? ntlmSkip
+            : false
+    if (s.mode.kind === 'background') {
+      let settle: (e?: Error) => void = () => undefined
+      const ready = new Promise<void>((resolveReady, rejectReady) => {
+        settle = (e) => (e === undefined ? resolveReady() : rejectReady(e))
+      })
+      ready.catch(() => undefined)
+      servers.set(s.section, { line: s.line, skipped: reason !== false, ready, settle })
+    }
     test(label(s), { skip: reason }, async () => {
+      // snippets run side by side, except after a background one in their section: they wait for it
+      if (s.mode.kind !== 'background') await server?.ready
       if (s.lang === 'sh') {
         const script = prepareShell(s.code, { cli: join(ROOT, 'dist', 'cli', 'main.js'), port, pipeName })
         if (s.mode.kind === 'background') {
-          const bg = await startBackground('bash', ['-c', script], ROOT, env, s.mode.readyText)
-          background.push(bg.child)
+          const own = servers.get(s.section)
+          try {
+            const bg = await startBackground('bash', ['-c', script], ROOT, env, s.mode.readyText)
+            background.push(bg.child)
+            own?.settle()
+          } catch (e) {
+            own?.settle(e as Error)
+            throw e
+          }
           return
         }
         const r = await run('bash', ['-c', script], ROOT, env)
