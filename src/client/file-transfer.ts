@@ -240,9 +240,9 @@ function remoteError(e: unknown, pool: RunspacePool, path: string): unknown {
 }
 
 /**
- * A local file-system error (`ENOENT`, `EACCES`, `EISDIR`, `ENOSPC` …) as a {@link FileTransferError}
- * naming the path: `not-found` for a missing source, else `io`. psrp errors and non-errno errors
- * pass through unchanged.
+ * A local file-system error (`EACCES`, `EISDIR`, `ENOSPC` …) as a {@link FileTransferError} `io`
+ * naming the path (`path`, else the error's own). psrp errors and non-errno errors pass through
+ * unchanged.
  */
 function localError(e: unknown, what: string, path: string | undefined): unknown {
   if (e instanceof PsrpError) return e
@@ -357,9 +357,10 @@ async function walkLocal(root: string): Promise<LocalTree> {
  * @throws {FileTransferError} `not-found` when the local path does not exist; `exists` when a
  *   destination file exists without `overwrite` (nothing is replaced); `checksum` when the server
  *   received other bytes than were sent; `io` when a file cannot be read or written on either side
- *   (the destination's directory is missing, access denied, …). The message names the path; `cause`
+ *   (the destination's directory is missing, access denied, the local path is not a file or
+ *   directory, …). The message names the path; `cause`
  *   is the server's {@link PipelineFailedError} (with PowerShell's ErrorRecord) or Node's error.
- * @throws {InvalidArgumentError} when the local path is not a file or directory, or for bad options.
+ * @throws {InvalidArgumentError} for bad options (`chunkSize`, `concurrency`).
  * @throws {AbortError} / {TimeoutError} when cancelled; the remote pipeline is stopped and its
  *   temporary file removed (the message says so, or where it was left and why).
  */
@@ -404,7 +405,7 @@ export async function copyToRemote(
       return { destination: r.destination, files: 1, directories: 0, bytes: progress.bytes, sha256: r.sha256 }
     }
     if (!info.isDirectory())
-      throw new InvalidArgumentError(`cannot copy '${source}': not a regular file or directory`)
+      throw new FileTransferError(`cannot copy '${source}': not a regular file or directory`, 'io', source)
     const tree = await walkLocal(source).catch((e: unknown) => {
       throw localError(e, `cannot copy '${source}'`, undefined)
     })
