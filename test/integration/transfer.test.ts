@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -150,6 +150,14 @@ describe('transfers into directories, transfer errors and cancellation (library)
       c.fetch(src, box, { overwrite: true }),
       transferFailure('io', join(box, 'err.txt'), /is a directory/),
     )
+    // a local path that is neither a file nor a directory (was an InvalidArgumentError)
+    const fifo = join(dir, 'fifo')
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo')
+    await assert.rejects(
+      c.copy(fifo, join(dir, 'never.bin')),
+      transferFailure('io', fifo, /not a regular file/),
+    )
+    await rm(fifo)
     // a file where a copied tree's remote root should go (was a PipelineFailedError)
     const tree = join(dir, 'tree')
     await mkdir(tree)
