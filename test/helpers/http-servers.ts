@@ -21,7 +21,7 @@ import {
 } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { HttpAuthenticator } from '../../../src/transport/http/index.ts'
+import type { HttpAuthenticator } from '../../src/transport/http/index.ts'
 
 /** One request seen by a {@link TestServer}. */
 export interface RecordedRequest {
@@ -121,15 +121,6 @@ export async function startRawServer(
         server.close(() => resolve())
       }),
   }
-}
-
-/** A port with nothing listening on it. */
-export async function closedPort(): Promise<number> {
-  const server = createNetServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 /** A running test proxy. */
@@ -237,12 +228,6 @@ export interface TestCertificates {
   /** Server certificate signed by the CA for `win1.example.com` only (host-name mismatch on 127.0.0.1). */
   readonly otherHostCert: string
   readonly otherHostKey: string
-}
-
-/** True when the `openssl` CLI can be run. */
-export function hasOpenssl(): boolean {
-  const r = spawnSync('openssl', ['version'], { encoding: 'utf8' })
-  return r.status === 0
 }
 
 /** Generates the test PKI into a temporary folder with the `openssl` CLI (EC P-256 keys, 2 days). */

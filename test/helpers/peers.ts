@@ -3,6 +3,7 @@
  * calls {@link peerSkip}: on a developer machine without the peer the test is skipped with a visible
  * reason; when `PSRP_REQUIRE_PEERS=1` (CI) a missing peer is a failure instead.
  */
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { delimiter, join, resolve } from 'node:path'
 import { homedir } from 'node:os'
@@ -38,4 +39,22 @@ export function findPwsh(): string | undefined {
     if (existsSync(p)) return p
   }
   return undefined
+}
+
+/** How to install the pwsh the tests expect. */
+export const PWSH_HINT = 'install with dotnet tool install --global PowerShell --version 7.6.9'
+
+/** {@link peerSkip} for a local pwsh 7.6: `pwsh` is what {@link findPwsh} returned. */
+export function pwshSkip(pwsh: string | undefined): string | false {
+  return peerSkip('pwsh', pwsh !== undefined, PWSH_HINT)
+}
+
+/** True when the `openssl` CLI can be run (it makes the test certificates). */
+export function hasOpenssl(): boolean {
+  return spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0
+}
+
+/** {@link peerSkip} for the `openssl` CLI. */
+export function opensslSkip(): string | false {
+  return peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
 }
