@@ -20,7 +20,6 @@ import {
 } from '../errors.ts'
 import {
   command as makeCommand,
-  type ClientPipeline,
   type PipelineCommand,
   type PipelineStateName,
   type PsrpEvent,
@@ -28,7 +27,7 @@ import {
 import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecord } from '../clixml/index.ts'
 import type { PSHost } from './host.ts'
 import { hostInfoFor } from './host.ts'
-import type { CallOptions, RunspacePool } from './runspace-pool.ts'
+import type { CallOptions, PipelineHandle, RunspacePool } from './runspace-pool.ts'
 
 /** The five record streams of a pipeline, filled as records arrive. */
 export interface PSDataStreams {
@@ -73,7 +72,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   #host: PSHost | undefined
   #remoteStreamOptions = 0
   #state: PipelineStateName = 'NotStarted'
-  #pipeline: ClientPipeline | undefined
+  #pipeline: PipelineHandle | undefined
   #streams: PSDataStreams = emptyStreams()
   #hadErrors = false
   #running: Promise<unknown> | undefined
@@ -272,10 +271,10 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
         throw new InvalidStateError('invoke', this.#state, 'an attached pipeline takes no input')
       this.#streams = emptyStreams()
       this.#hadErrors = false
-      const attached = this.pool.attachServerPipeline(this.#attachTo)
+      const attached = this.pool.attachPipeline(this.#attachTo)
       this.#attachTo = undefined
       this.#pipeline = attached
-      return this.#iterate(attached, undefined, options, true)
+      return this.#iterate(attached, undefined, options)
     }
     const statements = this.#statements.filter((s) => s.length > 0)
     if (statements.length === 0)
@@ -298,7 +297,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   async stop(options?: CallOptions): Promise<void> {
     const p = this.#pipeline
     if (p === undefined || p.done || p.state === 'NotStarted') return
-    await this.pool.stopPipeline(p, options)
+    await p.stop(options)
     await this.#running?.catch(() => undefined)
   }
 
@@ -309,10 +308,9 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   }
 
   async *#iterate(
-    pipeline: ClientPipeline,
+    pipeline: PipelineHandle,
     input: PipelineInput | undefined,
     options: InvokeOptions,
-    attached = false,
   ): AsyncIterableIterator<unknown> {
     const hwm = options.highWaterMark ?? 1000
     const buffer: unknown[] = []
@@ -321,7 +319,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     const hold = (on: boolean): void => {
       if (holding === on) return
       holding = on
-      this.pool.holdReading(pipeline.id, on)
+      pipeline.hold(on)
     }
     let finished: { error?: PsrpError } | undefined
     let wake: (() => void) | undefined
@@ -365,19 +363,19 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
         }
       },
     }
-    this.pool.attach(pipeline.id, listener)
     const cancel = (reason: PsrpError): void => {
       hold(false)
-      if (!pipeline.done) void this.pool.stopPipeline(pipeline).catch(() => undefined)
+      if (!pipeline.done) void pipeline.stop().catch(() => undefined)
       finish(reason)
     }
     const { signal, timeout } = options
     const onAbort = (): void => cancel(new AbortError('the pipeline was aborted', { cause: signal?.reason }))
     let timer: NodeJS.Timeout | undefined
     if (signal?.aborted === true) {
-      this.pool.core.removePipeline(pipeline.id)
+      await pipeline.release()
       throw new AbortError('the pipeline was aborted', { cause: signal.reason })
     }
+    pipeline.listen(listener)
     signal?.addEventListener('abort', onAbort, { once: true })
     if (timeout !== undefined)
       timer = setTimeout(
@@ -389,8 +387,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     this.#running = new Promise((r) => (resolveRun = r))
     try {
       this.#setState('Running')
-      if (attached) await this.pool.connectPipeline(pipeline)
-      else await this.pool.startPipeline(pipeline)
+      await pipeline.start()
       const feeding = input === undefined ? Promise.resolve() : this.#feed(pipeline, input)
       feeding.catch((e: unknown) =>
         cancel(
@@ -419,26 +416,26 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       if (timer !== undefined) clearTimeout(timer)
       if (!pipeline.done && pipeline.state !== 'NotStarted' && finished === undefined) {
         // the consumer broke out early: stop the remote pipeline
-        await this.pool.stopPipeline(pipeline).catch(() => undefined)
+        await pipeline.stop().catch(() => undefined)
         await new Promise<void>((r) => {
-          if (finished !== undefined || this.pool.failure !== undefined) return r()
+          if (finished !== undefined || pipeline.poolFailed()) return r()
           wake = r
         })
       }
-      await this.pool.releasePipeline(pipeline)
+      await pipeline.release()
       this.#running = undefined
       resolveRun(undefined)
     }
   }
 
-  async #feed(pipeline: ClientPipeline, input: PipelineInput): Promise<void> {
+  async #feed(pipeline: PipelineHandle, input: PipelineInput): Promise<void> {
     const batch: unknown[] = []
     let batchBytes = 0
     const flush = async (): Promise<void> => {
       if (batch.length === 0 || !pipeline.acceptsInput) return
       const values = batch.splice(0, batch.length)
       batchBytes = 0
-      await this.pool.sendInput(pipeline, values)
+      await pipeline.send(values)
     }
     for await (const v of input as AsyncIterable<unknown>) {
       if (!pipeline.acceptsInput) return
@@ -448,7 +445,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       if (batch.length >= 64 || batchBytes >= INPUT_BATCH_BYTES) await flush()
     }
     await flush()
-    await this.pool.endInput(pipeline)
+    await pipeline.endInput()
   }
 
   #record(stream: keyof PSDataStreams, record: unknown): void {

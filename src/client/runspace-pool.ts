@@ -30,6 +30,7 @@ import {
   type ClientPipeline,
   type GetCommandMetadataMessage,
   type PipelineSpec,
+  type PipelineStateName,
   type ProtocolVersion,
   type PsrpEvent,
   type RunspacePoolStateName,
@@ -117,6 +118,40 @@ export interface PipelineListener {
   onEvent(event: PsrpEvent): void
   onFailure(error: PsrpError): void
   readonly host: PSHost | undefined
+}
+
+/**
+ * One pipeline of a pool, as its owner (a {@link PowerShell}) drives it: everything the pool does for
+ * a pipeline goes through here. Made by `RunspacePool.createPipeline` / `attachPipeline`.
+ */
+export interface PipelineHandle {
+  /** The pipeline id (PSRP PID, the WinRM CommandId we ask for). */
+  readonly id: string
+  /** The pipeline's state in the core. */
+  readonly state: PipelineStateName
+  /** True once the pipeline reached a final state. */
+  readonly done: boolean
+  /** True while input may be sent. */
+  readonly acceptsInput: boolean
+  /** True once the pool failed or closed: no more events will come. */
+  poolFailed(): boolean
+  /** Routes the pipeline's events (and the pool's failure) to `listener`, until {@link release}. */
+  listen(listener: PipelineListener): void
+  /** Announces and starts the pipeline (an attached one: connects to it and receives its output). */
+  start(): Promise<void>
+  /** Queues input values; resolves when the server acknowledged them (backpressure). */
+  send(values: unknown[]): Promise<void>
+  /** Ends the input (no-op when the pipeline takes none any more). */
+  endInput(): Promise<void>
+  /** Sends the stop signal (no-op when not running). */
+  stop(options?: CallOptions): Promise<void>
+  /**
+   * Flow control: while any pipeline holds, the transport stops reading from the server (a slow
+   * `stream()` consumer keeps memory bounded); released holds read again.
+   */
+  hold(on: boolean): void
+  /** Stops listening, forgets the pipeline and closes it on the transport if it was started. */
+  release(): Promise<void>
 }
 
 interface Waiter<T> {
@@ -326,21 +361,6 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     return t.listPipelines(options)
   }
 
-  /** @internal a pipeline that runs on the server already, to attach to */
-  attachServerPipeline(id: string): ClientPipeline {
-    this.#assertUsable('attach a pipeline')
-    if (!canDisconnect(this.#transport))
-      throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
-    return this.core.attachPipeline(id)
-  }
-
-  /** @internal connects the transport to an attached pipeline and starts receiving its output */
-  async connectPipeline(pipeline: ClientPipeline): Promise<void> {
-    const t = this.#transport
-    if (!canDisconnect(t)) throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
-    await t.connectPipeline(pipeline.id)
-  }
-
   #drain(): void {
     for (let e = this.core.nextEvent(); e !== undefined; e = this.core.nextEvent()) this.#dispatch(e)
   }
@@ -348,6 +368,14 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   /** Current state. */
   get state(): RunspacePoolStateName {
     return this.core.state
+  }
+
+  /**
+   * The error that broke the pool (transport failure, server-side Broken state) or, once closed, the
+   * error its calls reject with; undefined while the pool is usable.
+   */
+  get failure(): PsrpError | undefined {
+    return this.#failure
   }
 
   /**
@@ -455,10 +483,10 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
       ...(options.argumentList === undefined ? {} : { argumentList: options.argumentList }),
     }
-    const pipeline = this.core.getCommandMetadata(request)
+    const pipeline = this.#handle(this.core.getCommandMetadata(request), false)
     const out: unknown[] = []
     const done = new Promise<void>((resolve, reject) => {
-      this.attach(pipeline.id, {
+      pipeline.listen({
         host: undefined,
         onFailure: reject,
         onEvent: (ev) => {
@@ -477,10 +505,10 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       })
     })
     try {
-      await this.startPipeline(pipeline)
+      await pipeline.start()
       await withCallOptions(done, options, 'getCommandMetadata')
     } finally {
-      await this.releasePipeline(pipeline)
+      await pipeline.release()
     }
     // the first object is the CommandMetadataCount
     return out
@@ -516,72 +544,85 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
 
   // ---- used by PowerShell ----
 
-  /** @internal creates a pipeline in the core */
-  createPipeline(spec: PipelineSpec): ClientPipeline {
-    this.#assertUsable('create a pipeline')
-    return this.core.createPipeline(spec)
-  }
-
-  /** @internal routes a pipeline's events to a listener */
-  attach(pipelineId: string, listener: PipelineListener): void {
-    this.#listeners.set(pipelineId, listener)
-  }
-
-  /** @internal announces and starts a pipeline */
-  async startPipeline(pipeline: ClientPipeline): Promise<void> {
-    this.#assertUsable('start a pipeline')
-    const announced = this.#transport.command(pipeline.id)
-    pipeline.start()
-    const sends = this.#flush()
-    await announced
-    await Promise.all(sends)
-  }
-
-  /** @internal queues input values and resolves when the server acknowledged them (backpressure) */
-  async sendInput(pipeline: ClientPipeline, values: unknown[]): Promise<void> {
-    this.#assertUsable('send input')
-    pipeline.sendInput(values)
-    await Promise.all(this.#flush())
-  }
-
-  /** @internal ends input */
-  async endInput(pipeline: ClientPipeline): Promise<void> {
-    if (!pipeline.acceptsInput) return
-    pipeline.endInput()
-    await Promise.all(this.#flush())
-  }
-
-  /** @internal sends the stop signal */
-  async stopPipeline(pipeline: ClientPipeline, options?: CallOptions): Promise<void> {
-    if (pipeline.done || pipeline.state === 'NotStarted') return
-    // the SignalAck and the Stopped state must be read even if the consumer is behind
-    this.holdReading(pipeline.id, false)
-    pipeline.beginStop()
-    await this.#transport.signal(pipeline.id, options)
-  }
-
   /**
-   * @internal flow control: while any pipeline holds, the transport stops reading from the server
-   * (a slow `stream()` consumer keeps memory bounded); released holds read again
+   * @internal a new pipeline in this pool, driven through the returned handle (the handle's owner,
+   * e.g. a {@link PowerShell}, starts, feeds, stops and releases it)
    */
-  holdReading(pipelineId: string, hold: boolean): void {
-    if (hold) this.#readHolds.add(pipelineId)
-    else this.#readHolds.delete(pipelineId)
-    this.#transport.setPaused(this.#readHolds.size > 0)
+  createPipeline(spec: PipelineSpec): PipelineHandle {
+    this.#assertUsable('create a pipeline')
+    return this.#handle(this.core.createPipeline(spec), false)
   }
 
-  /** @internal closes a finished pipeline on the transport and forgets it */
-  async releasePipeline(pipeline: ClientPipeline): Promise<void> {
-    this.holdReading(pipeline.id, false)
-    this.#listeners.delete(pipeline.id)
-    this.core.removePipeline(pipeline.id)
-    if (pipeline.state === 'NotStarted' || this.#failure !== undefined) return
-    await this.#transport.closePipeline(pipeline.id).catch(() => undefined)
+  /** @internal a pipeline that runs on the server already (WinRM), to attach to */
+  attachPipeline(id: string): PipelineHandle {
+    this.#assertUsable('attach a pipeline')
+    if (!canDisconnect(this.#transport))
+      throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
+    return this.#handle(this.core.attachPipeline(id), true)
   }
 
-  /** @internal the error that broke the pool, if any */
-  get failure(): PsrpError | undefined {
-    return this.#failure
+  #handle(pipeline: ClientPipeline, attached: boolean): PipelineHandle {
+    const id = pipeline.id
+    const hold = (on: boolean): void => {
+      if (on) this.#readHolds.add(id)
+      else this.#readHolds.delete(id)
+      this.#transport.setPaused(this.#readHolds.size > 0)
+    }
+    return {
+      id,
+      get state() {
+        return pipeline.state
+      },
+      get done() {
+        return pipeline.done
+      },
+      get acceptsInput() {
+        return pipeline.acceptsInput
+      },
+      poolFailed: () => this.#failure !== undefined,
+      listen: (listener) => {
+        this.#listeners.set(id, listener)
+      },
+      start: async () => {
+        if (attached) {
+          const t = this.#transport
+          if (!canDisconnect(t)) throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
+          await t.connectPipeline(id)
+          return
+        }
+        this.#assertUsable('start a pipeline')
+        const announced = this.#transport.command(id)
+        pipeline.start()
+        const sends = this.#flush()
+        await announced
+        await Promise.all(sends)
+      },
+      send: async (values) => {
+        this.#assertUsable('send input')
+        pipeline.sendInput(values)
+        await Promise.all(this.#flush())
+      },
+      endInput: async () => {
+        if (!pipeline.acceptsInput) return
+        pipeline.endInput()
+        await Promise.all(this.#flush())
+      },
+      stop: async (options) => {
+        if (pipeline.done || pipeline.state === 'NotStarted') return
+        // the SignalAck and the Stopped state must be read even if the consumer is behind
+        hold(false)
+        pipeline.beginStop()
+        await this.#transport.signal(id, options)
+      },
+      hold,
+      release: async () => {
+        hold(false)
+        this.#listeners.delete(id)
+        this.core.removePipeline(id)
+        if (pipeline.state === 'NotStarted' || this.#failure !== undefined) return
+        await this.#transport.closePipeline(id).catch(() => undefined)
+      },
+    }
   }
 
   // ---- internals ----
