@@ -14,9 +14,8 @@ import {
   WSManHttpClient,
   type WSManHttpClientOptions,
 } from '../../src/transport/http/index.ts'
-import { peerSkip } from '../helpers/peers.ts'
+import { hasOpenssl, peerSkip } from '../helpers/peers.ts'
 import {
-  hasOpenssl,
   makeCertificates,
   noAuth,
   ok,
@@ -25,7 +24,7 @@ import {
   type Handler,
   type TestCertificates,
   type TestServer,
-} from '../unit/transport-http/servers.ts'
+} from '../helpers/http-servers.ts'
 
 const skip = peerSkip(
   'openssl',

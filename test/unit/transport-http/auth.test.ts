@@ -16,7 +16,7 @@ import {
   type HttpAuthenticator,
   type WrappedBody,
 } from '../../../src/transport/http/index.ts'
-import { ok, startServer, type RecordedRequest, type TestServer } from './servers.ts'
+import { ok, startServer, type RecordedRequest, type TestServer } from '../../helpers/http-servers.ts'
 
 const ENC_TYPE =
   'multipart/encrypted;protocol="application/HTTP-Fake-session-encrypted";boundary="Encrypted Boundary"'

@@ -10,10 +10,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { endpointHashAlgorithm, tlsServerEndPointHash } from '../../../src/transport/http/channel-binding.ts'
-import { peerSkip } from '../../helpers/peers.ts'
-import { hasOpenssl } from './servers.ts'
+import { opensslSkip } from '../../helpers/peers.ts'
 
-const skip = peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
+const skip = opensslSkip()
 
 function certificate(digest: string, key: string[]): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'psrp-cbt-'))

@@ -19,7 +19,8 @@ import {
   type MessageEncryption,
 } from '../../../src/transport/http/gss-auth.ts'
 import { WSManHttpClient, type AuthConnectionContext } from '../../../src/transport/http/index.ts'
-import { hasOpenssl, makeCertificates, type TestCertificates } from './servers.ts'
+import { makeCertificates, type TestCertificates } from '../../helpers/http-servers.ts'
+import { hasOpenssl } from '../../helpers/peers.ts'
 
 // ---------------------------------------------------------------- the fake mechanism (both sides)
 

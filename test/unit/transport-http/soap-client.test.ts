@@ -25,14 +25,14 @@ import {
 } from '../../../src/transport/http/index.ts'
 import { redactCredentials } from '../../../src/transport/http/soap-client.ts'
 import {
-  closedPort,
   noAuth,
   ok,
   startProxy,
   startRawServer,
   startServer,
   type TestServer,
-} from './servers.ts'
+} from '../../helpers/http-servers.ts'
+import { freePort } from '../../helpers/net.ts'
 
 const FAULT =
   '<s:Envelope><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code></s:Fault></s:Body></s:Envelope>'
@@ -226,7 +226,7 @@ describe('WSManHttpClient: faults, retries and status handling', () => {
   })
 
   test('ECONNREFUSED is retried with backoff, then a TransportError naming the cause', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const c = client(port, { retries: { count: 2, backoffMs: 20 } })
     const started = Date.now()
     const err = await c.post('<a/>').then(
@@ -241,7 +241,7 @@ describe('WSManHttpClient: faults, retries and status handling', () => {
   })
 
   test('a connection refused at first succeeds once the server is up (retry)', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const c = client(port, { retries: { count: 5, backoffMs: 30 } })
     const pending = c.post('<a/>')
     const { createServer } = await import('node:http')
@@ -396,7 +396,7 @@ describe('WSManHttpClient: timeouts, aborts and close', () => {
   })
 
   test('abort during backoff between retries rejects promptly', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const c = client(port, { retries: { count: 5, backoffMs: 5_000 } })
     const ac = new AbortController()
     setTimeout(() => ac.abort(), 50)

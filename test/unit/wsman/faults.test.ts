@@ -28,7 +28,7 @@ import {
   WSManFaultCode,
   type WSManFaultErrorDetails,
 } from '../../../src/wsman/index.ts'
-import { noAuth, startServer, type TestServer } from '../transport-http/servers.ts'
+import { noAuth, startServer, type TestServer } from '../../helpers/http-servers.ts'
 import { FAULT_SHAPES, type FaultShape } from './fault-shapes.ts'
 
 describe('WS-Man fault shapes: parseResponse and faultToError', () => {
