@@ -1,6 +1,6 @@
 /**
  * OutOfProcStreamTransport (src/transport/outofproc-stream.ts) over in-memory streams: the generic
- * driver that SSH and named pipes will reuse. The test plays the server.
+ * driver under SSHConnection and NamedPipeConnection. The test plays the server.
  */
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
