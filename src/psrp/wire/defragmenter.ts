@@ -7,7 +7,7 @@
  * @module
  */
 import { ProtocolError } from '../../errors.ts'
-import { decodeFragment } from './fragment.ts'
+import { decodeFragment, FRAGMENT_HEADER_SIZE } from './fragment.ts'
 import { concatBytes } from '../../internal/bytes.ts'
 
 /** Options of {@link Defragmenter}. */
@@ -33,7 +33,15 @@ export class Defragmenter {
   readonly #maxObjectSize: number
   readonly #skipOrphans: boolean
   readonly #partial = new Map<bigint, Partial>()
+  /**
+   * Received bytes that do not yet form a whole fragment, in a buffer that grows by doubling (and is
+   * sized to the whole fragment once its header is known): a fragment that arrives a few bytes at a
+   * time costs time linear in its size (re-joining everything pending on every push was quadratic).
+   */
   #pending: Uint8Array = new Uint8Array(0)
+  #pendingBytes = 0
+  /** Bytes the fragment at the start of the pending bytes needs in all (0 while its header is incomplete). */
+  #needed = 0
 
   constructor(options: DefragmenterOptions = {}) {
     this.#maxObjectSize = options.maxObjectSize ?? 10 * 1024 * 1024
@@ -47,16 +55,18 @@ export class Defragmenter {
 
   /** Bytes held that do not yet form a whole fragment. */
   get bufferedBytes(): number {
-    return this.#pending.length
+    return this.#pendingBytes
   }
 
   /** Adds received bytes; returns every message completed by them, in completion order. */
   push(bytes: Uint8Array): Uint8Array[] {
+    if (bytes.length === 0) return []
     let buf = bytes
-    if (this.#pending.length > 0) {
-      buf = new Uint8Array(this.#pending.length + bytes.length)
-      buf.set(this.#pending)
-      buf.set(bytes, this.#pending.length)
+    if (this.#pendingBytes > 0) {
+      this.#append(bytes)
+      if (this.#needed === 0) this.#needed = this.#fragmentSize()
+      if (this.#needed === 0 || this.#pendingBytes < this.#needed) return []
+      buf = this.#pending.subarray(0, this.#pendingBytes)
     }
     const done: Uint8Array[] = []
     let offset = 0
@@ -87,7 +97,7 @@ export class Defragmenter {
         this.#partial.delete(objectId)
         throw new ProtocolError(`object ${objectId} exceeds the limit of ${this.#maxObjectSize} bytes`)
       }
-      part.chunks.push(data.slice())
+      part.chunks.push(copyOf(data, 0))
       part.nextFragmentId++
       if (end) {
         this.#partial.delete(objectId)
@@ -96,7 +106,54 @@ export class Defragmenter {
         this.#partial.set(objectId, part)
       }
     }
-    this.#pending = offset < buf.length ? buf.slice(offset) : new Uint8Array(0)
+    const rest = buf.length - offset
+    if (rest > 0) {
+      const tail = copyOf(buf, offset)
+      this.#pending = tail
+      this.#pendingBytes = rest
+      this.#needed = this.#fragmentSize()
+      if (this.#needed > tail.length) {
+        // the fragment's size is known: hold it in one buffer of that size
+        this.#pending = new Uint8Array(this.#needed)
+        this.#pending.set(tail)
+      }
+    } else {
+      this.#pending = new Uint8Array(0)
+      this.#pendingBytes = 0
+      this.#needed = 0
+    }
     return done
   }
+
+  /** Appends to the pending bytes, growing the buffer by doubling. */
+  #append(bytes: Uint8Array): void {
+    const size = this.#pendingBytes + bytes.length
+    if (size > this.#pending.length) {
+      const grown = new Uint8Array(Math.max(size, this.#pending.length * 2, 64))
+      grown.set(this.#pending.subarray(0, this.#pendingBytes))
+      this.#pending = grown
+    }
+    this.#pending.set(bytes, this.#pendingBytes)
+    this.#pendingBytes = size
+  }
+
+  /**
+   * The whole size of the fragment the pending bytes start (header + blob), or 0 while fewer than
+   * {@link FRAGMENT_HEADER_SIZE} bytes are pending. The blob length is checked against the object size
+   * limit here, before any of it is buffered.
+   */
+  #fragmentSize(): number {
+    if (this.#pendingBytes < FRAGMENT_HEADER_SIZE) return 0
+    const header = copyOf(this.#pending, 0, FRAGMENT_HEADER_SIZE)
+    // validates flags and the blob length against the limit; a header alone is never a whole fragment
+    // unless its blob is empty
+    const r = decodeFragment(header, 0, this.#maxObjectSize)
+    if (r !== undefined) return FRAGMENT_HEADER_SIZE
+    return FRAGMENT_HEADER_SIZE + new DataView(header.buffer, header.byteOffset).getUint32(17)
+  }
+}
+
+/** A copy of part of `bytes` (a Node Buffer's own `slice` would return a view of its memory). */
+function copyOf(bytes: Uint8Array, start: number, end = bytes.length): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes, start, end)
 }
