@@ -10,23 +10,15 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { findPwsh, opensslSkip, pwshSkip } from '../helpers/peers.ts'
+import { freePort } from '../helpers/net.ts'
 import { runCli, type CliResult } from '../helpers/cli.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
-import {
-  closedPort,
-  hasOpenssl,
-  makeCertificates,
-  type TestCertificates,
-} from '../unit/transport-http/servers.ts'
+import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
 
 const pwsh = findPwsh()
-const skip = peerSkip(
-  'pwsh',
-  pwsh !== undefined,
-  'install with dotnet tool install --global PowerShell --version 7.6.9',
-)
-const tlsSkip = skip !== false ? skip : peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
+const skip = pwshSkip(pwsh)
+const tlsSkip = skip || opensslSkip()
 const USER = 'psrp'
 const PASSWORD = 'cli pässword'
 
@@ -393,7 +385,7 @@ describe('psrp against the WinRM bridge', { skip }, () => {
   )
 
   test('a closed port is a typed transport error, exit 1', { timeout: 60_000 }, async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const r = await psrp(
       [
         'run',
