@@ -470,8 +470,8 @@ Ctrl+C; 141 when stdout was closed by its reader (| head): the remote pipeline i
   -f, --file <file>        read the script from a file
       --json               print each output object as JSON (typed values keep their .NET type)
   -w, --width <n>          formatting width (default: the terminal's columns, else 120)
-  -n, --no-stdin           do not pass piped stdin as pipeline input (as ssh -n; for callers
-                           whose stdin stays open)
+  -n, --no-stdin           do not pass piped stdin as pipeline input (as ssh -n): for callers
+                           whose stdin stays open, or to leave piped lines to Read-Host
 
 ${CONNECTION_HELP}`
 
