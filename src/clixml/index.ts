@@ -27,6 +27,8 @@ export {
   setMeta,
   retype,
   baseObject,
+  CIRCULAR_TEXT,
+  NESTED_TEXT,
   type CollectionKind,
   type CollectionMeta,
 } from './ps-object.ts'

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ClixmlError } from '../errors.ts'
 
 /**
  * Symbol under which arrays and Maps that came from an `<Obj>` keep the object's CLIXML identity
@@ -33,6 +34,58 @@ export function getMeta(value: object): CollectionMeta | undefined {
 export function setMeta<T extends object>(value: T, meta: CollectionMeta): T {
   Object.defineProperty(value, psMeta, { value: meta, enumerable: false, configurable: true, writable: true })
   return value
+}
+
+/**
+ * What {@link PSObject.toString} gives for an object whose text depends on itself: an `<Obj>` whose base
+ * value is (or leads back to) the object itself, e.g. `<Obj RefId="0"><Ref RefId="0" /></Obj>`.
+ */
+export const CIRCULAR_TEXT = '[circular]'
+
+/**
+ * What {@link PSObject.toString} gives when the text of a base value nests (through collections)
+ * deeper than {@link MAX_NESTED_TEXT} objects, rather than recursing until the stack runs out.
+ */
+export const NESTED_TEXT = '[nested too deeply]'
+
+/** How many base values that are collections a text may nest through. */
+const MAX_NESTED_TEXT = 256
+
+/** Objects whose text is being computed further up the stack (a cycle through a collection re-enters). */
+const textInProgress = new Set<object>()
+let textDepth = 0
+
+/**
+ * The text of a base value that is not itself a PSObject (an array, Map, typed primitive …), the base
+ * value of `owner`. Its text may lead back to `owner` (an array holding the object that holds the
+ * array), so `owner` is marked as in progress while it is computed; any object of a chain of base
+ * values that ends at `owner` reaches the mark when it is re-entered.
+ */
+function nestedText(value: object, owner: PSObject): string {
+  if (textDepth >= MAX_NESTED_TEXT) return NESTED_TEXT
+  textInProgress.add(owner)
+  textDepth++
+  try {
+    return String(value)
+  } finally {
+    textDepth--
+    textInProgress.delete(owner)
+  }
+}
+
+/** True for a PSObject whose text is computed by {@link PSObject.toString} itself (not an override). */
+function plainText(value: unknown): value is PSObject {
+  return value instanceof PSObject && value.toString === PSObject.prototype.toString
+}
+
+/** True when the object has no adapted or extended properties. */
+function bare(o: PSObject): boolean {
+  return o.adapted.size === 0 && o.extended.size === 0
+}
+
+/** A base value that {@link PSObject.toJSON} looks through: a bare object that has a base value itself. */
+function isLink(value: unknown): value is PSObject {
+  return value instanceof PSObject && bare(value) && value.baseValue !== undefined
 }
 
 function lookup(map: Map<string, unknown>, name: string): { found: boolean; value: unknown } {
@@ -105,17 +158,49 @@ export class PSObject {
     return this.typeNames.some((t) => t === name || t === `Deserialized.${name}`)
   }
 
-  /** The `<ToString>` text, else the base value's text, else the first type name. */
+  /**
+   * The `<ToString>` text, else the base value's text, else the first type name. Never recurses
+   * without bound: a base value that leads back to the object reads as {@link CIRCULAR_TEXT}, and a
+   * chain of base values (each an object whose base value is the next) is followed in a loop.
+   */
   toString(): string {
-    if (this.toStringValue !== undefined) return this.toStringValue
-    if (this.baseValue !== undefined && this.baseValue !== null) return String(this.baseValue)
-    return this.typeNames[0] ?? 'System.Object'
+    // The chain of base values is walked in a loop, with a second pointer at half speed: the two
+    // meet only when the chain runs in a circle (Floyd's cycle finding, no memory per step).
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let o: PSObject = this
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let slow: PSObject = this
+    for (let step = 1; ; step++) {
+      if (textInProgress.has(o)) return CIRCULAR_TEXT
+      if (o.toStringValue !== undefined) return o.toStringValue
+      const base = o.baseValue
+      if (base === undefined || base === null) return o.typeNames[0] ?? 'System.Object'
+      if (typeof base !== 'object') return String(base)
+      if (!plainText(base)) return nestedText(base, o)
+      o = base
+      if (o === slow) return CIRCULAR_TEXT
+      if (step % 2 === 0) slow = slow.baseValue as PSObject
+    }
   }
 
-  /** A plain JSON view: properties as an object (or the base value when there are none). */
+  /**
+   * A plain JSON view: properties as an object (or the base value when there are none). A chain of
+   * property-less objects is followed to its end; one that leads back to itself is
+   * {@link CIRCULAR_TEXT}.
+   */
   toJSON(): unknown {
-    if (this.adapted.size === 0 && this.extended.size === 0) {
-      return this.baseValue !== undefined ? this.baseValue : this.toString()
+    if (bare(this)) {
+      if (this.baseValue === undefined) return this.toString()
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      let o: PSObject = this
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      let slow: PSObject = this
+      for (let step = 1; isLink(o.baseValue); step++) {
+        o = o.baseValue
+        if (o === slow) return CIRCULAR_TEXT
+        if (step % 2 === 0) slow = slow.baseValue as PSObject
+      }
+      return o.baseValue
     }
     const out: Record<string, unknown> = {}
     for (const [k, v] of this.adapted) out[k] = v
@@ -129,10 +214,25 @@ export class PSObject {
  * numeric value plus the name PowerShell gave it in `<ToString>`.
  */
 export class PSEnum extends PSObject {
-  /** The numeric value. */
+  /**
+   * The numeric value. A base value that is itself an enum is followed (in a loop); one that leads
+   * back to the enum throws a {@link ClixmlError} instead of recursing.
+   */
   get value(): number {
-    return Number(this.baseValue)
+    // a chain of enums is walked in a loop; a second pointer at half speed meets it only in a circle
+    let base = this.baseValue
+    let slow: unknown = this.baseValue
+    for (let step = 1; base instanceof PSEnum; step++) {
+      base = base.baseValue
+      if (base === slow || base === this) {
+        throw new ClixmlError(`the value of enum ${this.typeNames[0] ?? 'System.Enum'} refers to itself`)
+      }
+      if (step % 2 === 0) slow = (slow as PSEnum).baseValue
+    }
+    // anything else converts through its text, which is cycle-safe
+    return Number(base)
   }
+
   /** The symbolic name (for flags enums a comma-separated list). */
   get name(): string {
     return this.toStringValue ?? String(this.baseValue)

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ProtocolError } from '../../errors.ts'
+import { ClixmlError, ProtocolError } from '../../errors.ts'
 import { PSObject, retype } from '../../clixml/index.ts'
 
 /** The body as a PSObject, or a ProtocolError naming the message. */
@@ -19,15 +19,28 @@ export function required(message: string, o: PSObject, name: string): unknown {
   return o.get(name)
 }
 
+/**
+ * `Number(v)` for the value of property `message.name`. A value that cannot be converted, such as an
+ * enum whose value refers to itself, gives a {@link ProtocolError} naming `message.name` (with the
+ * {@link ClixmlError} as its cause); an object whose text refers to itself converts as its
+ * `[circular]` text does, to NaN. Never a stack overflow.
+ */
+export function numberValue(message: string, name: string, v: unknown): number {
+  try {
+    return Number(v)
+  } catch (err) {
+    if (err instanceof ClixmlError) {
+      throw new ProtocolError(`${message}.${name} is not a number: ${err.message}`, { cause: err })
+    }
+    throw err
+  }
+}
+
 /** A required number (I32 or a numeric wrapper). */
 export function requiredNumber(message: string, o: PSObject, name: string): number {
   const v = required(message, o, name)
   const n =
-    typeof v === 'number'
-      ? v
-      : v instanceof PSObject || (typeof v === 'object' && v !== null)
-        ? Number(v)
-        : NaN
+    typeof v === 'number' ? v : typeof v === 'object' && v !== null ? numberValue(message, name, v) : NaN
   if (Number.isNaN(n)) throw new ProtocolError(`${message}.${name} is not a number`)
   return n
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { PSObject } from '../../clixml/index.ts'
-import { msObject, optional } from './body.ts'
+import { msObject, numberValue, optional } from './body.ts'
 
 /** Fields of CONNECT_RUNSPACEPOOL. */
 export interface ConnectRunspacePoolMessage {
@@ -29,7 +29,7 @@ export function decodeConnectRunspacePool(value: unknown): ConnectRunspacePoolMe
   const min = optional(value, 'MinRunspaces')
   const max = optional(value, 'MaxRunspaces')
   return {
-    ...(min === undefined ? {} : { minRunspaces: Number(min) }),
-    ...(max === undefined ? {} : { maxRunspaces: Number(max) }),
+    ...(min === undefined ? {} : { minRunspaces: numberValue('CONNECT_RUNSPACEPOOL', 'MinRunspaces', min) }),
+    ...(max === undefined ? {} : { maxRunspaces: numberValue('CONNECT_RUNSPACEPOOL', 'MaxRunspaces', max) }),
   }
 }

@@ -14,7 +14,7 @@ import {
   RemoteStreamOptions,
 } from '../../clixml/index.ts'
 import { ProtocolError } from '../../errors.ts'
-import { asTyped, bodyObject, msObject, optional, required, requiredBoolean } from './body.ts'
+import { asTyped, bodyObject, msObject, numberValue, optional, required, requiredBoolean } from './body.ts'
 
 /** Stream merge targets (PipelineResultTypes, 2.2.3.31). */
 export type MergeTarget = 'None' | 'Output' | 'Null'
@@ -155,7 +155,7 @@ export function encodeCreatePipeline(m: CreatePipelineMessage): PSObject {
 
 function decodeCommand(value: unknown): PipelineCommand {
   const o = bodyObject('CREATE_PIPELINE command', value)
-  const num = (name: string): number => Number(optional(o, name) ?? 0)
+  const num = (name: string): number => numberValue('CREATE_PIPELINE command', name, optional(o, name) ?? 0)
   const args = optional(o, 'Args')
   const useLocalScope = optional(o, 'UseLocalScope')
   return {
@@ -199,8 +199,12 @@ export function decodeCreatePipeline(value: unknown): CreatePipelineMessage {
     noInput: requiredBoolean('CREATE_PIPELINE', o, 'NoInput'),
     addToHistory: requiredBoolean('CREATE_PIPELINE', o, 'AddToHistory'),
     isNested: Boolean(optional(o, 'IsNested') ?? optional(ps, 'IsNested') ?? false),
-    apartmentState: Number(optional(o, 'ApartmentState') ?? 2),
-    remoteStreamOptions: Number(optional(o, 'RemoteStreamOptions') ?? 0),
+    apartmentState: numberValue('CREATE_PIPELINE', 'ApartmentState', optional(o, 'ApartmentState') ?? 2),
+    remoteStreamOptions: numberValue(
+      'CREATE_PIPELINE',
+      'RemoteStreamOptions',
+      optional(o, 'RemoteStreamOptions') ?? 0,
+    ),
     hostInfo: o.has('HostInfo')
       ? asTyped(HostInfo, o.get('HostInfo'), 'CREATE_PIPELINE.HostInfo')
       : HostInfo.create(),

@@ -7,7 +7,7 @@
  */
 import type { PSObject } from '../../clixml/index.ts'
 import { CommandTypes } from '../../clixml/index.ts'
-import { bodyObject, msObject, optional } from './body.ts'
+import { bodyObject, msObject, numberValue, optional } from './body.ts'
 
 /** Fields of GET_COMMAND_METADATA. */
 export interface GetCommandMetadataMessage {
@@ -40,7 +40,11 @@ export function decodeGetCommandMetadata(value: unknown): GetCommandMetadataMess
   const args = optional(o, 'ArgumentList')
   return {
     names: Array.isArray(names) ? names.map(String) : [],
-    commandType: Number(optional(o, 'CommandType') ?? CommandTypes.values.All),
+    commandType: numberValue(
+      'GET_COMMAND_METADATA',
+      'CommandType',
+      optional(o, 'CommandType') ?? CommandTypes.values.All,
+    ),
     ...(Array.isArray(ns) ? { namespace: ns.map(String) } : {}),
     ...(Array.isArray(args) ? { argumentList: args } : {}),
   }

@@ -7,7 +7,7 @@
 import type { PSObject } from '../../clixml/index.ts'
 import { PSEnum } from '../../clixml/index.ts'
 import { ProtocolError } from '../../errors.ts'
-import { bodyObject, msObject, required, requiredBigint } from './body.ts'
+import { bodyObject, msObject, numberValue, required, requiredBigint } from './body.ts'
 import { hostMethodName, type HostMethodName } from './host-method.ts'
 
 /** Fields of a host call. */
@@ -41,8 +41,7 @@ export function encodeHostCallBody(m: Omit<HostCallMessage, 'methodName'>): PSOb
 /** Decodes a host call body. */
 export function decodeHostCallBody(type: string, value: unknown): HostCallMessage {
   const o = bodyObject(type, value)
-  const mi = required(type, o, 'mi')
-  const methodId = Number(mi)
+  const methodId = numberValue(type, 'mi', required(type, o, 'mi'))
   if (!Number.isInteger(methodId)) throw new ProtocolError(`${type}.mi is not a method id`)
   const mp = o.get('mp')
   return {
@@ -77,7 +76,7 @@ export function encodeHostResponseBody(m: HostResponseMessage): PSObject {
 /** Decodes a host response body. */
 export function decodeHostResponseBody(type: string, value: unknown): HostResponseMessage {
   const o = bodyObject(type, value)
-  const methodId = Number(required(type, o, 'mi'))
+  const methodId = numberValue(type, 'mi', required(type, o, 'mi'))
   return {
     callId: requiredBigint(type, o, 'ci'),
     methodId,
