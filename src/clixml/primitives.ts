@@ -243,7 +243,12 @@ export class PSUInt64 {
   }
 }
 
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+/**
+ * Decimal text. Each run of digits can be matched one way only (`\d+(?:\.\d*)?`, not `\d+\.?\d*`,
+ * whose two digit runs could split a digit string at every position), so a long string of digits that
+ * fails at its end is rejected in linear, not quadratic, time.
+ */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
 
 /** `System.Decimal` (`<D>`, MS-PSRP 2.2.5.1.15): kept as its exact decimal text. */
 export class PSDecimal {
@@ -298,7 +303,8 @@ const MAX_TICKS = 3155378975999999999n
 /** `DateTimeKind` of a {@link PSDateTime}. */
 export type DateTimeKind = 'utc' | 'local' | 'unspecified'
 
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7})\d*)?(Z|[+-]\d{2}:\d{2})?$/
+/** The round-trip form; the fraction is one digit run (its first 7 digits are used), matched one way only. */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/
 
 /** Days from 0001-01-01 to 1970-01-01. */
 const EPOCH_DAYS = 719162
@@ -366,7 +372,7 @@ export class PSDateTime {
     const days = daysFromCivil(y, mo, d)
     const [cy, cm, cd] = civilFromDays(days)
     if (cy !== y || cm !== mo || cd !== d) throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
-    const frac = BigInt((m[7] ?? '').padEnd(7, '0'))
+    const frac = BigInt((m[7] ?? '').slice(0, 7).padEnd(7, '0'))
     const ticks =
       BigInt(days) * TICKS_PER_DAY +
       BigInt(h) * TICKS_PER_HOUR +

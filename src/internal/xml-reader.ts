@@ -100,6 +100,10 @@ export class XmlReader {
   readonly #error: XmlErrorFactory
   readonly #stack: string[] = []
   #pos = 0
+  /** The first `&` at or after the last position asked about (-1: none left); see {@link #ampAt}. */
+  #nextAmp = -2
+  /** The first `<` after the current start tag's `<` (-1: none left), found once per start tag. */
+  #nextLt = -2
   #pendingEnd = false
   #rootSeen = false
 
@@ -268,6 +272,7 @@ export class XmlReader {
     names.length = 0
     values.length = 0
     let selfClosing = false
+    let seen: Set<string> | undefined
     for (;;) {
       let c = xml.charCodeAt(n)
       if (isSpace(c)) {
@@ -300,10 +305,19 @@ export class XmlReader {
       if (quote !== DQUOTE && quote !== SQUOTE) this.fail(`attribute ${attrName} value must be quoted`, n)
       const close = xml.indexOf(quote === DQUOTE ? '"' : "'", n + 1)
       if (close < 0) this.fail(`unterminated attribute ${attrName}`, n)
-      const lt = xml.indexOf('<', n + 1)
+      // one search for the next '<' per start tag (not per attribute, which made a tag with many
+      // attributes quadratic): any '<' before a closing quote is inside that value
+      if (this.#nextLt !== -1 && this.#nextLt <= i) this.#nextLt = xml.indexOf('<', i + 1)
+      const lt = this.#nextLt
       if (lt >= 0 && lt < close) this.fail(`'<' in the value of attribute ${attrName}`, lt)
-      for (let k = 0; k < names.length; k++)
-        if (names[k] === attrName) this.fail(`duplicate attribute ${attrName}`, a)
+      if (names.length < 16) {
+        for (let k = 0; k < names.length; k++)
+          if (names[k] === attrName) this.fail(`duplicate attribute ${attrName}`, a)
+      } else {
+        if (names.length === 16) seen = new Set(names)
+        if (seen?.has(attrName) === true) this.fail(`duplicate attribute ${attrName}`, a)
+        seen?.add(attrName)
+      }
       names.push(attrName)
       values.push(this.#decode(n + 1, close, rawAttr))
       n = close + 1
@@ -325,20 +339,38 @@ export class XmlReader {
    */
   #decode(from: number, to: number, norm: (s: string) => string = raw): string {
     const xml = this.#xml
-    const amp = xml.indexOf('&', from)
+    const amp = this.#ampAt(from)
     if (amp < 0 || amp >= to) return norm(xml.slice(from, to))
     let s = ''
     let i = from
     let a = amp
     while (a >= 0 && a < to) {
       s += norm(xml.slice(i, a))
-      const semi = xml.indexOf(';', a + 1)
-      if (semi < 0 || semi >= to || semi - a > 10) this.fail('malformed entity reference', a)
+      // the ';' is looked for only as far as a reference can reach
+      let semi = -1
+      const limit = Math.min(to, a + 11)
+      for (let k = a + 1; k < limit; k++) {
+        if (xml.charCodeAt(k) === 0x3b /* ; */) {
+          semi = k
+          break
+        }
+      }
+      if (semi < 0) this.fail('malformed entity reference', a)
       s += this.#reference(a, semi)
       i = semi + 1
-      a = xml.indexOf('&', i)
+      a = this.#ampAt(i)
     }
     return s + norm(xml.slice(i, to))
+  }
+
+  /**
+   * The first `&` at or after `from` (-1 if none). Decoding asks with increasing positions, so the
+   * answer is remembered and each stretch of the document is searched once: decoding costs time in
+   * proportion to the text decoded, not to the rest of the document.
+   */
+  #ampAt(from: number): number {
+    if (this.#nextAmp !== -1 && this.#nextAmp < from) this.#nextAmp = this.#xml.indexOf('&', from)
+    return this.#nextAmp
   }
 
   #reference(a: number, semi: number): string {

@@ -66,6 +66,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
   const attrMode = textMode !== PLAIN || xml.indexOf('\n') >= 0 || xml.indexOf('\t') >= 0 ? ATTRIBUTE : PLAIN
   // The first '<' after the last start tag's own '<', found while checking its attribute values.
   let nextLt = -1
+  const amps = new AmpFinder(xml)
 
   while (i < len) {
     const lt = nextLt >= i ? nextLt : xml.indexOf('<', i)
@@ -80,7 +81,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
           }
         }
       } else {
-        parent.text += decodeEntities(xml, i, textEnd, textMode, fail)
+        parent.text += decodeEntities(xml, i, textEnd, textMode, fail, amps)
       }
     }
     if (lt < 0) break
@@ -165,7 +166,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
         )
       }
       if (Object.hasOwn(attrs, attrName)) fail(`duplicate attribute ${attrName}`, i)
-      attrs[attrName] = decodeEntities(xml, i + 1, close, attrMode, fail)
+      attrs[attrName] = decodeEntities(xml, i + 1, close, attrMode, fail, amps)
       i = close + 1
     }
     const el: XmlElement = { name, attrs, children: [], text: '', offset: start }
@@ -211,58 +212,84 @@ function normalize(s: string, mode: Normalization): string {
   return s.indexOf('\r') < 0 && s.indexOf('\n') < 0 && s.indexOf('\t') < 0 ? s : s.replace(ATTR_WS, ' ')
 }
 
+/**
+ * Finds `&` at or after a position, remembering the last answer: the parser asks with increasing
+ * positions, so each stretch of the document is scanned once and decoding costs time in proportion to
+ * the text decoded, not to the rest of the document (a search per text node from its start to the end
+ * of the document made a large `&`-free document quadratic).
+ */
+class AmpFinder {
+  #next = -2
+  constructor(readonly xml: string) {}
+  /** The index of the first `&` at or after `from`, or -1 when there is none. */
+  at(from: number): number {
+    if (this.#next === -1) return -1
+    if (this.#next < from) this.#next = this.xml.indexOf('&', from)
+    return this.#next
+  }
+}
+
+/** Longest reference body accepted between `&` and `;` (`#x10FFFF` and `#1114111` fit). */
+const MAX_REFERENCE = 11
+
 function decodeEntities(
   xml: string,
   from: number,
   to: number,
   mode: Normalization,
   fail: (message: string, offset: number) => never,
+  amps: AmpFinder,
 ): string {
-  const amp = xml.indexOf('&', from)
+  const amp = amps.at(from)
   if (amp < 0 || amp >= to) return normalize(xml.slice(from, to), mode)
   let out = ''
   let i = from
-  while (i < to) {
-    const a = xml.indexOf('&', i)
-    if (a < 0 || a >= to) {
-      out += normalize(xml.slice(i, to), mode)
-      break
-    }
+  let a = amp
+  while (a >= 0 && a < to) {
     out += normalize(xml.slice(i, a), mode)
-    const semi = xml.indexOf(';', a + 1)
-    if (semi < 0 || semi >= to || semi - a > 12) fail('malformed entity reference', a)
-    const ref = xml.slice(a + 1, semi)
-    switch (ref) {
-      case 'lt':
-        out += '<'
+    // the ';' is looked for in the few characters a reference can span, never further
+    let semi = -1
+    const limit = Math.min(to, a + 2 + MAX_REFERENCE)
+    for (let k = a + 1; k < limit; k++) {
+      if (xml.charCodeAt(k) === 0x3b /* ; */) {
+        semi = k
         break
-      case 'gt':
-        out += '>'
-        break
-      case 'amp':
-        out += '&'
-        break
-      case 'quot':
-        out += '"'
-        break
-      case 'apos':
-        out += "'"
-        break
-      default: {
-        let code = NaN
-        if (/^#x[0-9a-fA-F]{1,6}$/.test(ref)) code = parseInt(ref.slice(2), 16)
-        else if (/^#[0-9]{1,7}$/.test(ref)) code = parseInt(ref.slice(1), 10)
-        if (!(code >= 0 && code <= 0x10ffff)) fail(`unknown entity &${ref};`, a)
-        // XML 1.0 Char production: no NUL, no surrogate code points, no U+FFFE/U+FFFF
-        if (code === 0 || (code >= 0xd800 && code <= 0xdfff) || code === 0xfffe || code === 0xffff) {
-          fail(`character reference to an invalid XML character (${code})`, a)
-        }
-        out += String.fromCodePoint(code)
       }
     }
+    if (semi < 0) fail('malformed entity reference', a)
+    out += reference(xml.slice(a + 1, semi), a, fail)
     i = semi + 1
+    a = amps.at(i)
   }
-  return out
+  return out + normalize(xml.slice(i, to), mode)
+}
+
+const HEX_REF = /^#x[0-9a-fA-F]{1,6}$/
+const DEC_REF = /^#[0-9]{1,7}$/
+
+/** The text of one reference (`ref` is what stands between `&` and `;`). */
+function reference(ref: string, at: number, fail: (message: string, offset: number) => never): string {
+  switch (ref) {
+    case 'lt':
+      return '<'
+    case 'gt':
+      return '>'
+    case 'amp':
+      return '&'
+    case 'quot':
+      return '"'
+    case 'apos':
+      return "'"
+  }
+  let code = NaN
+  if (HEX_REF.test(ref)) code = parseInt(ref.slice(2), 16)
+  else if (DEC_REF.test(ref)) code = parseInt(ref.slice(1), 10)
+  if (!(code >= 0 && code <= 0x10ffff)) fail(`unknown entity &${ref};`, at)
+  // XML 1.0 Char production: no NUL, no surrogate code points, no U+FFFE/U+FFFF
+  if (code === 0 || (code >= 0xd800 && code <= 0xdfff) || code === 0xfffe || code === 0xffff) {
+    fail(`character reference to an invalid XML character (${code})`, at)
+  }
+  return String.fromCodePoint(code)
 }
 
 const TEXT_SPECIAL = /[&<>\r]/
