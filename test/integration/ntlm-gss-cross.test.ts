@@ -12,8 +12,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { NtlmContext, type NtlmContextOptions } from '../../../src/auth/ntlm/index.ts'
-import { peerSkip } from '../../helpers/peers.ts'
+import { NtlmContext, type NtlmContextOptions } from '../../src/auth/ntlm/index.ts'
+import { peerSkip } from '../helpers/peers.ts'
 
 const PYTHON = '/usr/bin/python3'
 const present =

@@ -13,16 +13,16 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { NtlmContext } from '../../../src/auth/ntlm/index.ts'
+import { NtlmContext } from '../../src/auth/ntlm/index.ts'
 import {
   KERBEROS_OID,
   NTLM_OID,
   NegotiateContext,
   decodeSpnegoToken,
   type NegotiateMechanism,
-} from '../../../src/auth/spnego/index.ts'
-import { encodeGssInitialContextToken } from '../../../src/auth/asn1/index.ts'
-import { peerSkip } from '../../helpers/peers.ts'
+} from '../../src/auth/spnego/index.ts'
+import { encodeGssInitialContextToken } from '../../src/auth/asn1/index.ts'
+import { peerSkip } from '../helpers/peers.ts'
 
 const PYTHON = '/usr/bin/python3'
 const present =

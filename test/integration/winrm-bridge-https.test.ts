@@ -5,11 +5,11 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { findPwsh, hasOpenssl, peerSkip } from '../../helpers/peers.ts'
-import { startWinRMBridge, type WinRMBridge } from '../../helpers/winrm-bridge/index.ts'
-import { PsrpOverBridge, WSManTestClient } from '../../helpers/winrm-bridge/test-client.ts'
-import { makeCertificates, type TestCertificates } from '../../helpers/http-servers.ts'
-import { winrsCommand, winrsCreate, winrsDelete, winrsReceive } from '../../../src/wsman/index.ts'
+import { findPwsh, hasOpenssl, peerSkip } from '../helpers/peers.ts'
+import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
+import { PsrpOverBridge, WSManTestClient } from '../helpers/winrm-bridge/test-client.ts'
+import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
+import { winrsCommand, winrsCreate, winrsDelete, winrsReceive } from '../../src/wsman/index.ts'
 
 const openssl = hasOpenssl()
 const skip = peerSkip('openssl', openssl, 'install the openssl CLI')

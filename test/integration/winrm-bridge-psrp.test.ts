@@ -4,11 +4,11 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { findPwsh, peerSkip } from '../../helpers/peers.ts'
-import { startWinRMBridge, type WinRMBridge } from '../../helpers/winrm-bridge/index.ts'
-import { PsrpOverBridge, WSManTestClient } from '../../helpers/winrm-bridge/test-client.ts'
-import { ClientRunspacePool, command, HostMethodId } from '../../../src/psrp/index.ts'
-import { HostInfo } from '../../../src/clixml/index.ts'
+import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
+import { PsrpOverBridge, WSManTestClient } from '../helpers/winrm-bridge/test-client.ts'
+import { ClientRunspacePool, command, HostMethodId } from '../../src/psrp/index.ts'
+import { HostInfo } from '../../src/clixml/index.ts'
 import {
   buildEnvelope,
   psrpConnect,
@@ -20,7 +20,7 @@ import {
   psrpReconnect,
   parseShell,
   WSManFaultCode,
-} from '../../../src/wsman/index.ts'
+} from '../../src/wsman/index.ts'
 
 const pwsh = findPwsh()
 const skip = peerSkip(

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { findPwsh, pwshSkip } from '../../helpers/peers.ts'
+import { findPwsh, pwshSkip } from '../helpers/peers.ts'
 
-const SERVER = fileURLToPath(new URL('../../helpers/winrm-bridge/server-cli.ts', import.meta.url))
-const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
+const SERVER = fileURLToPath(new URL('../helpers/winrm-bridge/server-cli.ts', import.meta.url))
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const pwsh = findPwsh()
 const skip = pwshSkip(pwsh)
 const env = { ...process.env, PSRP_PWSH: pwsh ?? '', PSRP_PASSWORD: '' }
