@@ -135,7 +135,7 @@ export async function checkLocalSide(args: TransferArgs): Promise<void> {
 /** Where an interrupted transfer's temporary file may be, for the message of a forced quit. */
 function partialFileHint(args: TransferArgs): string {
   if (args.direction === 'copy')
-    return `a partial file '${baseName(args.source)}.<random>.tmp' may be left on the server next to '${args.destination}'`
+    return `a partial file '${baseName(args.source)}.<random>.tmp' may be left on the server in or next to '${args.destination}'`
   const dest = resolve(args.destination)
   const into = statSync(dest, { throwIfNoEntry: false })?.isDirectory() === true
   const name = `${baseName(into ? args.source : dest)}.<random>.tmp`
@@ -150,6 +150,7 @@ export async function transferCommand(args: TransferArgs, io: CliIO): Promise<nu
   await checkLocalSide(args)
   const stopper = new AbortController()
   let transferring = false
+  let done = false
   let interrupts = 0
   const bar = new TransferProgressBar(io.error)
   const say = (text: string): void => {
@@ -165,7 +166,13 @@ export async function transferCommand(args: TransferArgs, io: CliIO): Promise<nu
       stopper.abort()
       return
     }
-    say(transferring ? `quitting at once: ${partialFileHint(args)}` : 'interrupted')
+    say(
+      transferring
+        ? `quitting at once: ${partialFileHint(args)}`
+        : done
+          ? 'interrupted while closing the connection (the transfer had ended)'
+          : 'interrupted before the transfer started: nothing was written',
+    )
     process.exit(130)
   }
   process.on('SIGINT', onSigint)
@@ -196,6 +203,7 @@ export async function transferCommand(args: TransferArgs, io: CliIO): Promise<nu
         return 130
       } finally {
         transferring = false
+        done = true
       }
       if (args.progress) bar.finish(args.direction === 'copy' ? 'sent' : 'received')
       return 0

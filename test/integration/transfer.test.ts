@@ -369,7 +369,7 @@ async function interruptTransfer(
       assert.match(stderr, /stopping… removing the partial file/)
       assert.ok(
         stderr.includes(
-          `quitting at once: a partial file 'big.bin.<random>.tmp' may be left on the server next to '${join(to, 'big.bin')}'`,
+          `quitting at once: a partial file 'big.bin.<random>.tmp' may be left on the server in or next to '${join(to, 'big.bin')}'`,
         ),
         stderr,
       )
