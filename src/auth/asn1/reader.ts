@@ -148,7 +148,14 @@ function minimalInteger(what: string, c: Uint8Array): void {
   }
 }
 
-/** Two's-complement big-endian contents to bigint (contents already checked minimal). */
+/** Contents longer than this are converted through hexadecimal text (linear time) rather than byte by byte. */
+const HEX_CONVERSION_FROM = 16
+
+/**
+ * Two's-complement big-endian contents to bigint (contents already checked minimal). Linear in the
+ * length: large contents go through one hexadecimal `BigInt()` parse (shifting a bigint per byte would
+ * copy it every time, quadratic in the length).
+ */
 function integerValue(c: Uint8Array): bigint {
   if (c.length <= 6) {
     let v = 0
@@ -156,11 +163,35 @@ function integerValue(c: Uint8Array): bigint {
     if (((c[0] as number) & 0x80) !== 0) v -= 2 ** (8 * c.length)
     return BigInt(v)
   }
-  let v = 0n
-  for (const b of c) v = (v << 8n) | BigInt(b)
+  let v: bigint
+  if (c.length < HEX_CONVERSION_FROM) {
+    v = 0n
+    for (const b of c) v = (v << 8n) | BigInt(b)
+  } else {
+    v = BigInt(`0x${hexOf(c)}`)
+  }
   if (((c[0] as number) & 0x80) !== 0) v -= 1n << BigInt(8 * c.length)
   return v
 }
+
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0))
+
+/** Lower-case hexadecimal text of `c` (through ASCII bytes: one pass, no per-byte strings). */
+function hexOf(c: Uint8Array): string {
+  const out = new Uint8Array(2 * c.length)
+  for (let i = 0; i < c.length; i++) {
+    const b = c[i] as number
+    out[2 * i] = HEX_DIGITS[b >> 4] as number
+    out[2 * i + 1] = HEX_DIGITS[b & 15] as number
+  }
+  return utf8.decode(out)
+}
+
+/** Most contents octets of a minimal INTEGER whose value can be a safe integer (±2^53 needs 7). */
+const SAFE_INTEGER_BYTES = 7
+
+/** Longest GeneralizedTime accepted: 14 digits, a fraction of up to 48 digits, `Z`. */
+const MAX_TIME_LENGTH = 64
 
 const TIME_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d*[1-9]))?Z$/
 
@@ -322,16 +353,24 @@ export class DerReader {
     return out
   }
 
-  /** INTEGER of any size. */
-  integer(): bigint {
+  /**
+   * INTEGER. Arbitrary size unless `maxBytes` is given: contents longer than that are a
+   * `ProtocolError` ("INTEGER out of range"), checked before any conversion. Conversion is linear in
+   * the length either way.
+   */
+  integer(maxBytes?: number): bigint {
     const c = this.#universal(UniversalTag.INTEGER)
     minimalInteger(this.#what, c)
+    if (maxBytes !== undefined && c.length > maxBytes) this.fail('INTEGER out of range')
     return integerValue(c)
   }
 
-  /** INTEGER that must fit a JavaScript safe integer (`ProtocolError` otherwise). */
+  /**
+   * INTEGER that must fit a JavaScript safe integer (`ProtocolError` otherwise). The length is
+   * checked before conversion: a huge INTEGER fails at once.
+   */
   smallInteger(): number {
-    const v = this.integer()
+    const v = this.integer(SAFE_INTEGER_BYTES)
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
       this.fail('INTEGER out of range')
     }
@@ -415,6 +454,8 @@ export class DerReader {
   /** GeneralizedTime in DER form, as its exact text (e.g. `20200613210423Z`). */
   generalizedTimeText(): string {
     const c = this.#universal(UniversalTag.GeneralizedTime)
+    // YYYYMMDDHHMMSS.fZ: no real time needs more (checked before building any text)
+    if (c.length > MAX_TIME_LENGTH) this.fail(`GeneralizedTime of ${c.length} bytes is too long`)
     let text = ''
     for (const b of c) text += String.fromCharCode(b)
     return parseGeneralizedTime(text, this.#what).text

@@ -52,8 +52,15 @@ const MAX_FRAGMENT = MAX_RECORD_PLAINTEXT + 2048
  * record or a header is impossible.
  */
 export function splitTlsRecords(bytes: Uint8Array): TlsRecord[] {
-  const out: TlsRecord[] = []
-  for (let at = 0; at < bytes.length;) {
+  return [...tlsRecords(bytes)]
+}
+
+/**
+ * The records of `bytes` one at a time (see {@link splitTlsRecords}): a consumer that fails on a
+ * record stops there, before the rest is framed, and nothing is held per record it has passed.
+ */
+export function* tlsRecords(bytes: Uint8Array): Generator<TlsRecord, void, undefined> {
+  for (let at = 0; at < bytes.length; ) {
     if (bytes.length - at < 5) throw new ProtocolError('TLS: truncated record header')
     const type = bytes[at] as number
     const version = ((bytes[at + 1] as number) << 8) | (bytes[at + 2] as number)
@@ -63,15 +70,14 @@ export function splitTlsRecords(bytes: Uint8Array): TlsRecord[] {
     }
     if (length > MAX_FRAGMENT) throw new ProtocolError(`TLS: record of ${length} bytes is too long`)
     if (bytes.length - at - 5 < length) throw new ProtocolError('TLS: truncated record')
-    out.push({
+    yield {
       type,
       version,
       fragment: bytes.subarray(at + 5, at + 5 + length),
       encoded: bytes.subarray(at, at + 5 + length),
-    })
+    }
     at += 5 + length
   }
-  return out
 }
 
 /**
@@ -80,10 +86,13 @@ export function splitTlsRecords(bytes: Uint8Array): TlsRecord[] {
  */
 export function serverRandomFromFlight(flight: Uint8Array): Uint8Array {
   const handshake: number[] = []
-  for (const r of splitTlsRecords(flight)) {
+  for (const r of tlsRecords(flight)) {
     if (r.type === ContentType.changeCipherSpec) break
     if (r.type !== ContentType.handshake) continue
-    for (const b of r.fragment) handshake.push(b)
+    for (const b of r.fragment) {
+      if (handshake.length >= 4 + 2 + 32) break
+      handshake.push(b)
+    }
     if (handshake.length >= 4 + 2 + 32) break
   }
   if (handshake.length < 4 + 2 + 32 || handshake[0] !== 2) {
@@ -275,9 +284,9 @@ export class TlsRecordLayer {
     this.#usable()
     try {
       const data: Uint8Array[] = []
-      for (const r of splitTlsRecords(bytes)) {
+      for (const r of tlsRecords(bytes)) {
         const opened = this.#openRecord(r)
-        if (opened !== undefined) data.push(opened)
+        if (opened !== undefined && opened.length > 0) data.push(opened)
       }
       return concat(data)
     } catch (err) {

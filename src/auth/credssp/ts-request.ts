@@ -101,7 +101,7 @@ export function decodeTsRequest(bytes: Uint8Array): TsRequest {
   if (negoTokens !== undefined && negoTokens.length === 0) seq.fail('empty NegoData')
   const authInfo = seq.optionalField(2, (r) => r.octetString())
   const pubKeyAuth = seq.optionalField(3, (r) => r.octetString())
-  const rawError = seq.optionalField(4, (r) => r.integer())
+  const rawError = seq.optionalField(4, (r) => r.integer(5)) // 5 bytes hold 0xFFFFFFFF
   let errorCode: number | undefined
   if (rawError !== undefined) {
     if (rawError < -0x80000000n || rawError > 0xffffffffn) seq.fail('errorCode is not a 32-bit NTSTATUS')

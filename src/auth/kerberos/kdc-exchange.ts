@@ -232,7 +232,8 @@ function clientKeyFor(
 function etypeInfoOf(padata: readonly PaData[]): EtypeInfo2Entry[] {
   const out: EtypeInfo2Entry[] = []
   for (const p of padata) {
-    if (p.type === PaDataType.ETYPE_INFO2) out.push(...decodeEtypeInfo2(p.value))
+    // no spread: a hostile KDC can send more entries than a call accepts arguments
+    if (p.type === PaDataType.ETYPE_INFO2) for (const e of decodeEtypeInfo2(p.value)) out.push(e)
   }
   return out
 }

@@ -45,13 +45,15 @@ const CRLF = Buffer.from('\r\n')
 const HEAD_END = Buffer.from('\r\n\r\n')
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const STATUS_LINE = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/
+/** Longest accepted chunk-size line (size, extensions), CRLF excluded. */
+const MAX_CHUNK_LINE = 1024
 
 type State =
   | { kind: 'head' }
   | { kind: 'length'; remaining: number }
   | { kind: 'chunkSize' }
   | { kind: 'chunkData'; remaining: number }
-  | { kind: 'chunkDataEnd' }
+  | { kind: 'chunkDataEnd'; seen: number }
   | { kind: 'trailers' }
   | { kind: 'eof' }
   | { kind: 'done' }
@@ -65,22 +67,130 @@ interface Head {
 }
 
 /**
+ * Bytes of one delimited item (the head, a chunk-size line, a trailer line) that arrive over several
+ * reads. Appends are amortised O(1) per byte (the buffer doubles, up to the item's limit) and every
+ * byte is searched once, so an item fed one byte per read costs time linear in its length.
+ */
+class Delimited {
+  #buf: Buffer = Buffer.alloc(0)
+  #len = 0
+
+  /**
+   * Consumes `input[pos..]` up to and including the first `delim` (which may straddle reads). At most
+   * `limit` bytes may precede the delimiter: beyond that `tooLong` is thrown before more is copied.
+   *
+   * @returns the bytes before the delimiter and the input position after it, or undefined when the
+   *   whole input was consumed without completing the item
+   */
+  take(
+    input: Buffer,
+    pos: number,
+    delim: Buffer,
+    limit: number,
+    tooLong: () => Error,
+  ): { item: Buffer; next: number } | undefined {
+    const cap = limit + delim.length
+    const take = Math.min(input.length - pos, cap - this.#len)
+    if (this.#len === 0) {
+      // fast path: the whole item is in this read
+      const at = input.indexOf(delim, pos)
+      if (at >= 0 && at - pos <= limit) return { item: input.subarray(pos, at), next: at + delim.length }
+    }
+    const from = Math.max(0, this.#len - (delim.length - 1))
+    this.#append(input, pos, pos + take)
+    const at = this.#buf.subarray(0, this.#len).indexOf(delim, from)
+    if (at < 0) {
+      if (this.#len >= cap) throw tooLong()
+      return undefined
+    }
+    if (at > limit) throw tooLong()
+    const item = this.#buf.subarray(0, at) // the buffer is dropped below: no copy needed
+    // bytes appended after the delimiter are given back to the input
+    const next = pos + take - (this.#len - (at + delim.length))
+    this.#buf = Buffer.alloc(0)
+    this.#len = 0
+    return { item, next }
+  }
+
+  #append(src: Buffer, from: number, to: number): void {
+    const n = to - from
+    if (this.#len + n > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#len + n, 2 * this.#buf.length, 256))
+      this.#buf.copy(grown, 0, 0, this.#len)
+      this.#buf = grown
+    }
+    src.copy(this.#buf, this.#len, from, to)
+    this.#len += n
+  }
+}
+
+/** Size of the blocks small body pieces are copied into. */
+const BODY_BLOCK = 64 * 1024
+
+/**
+ * The body bytes. Pieces of at least `BODY_BLOCK / 8` bytes are copied as they are; smaller ones are
+ * packed into shared 64 KiB blocks, so a body received a few bytes at a time costs neither one object
+ * per read nor quadratic copying.
+ */
+class Body {
+  readonly #parts: Buffer[] = []
+  #block: Buffer | undefined
+  #blockStart = 0
+  #blockLen = 0
+  size = 0
+
+  add(bytes: Buffer): void {
+    this.size += bytes.length
+    if (bytes.length >= BODY_BLOCK / 8) {
+      this.#flush()
+      // copy: the slice may reference a buffer that is reused by the socket
+      this.#parts.push(Buffer.from(bytes))
+      return
+    }
+    if (this.#block === undefined || this.#blockLen + bytes.length > this.#block.length) {
+      this.#flush()
+      this.#block = Buffer.allocUnsafe(BODY_BLOCK)
+      this.#blockStart = 0
+      this.#blockLen = 0
+    }
+    bytes.copy(this.#block, this.#blockLen)
+    this.#blockLen += bytes.length
+  }
+
+  #flush(): void {
+    if (this.#block !== undefined && this.#blockLen > this.#blockStart) {
+      this.#parts.push(this.#block.subarray(this.#blockStart, this.#blockLen))
+      this.#blockStart = this.#blockLen
+    }
+  }
+
+  finish(): Buffer {
+    this.#flush()
+    this.#block = undefined
+    return Buffer.concat(this.#parts, this.size)
+  }
+}
+
+/**
  * Incremental HTTP/1.1 response parser for one response. Feed bytes with {@link push} and the end of
  * the stream with {@link end}; {@link response} is set once the response is complete. Interim `1xx`
  * responses (e.g. `100 Continue`) are skipped. Malformed input throws {@link ProtocolError} (remote).
+ *
+ * Time and memory are linear in the bytes received, however they are split into reads: a partial
+ * head or line is kept in a growing buffer and searched only where new bytes arrived; the size limits
+ * are checked before bytes are copied.
  */
 export class ResponseParser {
   readonly #maxHeaderSize: number
   readonly #maxBodySize: number
   readonly #connect: boolean
-  #buffer: Buffer = Buffer.alloc(0)
+  readonly #pending = new Delimited()
   #state: State = { kind: 'head' }
   #head: Head | undefined
-  #body: Buffer[] = []
-  #bodySize = 0
+  #body = new Body()
   #received = 0
   #response: ParsedResponse | undefined
-  #rest: Buffer = Buffer.alloc(0)
+  #rest: Buffer[] = []
 
   constructor(options: ResponseParserOptions = {}) {
     this.#maxHeaderSize = options.maxHeaderSize ?? 64 * 1024
@@ -100,25 +210,25 @@ export class ResponseParser {
 
   /** Bytes received after the end of the response (for `CONNECT`: the first tunnel bytes). */
   get rest(): Buffer {
-    return this.#rest
+    if (this.#rest.length > 1) this.#rest = [Buffer.concat(this.#rest)]
+    return this.#rest[0] ?? Buffer.alloc(0)
   }
 
   /** Adds received bytes. Returns the response when it became complete with these bytes. */
   push(chunk: Buffer): ParsedResponse | undefined {
     this.#received += chunk.length
     if (this.#state.kind === 'done') {
-      this.#rest = Buffer.concat([this.#rest, chunk])
+      if (chunk.length > 0) this.#rest.push(chunk)
       return undefined
     }
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk])
-    this.#run()
+    this.#run(chunk)
     return this.#response
   }
 
   /** Signals the end of the byte stream. Returns the response (read-to-EOF bodies end here). */
   end(): ParsedResponse | undefined {
     if (this.#state.kind === 'eof') {
-      this.#finish()
+      this.#finish(Buffer.alloc(0), 0)
       return this.#response
     }
     if (this.#state.kind !== 'done' && this.#received > 0) {
@@ -127,24 +237,23 @@ export class ResponseParser {
     return this.#response
   }
 
-  #run(): void {
+  #run(input: Buffer): void {
+    let pos = 0
     for (;;) {
       const state = this.#state
       switch (state.kind) {
         case 'head': {
-          const end = this.#buffer.indexOf(HEAD_END)
-          if (end < 0) {
-            if (this.#buffer.length > this.#maxHeaderSize) {
-              throw new ProtocolError(`HTTP response head exceeds ${this.#maxHeaderSize} bytes`)
-            }
-            return
-          }
-          if (end > this.#maxHeaderSize) {
-            throw new ProtocolError(`HTTP response head exceeds ${this.#maxHeaderSize} bytes`)
-          }
-          const text = this.#buffer.subarray(0, end).toString('latin1')
-          this.#buffer = this.#buffer.subarray(end + HEAD_END.length)
-          const head = parseHead(text)
+          const max = this.#maxHeaderSize
+          const got = this.#pending.take(
+            input,
+            pos,
+            HEAD_END,
+            max,
+            () => new ProtocolError(`HTTP response head exceeds ${max} bytes`),
+          )
+          if (got === undefined) return
+          pos = got.next
+          const head = parseHead(got.item.toString('latin1'))
           if (head.status >= 100 && head.status < 200) {
             if (head.status === 101) throw new ProtocolError('unexpected HTTP 101 Switching Protocols')
             continue // interim response: the real one follows
@@ -154,62 +263,69 @@ export class ResponseParser {
           break
         }
         case 'length': {
-          const take = Math.min(state.remaining, this.#buffer.length)
-          if (take > 0) this.#addBody(this.#buffer.subarray(0, take))
-          this.#buffer = this.#buffer.subarray(take)
+          const take = Math.min(state.remaining, input.length - pos)
+          if (take > 0) this.#addBody(input.subarray(pos, pos + take))
+          pos += take
           state.remaining -= take
           if (state.remaining > 0) return
-          this.#finish()
+          this.#finish(input, pos)
           return
         }
         case 'chunkSize': {
-          const end = this.#buffer.indexOf(CRLF)
-          if (end < 0) {
-            if (this.#buffer.length > 1024) throw new ProtocolError('HTTP chunk-size line too long')
-            return
-          }
-          const line = this.#buffer.subarray(0, end).toString('latin1')
-          this.#buffer = this.#buffer.subarray(end + 2)
-          const sizeText = (line.split(';', 1)[0] ?? '').trim()
+          const got = this.#pending.take(
+            input,
+            pos,
+            CRLF,
+            MAX_CHUNK_LINE,
+            () => new ProtocolError('HTTP chunk-size line too long'),
+          )
+          if (got === undefined) return
+          pos = got.next
+          const line = got.item.toString('latin1')
+          const semi = line.indexOf(';')
+          const sizeText = (semi < 0 ? line : line.slice(0, semi)).trim()
           if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) throw new ProtocolError('invalid HTTP chunk size')
           const size = Number.parseInt(sizeText, 16)
           this.#state = size === 0 ? { kind: 'trailers' } : { kind: 'chunkData', remaining: size }
           break
         }
         case 'chunkData': {
-          const take = Math.min(state.remaining, this.#buffer.length)
-          if (take > 0) this.#addBody(this.#buffer.subarray(0, take))
-          this.#buffer = this.#buffer.subarray(take)
+          const take = Math.min(state.remaining, input.length - pos)
+          if (take > 0) this.#addBody(input.subarray(pos, pos + take))
+          pos += take
           state.remaining -= take
           if (state.remaining > 0) return
-          this.#state = { kind: 'chunkDataEnd' }
+          this.#state = { kind: 'chunkDataEnd', seen: 0 }
           break
         }
         case 'chunkDataEnd': {
-          if (this.#buffer.length < 2) return
-          if (this.#buffer[0] !== 0x0d || this.#buffer[1] !== 0x0a) {
-            throw new ProtocolError('missing CRLF after HTTP chunk data')
+          while (state.seen < 2) {
+            if (pos >= input.length) return
+            if (input[pos] !== CRLF[state.seen]) throw new ProtocolError('missing CRLF after HTTP chunk data')
+            pos++
+            state.seen++
           }
-          this.#buffer = this.#buffer.subarray(2)
           this.#state = { kind: 'chunkSize' }
           break
         }
         case 'trailers': {
-          const end = this.#buffer.indexOf(CRLF)
-          if (end < 0) {
-            if (this.#buffer.length > this.#maxHeaderSize) throw new ProtocolError('HTTP trailers too long')
-            return
-          }
-          this.#buffer = this.#buffer.subarray(end + 2)
-          if (end === 0) {
-            this.#finish()
+          const got = this.#pending.take(
+            input,
+            pos,
+            CRLF,
+            this.#maxHeaderSize,
+            () => new ProtocolError('HTTP trailers too long'),
+          )
+          if (got === undefined) return
+          pos = got.next
+          if (got.item.length === 0) {
+            this.#finish(input, pos)
             return
           }
           break // trailer fields are ignored
         }
         case 'eof': {
-          if (this.#buffer.length > 0) this.#addBody(this.#buffer)
-          this.#buffer = Buffer.alloc(0)
+          if (pos < input.length) this.#addBody(input.subarray(pos))
           return
         }
         case 'done':
@@ -252,26 +368,24 @@ export class ResponseParser {
   }
 
   #addBody(bytes: Buffer): void {
-    this.#bodySize += bytes.length
-    if (this.#bodySize > this.#maxBodySize) {
+    if (this.#body.size + bytes.length > this.#maxBodySize) {
       throw new ProtocolError(`HTTP response body exceeds ${this.#maxBodySize} bytes`)
     }
-    // copy: the slice may reference a buffer that is reused by the socket
-    this.#body.push(Buffer.from(bytes))
+    this.#body.add(bytes)
   }
 
-  #finish(): void {
+  /** Completes the response; `input[pos..]` are bytes after it. */
+  #finish(input: Buffer, pos: number): void {
     const head = this.#head
     if (head === undefined) throw new ProtocolError('HTTP response without a head')
     this.#state = { kind: 'done' }
-    this.#rest = this.#buffer
-    this.#buffer = Buffer.alloc(0)
+    if (pos < input.length) this.#rest.push(input.subarray(pos))
     this.#response = {
       status: head.status,
       statusText: head.statusText,
       httpVersion: head.httpVersion,
       headers: head.headers,
-      body: Buffer.concat(this.#body),
+      body: this.#body.finish(),
       closeConnection: head.closeConnection,
     }
   }
@@ -296,9 +410,13 @@ function parseHead(text: string): Head {
     const key = name.toLowerCase()
     const value = line.slice(colon + 1).trim()
     const prev = Object.hasOwn(headers, key) ? headers[key] : undefined
+    if (Array.isArray(prev)) {
+      prev.push(value) // the array is the parser's own: appending keeps many repeats linear
+      continue
+    }
     // defineProperty: a header named __proto__ must not change the object's prototype
     Object.defineProperty(headers, key, {
-      value: prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value],
+      value: prev === undefined ? value : [prev, value],
       enumerable: true,
       writable: true,
       configurable: true,

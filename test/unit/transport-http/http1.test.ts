@@ -175,6 +175,116 @@ describe('HTTP/1.1 response parser', () => {
   })
 })
 
+describe('HTTP/1.1 response parser: hostile read patterns', () => {
+  /** Feeds `wire` to `p` in pieces of the given sizes (cycled); returns the response. */
+  function feedPieces(p: ResponseParser, wire: Buffer, sizes: number[]): ReturnType<ResponseParser['push']> {
+    let res
+    for (let at = 0, i = 0; at < wire.length; i++) {
+      const n = sizes[i % sizes.length] as number
+      res = p.push(wire.subarray(at, at + n)) ?? res
+      at += n
+    }
+    return res
+  }
+
+  test('many headers of one name keep every value, in order', () => {
+    const n = 5000
+    let head = 'HTTP/1.1 200 OK\r\n'
+    for (let i = 0; i < n; i++) head += `X: ${i % 3 === 0 ? '' : String(i)}\r\n`
+    const res = parseAll(`${head}Content-Length: 0\r\n\r\n`)
+    const values = res?.headers['x']
+    assert.ok(Array.isArray(values))
+    assert.equal(values.length, n)
+    assert.deepEqual(values.slice(0, 4), ['', '1', '2', ''])
+    assert.equal(headerValues(res?.headers ?? {}, 'x').length, n)
+  })
+
+  test('one byte per read: interim 100 Continue, head, chunked body, trailers and bytes after it', () => {
+    const wire = b(
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nA: 1\r\nA: 2\r\n\r\n' +
+        '3;x=y\r\nabc\r\n1\r\nd\r\n0\r\nT: 1\r\nU: 2\r\n\r\nNEXT',
+    )
+    const p = new ResponseParser()
+    const res = feedPieces(p, wire, [1])
+    assert.equal(res?.status, 200)
+    assert.deepEqual(res?.headers['a'], ['1', '2'])
+    assert.equal(res?.body.toString(), 'abcd')
+    assert.equal(p.rest.toString(), 'NEXT')
+    p.push(b('MORE'))
+    assert.equal(p.rest.toString(), 'NEXTMORE')
+  })
+
+  test('the head limit holds exactly, in one read and one byte per read', () => {
+    const head = (size: number): Buffer => {
+      const start = 'HTTP/1.1 200 OK\r\nX: '
+      return b(`${start}${'a'.repeat(size - start.length)}\r\n\r\n`) // the end marker starts at `size`
+    }
+    for (const sizes of [[1 << 20], [1], [3, 1, 7]]) {
+      const at = feedPieces(new ResponseParser({ maxHeaderSize: 100, connect: true }), head(100), sizes)
+      assert.equal(at?.status, 200, `${sizes.join(',')}: 100 bytes accepted`)
+      assert.throws(
+        () => feedPieces(new ResponseParser({ maxHeaderSize: 100, connect: true }), head(101), sizes),
+        (e: unknown) => e instanceof ProtocolError && /exceeds 100 bytes/.test(e.message),
+        `${sizes.join(',')}: 101 bytes refused`,
+      )
+    }
+    // refused as soon as the limit is passed, without waiting for the end of the head
+    const p = new ResponseParser({ maxHeaderSize: 100 })
+    assert.throws(() => feedPieces(p, b(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(200)}`), [1]), ProtocolError)
+    assert.ok(p.bytesReceived < 120)
+  })
+
+  test('a chunk-size line over 1024 bytes is refused, however it is split', () => {
+    const wire = b(
+      `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;${'e'.repeat(2000)}\r\nx\r\n0\r\n\r\n`,
+    )
+    for (const sizes of [[wire.length], [1], [5, 2]]) {
+      assert.throws(
+        () => feedPieces(new ResponseParser(), wire, sizes),
+        (e: unknown) => e instanceof ProtocolError && /chunk-size line too long/.test(e.message),
+      )
+    }
+    const ok = b(
+      `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;${'e'.repeat(1020)}\r\nx\r\n0\r\n\r\n`,
+    )
+    assert.equal(feedPieces(new ResponseParser(), ok, [1])?.body.toString(), 'x')
+  })
+
+  test('a large body in pieces of mixed sizes keeps every byte in order', () => {
+    const body = Buffer.alloc(300_000)
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7919) & 0xff
+    const plain = Buffer.concat([b(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])
+    const chunked = Buffer.concat([
+      b('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'),
+      b('10000\r\n'),
+      body.subarray(0, 0x10000),
+      b(`\r\n${(body.length - 0x10000).toString(16)}\r\n`),
+      body.subarray(0x10000),
+      b('\r\n0\r\n\r\n'),
+    ])
+    const eof = Buffer.concat([b('HTTP/1.0 200 OK\r\n\r\n'), body])
+    for (const sizes of [[1, 9000, 3, 70_000, 17], [8191, 8192, 1], [65_536]]) {
+      assert.ok(feedPieces(new ResponseParser(), plain, sizes)?.body.equals(body), `plain ${sizes.join(',')}`)
+      assert.ok(
+        feedPieces(new ResponseParser(), chunked, sizes)?.body.equals(body),
+        `chunked ${sizes.join(',')}`,
+      )
+      const p = new ResponseParser()
+      assert.equal(feedPieces(p, eof, sizes), undefined)
+      assert.ok(p.end()?.body.equals(body), `eof ${sizes.join(',')}`)
+    }
+  })
+
+  test('the body is a copy: reusing the read buffer does not change it', () => {
+    const p = new ResponseParser()
+    const read = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc', 'latin1')
+    p.push(read)
+    read.fill(0x21)
+    const res = p.push(b('def'))
+    assert.equal(res?.body.toString(), 'abcdef')
+  })
+})
+
 describe('HTTP/1.1 request head', () => {
   test('serialises request line and headers', () => {
     const head = serializeRequestHead({
