@@ -24,26 +24,48 @@ export interface NsElement {
   /** The element's own character data. */
   readonly text: string
   /** Prefix → namespace URI in scope at this element (`''` is the default namespace). */
-  readonly scope: ReadonlyMap<string, string>
+  readonly scope: NamespaceScope
 }
+
+/** The namespace declarations in scope at an element: prefix → URI (`''` is the default namespace). */
+export interface NamespaceScope {
+  get(prefix: string): string | undefined
+}
+
+/**
+ * One element's declarations over its parent's scope. Lookups walk up the frames (at most the
+ * document's depth, which the XML parser bounds); an element adds a frame only when it declares
+ * something, so the cost is linear in the declarations, however many there are or where they stand
+ * (copying the parent's map per declaring element was quadratic: 8,000 declarations took seconds and
+ * gigabytes).
+ */
+class ScopeFrame implements NamespaceScope {
+  readonly #own: Map<string, string>
+  readonly #parent: NamespaceScope | undefined
+  constructor(own: Map<string, string>, parent: NamespaceScope | undefined) {
+    this.#own = own
+    this.#parent = parent
+  }
+  get(prefix: string): string | undefined {
+    return this.#own.get(prefix) ?? this.#parent?.get(prefix)
+  }
+}
+
+const ROOT_SCOPE: NamespaceScope = new ScopeFrame(new Map([['xml', Namespace.xml]]), undefined)
 
 /**
  * Resolves every element name against the namespace declarations in scope. An undeclared prefix is a
  * {@link ProtocolError} (side `remote`): the peer sent XML that is not namespace-well-formed.
  */
-export function resolveNamespaces(root: XmlElement, parentScope?: ReadonlyMap<string, string>): NsElement {
-  let scope: Map<string, string> | ReadonlyMap<string, string> =
-    parentScope ?? new Map([['xml', Namespace.xml]])
-  let copied = false
+export function resolveNamespaces(root: XmlElement, parentScope: NamespaceScope = ROOT_SCOPE): NsElement {
+  let own: Map<string, string> | undefined
   for (const [name, value] of Object.entries(root.attrs)) {
     if (name === 'xmlns' || name.startsWith('xmlns:')) {
-      if (!copied) {
-        scope = new Map(scope)
-        copied = true
-      }
-      ;(scope as Map<string, string>).set(name === 'xmlns' ? '' : name.slice(6), value)
+      own ??= new Map()
+      own.set(name === 'xmlns' ? '' : name.slice(6), value)
     }
   }
+  const scope = own === undefined ? parentScope : new ScopeFrame(own, parentScope)
   const colon = root.name.indexOf(':')
   const prefix = colon < 0 ? '' : root.name.slice(0, colon)
   const ns = scope.get(prefix)

@@ -71,7 +71,7 @@ interface MElement {
 function qnameOf(el: NsElement, text: string): QName {
   const t = text.trim()
   const i = t.indexOf(':')
-  if (i > 0 && !el.scope.has(t.slice(0, i))) throw new Error(`undeclared prefix in QName ${t}`)
+  if (i > 0 && el.scope.get(t.slice(0, i)) === undefined) throw new Error(`undeclared prefix in QName ${t}`)
   return resolveQName(el, t)
 }
 
