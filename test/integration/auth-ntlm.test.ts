@@ -18,20 +18,18 @@ import {
 import { md4 } from '../../src/auth/crypto/md4.ts'
 import { filetimeFromUnixMs, NtlmContext } from '../../src/auth/ntlm/index.ts'
 import { SecurityContextAuth, type MessageEncryption } from '../../src/transport/http/gss-auth.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { bounded } from '../helpers/bounded.ts'
+import { findPwsh, opensslSkip, peerSkip, pwshSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 import { ntlmPeerAvailable, startNtlmPeer, type NtlmPeer } from '../peers/auth/ntlm-peer.ts'
-import { hasOpenssl, makeCertificates, type TestCertificates } from '../unit/transport-http/servers.ts'
+import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
 
 const pwsh = findPwsh()
 const skip =
-  peerSkip(
-    'pwsh',
-    pwsh !== undefined,
-    'install with dotnet tool install --global PowerShell --version 7.6.9',
-  ) || peerSkip('gss-ntlmssp NTLM peer', ntlmPeerAvailable(), 'apt-get install gss-ntlmssp python3-gssapi')
-const tlsSkip = skip !== false ? skip : peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
+  pwshSkip(pwsh) ||
+  peerSkip('gss-ntlmssp NTLM peer', ntlmPeerAvailable(), 'apt-get install gss-ntlmssp python3-gssapi')
+const tlsSkip = skip || opensslSkip()
 
 const DOMAIN = 'LAB'
 const USER = 'alice'
@@ -83,17 +81,6 @@ function connectionWithoutChannelBindings(peer: NtlmPeer, o: NtlmClientOptions =
       }),
   })
   return new WSManConnection({ ...connectionOptions(peer, o), auth })
-}
-
-/** Rejects when `p` takes longer than `ms` (so nothing in this file can hang). */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
 }
 
 describe('NTLM over HTTP with message encryption (gss-ntlmssp peer, real pwsh)', { skip }, () => {

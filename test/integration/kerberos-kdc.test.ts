@@ -25,6 +25,7 @@ import {
   TransportError,
 } from '../../src/errors.ts'
 import { createKerberosContext, kdcSender } from '../../src/transport/kdc.ts'
+import { freePort } from '../helpers/net.ts'
 import { peerSkip } from '../helpers/peers.ts'
 import { gssapiAvailable, startAcceptor } from '../peers/kdc/acceptor.ts'
 import { kdcAvailable, startKdc, type KdcPeer } from '../peers/kdc/kdc.ts'
@@ -135,12 +136,7 @@ describe('Kerberos against MIT krb5', { skip: skipGss === false ? skip : skipGss
   })
 
   test('unreachable KDC → typed error naming host:port, within the timeout', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port
-        s.close(() => resolve(p))
-      })
-    })
+    const port = await freePort()
     const t = performance.now()
     await assert.rejects(
       kdcSender({ kdc: [`127.0.0.1:${port}`], timeout: 1000 })(kdc.realm, new Uint8Array(10)),

@@ -21,19 +21,12 @@ import {
   pipePath,
   type OutOfProcTransport,
 } from '../../src/index.ts'
-import type { OperationOptions } from '../../src/transport/outofproc-stream.ts'
+import type { CallOptions } from '../../src/transport/cancel.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { findPwsh, pwshSkip } from '../helpers/peers.ts'
 
 const pwsh = findPwsh()
-const skip =
-  process.platform === 'win32'
-    ? 'the named-pipe tests use Unix domain sockets'
-    : peerSkip(
-        'pwsh',
-        pwsh !== undefined,
-        'install with dotnet tool install --global PowerShell --version 7.6.9',
-      )
+const skip = process.platform === 'win32' ? 'the named-pipe tests use Unix domain sockets' : pwshSkip(pwsh)
 
 let serial = 0
 const started = new Set<ChildProcess>()
@@ -66,7 +59,7 @@ class OwnedPipeConnection extends NamedPipeConnection {
     super({ pipeName: name, connectTimeout: 60_000 })
     this.#child = child
   }
-  override async close(options?: OperationOptions): Promise<void> {
+  override async close(options?: CallOptions): Promise<void> {
     try {
       await super.close(options)
     } finally {

@@ -13,14 +13,10 @@ import {
   type ProcessConnectionOptions,
 } from '../../src/transport/process.ts'
 import type { OutOfProcTransportEvent } from '../../src/transport/outofproc-stream.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { findPwsh, pwshSkip } from '../helpers/peers.ts'
 
 const pwsh = findPwsh()
-const skipPwsh = peerSkip(
-  'pwsh',
-  pwsh !== undefined,
-  'install with dotnet tool install --global PowerShell --version 7.6.9',
-)
+const skipPwsh = pwshSkip(pwsh)
 const fakePwsh = resolve(import.meta.dirname, '../helpers/fake-pwsh.mjs')
 
 /**

@@ -18,10 +18,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
+import { connect } from 'node:net'
 import { createSocket } from 'node:dgram'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../helpers/net.ts'
 
 /** Binaries the peer needs. */
 export const KDC_BINARIES = [
@@ -77,23 +78,20 @@ export interface KdcPeer {
 const ENCTYPES =
   'aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal aes256-cts-hmac-sha384-192:normal aes128-cts-hmac-sha256-128:normal'
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => {
-        // The UDP side must be free too.
-        const u = createSocket('udp4')
-        u.once('error', () => {
-          u.close()
-          resolve(freePort())
-        })
-        u.bind(port, '127.0.0.1', () => u.close(() => resolve(port)))
+/** A port free on 127.0.0.1 for TCP and for UDP (the KDC listens on both). */
+async function freeTcpUdpPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort()
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = createSocket('udp4')
+      u.once('error', () => {
+        u.close()
+        resolve(false)
       })
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)))
     })
-  })
+    if (udpFree) return port
+  }
 }
 
 function tcpUp(port: number): Promise<boolean> {
@@ -188,7 +186,7 @@ export async function startKdc(options: KdcOptions = {}): Promise<KdcPeer> {
   let child: ChildProcess | undefined
   let port = 0
   for (let attempt = 0; attempt < 5 && child === undefined; attempt++) {
-    port = await freePort()
+    port = await freeTcpUdpPort()
     writeConf(port)
     const c = spawn('/usr/sbin/krb5kdc', ['-n'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
     let exited = false
