@@ -8,8 +8,9 @@
  * processes on a loaded machine. (Per-thread counters such as `/proc/thread-self/schedstat` only
  * advance at scheduler ticks, too coarse for short runs.) V8's helper threads (concurrent marking,
  * background compilation) count too; their bursts are noise that the minimum and the retries absorb.
- * Bytes allocated come from V8's heap statistics (what the heap grew by
- * plus what each collection during the run freed).
+ * Bytes allocated come from V8's heap statistics (what the heap grew by plus what each collection
+ * during the run freed). Every sample starts with a full collection, so that garbage of an earlier
+ * sample is not collected (and paid for) during a later one.
  *
  * Noise is handled three ways: a size too fast to time is run several times in a row (the same count at
  * every size, found at size n so that one sample takes {@link ComplexityOptions.minMs}), rather than made
