@@ -614,7 +614,9 @@ export function transferHelp(direction: 'copy' | 'fetch'): string {
       ? 'usage: psrp copy [options] <local path> <remote path>\n\nCopies a local file, or a directory with everything in it, to the server.'
       : 'usage: psrp fetch [options] <remote path> <local path>\n\nCopies a file, or a directory with everything in it, from the server.'
   return `${what}
-On a terminal a progress bar shows bytes, rate and ETA.
+A file sent to an existing directory goes inside it under its own name. On a terminal a progress bar
+shows bytes, rate and ETA. Ctrl+C stops the transfer and removes its partial file; Ctrl+C again quits
+at once.
 
       --force              replace existing destination files
       --expand             expand variables in the remote path ($env:TEMP\\x.bin); the path is
