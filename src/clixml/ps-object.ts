@@ -44,16 +44,25 @@ export const CIRCULAR_TEXT = '[circular]'
 
 /**
  * What {@link PSObject.toString} gives when the text of a base value nests (through collections)
- * deeper than {@link MAX_NESTED_TEXT} objects, rather than recursing until the stack runs out.
+ * deeper than {@link MAX_NESTED_TEXT} objects, rather than recursing until the stack runs out, or in
+ * place of the rest of a collection's text after {@link MAX_TEXT_ITEMS} items.
  */
 export const NESTED_TEXT = '[nested too deeply]'
 
 /** How many base values that are collections a text may nest through. */
 const MAX_NESTED_TEXT = 256
 
-/** Objects whose text is being computed further up the stack (a cycle through a collection re-enters). */
+/**
+ * How many collection items one text may visit. Collections can share items (a list holding the
+ * previous list twice, n times over, is 2^n items when written out), so the text of a collection
+ * stops with {@link NESTED_TEXT} after this many rather than growing exponentially.
+ */
+const MAX_TEXT_ITEMS = 100_000
+
+/** Objects and lists whose text is being computed further up the stack (a cycle re-enters). */
 const textInProgress = new Set<object>()
 let textDepth = 0
+let textItems = 0
 
 /**
  * The text of a base value that is not itself a PSObject (an array, Map, typed primitive …), the base
@@ -63,13 +72,42 @@ let textDepth = 0
  */
 function nestedText(value: object, owner: PSObject): string {
   if (textDepth >= MAX_NESTED_TEXT) return NESTED_TEXT
+  if (textDepth === 0) textItems = 0
   textInProgress.add(owner)
   textDepth++
   try {
-    return String(value)
+    return Array.isArray(value) ? listText(value) : String(value)
   } finally {
     textDepth--
     textInProgress.delete(owner)
+  }
+}
+
+/**
+ * A list's text as `Array.prototype.join` writes it (items comma-separated, null and undefined as
+ * nothing, nested lists flattened), but bounded: a list inside itself is {@link CIRCULAR_TEXT}, and
+ * nesting and the number of items visited are capped ({@link NESTED_TEXT}).
+ */
+function listText(list: readonly unknown[]): string {
+  if (textInProgress.has(list)) return CIRCULAR_TEXT
+  if (textDepth >= MAX_NESTED_TEXT) return NESTED_TEXT
+  textInProgress.add(list)
+  textDepth++
+  try {
+    const parts: string[] = []
+    for (const item of list) {
+      if (++textItems > MAX_TEXT_ITEMS) {
+        parts.push(NESTED_TEXT)
+        break
+      }
+      parts.push(
+        item === null || item === undefined ? '' : Array.isArray(item) ? listText(item) : String(item),
+      )
+    }
+    return parts.join(',')
+  } finally {
+    textDepth--
+    textInProgress.delete(list)
   }
 }
 

@@ -85,6 +85,31 @@ test('text nested through collections without end stops at a visible marker', ()
   assert.equal(String(list[4]), 'end')
 })
 
+test('the text of lists that share lists is bounded, not exponential', () => {
+  // list i holds list i-1 twice: 2^24 items when written out
+  const n = 24
+  const parts = ['<Obj RefId="top"><LST><Obj RefId="0"><LST><S>x</S></LST></Obj>']
+  for (let i = 1; i < n; i++) {
+    parts.push(`<Obj RefId="${i}"><LST><Ref RefId="${i - 1}" /><Ref RefId="${i - 1}" /></LST></Obj>`)
+  }
+  parts.push(`<Obj RefId="w"><Ref RefId="${n - 1}" /></Obj></LST></Obj>`)
+  const list = deserialize(parts.join('')) as unknown[]
+  const wrapper = list[n] as PSObject
+  assert.ok(Array.isArray(wrapper.baseValue))
+  const text = String(wrapper)
+  assert.ok(text.length < 1_000_000, `${text.length} characters`)
+  assert.ok(text.startsWith('x,x,x,'))
+  assert.ok(text.endsWith(NESTED_TEXT))
+  // a small one is written out in full, as Array.prototype.join would
+  const small = deserialize(
+    '<Obj RefId="0"><Obj RefId="1"><LST><S>a</S><Nil /><Obj RefId="2"><LST><I32>1</I32><I32>2</I32></LST></Obj></LST></Obj></Obj>',
+  )
+  assert.equal(String(small), 'a,,1,2')
+  // a list inside itself
+  const cyclic = deserialize('<Obj RefId="0"><Obj RefId="1"><LST><S>a</S><Ref RefId="1" /></LST></Obj></Obj>')
+  assert.equal(String(cyclic), `a,${CIRCULAR_TEXT}`)
+})
+
 /** Getters of a value's class chain. */
 function getters(v: object): string[] {
   const names = new Set<string>()
