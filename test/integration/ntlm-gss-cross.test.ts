@@ -7,22 +7,13 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { NtlmContext, type NtlmContextOptions } from '../../src/auth/ntlm/index.ts'
+import { gssNtlmsspPresent, startGssAcceptor } from '../helpers/gss-acceptor.ts'
 import { peerSkip } from '../helpers/peers.ts'
 
-const PYTHON = '/usr/bin/python3'
-const present =
-  existsSync(PYTHON) &&
-  existsSync('/etc/gss/mech.d/mech.ntlmssp.conf') &&
-  spawnSync(PYTHON, ['-c', 'import gssapi'], { stdio: 'ignore' }).status === 0
 const skip = peerSkip(
   'gss-ntlmssp',
-  present,
+  gssNtlmsspPresent(),
   'apt-get install gss-ntlmssp python3-gssapi (shared/notes/auth.md 5.1) to run the interop check',
 )
 
@@ -48,27 +39,7 @@ wr(base64.b64encode(ctx.get_signature(b"mic data")).decode())
 `
 
 async function run(options: NtlmContextOptions, acceptorBindings: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'psrp-ntlm-'))
-  const users = join(dir, 'users.txt')
-  writeFileSync(users, 'LAB:alice:Passw0rd!\n')
-  const child = spawn(PYTHON, ['-c', ACCEPTOR, acceptorBindings], {
-    env: {
-      ...process.env,
-      NTLM_USER_FILE: users,
-      NETBIOS_COMPUTER_NAME: 'LABSRV',
-      NETBIOS_DOMAIN_NAME: 'LAB',
-    },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  const next = async (): Promise<string> => {
-    const r = await lines.next()
-    if (r.done === true) throw new Error('acceptor exited early')
-    return r.value
-  }
-  const send = (bytes: Uint8Array): void => {
-    child.stdin.write(Buffer.from(bytes).toString('base64') + '\n')
-  }
+  const { send, next, close } = startGssAcceptor(ACCEPTOR, [acceptorBindings])
   try {
     const ctx = new NtlmContext(options)
     send((await ctx.step()) ?? assert.fail())
@@ -88,9 +59,7 @@ async function run(options: NtlmContextOptions, acceptorBindings: string): Promi
     ctx.verify(micData, new Uint8Array(Buffer.from(await next(), 'base64')))
     return status
   } finally {
-    child.stdin.end()
-    child.kill()
-    rmSync(dir, { recursive: true, force: true })
+    close()
   }
 }
 

@@ -8,11 +8,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { NtlmContext } from '../../src/auth/ntlm/index.ts'
 import {
   KERBEROS_OID,
@@ -22,16 +18,12 @@ import {
   type NegotiateMechanism,
 } from '../../src/auth/spnego/index.ts'
 import { encodeGssInitialContextToken } from '../../src/auth/asn1/index.ts'
+import { gssNtlmsspPresent, startGssAcceptor } from '../helpers/gss-acceptor.ts'
 import { peerSkip } from '../helpers/peers.ts'
 
-const PYTHON = '/usr/bin/python3'
-const present =
-  existsSync(PYTHON) &&
-  existsSync('/etc/gss/mech.d/mech.ntlmssp.conf') &&
-  spawnSync(PYTHON, ['-c', 'import gssapi'], { stdio: 'ignore' }).status === 0
 const skip = peerSkip(
   'gss-ntlmssp',
-  present,
+  gssNtlmsspPresent(),
   'apt-get install gss-ntlmssp python3-gssapi (shared/notes/auth.md 5.1) to run the SPNEGO interop check',
 )
 
@@ -62,29 +54,10 @@ interface Outcome {
 }
 
 async function run(mechanisms: NegotiateMechanism[]): Promise<Outcome> {
-  const dir = mkdtempSync(join(tmpdir(), 'psrp-spnego-'))
-  const users = join(dir, 'users.txt')
-  writeFileSync(users, 'LAB:alice:Passw0rd!\n')
-  const child = spawn(PYTHON, ['-c', ACCEPTOR], {
-    env: {
-      ...process.env,
-      NTLM_USER_FILE: users,
-      NETBIOS_COMPUTER_NAME: 'LABSRV',
-      NETBIOS_DOMAIN_NAME: 'LAB',
-      KRB5_KTNAME: `FILE:${join(dir, 'none.keytab')}`,
-      KRB5_CONFIG: join(dir, 'none.conf'),
-    },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-  const next = async (): Promise<string> => {
-    const r = await lines.next()
-    if (r.done === true) throw new Error('acceptor exited early')
-    return r.value
-  }
-  const send = (bytes: Uint8Array): void => {
-    child.stdin.write(Buffer.from(bytes).toString('base64') + '\n')
-  }
+  const { send, next, close } = startGssAcceptor(ACCEPTOR, [], (dir) => ({
+    KRB5_KTNAME: `FILE:${join(dir, 'none.keytab')}`,
+    KRB5_CONFIG: join(dir, 'none.conf'),
+  }))
   const ctx = new NegotiateContext({ mechanisms })
   const server: string[] = []
   try {
@@ -123,9 +96,7 @@ async function run(mechanisms: NegotiateMechanism[]): Promise<Outcome> {
     }
     return { status, ctx, server }
   } finally {
-    child.stdin.end()
-    child.kill()
-    rmSync(dir, { recursive: true, force: true })
+    close()
   }
 }
 
