@@ -24,7 +24,8 @@ import {
 } from '../../src/index.ts'
 import { CredSspContext, spnegoNtlmInner } from '../../src/auth/credssp/index.ts'
 import { SecurityContextAuth } from '../../src/transport/http/gss-auth.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { bounded } from '../helpers/bounded.ts'
+import { findPwsh, opensslSkip, peerSkip, pwshSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 import {
   ntlmPeerAvailable,
@@ -33,34 +34,19 @@ import {
   type NtlmPeerCredSsp,
   type NtlmPeerStatus,
 } from '../peers/auth/ntlm-peer.ts'
-import { hasOpenssl, makeCertificates, type TestCertificates } from '../unit/transport-http/servers.ts'
+import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
 import { kdcAvailable, startKdc, type KdcPeer } from '../peers/kdc/kdc.ts'
 
 const pwsh = findPwsh()
 const skip =
-  peerSkip(
-    'pwsh',
-    pwsh !== undefined,
-    'install with dotnet tool install --global PowerShell --version 7.6.9',
-  ) ||
+  pwshSkip(pwsh) ||
   peerSkip('gss-ntlmssp NTLM peer', ntlmPeerAvailable(), 'apt-get install gss-ntlmssp python3-gssapi') ||
-  peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
+  opensslSkip()
 
 const DOMAIN = 'LAB'
 const USER = 'alice'
 const PASSWORD = 'credssp Pässw0rd!'
 const USERS = [{ domain: DOMAIN, user: USER, password: PASSWORD }]
-
-/** Rejects when `p` takes longer than `ms` (so nothing in this file can hang). */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
-}
 
 interface ClientOptions {
   readonly password?: string

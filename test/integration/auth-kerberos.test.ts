@@ -27,7 +27,9 @@ import { parseCCache } from '../../src/auth/kerberos/ccache.ts'
 import { parseKeytab } from '../../src/auth/kerberos/keytab.ts'
 import { SecurityContextAuth } from '../../src/transport/http/gss-auth.ts'
 import { createKerberosContext } from '../../src/transport/kdc.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { bounded } from '../helpers/bounded.ts'
+import { findPwsh, opensslSkip, peerSkip, pwshSkip } from '../helpers/peers.ts'
+import { freePort } from '../helpers/net.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 import {
   ntlmPeerAvailable,
@@ -36,23 +38,19 @@ import {
   type NtlmPeerStatus,
 } from '../peers/auth/ntlm-peer.ts'
 import { kdcAvailable, startKdc, type KdcPeer } from '../peers/kdc/kdc.ts'
-import { hasOpenssl, makeCertificates, type TestCertificates } from '../unit/transport-http/servers.ts'
+import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
 
 const pwsh = findPwsh()
 const skip =
-  peerSkip(
-    'pwsh',
-    pwsh !== undefined,
-    'install with dotnet tool install --global PowerShell --version 7.6.9',
-  ) ||
+  pwshSkip(pwsh) ||
   peerSkip('MIT KDC', kdcAvailable(), 'apt-get install krb5-kdc krb5-admin-server krb5-user') ||
   peerSkip(
     'python3-gssapi + gss-ntlmssp acceptor',
     ntlmPeerAvailable(),
     'apt-get install gss-ntlmssp python3-gssapi',
   )
-const tlsSkip = skip !== false ? skip : peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
+const tlsSkip = skip || opensslSkip()
 
 const KERBEROS_ENCRYPTED = 'application/HTTP-Kerberos-session-encrypted'
 const SPNEGO_ENCRYPTED = 'application/HTTP-SPNEGO-session-encrypted'
@@ -75,27 +73,6 @@ const status = async (peer: NtlmPeer): Promise<KerberosPeerStatus> => {
   const s = (await peer.status()) as KerberosPeerStatus
   assert.equal(typeof s.kerberosAuthenticated, 'number', 'the proxy reports Kerberos counters')
   return s
-}
-
-/** Rejects when `p` takes longer than `ms` (so nothing in this file can hang). */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
-}
-
-/** A port of 127.0.0.1 nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
 }
 
 const deep = (v: unknown): string => inspect(v, { depth: Infinity, showHidden: true, getters: true })
@@ -241,7 +218,7 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
     "auth 'negotiate' falls back to NTLM, promptly, when the KDC is unreachable",
     { timeout: 30_000 },
     async () => {
-      const port = await closedPort()
+      const port = await freePort()
       const before = await status(peer)
       const t0 = Date.now()
       const conn = new WSManConnection(
@@ -264,7 +241,7 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
     "auth 'negotiate' refused through NTLM says why Kerberos was not tried",
     { timeout: 30_000 },
     async () => {
-      const port = await closedPort()
+      const port = await freePort()
       const wrong = 'Not-the-Passw0rd-31'
       const err = await bounded(
         RunspacePool.open(
@@ -405,7 +382,7 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
   })
 
   test('an unreachable KDC is an error naming host:port within a few seconds', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const t0 = Date.now()
     const refused = await bounded(
       RunspacePool.open(new WSManConnection(options(peer, 'kerberos', {}, { kdc: [`127.0.0.1:${port}`] })), {
