@@ -4,6 +4,11 @@
  * fragments, message headers, a one-line summary of the typed fields and the CLIXML bodies in
  * readable form. Bad data is reported where it occurs and dissection goes on.
  *
+ * Input detection and extraction are one pass over the text (no regular expression with nested or
+ * adjacent unbounded repetition), so any input, however hostile, costs time linear in its length. The
+ * data elements are taken in document order, so a message whose fragments span several envelopes
+ * (a Command's arguments, then Send) reassembles.
+ *
  * @module
  */
 import {
@@ -45,20 +50,122 @@ export interface Dissection {
   messages: number
 }
 
-const ATTR = `[^>]*`
-const B64_ELEMENTS: [RegExp, Blob['direction'], string][] = [
-  [/<(?:\w+:)?creationXml[^>]*>([^<]+)</g, 'client', 'creationXml'],
-  [/<(?:\w+:)?connectXml[^>]*>([^<]+)</g, 'client', 'connectXml'],
-  [/<(?:\w+:)?connectResponseXml[^>]*>([^<]+)</g, 'server', 'connectResponseXml'],
-  [new RegExp(`<(?:\\w+:)?Stream${ATTR}Name=["']stdout["']${ATTR}>([^<]+)<`, 'g'), 'server', 'stdout stream'],
-  [
-    new RegExp(`<(?:\\w+:)?Stream${ATTR}Name=["'](?:stdin|pr)["']${ATTR}>([^<]+)<`, 'g'),
-    'client',
-    'stdin/pr stream',
-  ],
-  [/<(?:\w+:)?Arguments>([^<]+)</g, 'client', 'Command arguments'],
-  [/<Data [^>]*>([^<]+)<\/Data>/g, 'unknown', 'OutOfProc Data packet'],
-]
+/**
+ * The elements that carry base64 PSRP data, by local name (any `prefix:`, attributes as listed):
+ * `creationXml`, `connectXml` (client), `connectResponseXml` (server), `Stream` with `Name` `stdout`
+ * (server) or `stdin`/`pr` (client), `Arguments` without attributes (client), and OutOfProc's
+ * unprefixed `<Data …>…</Data>` (either side). The text up to the next `<` is the data.
+ */
+function blobKind(tag: string, next: string): { label: string; direction: Blob['direction'] } | undefined {
+  const nameEnd = tagNameEnd(tag)
+  const name = tag.slice(0, nameEnd)
+  const colon = name.indexOf(':')
+  const prefixed = colon !== -1
+  if (prefixed && !/^\w+$/.test(name.slice(0, colon))) return undefined
+  const local = name.slice(colon + 1)
+  switch (local) {
+    case 'creationXml':
+      return { label: 'creationXml', direction: 'client' }
+    case 'connectXml':
+      return { label: 'connectXml', direction: 'client' }
+    case 'connectResponseXml':
+      return { label: 'connectResponseXml', direction: 'server' }
+    case 'Arguments':
+      return nameEnd === tag.length ? { label: 'Command arguments', direction: 'client' } : undefined
+    case 'Stream': {
+      const stream = attributeValue(tag, nameEnd, 'Name')
+      if (stream === 'stdout') return { label: 'stdout stream', direction: 'server' }
+      if (stream === 'stdin' || stream === 'pr') return { label: 'stdin/pr stream', direction: 'client' }
+      return undefined
+    }
+    case 'Data':
+      return !prefixed && tag[nameEnd] === ' ' && next === 'Data'
+        ? { label: 'OutOfProc Data packet', direction: 'unknown' }
+        : undefined
+    default:
+      return undefined
+  }
+}
+
+/** Where the element name of a tag body ends (at white space, `/` or the end). */
+function tagNameEnd(tag: string): number {
+  for (let i = 0; i < tag.length; i++) {
+    const c = tag.charCodeAt(i)
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x2f) return i
+  }
+  return tag.length
+}
+
+const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r'
+
+/**
+ * The value of attribute `name` in a tag body, read left to right once (each character is looked at a
+ * bounded number of times): `name="v"` or `name='v'`, white space allowed around `=`.
+ */
+function attributeValue(tag: string, from: number, name: string): string | undefined {
+  let i = from
+  while (i < tag.length) {
+    while (isSpace(tag[i])) i++
+    const start = i
+    while (i < tag.length && !isSpace(tag[i]) && tag[i] !== '=') i++
+    const attr = tag.slice(start, i)
+    while (isSpace(tag[i])) i++
+    if (tag[i] !== '=') {
+      if (i === start) i++
+      continue
+    }
+    i++
+    while (isSpace(tag[i])) i++
+    const quote = tag[i]
+    if (quote !== '"' && quote !== "'") continue
+    const close = tag.indexOf(quote, i + 1)
+    if (close === -1) return undefined
+    if (attr === name) return tag.slice(i + 1, close)
+    i = close + 1
+  }
+  return undefined
+}
+
+/** True when the text holds `<prefix:Envelope` followed by white space or `>` (one pass). */
+function hasEnvelope(text: string): boolean {
+  for (let at = text.indexOf(':Envelope'); at !== -1; at = text.indexOf(':Envelope', at + 1)) {
+    const after = text[at + ':Envelope'.length]
+    if (after !== '>' && !(after !== undefined && /\s/.test(after))) continue
+    let i = at
+    while (i > 0 && /\w/.test(text[i - 1] as string)) i--
+    if (i < at && text[i - 1] === '<') return true
+  }
+  return false
+}
+
+/**
+ * The base64 blobs of the PSRP elements in XML text (see {@link blobKind}), in document order. One
+ * pass: each `<` is visited once, and the `>` that ends a tag is searched for only past the last one
+ * found, so the time is linear in the text whatever it holds (unterminated tags, long lines).
+ */
+function xmlBlobs(text: string): Blob[] {
+  const out: Blob[] = []
+  let gt = -1
+  for (let lt = text.indexOf('<'); lt !== -1;) {
+    const next = text.indexOf('<', lt + 1)
+    if (gt <= lt) {
+      gt = text.indexOf('>', lt + 1)
+      if (gt === -1) break // no tag after here can end
+    }
+    // a tag ends at the first '>' before the next '<'; the data is the text up to that '<'
+    if (next !== -1 && gt < next) {
+      const tag = text.slice(lt + 1, gt)
+      const closing = text.slice(next + 2, next + 6)
+      const kind = blobKind(tag, text[next + 1] === '/' && text[next + 6] === '>' ? closing : '')
+      if (kind !== undefined) {
+        const b64 = text.slice(gt + 1, next).trim()
+        if (b64 !== '') out.push({ ...kind, bytes: fromBase64(b64, kind.label) })
+      }
+    }
+    lt = next
+  }
+  return out
+}
 
 function fromBase64(text: string, what: string): Uint8Array {
   const compact = text.replace(/\s+/g, '')
@@ -82,14 +189,8 @@ function fromHex(text: string): Uint8Array | undefined {
 /** Finds the PSRP byte blobs in the input text (XML with base64 elements, hex, or base64 lines). */
 export function findBlobs(input: string): Blob[] {
   const text = input.trim()
-  if (text.startsWith('<') || /<\w+:Envelope[\s>]/.test(text)) {
-    const out: Blob[] = []
-    for (const [re, direction, label] of B64_ELEMENTS) {
-      for (const m of text.matchAll(re)) {
-        const b64 = (m[1] as string).trim()
-        if (b64 !== '') out.push({ label, direction, bytes: fromBase64(b64, label) })
-      }
-    }
+  if (text.startsWith('<') || hasEnvelope(text)) {
+    const out = xmlBlobs(text)
     if (out.length === 0) throw new InvalidArgumentError('no base64 PSRP data found in the XML input')
     return out
   }

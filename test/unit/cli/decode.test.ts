@@ -5,7 +5,13 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { existsSync } from 'node:fs'
 import { corpusDir, peerSkip } from '../../helpers/peers.ts'
-import { encodeFragment } from '../../../src/psrp/index.ts'
+import { decodeFragment, encodeFragment } from '../../../src/psrp/index.ts'
+
+function decodeFragmentAt(bytes: Uint8Array, offset: number): NonNullable<ReturnType<typeof decodeFragment>> {
+  const r = decodeFragment(bytes, offset)
+  assert.ok(r !== undefined)
+  return r
+}
 
 const main = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 const seed = fileURLToPath(new URL('../../vectors/psrp/seed-creation-xml.b64', import.meta.url))
@@ -106,4 +112,51 @@ test('psrp decode: usage errors exit 2', () => {
   assert.match(r.stderr, /unexpected arguments/)
   assert.equal(run(['frobnicate']).status, 2)
   assert.match(run(['--help']).stdout, /decode \[--no-body\] \[file\]/)
+})
+
+test('findBlobs reads the PSRP elements in document order, by local name and Name attribute', async () => {
+  const { findBlobs } = await import('../../../src/cli/decode.ts')
+  const b = (s: string): string => Buffer.from(s).toString('base64')
+  const found = findBlobs(
+    `<s:Envelope xmlns:s="x"><s:Body>
+      <rsp:Stream CommandId="c" Name='stdin'>${b('in')}</rsp:Stream>
+      <rsp:Stream Name="stderr">${b('no')}</rsp:Stream><Stream Name = "stdout" >${b('out')}</Stream>
+      <rsp:Arguments>${b('args')}</rsp:Arguments><rsp:Arguments x="1">${b('no')}</rsp:Arguments>
+      <creationXml xmlns="http://schemas.microsoft.com/powershell">${b('create')}</creationXml>
+      <a-b:creationXml>${b('no')}</a-b:creationXml><p:connectResponseXml>${b('resp')}</p:connectResponseXml>
+      <Data Stream='Default' PSGuid='00000000-0000-0000-0000-000000000000'>${b('oop')}</Data>
+      <p:Data Stream='Default'>${b('no')}</p:Data><Data Stream='Default'>${b('no')}</Dat>
+      <rsp:Stream Name="pr">${b('pr')}</rsp:Stream></s:Body></s:Envelope>`,
+  )
+  assert.deepEqual(
+    found.map((x) => [x.label, x.direction, Buffer.from(x.bytes).toString()]),
+    [
+      ['stdin/pr stream', 'client', 'in'],
+      ['stdout stream', 'server', 'out'],
+      ['Command arguments', 'client', 'args'],
+      ['creationXml', 'client', 'create'],
+      ['connectResponseXml', 'server', 'resp'],
+      ['OutOfProc Data packet', 'unknown', 'oop'],
+      ['stdin/pr stream', 'client', 'pr'],
+    ],
+  )
+})
+
+test('a message whose first fragment is in Command arguments and the rest in a later Send reassembles', async () => {
+  const { dissect } = await import('../../../src/cli/decode.ts')
+  const bytes = Buffer.from(readFileSync(seed, 'utf8').trim(), 'base64')
+  // the seed's second fragment (INIT_RUNSPACEPOOL, object 2) split in two fragments of the same object
+  const first = decodeFragmentAt(bytes, 0)
+  const second = decodeFragmentAt(bytes, first.next)
+  const data = second.fragment.data
+  const half = Math.floor(data.length / 2)
+  const a = encodeFragment({ ...second.fragment, end: false, data: data.subarray(0, half) })
+  const z = encodeFragment({ ...second.fragment, fragmentId: 1n, start: false, data: data.subarray(half) })
+  const xml =
+    `<s:Envelope><s:Body><rsp:CommandLine><rsp:Arguments>${Buffer.from(a).toString('base64')}</rsp:Arguments></rsp:CommandLine></s:Body></s:Envelope>\n` +
+    `<s:Envelope><s:Body><rsp:Send><rsp:Stream Name="stdin">${Buffer.from(z).toString('base64')}</rsp:Stream></rsp:Send></s:Body></s:Envelope>`
+  const r = dissect(xml, { bodies: false })
+  assert.equal(r.errors, 0, r.text)
+  assert.equal(r.messages, 1, r.text)
+  assert.match(r.text, /message INIT_RUNSPACEPOOL/)
 })

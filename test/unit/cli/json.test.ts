@@ -91,20 +91,120 @@ test('objects, enums, lists, hashtables and values with notes', () => {
   )
 })
 
-test('cycles and very deep nesting end in a ToString summary instead of a crash', () => {
+test('a cycle is a $ref to the enclosing object; very deep nesting ends in a ToString summary', () => {
   const a = PSObject.custom({ name: 'a' })
   a.set('self', a)
   assert.deepEqual(toJsonValue(a), {
+    $id: '1',
     '@type': 'System.Management.Automation.PSCustomObject',
     name: 'a',
-    self: {
-      '@type': 'System.Management.Automation.PSCustomObject',
-      value: 'System.Management.Automation.PSCustomObject',
-    },
+    self: { $ref: '1' },
   })
   let deep: unknown = 'bottom'
   for (let i = 0; i < MAX_DEPTH + 10; i++) deep = [deep]
   const line = toJsonLine(deep)
   assert.doesNotMatch(line, /bottom/)
   assert.equal(JSON.parse(line) !== null, true)
+})
+
+/** A list of n lists, each holding the previous one twice (2^n items if expanded). */
+function doublingRefs(n: number): string {
+  const parts = ['<Obj RefId="top"><LST><Obj RefId="0"><LST><S>x</S></LST></Obj>']
+  for (let i = 1; i < n; i++) {
+    parts.push(`<Obj RefId="${i}"><LST><Ref RefId="${i - 1}" /><Ref RefId="${i - 1}" /></LST></Obj>`)
+  }
+  parts.push('</LST></Obj>')
+  return parts.join('')
+}
+
+test('a shared reference is written once with an $id, later occurrences are {"$ref":id}', () => {
+  assert.deepEqual(j(doublingRefs(3)), [
+    { $id: '1', $values: ['x'] },
+    { $id: '2', $values: [{ $ref: '1' }, { $ref: '1' }] },
+    [{ $ref: '2' }, { $ref: '2' }],
+  ])
+  // 1.2 KB of CLIXML whose full expansion is 2^40 strings: under a kilobyte of JSON
+  const line = toJsonLine(deserialize(doublingRefs(40)))
+  assert.ok(line.length < 3000, `${line.length} chars`)
+  assert.match(
+    line,
+    /^\[\{"\$id":"1","\$values":\["x"\]\},\{"\$id":"2","\$values":\[\{"\$ref":"1"\},\{"\$ref":"1"\}\]\}/,
+  )
+  // objects, hashtables and scalars with notes keep their form and gain an $id first
+  const shared = j(`<Obj RefId="0"><LST>
+    <Obj RefId="1"><TN RefId="0"><T>T.A</T></TN><MS><S N="k">v</S></MS></Obj><Ref RefId="1" />
+    <Obj RefId="2"><DCT><En><S N="Key">a</S><I32 N="Value">1</I32></En></DCT></Obj><Ref RefId="2" />
+    <Obj RefId="3"><S>line</S><MS><S N="PSPath">/x</S></MS></Obj><Ref RefId="3" />
+    <Obj RefId="4"><Ref RefId="3" /></Obj><Ref RefId="4" />
+    <Obj RefId="5"><I32>5</I32></Obj><Obj RefId="6"><I32>5</I32></Obj>
+  </LST></Obj>`)
+  assert.deepEqual(shared, [
+    { $id: '1', '@type': 'T.A', k: 'v' },
+    { $ref: '1' },
+    { $id: '2', '@type': 'System.Collections.Hashtable', value: { a: 1 } },
+    { $ref: '2' },
+    { $id: '3', $value: 'line' },
+    { $ref: '3' },
+    // an object whose base value is another object is that object
+    { $ref: '3' },
+    { $ref: '3' },
+    // equal values that are different objects are not shared
+    5,
+    5,
+  ])
+})
+
+test('a shared reference first met at MAX_DEPTH keeps its id on the summary; later ones are $refs to it', () => {
+  const bottom = PSObject.custom({ x: 1 })
+  // the root list is at depth 0, `deep` at 1, and `bottom` at depth MAX_DEPTH inside it
+  const deep: unknown[] = []
+  let inner = deep
+  for (let depth = 2; depth < MAX_DEPTH; depth++) {
+    const next: unknown[] = []
+    inner.push(next)
+    inner = next
+  }
+  inner.push(bottom)
+  const line = toJsonLine([deep, bottom])
+  assert.ok(
+    line.endsWith(
+      '[{"$id":"1","@type":"System.Management.Automation.PSCustomObject","value":"System.Management.Automation.PSCustomObject"}]' +
+        ']'.repeat(MAX_DEPTH - 2) +
+        ',{"$ref":"1"}]',
+    ),
+    line,
+  )
+})
+
+test('keys that start with $ get one more $, so data never reads as a reference', () => {
+  assert.deepEqual(toJsonValue(PSObject.custom({ $ref: '1', $id: 2, a$: 3 })), {
+    '@type': 'System.Management.Automation.PSCustomObject',
+    $$ref: '1',
+    $$id: 2,
+    a$: 3,
+  })
+  assert.deepEqual(toJsonValue(new Map([['$ref', '1']])), {
+    '@type': 'System.Collections.Hashtable',
+    value: { $$ref: '1' },
+  })
+})
+
+test('base-value cycles end in a summary; a long chain of base values is followed once', () => {
+  const a = new PSObject({ typeNames: ['T.A'], toStringValue: 'a' })
+  const b = new PSObject({ typeNames: ['T.B'], toStringValue: 'b', baseValue: a })
+  a.baseValue = b
+  assert.deepEqual(toJsonValue(a), { '@type': 'T.A', value: 'a' })
+  assert.deepEqual(toJsonValue([a, b, a]), [
+    { $id: '1', '@type': 'T.A', value: 'a' },
+    { '@type': 'T.B', value: 'b' },
+    { $ref: '1' },
+  ])
+  // the enclosing object as a base value (through a list) is a $ref
+  const c = new PSObject({ typeNames: ['T.C'] })
+  c.baseValue = [c]
+  assert.deepEqual(toJsonValue(c), { $id: '1', $values: [{ $ref: '1' }] })
+  // 20,000 links, each the next one's base value: no stack overflow
+  let chain: PSObject = new PSObject({ baseValue: 'end' })
+  for (let i = 0; i < 20_000; i++) chain = new PSObject({ baseValue: chain })
+  assert.equal(toJsonValue(chain), 'end')
 })
