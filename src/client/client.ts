@@ -34,11 +34,11 @@ import type { PSHost } from './host.ts'
 import { PowerShell, type PipelineInput, type PSDataStreams } from './powershell.ts'
 import {
   RunspacePool,
-  withCallOptions,
   type CallOptions,
   type PsrpConnection,
   type RunspacePoolOptions,
 } from './runspace-pool.ts'
+import { withCancel as cancellable } from '../transport/cancel.ts'
 import { WinRSShell, type WinRSProcess } from './winrs.ts'
 import { copyToRemote, fetchFromRemote, type TransferOptions, type TransferResult } from './file-transfer.ts'
 import { RUN_PROCESS_SCRIPT } from './run-process-script.ts'
@@ -684,5 +684,5 @@ function withCancel<T>(
 ): Promise<T> {
   // a cancelled wait leaves `work` to settle on its own: keep its rejection from going unhandled
   work.catch(() => undefined)
-  return withCallOptions(work, options, what, onCancel)
+  return cancellable(work, options, what, onCancel)
 }

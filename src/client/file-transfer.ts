@@ -52,6 +52,7 @@ import {
 } from '../errors.ts'
 import { PowerShell } from './powershell.ts'
 import type { CallOptions, RunspacePool } from './runspace-pool.ts'
+import { cancelScope, type CancelScope } from '../transport/cancel.ts'
 import {
   COPY_FILE_SCRIPT,
   FETCH_FILE_SCRIPT,
@@ -119,37 +120,28 @@ const FETCH_HIGH_WATER_MARK = 8
 /** Time allowed to remove a temporary file after a failed or cancelled copy. */
 const CLEANUP_TIMEOUT = 15_000
 
-/** One transfer's cancellation: the caller's signal and timeout folded into one AbortSignal. */
+/**
+ * One transfer's cancellation: a {@link CancelScope} over the caller's signal and timeout, plus what
+ * happened to temporary files, appended to the cancellation error.
+ */
 class Scope {
-  readonly #controller = new AbortController()
-  readonly #timer: NodeJS.Timeout | undefined
+  readonly #limits: CancelScope
   readonly #signal: AbortSignal | undefined
-  readonly #onAbort = (): void => this.#controller.abort(this.#signal?.reason)
-  #timedOut = false
   /** What happened to temporary files after a cancellation, appended to the cancellation error. */
   readonly notes: string[] = []
+  readonly timeout: number | undefined
 
   constructor(
     options: CallOptions,
     readonly what: string,
   ) {
     this.#signal = options.signal
-    if (this.#signal?.aborted === true) this.#controller.abort(this.#signal.reason)
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
-    const timeout = options.timeout
-    if (timeout !== undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timedOut = true
-        this.#controller.abort()
-      }, timeout)
-    }
-    this.timeout = timeout
+    this.timeout = options.timeout
+    this.#limits = cancelScope(options, { what })
   }
 
-  readonly timeout: number | undefined
-
   get signal(): AbortSignal {
-    return this.#controller.signal
+    return this.#limits.signal
   }
 
   /** Throws the cancellation error if the transfer was cancelled. */
@@ -168,7 +160,7 @@ class Scope {
 
   error(cause?: unknown): PsrpError {
     const notes = this.notes.length === 0 ? '' : `; ${this.notes.join('; ')}`
-    if (this.#timedOut)
+    if (this.#limits.timedOut)
       return new TimeoutError(
         `${this.what} timed out after ${this.timeout ?? 0} ms${notes}`,
         this.timeout ?? 0,
@@ -178,8 +170,7 @@ class Scope {
   }
 
   dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#signal?.removeEventListener('abort', this.#onAbort)
+    this.#limits.dispose()
   }
 }
 

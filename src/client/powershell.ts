@@ -16,8 +16,8 @@ import {
   PipelineFailedError,
   PipelineStoppedError,
   PsrpError,
-  TimeoutError,
 } from '../errors.ts'
+import { cancelScope } from '../transport/cancel.ts'
 import {
   command as makeCommand,
   type PipelineCommand,
@@ -368,20 +368,15 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       if (!pipeline.done) void pipeline.stop().catch(() => undefined)
       finish(reason)
     }
-    const { signal, timeout } = options
-    const onAbort = (): void => cancel(new AbortError('the pipeline was aborted', { cause: signal?.reason }))
-    let timer: NodeJS.Timeout | undefined
-    if (signal?.aborted === true) {
+    const limits = cancelScope(options, { what: 'the pipeline' })
+    if (limits.signal.aborted) {
+      limits.dispose()
       await pipeline.release()
-      throw new AbortError('the pipeline was aborted', { cause: signal.reason })
+      throw limits.reason
     }
     pipeline.listen(listener)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    if (timeout !== undefined)
-      timer = setTimeout(
-        () => cancel(new TimeoutError(`the pipeline timed out after ${timeout} ms`, timeout)),
-        timeout,
-      )
+    const onCancel = (): void => cancel(limits.signal.reason as PsrpError)
+    limits.signal.addEventListener('abort', onCancel, { once: true })
 
     let resolveRun: (v: unknown) => void = () => undefined
     this.#running = new Promise((r) => (resolveRun = r))
@@ -412,8 +407,8 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       if (finished?.error !== undefined) throw finished.error
     } finally {
       hold(false)
-      signal?.removeEventListener('abort', onAbort)
-      if (timer !== undefined) clearTimeout(timer)
+      limits.signal.removeEventListener('abort', onCancel)
+      limits.dispose()
       if (!pipeline.done && pipeline.state !== 'NotStarted' && finished === undefined) {
         // the consumer broke out early: stop the remote pipeline
         await pipeline.stop().catch(() => undefined)

@@ -16,7 +16,6 @@ import {
   AbortError,
   InvalidStateError,
   PsrpError,
-  TimeoutError,
   TransportError,
   ProtocolError,
   PipelineFailedError,
@@ -40,7 +39,10 @@ import {
 import { compareVersions } from '../psrp/states.ts'
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
+import { withCancel, type CallOptions } from '../transport/cancel.ts'
 import type { ShellInfo } from '../wsman/index.ts'
+
+export type { CallOptions } from '../transport/cancel.ts'
 import { hostErrorRecord, hostInfoFor, invokeHostMethod, type PSHost } from './host.ts'
 
 /**
@@ -79,14 +81,6 @@ export type PsrpConnection = OutOfProcTransport | PsrpTransportFactory
 
 function isFactory(c: PsrpConnection): c is PsrpTransportFactory {
   return typeof (c as Partial<PsrpTransportFactory>).createPsrpTransport === 'function'
-}
-
-/** Cancellation and time limit of a call. */
-export interface CallOptions {
-  /** Aborting rejects the call with {@link AbortError} (and stops a pipeline on the server). */
-  signal?: AbortSignal | undefined
-  /** Milliseconds before the call rejects with {@link TimeoutError}. */
-  timeout?: number | undefined
 }
 
 /** Options of {@link RunspacePool.open}. */
@@ -159,48 +153,6 @@ interface Waiter<T> {
   reject(error: PsrpError): void
 }
 
-/** Runs `work` with an AbortSignal/timeout, cleaning up listeners. */
-export function withCallOptions<T>(
-  work: Promise<T>,
-  options: CallOptions | undefined,
-  what: string,
-  onCancel?: () => void,
-): Promise<T> {
-  const { signal, timeout } = options ?? {}
-  if (signal === undefined && timeout === undefined) return work
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined
-    const cleanup = (): void => {
-      if (timer !== undefined) clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
-    const onAbort = (): void => {
-      cleanup()
-      onCancel?.()
-      reject(new AbortError(`${what} was aborted`, { cause: signal?.reason }))
-    }
-    if (signal?.aborted === true) return onAbort()
-    signal?.addEventListener('abort', onAbort, { once: true })
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        cleanup()
-        onCancel?.()
-        reject(new TimeoutError(`${what} timed out after ${timeout} ms`, timeout))
-      }, timeout)
-    }
-    work.then(
-      (v) => {
-        cleanup()
-        resolve(v)
-      },
-      (e: unknown) => {
-        cleanup()
-        reject(e)
-      },
-    )
-  })
-}
-
 /** Events of {@link RunspacePool}. */
 export interface RunspacePoolEvents {
   stateChanged: [
@@ -262,7 +214,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   static async open(connection: PsrpConnection, options: RunspacePoolOptions = {}): Promise<RunspacePool> {
     const pool = new RunspacePool(connection, options)
     try {
-      await withCallOptions(pool.#open(), options, 'opening the runspace pool', () =>
+      await withCancel(pool.#open(), options, 'opening the runspace pool', () =>
         pool.#fail(new AbortError('opening the runspace pool was cancelled')),
       )
     } catch (e) {
@@ -283,7 +235,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   ): Promise<RunspacePool> {
     const pool = new RunspacePool(connection, options, poolId)
     try {
-      await withCallOptions(pool.#open(true), options, 'connecting to the runspace pool', () =>
+      await withCancel(pool.#open(true), options, 'connecting to the runspace pool', () =>
         pool.#fail(new AbortError('connecting to the runspace pool was cancelled')),
       )
     } catch (e) {
@@ -465,7 +417,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       return
     }
     this.#flush()
-    await withCallOptions(waiter, options, 'the session key exchange')
+    await withCancel(waiter, options, 'the session key exchange')
   }
 
   /**
@@ -506,7 +458,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     })
     try {
       await pipeline.start()
-      await withCallOptions(done, options, 'getCommandMetadata')
+      await withCancel(done, options, 'getCommandMetadata')
     } finally {
       await pipeline.release()
     }
@@ -647,7 +599,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     const callId = start()
     const result = new Promise<unknown>((resolve, reject) => this.#calls.set(callId, { resolve, reject }))
     this.#flush()
-    return withCallOptions(result, options, what)
+    return withCancel(result, options, what)
   }
 
   /** Sends everything the core has queued; returns one promise per packet (resolved on ack). */

@@ -15,14 +15,7 @@ import {
   type RequestId,
 } from '../outofproc/index.ts'
 import { AsyncEventQueue } from './event-queue.ts'
-
-/** Cancellation and time limit of one operation. */
-export interface OperationOptions {
-  /** Aborting rejects the wait with {@link AbortError}; what was already queued is still sent. */
-  signal?: AbortSignal | undefined
-  /** Milliseconds to wait before rejecting with {@link TimeoutError}. */
-  timeout?: number | undefined
-}
+import { withCancel, type CallOptions } from './cancel.ts'
 
 /** What the transport reports to its consumer. */
 export type OutOfProcTransportEvent =
@@ -51,20 +44,20 @@ export interface OutOfProcTransport {
   /** The error that broke the transport, if any. */
   readonly failure: PsrpError | undefined
   /** Opens the byte stream (spawns the process, opens the channel). Idempotent. */
-  start(options?: OperationOptions): Promise<void>
+  start(options?: CallOptions): Promise<void>
   /** Sends fragment bytes; resolves when the server acknowledged the packet that carried them. */
-  send(chunk: OutOfProcChunk, options?: OperationOptions): Promise<void>
+  send(chunk: OutOfProcChunk, options?: CallOptions): Promise<void>
   /** Announces a pipeline (`<Command>`); resolves on `<CommandAck>`. Data for it waits until then. */
-  command(pipelineId: string, options?: OperationOptions): Promise<void>
+  command(pipelineId: string, options?: CallOptions): Promise<void>
   /** Stops a pipeline (`<Signal>`); resolves on `<SignalAck>`. Default timeout 60 s. */
-  signal(pipelineId: string, options?: OperationOptions): Promise<void>
+  signal(pipelineId: string, options?: CallOptions): Promise<void>
   /** Releases a pipeline (`<Close>`); resolves on `<CloseAck>`. Default timeout 60 s. */
-  closePipeline(pipelineId: string, options?: OperationOptions): Promise<void>
+  closePipeline(pipelineId: string, options?: CallOptions): Promise<void>
   /**
    * Closes every open pipeline, then the pool (`<Close>` of the zero GUID, default timeout 60 s), then
    * shuts the stream down. Idempotent; resolves without error when the transport had already failed.
    */
-  close(options?: OperationOptions): Promise<void>
+  close(options?: CallOptions): Promise<void>
   /** The received data and the failure, in order. Single consumer; ends after close or failure. */
   events(): AsyncIterableIterator<OutOfProcTransportEvent>
   /**
@@ -195,19 +188,19 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
   }
 
   /** {@inheritDoc OutOfProcTransport.start} */
-  start(options: OperationOptions = {}): Promise<void> {
+  start(options: CallOptions = {}): Promise<void> {
     this.#startPromise ??= this.#start(options)
     return this.#startPromise
   }
 
-  async #start(options: OperationOptions): Promise<void> {
+  async #start(options: CallOptions): Promise<void> {
     if (this.#state !== 'new') throw new InvalidStateError('start', this.#state)
     this.#state = 'starting'
     const controller = new AbortController()
     const timeout = options.timeout ?? this.#connectTimeout
     let streams: OutOfProcStreams
     try {
-      streams = await this.#withLimits(
+      streams = await withCancel(
         this.#connector({
           signal: controller.signal,
           fail: (error) => this.fail(error),
@@ -274,22 +267,22 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
   }
 
   /** {@inheritDoc OutOfProcTransport.send} */
-  send(chunk: OutOfProcChunk, options: OperationOptions = {}): Promise<void> {
+  send(chunk: OutOfProcChunk, options: CallOptions = {}): Promise<void> {
     return this.#request('send', () => this.#session.send(chunk), options, undefined)
   }
 
   /** {@inheritDoc OutOfProcTransport.command} */
-  command(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+  command(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#request('command', () => this.#session.command(pipelineId), options, undefined)
   }
 
   /** {@inheritDoc OutOfProcTransport.signal} */
-  signal(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+  signal(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#request('signal', () => this.#session.signal(pipelineId), options, this.#closeTimeout)
   }
 
   /** {@inheritDoc OutOfProcTransport.closePipeline} */
-  closePipeline(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+  closePipeline(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#request(
       'closePipeline',
       () => this.#session.closePipeline(pipelineId),
@@ -299,12 +292,12 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
   }
 
   /** {@inheritDoc OutOfProcTransport.close} */
-  close(options: OperationOptions = {}): Promise<void> {
+  close(options: CallOptions = {}): Promise<void> {
     this.#closePromise ??= this.#close(options)
     return this.#closePromise
   }
 
-  async #close(options: OperationOptions): Promise<void> {
+  async #close(options: CallOptions): Promise<void> {
     if (this.#state === 'new') {
       this.#state = 'closed'
       this.#queue.end()
@@ -372,7 +365,7 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
   #request(
     action: string,
     enqueue: () => RequestId,
-    options: OperationOptions,
+    options: CallOptions,
     defaultTimeout: number | undefined,
   ): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
@@ -391,59 +384,12 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
       this.#waiters.set(id, { resolve, reject })
     })
     this.#pump()
-    return this.#withLimits(
+    return withCancel(
       acked,
       { signal: options.signal, timeout: options.timeout ?? defaultTimeout },
       `${action} (waiting for the ${this.#peer}'s acknowledgement)`,
       () => this.#waiters.delete(id),
     )
-  }
-
-  /** Races `promise` against an AbortSignal and a timeout; `onCancel` runs when either wins. */
-  #withLimits<T>(
-    promise: Promise<T>,
-    options: OperationOptions,
-    what: string,
-    onCancel: () => void,
-  ): Promise<T> {
-    const { signal, timeout } = options
-    if (signal === undefined && timeout === undefined) return promise
-    return new Promise<T>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const cleanup = (): void => {
-        if (timer !== undefined) clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-      }
-      const onAbort = (): void => {
-        cleanup()
-        onCancel()
-        reject(new AbortError(`${what} was aborted`, { cause: signal?.reason }))
-      }
-      if (signal !== undefined) {
-        if (signal.aborted) {
-          onAbort()
-          return
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
-      }
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          cleanup()
-          onCancel()
-          reject(new TimeoutError(`${what} timed out after ${timeout} ms`, timeout))
-        }, timeout)
-      }
-      promise.then(
-        (v) => {
-          cleanup()
-          resolve(v)
-        },
-        (e: unknown) => {
-          cleanup()
-          reject(e)
-        },
-      )
-    })
   }
 
   #pump(): void {

@@ -33,6 +33,7 @@ import {
   type HttpLane,
   type RetryOptions,
 } from './http/index.ts'
+import type { CallOptions } from './cancel.ts'
 import { WSManPsrpTransport, type WSManPsrpTransportOptions } from './wsman-psrp.ts'
 import { SecurityContextAuth, type MessageEncryption } from './http/gss-auth.ts'
 import { tlsServerEndPointHash } from './http/channel-binding.ts'
@@ -152,11 +153,9 @@ export interface WSManKerberosOptions {
 }
 
 /** Options of one {@link WSManConnection.request}. */
-export interface WSManRequestOptions {
+export interface WSManRequestOptions extends CallOptions {
   /** The HTTP connection to use (default `main`). */
   lane?: HttpLane | undefined
-  /** Cancels the request. */
-  signal?: AbortSignal | undefined
   /** Milliseconds for the whole request; default the operation timeout plus `readTimeout`. */
   timeout?: number | undefined
 }

@@ -30,7 +30,8 @@ import {
   type WSManResponse,
 } from '../wsman/index.ts'
 import { AsyncEventQueue } from './event-queue.ts'
-import type { OperationOptions, OutOfProcTransport, OutOfProcTransportEvent } from './outofproc-stream.ts'
+import type { OutOfProcTransport, OutOfProcTransportEvent } from './outofproc-stream.ts'
+import { cancelScope, type CallOptions } from './cancel.ts'
 import type { WSManConnection, WSManRequestOptions } from './wsman-connection.ts'
 
 /** Options of {@link WSManPsrpTransport}. */
@@ -118,7 +119,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 
   /** Sends fragment bytes (Create, Command or Send); resolves when the server answered. */
-  send(chunk: OutOfProcChunk, options: OperationOptions = {}): Promise<void> {
+  send(chunk: OutOfProcChunk, options: CallOptions = {}): Promise<void> {
     const pid = chunk.pipelineId
     return this.#serial(pid ?? '', options, async (signal) => {
       if (pid === undefined) {
@@ -188,7 +189,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
    * Disconnects the shell (WS-Man Disconnect): Receives stop; the server keeps the pool and its
    * pipelines running for `idleTimeout` seconds and buffers their output.
    */
-  async disconnect(options: OperationOptions & { idleTimeout?: number } = {}): Promise<void> {
+  async disconnect(options: CallOptions & { idleTimeout?: number } = {}): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
     if (!this.#created || this.#disconnected)
       throw new InvalidStateError('disconnect', this.#disconnected ? 'disconnected' : 'not created')
@@ -208,7 +209,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
    * Reconnects a disconnected shell (WS-Man Reconnect), then each unfinished pipeline with a second
    * Reconnect naming its CommandId (MS-PSRP 3.1.5.3.18), and resumes receiving.
    */
-  async reconnect(options: OperationOptions = {}): Promise<void> {
+  async reconnect(options: CallOptions = {}): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
     if (!this.#disconnected) throw new InvalidStateError('reconnect', 'connected')
     await this.#request(psrpReconnect(this.#target()), withOptions(options))
@@ -237,7 +238,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
    * Attaches to a pipeline that runs in a shell this transport connected to (WS-Man Connect with its
    * CommandId), then receives its output.
    */
-  async connectPipeline(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+  async connectPipeline(pipelineId: string, options: CallOptions = {}): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
     if (this.#pipelines.has(pipelineId)) {
       throw new InvalidStateError(
@@ -258,7 +259,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 
   /** Ids of the pipelines running in this shell on the server. */
-  listPipelines(options: OperationOptions = {}): Promise<string[]> {
+  listPipelines(options: CallOptions = {}): Promise<string[]> {
     return this.#conn.enumerateCommands(this.#shellId, withOptions(options))
   }
 
@@ -280,7 +281,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 
   /** Stops a pipeline (Signal `powershell/signal/crtl_c`). */
-  signal(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+  signal(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#serial(pipelineId, options, async (signal) => {
       const p = this.#pipelines.get(pipelineId)
       if (p === undefined || !p.commandSent || p.done) return
@@ -291,7 +292,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 
   /** Releases a pipeline: stops its Receive loop; an unfinished command is terminated. */
-  async closePipeline(pipelineId: string, options: OperationOptions = {}): Promise<void> {
+  async closePipeline(pipelineId: string, options: CallOptions = {}): Promise<void> {
     const p = this.#pipelines.get(pipelineId)
     if (p === undefined) return
     try {
@@ -309,12 +310,12 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 
   /** Deletes the shell (after releasing open pipelines). Idempotent. */
-  close(options: OperationOptions = {}): Promise<void> {
+  close(options: CallOptions = {}): Promise<void> {
     this.#closing ??= this.#close(options)
     return this.#closing
   }
 
-  async #close(options: OperationOptions): Promise<void> {
+  async #close(options: CallOptions): Promise<void> {
     this.setPaused(false)
     for (const id of [...this.#pipelines.keys()]) await this.closePipeline(id, options).catch(() => undefined)
     this.#poolStop.abort()
@@ -357,18 +358,20 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 
   /** Runs `op` after the previous operation on the same target (pool or pipeline) finished. */
-  #serial(key: string, options: OperationOptions, op: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  #serial(key: string, options: CallOptions, op: (signal: AbortSignal) => Promise<void>): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
     const previous = this.#chains.get(key) ?? Promise.resolve()
     const run = previous.then(async () => {
       if (this.#failure !== undefined) throw this.#failure
-      const { signal, dispose } = combined(options)
+      const limits = cancelScope(options, {
+        timeoutError: (ms) => new TimeoutError(`the WinRM operation timed out after ${ms} ms`, ms),
+      })
       try {
-        await op(signal)
+        await op(limits.signal)
       } catch (e) {
         throw toPsrpError(e)
       } finally {
-        dispose()
+        limits.dispose()
       }
     })
     this.#chains.set(
@@ -429,27 +432,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 }
 
-/** One signal for the caller's signal and timeout; a timeout aborts with a {@link TimeoutError}. */
-function combined(options: OperationOptions): { signal: AbortSignal; dispose(): void } {
-  const signals: AbortSignal[] = []
-  if (options.signal !== undefined) signals.push(options.signal)
-  const ms = options.timeout
-  let timer: ReturnType<typeof setTimeout> | undefined
-  if (ms !== undefined) {
-    const expiry = new AbortController()
-    timer = setTimeout(
-      () => expiry.abort(new TimeoutError(`the WinRM operation timed out after ${ms} ms`, ms)),
-      ms,
-    )
-    signals.push(expiry.signal)
-  }
-  return {
-    signal: signals.length === 0 ? new AbortController().signal : AbortSignal.any(signals),
-    dispose: () => clearTimeout(timer),
-  }
-}
-
-function withOptions(options: OperationOptions): WSManRequestOptions {
+function withOptions(options: CallOptions): WSManRequestOptions {
   return {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
