@@ -14,18 +14,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const repo = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 const pwsh = findPwsh()
 const hasTmux = spawnSync('tmux', ['-V'], { timeout: 5000 }).status === 0
-const skip =
-  peerSkip(
-    'pwsh',
-    pwsh !== undefined,
-    'install with dotnet tool install --global PowerShell --version 7.6.9',
-  ) || peerSkip('tmux', hasTmux, 'apt-get install tmux')
+const skip = pwshSkip(pwsh) || peerSkip('tmux', hasTmux, 'apt-get install tmux')
 
 /** A private tmux server (own socket), so nothing else's sessions are touched. */
 const SOCKET = `psrp-cli-test-${process.pid}`

@@ -19,18 +19,14 @@ import {
   WSManFaultError,
   type WSManConnectionOptions,
 } from '../../src/index.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { findPwsh, opensslSkip, pwshSkip } from '../helpers/peers.ts'
 import { startWinRMBridge } from '../helpers/winrm-bridge/index.ts'
-import { hasOpenssl, makeCertificates, type TestCertificates } from '../unit/transport-http/servers.ts'
+import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
 
 const pwsh = findPwsh()
-const skip = peerSkip(
-  'pwsh',
-  pwsh !== undefined,
-  'install with dotnet tool install --global PowerShell --version 7.6.9',
-)
-const tlsSkip = skip !== false ? skip : peerSkip('openssl', hasOpenssl(), 'apt-get install openssl')
+const skip = pwshSkip(pwsh)
+const tlsSkip = skip || opensslSkip()
 const USER = 'psrp'
 const PASSWORD = 'wsman pässword'
 
