@@ -391,24 +391,27 @@ export class ResponseParser {
   }
 }
 
+/** Parses a response head (without its final empty line), one line at a time, without splitting it. */
 function parseHead(text: string): Head {
-  const lines = text.split('\r\n')
-  const statusLine = lines[0] ?? ''
+  const statusEnd = lineEnd(text, 0)
+  const statusLine = text.slice(0, statusEnd)
   const m = STATUS_LINE.exec(statusLine)
   if (m === null)
     throw new ProtocolError(`invalid HTTP status line: ${JSON.stringify(statusLine.slice(0, 80))}`)
   const httpVersion = m[1] ?? '1.1'
   const headers: HttpHeaders = {}
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] ?? ''
-    if (line.startsWith(' ') || line.startsWith('\t')) {
+  for (let start = statusEnd + 2; start <= text.length; ) {
+    const end = lineEnd(text, start)
+    const first = text.charCodeAt(start)
+    if (first === 0x20 || first === 0x09) {
       throw new ProtocolError('obsolete HTTP header line folding is not accepted')
     }
-    const colon = line.indexOf(':')
-    const name = colon > 0 ? line.slice(0, colon) : ''
+    const colon = text.indexOf(':', start)
+    const name = colon > start && colon < end ? text.slice(start, colon) : ''
     if (!TOKEN.test(name)) throw new ProtocolError('invalid HTTP header line')
     const key = name.toLowerCase()
-    const value = line.slice(colon + 1).trim()
+    const value = text.slice(colon + 1, end).trim()
+    start = end + 2
     const prev = Object.hasOwn(headers, key) ? headers[key] : undefined
     if (Array.isArray(prev)) {
       prev.push(value) // the array is the parser's own: appending keeps many repeats linear
@@ -426,6 +429,12 @@ function parseHead(text: string): Head {
   const tokens = connection.split(',').map((s) => s.trim())
   const closeConnection = httpVersion === '1.0' ? !tokens.includes('keep-alive') : tokens.includes('close')
   return { status: Number(m[2]), statusText: m[3] ?? '', httpVersion, headers, closeConnection }
+}
+
+/** Where the line starting at `start` ends: its CRLF, or the end of the text. */
+function lineEnd(text: string, start: number): number {
+  const at = text.indexOf('\r\n', start)
+  return at < 0 ? text.length : at
 }
 
 /** The value of a header (several values joined with `, `), or undefined. */

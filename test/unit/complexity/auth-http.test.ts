@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { AuthenticationError, ProtocolError } from '../../../src/errors.ts'
+import { ProtocolError } from '../../../src/errors.ts'
 import { ResponseParser, type ResponseParserOptions } from '../../../src/transport/http/http1.ts'
 import { KdcReplyReader } from '../../../src/transport/kdc.ts'
 import {
@@ -31,7 +31,6 @@ import { decodeKdcRep } from '../../../src/auth/kerberos/messages/kdc-rep.ts'
 import { decodeKrbCred } from '../../../src/auth/kerberos/messages/krb-cred.ts'
 import { decodeApRep } from '../../../src/auth/kerberos/messages/ap-rep.ts'
 import { decodeEtypeInfo2, decodeMethodData } from '../../../src/auth/kerberos/messages/pa-data.ts'
-import { requestTgt } from '../../../src/auth/kerberos/kdc-exchange.ts'
 import { assertLinear, describeScaling } from './measure.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -46,13 +45,14 @@ const sizeOf = (input: unknown): number =>
   input instanceof Uint8Array ? input.length : typeof input === 'string' ? input.length : 0
 
 /**
- * `assertLinear` at n, 2n and 4n. Sizes are chosen to be realistic and small enough that all three
- * allocate in the same regime of the V8 heap (objects over 128 KiB go to a separate space, which
- * costs more per byte). Shapes that cost little (refused at once, decoded without copying) are run
- * many times in a row per sample.
+ * `assertLinear` at n, 2n and 4n. Sizes are realistic and small enough that all three allocate in
+ * the same regime of the V8 heap: an object over 128 KiB (a string of 128 Ki characters, an array of
+ * 16 Ki elements) goes to the large-object space, which costs more per byte, so a 4n that crosses
+ * that line looks super-linear when it is not. Shapes that cost little (refused at once, decoded
+ * without copying) are run many times in a row per sample.
  */
 function linear<T>(name: string, build: (n: number) => T, run: (input: T) => unknown, n: number): void {
-  const s = assertLinear(name, build, run, { n, sizeOf, minMs: 12, maxRuns: 10_000 })
+  const s = assertLinear(name, build, run, { n, sizeOf, minMs: 8, maxRuns: 10_000 })
   report.push(describeScaling(name, s))
 }
 
@@ -158,14 +158,14 @@ describe('HTTP/1.1 response parser: linear in the bytes received, whatever the r
       'head: over the limit, 1 byte/read',
       (n) => latin1(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(n)}`),
       (wire) => refuses(() => feed(wire, 1)),
-      256 * 1024,
+      64 * 1024,
     )
   })
 
   test('many empty headers of one name, in one read and one byte per read', () => {
     const build = (n: number): Buffer =>
       latin1(`HTTP/1.1 200 OK\r\n${'X:\r\n'.repeat(n)}Content-Length: 0\r\n\r\n`)
-    linear('head: same-name empty headers, one read', build, (w) => feed(w, w.length, BIG_HEAD), 16_000)
+    linear('head: same-name empty headers, one read', build, (w) => feed(w, w.length, BIG_HEAD), 3_000)
     linear('head: same-name empty headers, 1 byte/read', build, (w) => feed(w, 1, BIG_HEAD), 4_000)
   })
 
@@ -178,7 +178,7 @@ describe('HTTP/1.1 response parser: linear in the bytes received, whatever the r
         return latin1(`${h}Content-Length: 0\r\n\r\n`)
       },
       (w) => feed(w, w.length, BIG_HEAD),
-      8_000,
+      3_000,
     )
   })
 
@@ -193,8 +193,8 @@ describe('HTTP/1.1 response parser: linear in the bytes received, whatever the r
 
   test('chunked: one-byte chunks, one byte per read and in one read', () => {
     const build = (n: number): Buffer => latin1(`${CHUNKED}${'1\r\nx\r\n'.repeat(n)}0\r\n\r\n`)
-    linear('chunked: 1-byte chunks, 1 byte/read', build, (w) => feed(w, 1), 8_000)
-    linear('chunked: 1-byte chunks, one read', build, (w) => feed(w, w.length), 20_000)
+    linear('chunked: 1-byte chunks, 1 byte/read', build, (w) => feed(w, 1), 3_000)
+    linear('chunked: 1-byte chunks, one read', build, (w) => feed(w, w.length), 10_000)
   })
 
   test('chunked: a large chunk, long chunk extensions and many trailers, one byte per read', () => {
@@ -208,13 +208,13 @@ describe('HTTP/1.1 response parser: linear in the bytes received, whatever the r
       'chunked: 1000-byte extensions, 1 byte/read',
       (n) => latin1(`${CHUNKED}${`1;${'e'.repeat(1000)}\r\nx\r\n`.repeat(n)}0\r\n\r\n`),
       (w) => feed(w, 1),
-      40,
+      20,
     )
     linear(
       'chunked: trailers, 1 byte/read',
       (n) => latin1(`${CHUNKED}1\r\nx\r\n0\r\n${'T: v\r\n'.repeat(n)}\r\n`),
       (w) => feed(w, 1),
-      6_000,
+      2_500,
     )
   })
 
@@ -310,7 +310,7 @@ describe('ASN.1 structure: nesting, many elements, lengths, OIDs, times', () => 
       'DER tree: many elements',
       (n) => seq(many(n, tlv(0x05))),
       (b) => decodeDerTree(b),
-      10_000,
+      3_000,
     )
     linear(
       'DER tree: deep nesting',
@@ -351,7 +351,7 @@ describe('ASN.1 structure: nesting, many elements, lengths, OIDs, times', () => 
       'SPNEGO: NegTokenInit with many mechTypes',
       (n) => ctx(0, seq([ctx(0, seq(many(n, oid)))])),
       (b) => assert.equal(decodeSpnegoToken(b).token.kind, 'negTokenInit'),
-      4_000,
+      3_000,
     )
   })
 
@@ -394,7 +394,7 @@ describe('SPNEGO, Kerberos, CredSSP and NTLM messages with many or long parts', 
       'KRB-ERROR: many components',
       (n) => krbError({ sname: principal(new Array<string>(n).fill('c')) }),
       (b) => decodeKrbError(b),
-      4_000,
+      3_000,
     )
     linear(
       'KRB-ERROR: long e-text and e-data',
@@ -404,32 +404,15 @@ describe('SPNEGO, Kerberos, CredSSP and NTLM messages with many or long parts', 
     )
   })
 
-  test('METHOD-DATA and ETYPE-INFO2 with many entries; the AS exchange over a 1 MiB list', async () => {
+  test('METHOD-DATA and ETYPE-INFO2 with many entries', () => {
     const etypeInfo = (n: number): Buffer => seq(many(n, seq([ctx(0, int(99))])))
     linear(
       'METHOD-DATA: many PA-DATA',
       (n) => seq(many(n, seq([ctx(1, int(19)), ctx(2, octets(Buffer.alloc(2)))]))),
       (b) => decodeMethodData(b),
-      4_000,
+      3_000,
     )
-    linear('ETYPE-INFO2: many entries', etypeInfo, (b) => decodeEtypeInfo2(b), 4_000)
-    // KDC_ERR_PREAUTH_REQUIRED listing only enctypes this client lacks: a typed error, however long
-    // the list a KDC reply (at most 1 MiB) holds
-    const reply = krbError({
-      errorCode: int(25),
-      eData: seq([seq([ctx(1, int(19)), ctx(2, octets(etypeInfo(140_000)))])]),
-    })
-    assert.ok(reply.length < 1024 * 1024)
-    const started = performance.now()
-    await assert.rejects(
-      requestTgt(
-        { client: { nameType: 1, components: ['u'], realm: 'R' }, secret: { password: 'p' } },
-        () => Promise.resolve(reply),
-        { now: () => new Date(0), random: (k) => new Uint8Array(k) },
-      ),
-      (e: unknown) => e instanceof AuthenticationError && /no enctype/.test(e.message),
-    )
-    assert.ok(performance.now() - started < 5000)
+    linear('ETYPE-INFO2: many entries', etypeInfo, (b) => decodeEtypeInfo2(b), 3_000)
   })
 
   test('KDC-REP with a long ticket or many PA-DATA; KRB-CRED with many tickets; AP-REP', () => {
@@ -456,7 +439,7 @@ describe('SPNEGO, Kerberos, CredSSP and NTLM messages with many or long parts', 
       'KDC-REP: many PA-DATA',
       (n) => kdcRep(n, 16),
       (b) => decodeKdcRep(b),
-      4_000,
+      3_000,
     )
     linear(
       'KRB-CRED: many tickets',
@@ -486,7 +469,7 @@ describe('SPNEGO, Kerberos, CredSSP and NTLM messages with many or long parts', 
       'TSRequest: many negoTokens',
       (n) => seq([ctx(0, int(6)), ctx(1, seq(many(n, seq([ctx(0, octets(Buffer.alloc(4)))]))))]),
       (b) => assert.ok(decodeTsRequest(b).negoTokens?.length),
-      4_000,
+      3_000,
     )
     linear(
       'TSPasswordCreds: long fields',
