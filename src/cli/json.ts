@@ -74,7 +74,7 @@ import {
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
-/** Nesting depth beyond which objects are written as their ToString text. */
+/** Nesting depth beyond which objects are written as their ToString text (docs/limits.md lists every limit). */
 export const MAX_DEPTH = 64
 
 /** Any class (for `instanceof` tables). */

@@ -15,7 +15,10 @@ export const DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024
 
 /** Options of {@link LineReader}. */
 export interface LineReaderOptions {
-  /** Longest accepted line in characters (terminator excluded); default {@link DEFAULT_MAX_LINE_LENGTH}. */
+  /**
+   * Longest accepted line in characters (terminator excluded); default {@link DEFAULT_MAX_LINE_LENGTH}.
+   * Checked as text arrives, before the line is joined (docs/limits.md lists every limit).
+   */
   maxLineLength?: number
 }
 

@@ -72,7 +72,7 @@ export interface ClientRunspacePoolOptions {
   protocolVersion?: ProtocolVersion
   /** GUID source for pipeline ids (default crypto.randomUUID). */
   guid?: GuidSource
-  /** Largest message accepted from the server (default 10 MiB). */
+  /** Largest message accepted from the server (default 10 MiB; all limits: docs/limits.md). */
   maxReceivedObjectSize?: number
   /**
    * Makes the key pair for a session key exchange (called at most once, when first needed). With it,

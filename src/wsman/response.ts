@@ -139,7 +139,7 @@ export interface ParseResponseOptions {
    * differs is a {@link ProtocolError}.
    */
   readonly relatesTo?: string
-  /** Largest envelope accepted, in characters (default 64 MiB). */
+  /** Largest envelope accepted, in characters (default 64 MiB), checked before parsing (docs/limits.md). */
   readonly maxLength?: number
 }
 

@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
+import { params } from './harness.ts'
 import { deserialize } from '../../src/clixml/index.ts'
 import { ClixmlError } from '../../src/errors.ts'
 import { escapeXmlAttr, escapeXmlText } from '../../src/internal/xml.ts'
@@ -38,7 +39,7 @@ test('mutations of PowerShell-written CLIXML only ever throw ClixmlError', () =>
         }
       },
     ),
-    { numRuns: 3000 },
+    params(3000),
   )
 })
 
@@ -59,7 +60,7 @@ test('the pull tokenizer only ever throws the factory error on mutated input', (
         }
       },
     ),
-    { numRuns: 3000 },
+    params(3000),
   )
 })
 
@@ -76,6 +77,6 @@ test('escaped text and attribute values read back unchanged through the tokenize
       assert.equal(r.attr('v'), attr)
       assert.equal(r.readText(), text)
     }),
-    { numRuns: 2000 },
+    params(2000),
   )
 })

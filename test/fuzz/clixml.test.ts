@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { params } from './harness.ts'
 import {
   decodeClixmlString,
   deserialize,
@@ -20,7 +21,28 @@ import { canonicalClixml } from '../helpers/clixml-tree.ts'
 const anyString = fc.string({ unit: 'binary', maxLength: 60 })
 const trickyString = fc.oneof(
   anyString,
-  fc.array(fc.constantFrom('_', 'x', 'X', '0', '0', 'A', 'f', '\n', '\ud800', '\udc00', '😀', '&', '<', ']]>', '\u0085'), { maxLength: 24 }).map((a) => a.join('')),
+  fc
+    .array(
+      fc.constantFrom(
+        '_',
+        'x',
+        'X',
+        '0',
+        '0',
+        'A',
+        'f',
+        '\n',
+        '\ud800',
+        '\udc00',
+        '😀',
+        '&',
+        '<',
+        ']]>',
+        '\u0085',
+      ),
+      { maxLength: 24 },
+    )
+    .map((a) => a.join('')),
 )
 
 test('escape/unescape is the identity on every string, including lone surrogates and _xHHHH_ look-alikes', () => {
@@ -32,7 +54,7 @@ test('escape/unescape is the identity on every string, including lone surrogates
       assert.equal(decodeClixmlString(enc), s)
       assert.equal(deserialize(serialize(s)), s)
     }),
-    { numRuns: 2000 },
+    params(2000),
   )
 })
 
@@ -55,9 +77,19 @@ const value = fc.letrec((tie) => ({
   v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('list'), tie('map'), tie('obj')),
   list: fc.array(tie('v'), { maxLength: 4 }),
   map: fc.array(fc.tuple(fc.string({ maxLength: 8 }), tie('v')), { maxLength: 4 }).map((es) => new Map(es)),
-  obj: fc.tuple(fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), tie('v')), { maxLength: 4 }), fc.option(trickyString)).map(
-    ([props, ts]) => new PSObject({ typeNames: ['Fuzz.Type', 'System.Object'], toStringValue: ts ?? undefined, extended: props }),
-  ),
+  obj: fc
+    .tuple(
+      fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), tie('v')), { maxLength: 4 }),
+      fc.option(trickyString),
+    )
+    .map(
+      ([props, ts]) =>
+        new PSObject({
+          typeNames: ['Fuzz.Type', 'System.Object'],
+          toStringValue: ts ?? undefined,
+          extended: props,
+        }),
+    ),
 })).v
 
 test('serialize → deserialize → serialize is stable for generated object graphs', () => {
@@ -67,7 +99,7 @@ test('serialize → deserialize → serialize is stable for generated object gra
       const back = deserialize(xml)
       assert.equal(canonicalClixml(serialize(back)), canonicalClixml(xml))
     }),
-    { numRuns: 500 },
+    params(500),
   )
 })
 
@@ -75,7 +107,11 @@ const SAMPLE = serialize(
   new PSObject({
     typeNames: ['A.B', 'System.Object'],
     toStringValue: 'ts',
-    extended: [['list', [1, 'two', new Map([['k', 3n]])]], ['date', new PSDateTime(1n, 'utc')], ['s', 'x_x0041_y']],
+    extended: [
+      ['list', [1, 'two', new Map([['k', 3n]])]],
+      ['date', new PSDateTime(1n, 'utc')],
+      ['s', 'x_x0041_y'],
+    ],
     adapted: [['flag', true]],
   }),
 )
@@ -83,7 +119,10 @@ const SAMPLE = serialize(
 test('random mutations of valid CLIXML only ever throw ClixmlError', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(fc.nat(SAMPLE.length), fc.nat(8), fc.string({ unit: 'binary', maxLength: 6 })), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.tuple(fc.nat(SAMPLE.length), fc.nat(8), fc.string({ unit: 'binary', maxLength: 6 })), {
+        minLength: 1,
+        maxLength: 4,
+      }),
       (edits) => {
         let xml = SAMPLE
         for (const [at, del, ins] of edits) xml = xml.slice(0, at) + ins + xml.slice(at + del)
@@ -94,6 +133,6 @@ test('random mutations of valid CLIXML only ever throw ClixmlError', () => {
         }
       },
     ),
-    { numRuns: 3000 },
+    params(3000),
   )
 })

@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
+import { params, typedWithinBudget } from './harness.ts'
 import {
   ALL_MESSAGE_TYPES,
   Defragmenter,
@@ -18,7 +19,6 @@ import {
   Fragmenter,
   MessageType,
 } from '../../src/psrp/index.ts'
-import { PsrpError } from '../../src/errors.ts'
 import { sampleMessages } from '../unit/psrp/samples.ts'
 
 const seed = Uint8Array.from(
@@ -64,14 +64,7 @@ function decodeAll(bytes: Uint8Array, chunk: number): number {
 }
 
 function onlyPsrpErrors(run: () => unknown): void {
-  try {
-    run()
-  } catch (e) {
-    assert.ok(
-      e instanceof PsrpError,
-      `escaped a non-PsrpError: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
-    )
-  }
+  typedWithinBudget('PSRP decoders', undefined, run)
 }
 
 test('the uncorrupted streams decode completely', () => {
@@ -130,7 +123,7 @@ test('corrupted streams only ever throw PsrpError subclasses', () => {
         onlyPsrpErrors(() => decodeAll(bytes, chunk))
       },
     ),
-    { numRuns: 3000 },
+    params(3000),
   )
 })
 
@@ -151,6 +144,6 @@ test('corrupted CLIXML bodies (text-level mutations) only ever throw PsrpError s
         onlyPsrpErrors(() => decodeMessageBody(MessageType[type], mutated))
       },
     ),
-    { numRuns: 3000 },
+    params(3000),
   )
 })

@@ -5,6 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { params } from './harness.ts'
 import {
   decodeFragment,
   Defragmenter,
@@ -45,7 +46,7 @@ test('every fragment fits the size limit; ObjectIds count from 1; FragmentIds ar
         assert.equal(f.nextObjectId, BigInt(sizes.length + 1))
       },
     ),
-    { numRuns: 300 },
+    params(300),
   )
 })
 
@@ -90,7 +91,7 @@ test('fragments of an object in any order, with drops and duplicates: exactly th
         for (const m of out) assert.deepEqual(m, message)
       },
     ),
-    { numRuns: 2000 },
+    params(2000),
   )
 })
 

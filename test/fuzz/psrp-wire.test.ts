@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { params } from './harness.ts'
 import {
   Defragmenter,
   encodeFragment,
@@ -40,7 +41,7 @@ test('fragment → interleave → split anywhere → defragment returns every me
         assert.equal(d.incompleteObjects, 0)
       },
     ),
-    { numRuns: 500 },
+    params(500),
   )
 })
 
@@ -62,6 +63,6 @@ test('random bytes through defragmenter, message and body decoders only ever thr
         assert.ok(e instanceof PsrpError, `unexpected ${String(e)}`)
       }
     }),
-    { numRuns: 3000 },
+    params(3000),
   )
 })

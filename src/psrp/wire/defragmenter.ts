@@ -12,7 +12,10 @@ import { concatBytes } from '../../internal/bytes.ts'
 
 /** Options of {@link Defragmenter}. */
 export interface DefragmenterOptions {
-  /** Largest reassembled message accepted, in bytes (default 10 MiB, PowerShell's MaximumReceivedObjectSize). */
+  /**
+   * Largest reassembled message accepted, in bytes (default 10 MiB, PowerShell's MaximumReceivedObjectSize).
+   * Checked against each fragment header before its blob is buffered; every limit is listed in docs/limits.md.
+   */
   maxObjectSize?: number
   /**
    * Skip the fragments of objects whose start fragment was never seen instead of rejecting them: for
