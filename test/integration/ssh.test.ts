@@ -24,16 +24,11 @@ import {
 } from '../../src/index.ts'
 import { hashHostName, sha256Fingerprint } from '../../src/transport/known-hosts.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
 import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
 
 const pwsh = findPwsh()
-const skip =
-  peerSkip(
-    'pwsh',
-    pwsh !== undefined,
-    'install with dotnet tool install --global PowerShell --version 7.6.9',
-  ) || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
+const skip = pwshSkip(pwsh) || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
 
 let peer: SshdPeer | undefined
 const sshd = (): SshdPeer => {

@@ -36,10 +36,10 @@ import {
   writeFileSync,
   mkdirSync,
 } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { createHash } from 'node:crypto'
+import { freePort } from '../../helpers/net.ts'
 
 /** The test account sshd authenticates. */
 export const SSHD_TEST_USER = 'psrptest'
@@ -154,17 +154,6 @@ function dotnetRoot(): string | undefined {
     if (d !== '' && existsSync(p)) return dirname(realpathSync(p))
   }
   return existsSync('/usr/share/dotnet/dotnet') ? '/usr/share/dotnet' : undefined
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 function fingerprintOf(publicKeyLine: string): string {
