@@ -33,15 +33,11 @@ import {
   type TransferProgress,
 } from '../../src/index.ts'
 import { COPY_FILE_SCRIPT, TRANSFER_ERROR_ID } from '../../src/client/file-transfer-scripts.ts'
-import { findPwsh, peerSkip, requirePeers } from '../helpers/peers.ts'
+import { findPwsh, requirePeers, pwshSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 
 const pwsh = findPwsh()
-const skip = peerSkip(
-  'pwsh',
-  pwsh !== undefined,
-  'install with dotnet tool install --global PowerShell --version 7.6.9',
-)
+const skip = pwshSkip(pwsh)
 const bigFiles = requirePeers || process.env['PSRP_BIG_FILES'] === '1'
 const bigSkip = skip !== false ? skip : bigFiles ? false : 'set PSRP_BIG_FILES=1 (about 40 s per transport)'
 const MiB = 1024 * 1024

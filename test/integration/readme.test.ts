@@ -27,10 +27,10 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { freePort } from '../helpers/net.ts'
+import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
 import {
   prepareScript,
   prepareShell,
@@ -44,11 +44,7 @@ const ROOT = resolve(import.meta.dirname, '../..')
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const snippets = readSnippets(README)
 const pwsh = findPwsh()
-const skip = peerSkip(
-  'pwsh',
-  pwsh !== undefined,
-  'install with dotnet tool install --global PowerShell --version 7.6.9',
-)
+const skip = pwshSkip(pwsh)
 /** A snippet that starts the WinRM test server with `--auth ntlm` needs the Debian NTLM acceptor. */
 const ntlmSkip = peerSkip('NTLM auth peer', ntlmPeerAvailable(), 'apt-get install python3-gssapi gss-ntlmssp')
 const RUN_TIMEOUT = 90_000
@@ -79,17 +75,6 @@ function ensureBuilt(): void {
   process.stderr.write('# readme test: dist is older than src, running npm run build\n')
   const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })
   if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolvePort(port))
-    })
-  })
 }
 
 interface Run {
