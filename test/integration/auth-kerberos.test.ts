@@ -14,7 +14,6 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import {
   AuthenticationError,
-  ErrorRecord,
   PowerShell,
   RunspacePool,
   TimeoutError,
@@ -39,6 +38,7 @@ import {
 } from '../peers/auth/ntlm-peer.ts'
 import { kdcAvailable, startKdc, type KdcPeer } from '../peers/kdc/kdc.ts'
 import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
+import { sessionRoundTrip } from '../helpers/round-trip.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
 
 const pwsh = findPwsh()
@@ -137,26 +137,12 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
       const lines: string[] = []
       const t0 = Date.now()
       const conn = new WSManConnection({ ...options(peer, 'negotiate'), trace: (l) => lines.push(l) })
-      const pool = await bounded(RunspacePool.open(conn, { timeout: 30_000 }), 30_000, 'open')
-      const opened = Date.now() - t0
-      assert.equal(pool.state, 'Opened')
-      const ps = new PowerShell(pool).addScript("'a'; Write-Error 'e'; 'b'")
-      assert.deepEqual(await bounded(ps.invoke(), 20_000, 'invoke'), ['a', 'b'])
-      assert.ok(ps.streams.error[0] instanceof ErrorRecord)
-      assert.equal(ps.streams.error[0].message, 'e')
-      const big = 'k'.repeat(256 * 1024)
-      assert.deepEqual(
-        await bounded(
-          new PowerShell(pool)
-            .addScript('$input | ForEach-Object { $_.Length; $_.Substring(0, 2) }')
-            .invoke([big]),
-          30_000,
-          '256 KiB input',
-        ),
-        [big.length, 'kk'],
-      )
-      await bounded(pool.close(), 20_000, 'close')
-      assert.equal(pool.state, 'Closed')
+      const opened = await sessionRoundTrip(conn, {
+        inputBytes: 256 * 1024,
+        fill: 'k',
+        openMs: 30_000,
+        callMs: 20_000,
+      })
       await conn.close()
 
       const s = await status(peer)
