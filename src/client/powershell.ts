@@ -29,7 +29,7 @@ import type { PSHost } from './host.ts'
 import { hostInfoFor } from './host.ts'
 import type { CallOptions, PipelineHandle, RunspacePool } from './runspace-pool.ts'
 
-/** The five record streams of a pipeline, filled as records arrive. */
+/** The six record streams of a pipeline, filled as records arrive. */
 export interface PSDataStreams {
   error: ErrorRecord[]
   warning: InformationalRecord[]
