@@ -16,21 +16,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findPipeForPid, pipePath } from '../../src/index.ts'
-import { findPwsh, peerSkip } from '../helpers/peers.ts'
+import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
 import { runCli, type CliResult } from '../helpers/cli.ts'
 import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const pwsh = findPwsh()
-const pwshSkip = peerSkip(
-  'pwsh',
-  pwsh !== undefined,
-  'install with dotnet tool install --global PowerShell --version 7.6.9',
-)
-const sshSkip = pwshSkip || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
+const skipPwsh = pwshSkip(pwsh)
+const sshSkip = skipPwsh || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
 const hasTmux = spawnSync('tmux', ['-V'], { timeout: 5000 }).status === 0
 const tmuxSkip = sshSkip || peerSkip('tmux', hasTmux, 'apt-get install tmux')
-const pipeSkip = process.platform === 'win32' ? 'the --pipe tests use Unix domain sockets' : pwshSkip
+const pipeSkip = process.platform === 'win32' ? 'the --pipe tests use Unix domain sockets' : skipPwsh
 
 /** An empty HOME for the SSH children (no keys, config or known_hosts of this machine). */
 const home = mkdtempSync(join(tmpdir(), 'psrp-cli-ssh-home-'))
@@ -114,7 +110,7 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
     assert.doesNotMatch(r.stderr, /credentials|privateKey|PSRP_PASSWORD/)
   })
 
-  describe('psrp cmd through PowerShell on a local pwsh', { skip: pwshSkip }, () => {
+  describe('psrp cmd through PowerShell on a local pwsh', { skip: skipPwsh }, () => {
     test(
       'live stdout, stderr lines, exit code, stdin lines, a missing program',
       { timeout: 90_000 },
