@@ -12,7 +12,13 @@
 export * from './errors.ts'
 export * from './client/index.ts'
 export { ProcessConnection, findPwsh, type ProcessConnectionOptions } from './transport/process.ts'
-export type { OutOfProcTransport } from './transport/outofproc-stream.ts'
+export type {
+  PsrpTransport,
+  PsrpTransportEvent,
+  PsrpDisconnectable,
+  PsrpPayload,
+} from './transport/psrp-transport.ts'
+export type { CallOptions } from './transport/cancel.ts'
 export {
   WSManConnection,
   type WSManConnectionOptions,

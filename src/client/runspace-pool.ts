@@ -38,7 +38,7 @@ import {
 } from '../psrp/index.ts'
 import { compareVersions } from '../psrp/states.ts'
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
-import type { OutOfProcTransport } from '../transport/outofproc-stream.ts'
+import { isDisconnectable, type PsrpTransport } from '../transport/psrp-transport.ts'
 import { withCancel, type CallOptions } from '../transport/cancel.ts'
 import type { ShellInfo } from '../wsman/index.ts'
 
@@ -58,26 +58,13 @@ export interface PsrpTransportFactory {
     idleTimeout?: number
     noProfile?: boolean
     connect?: boolean
-  }): OutOfProcTransport
-}
-
-/** A transport whose pool can be disconnected and reconnected (WinRM). */
-interface DisconnectableTransport {
-  disconnect(options?: CallOptions & { idleTimeout?: number }): Promise<void>
-  reconnect(options?: CallOptions): Promise<void>
-  listPipelines(options?: CallOptions): Promise<string[]>
-  connectPipeline(pipelineId: string, options?: CallOptions): Promise<void>
+  }): PsrpTransport
 }
 
 const POWERSHELL_RESOURCE_PREFIX = 'http://schemas.microsoft.com/powershell/'
 
-function canDisconnect(t: OutOfProcTransport): t is OutOfProcTransport & DisconnectableTransport {
-  const d = t as Partial<DisconnectableTransport>
-  return typeof d.disconnect === 'function' && typeof d.reconnect === 'function'
-}
-
 /** Where a pool runs: a one-pool transport (`ProcessConnection`) or a factory (`WSManConnection`). */
-export type PsrpConnection = OutOfProcTransport | PsrpTransportFactory
+export type PsrpConnection = PsrpTransport | PsrpTransportFactory
 
 function isFactory(c: PsrpConnection): c is PsrpTransportFactory {
   return typeof (c as Partial<PsrpTransportFactory>).createPsrpTransport === 'function'
@@ -167,10 +154,14 @@ export interface RunspacePoolEvents {
 export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements AsyncDisposable {
   /** The sans-IO core (for advanced use and diagnostics). */
   readonly core: ClientRunspacePool
-  readonly #transport: OutOfProcTransport
+  readonly #transport: PsrpTransport
   readonly #host: PSHost | undefined
   readonly #listeners = new Map<string, PipelineListener>()
   readonly #readHolds = new Set<string>()
+  /** Started pipelines whose first payload (CREATE_PIPELINE) has not gone to the transport yet. */
+  readonly #unannounced = new Set<string>()
+  /** What the pool's first payload does on the transport, until it is sent. */
+  #poolStep: 'create' | 'connect' | undefined
   readonly #calls = new Map<bigint, Waiter<unknown>>()
   #openWaiter: Waiter<void> | undefined
   #keyWaiter: Waiter<void> | undefined
@@ -253,6 +244,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     this.#pump = this.#run()
     if (connect) this.core.connect()
     else this.core.open()
+    this.#poolStep = connect ? 'connect' : 'create'
     this.#flush()
     await opened
   }
@@ -282,7 +274,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   async disconnect(options: CallOptions & { idleTimeout?: number } = {}): Promise<void> {
     this.#assertUsable('disconnect')
     const t = this.#transport
-    if (!canDisconnect(t))
+    if (!isDisconnectable(t))
       throw new NotSupportedError('disconnect needs a WinRM connection (WSManConnection)')
     // CONNECT_RUNSPACEPOOL and RUNSPACEPOOL_INIT_DATA came with protocol 2.2 (PowerShell 3.0)
     this.#requireVersion('disconnect', '2.2')
@@ -296,7 +288,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     if (this.#failure !== undefined) throw this.#failure
     if (this.core.state !== 'Disconnected') throw new InvalidStateError('reconnect', this.core.state)
     const t = this.#transport
-    if (!canDisconnect(t)) throw new NotSupportedError('reconnect needs a WinRM connection (WSManConnection)')
+    if (!isDisconnectable(t)) throw new NotSupportedError('reconnect needs a WinRM connection (WSManConnection)')
     await t.reconnect(options)
     this.core.markReconnected()
     this.#drain()
@@ -309,7 +301,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   async listServerPipelines(options: CallOptions = {}): Promise<string[]> {
     this.#assertUsable('list the server pipelines')
     const t = this.#transport
-    if (!canDisconnect(t)) throw new NotSupportedError('listing server pipelines needs a WinRM connection')
+    if (!isDisconnectable(t)) throw new NotSupportedError('listing server pipelines needs a WinRM connection')
     return t.listPipelines(options)
   }
 
@@ -508,7 +500,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   /** @internal a pipeline that runs on the server already (WinRM), to attach to */
   attachPipeline(id: string): PipelineHandle {
     this.#assertUsable('attach a pipeline')
-    if (!canDisconnect(this.#transport))
+    if (!isDisconnectable(this.#transport))
       throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
     return this.#handle(this.core.attachPipeline(id), true)
   }
@@ -538,16 +530,14 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       start: async () => {
         if (attached) {
           const t = this.#transport
-          if (!canDisconnect(t)) throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
+          if (!isDisconnectable(t)) throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
           await t.connectPipeline(id)
           return
         }
         this.#assertUsable('start a pipeline')
-        const announced = this.#transport.command(id)
+        this.#unannounced.add(id)
         pipeline.start()
-        const sends = this.#flush()
-        await announced
-        await Promise.all(sends)
+        await Promise.all(this.#flush())
       },
       send: async (values) => {
         this.#assertUsable('send input')
@@ -570,6 +560,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       release: async () => {
         hold(false)
         this.#listeners.delete(id)
+        this.#unannounced.delete(id)
         this.core.removePipeline(id)
         if (pipeline.state === 'NotStarted' || this.#failure !== undefined) return
         await this.#transport.closePipeline(id).catch(() => undefined)
@@ -602,17 +593,27 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     return withCancel(result, options, what)
   }
 
-  /** Sends everything the core has queued; returns one promise per packet (resolved on ack). */
+  /**
+   * Sends everything the core has queued; returns one promise per payload (resolved on ack). The
+   * pool's first payload creates (or connects) the pool and a started pipeline's first payload creates
+   * the pipeline: this is where the client tells the transport which operation a payload is.
+   */
   #flush(): Promise<void>[] {
     const sends: Promise<void>[] = []
     for (;;) {
       const payload = this.core.dataToSend(this.#transport.maxPacketSize)
       if (payload === undefined) break
-      const p = this.#transport.send({
-        pipelineId: payload.pipelineId,
-        stream: payload.stream,
-        data: payload.data,
-      })
+      const pid = payload.pipelineId
+      let p: Promise<void>
+      if (pid === undefined && this.#poolStep !== undefined) {
+        const step = this.#poolStep
+        this.#poolStep = undefined
+        p = step === 'create' ? this.#transport.createPool(payload) : this.#transport.connectPool(payload)
+      } else if (pid !== undefined && this.#unannounced.delete(pid)) {
+        p = this.#transport.createPipeline(pid, payload)
+      } else {
+        p = this.#transport.send(payload)
+      }
       p.catch((e: unknown) => this.#fail(e instanceof PsrpError ? e : new TransportError(String(e))))
       sends.push(p)
     }

@@ -19,11 +19,12 @@ export {
   type ServerErrorLine,
   type ServerErrorPrefix,
 } from './packet.ts'
+/** The chunks {@link OutOfProcSession.send} takes: the one payload type of the transports. */
+export type { PsrpPayload } from '../internal/payload.ts'
 export { DEFAULT_MAX_LINE_LENGTH, LineReader, type LineReaderOptions } from './line-reader.ts'
 export {
   OutOfProcSession,
   type AckKind,
-  type OutOfProcChunk,
   type OutOfProcEvent,
   type OutOfProcSessionOptions,
   type OutOfProcSessionState,

@@ -24,6 +24,7 @@
  * @module
  */
 import { InvalidArgumentError, InvalidStateError, ProtocolError, type PsrpError } from '../errors.ts'
+import type { PsrpPayload } from '../internal/payload.ts'
 import { LineReader, type LineReaderOptions } from './line-reader.ts'
 import {
   MAX_PACKET_DATA,
@@ -38,16 +39,6 @@ import {
 
 /** Identifies one queued operation; reported back in the `ack` event that completes it. */
 export type RequestId = number
-
-/** A chunk of PSRP fragment bytes to send (whole fragments, one target, one stream). */
-export interface OutOfProcChunk {
-  /** The pipeline (PowerShell instance) GUID, or `undefined` for the runspace pool. */
-  readonly pipelineId?: string | undefined
-  /** `promptResponse` for host-call responses, `default` for everything else. */
-  readonly stream: OutOfProcStream
-  /** Fragment bytes; 1 to `maxPacketSize` bytes. */
-  readonly data: Uint8Array
-}
 
 /** A packet released by {@link OutOfProcSession.nextPacketToSend}. */
 export interface OutgoingPacket {
@@ -202,7 +193,7 @@ export class OutOfProcSession {
    * @throws {InvalidStateError} when the target is closing/closed or the pipeline was never
    *   {@link command}ed.
    */
-  send(chunk: OutOfProcChunk): RequestId {
+  send(chunk: PsrpPayload): RequestId {
     this.#assertUsable('send')
     const { data } = chunk
     if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Uint8Array')

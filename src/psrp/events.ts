@@ -11,15 +11,7 @@ import type { PipelineStateName, RunspacePoolStateName } from './states.ts'
 /** The stream a pipeline record belongs to. */
 export type RecordStream = 'error' | 'warning' | 'verbose' | 'debug' | 'progress' | 'information'
 
-/** Bytes to hand to the transport. */
-export interface PsrpPayload {
-  /** One or more whole fragments for one target and stream. */
-  readonly data: Uint8Array
-  /** `promptResponse` for host responses (WS-Man `pr` stream), else `default` (`stdin`). */
-  readonly stream: 'default' | 'promptResponse'
-  /** The pipeline the fragments are for, or undefined for the pool. */
-  readonly pipelineId: string | undefined
-}
+export type { PsrpPayload } from '../internal/payload.ts'
 
 /** Everything the core reports. */
 export type PsrpEvent =

@@ -2,6 +2,7 @@
  * Drives the sans-IO {@link OutOfProcSession} over any Node readable + writable byte stream pair: a
  * `pwsh -s` child process, an SSH `powershell` subsystem channel, a named pipe. The stream is obtained
  * from a {@link OutOfProcConnector}, so each transport only says how to open and shut its stream.
+ * It implements the {@link PsrpTransport} seam for the whole OutOfProc family.
  *
  * @module
  */
@@ -9,64 +10,13 @@ import type { Readable, Writable } from 'node:stream'
 import { AbortError, InvalidStateError, PsrpError, TimeoutError, TransportError } from '../errors.ts'
 import {
   OutOfProcSession,
-  type OutOfProcChunk,
   type OutOfProcSessionOptions,
-  type OutOfProcStream,
+  type PsrpPayload,
   type RequestId,
 } from '../outofproc/index.ts'
 import { AsyncEventQueue } from './event-queue.ts'
 import { withCancel, type CallOptions } from './cancel.ts'
-
-/** What the transport reports to its consumer. */
-export type OutOfProcTransportEvent =
-  | {
-      /** Fragment bytes from the server for the pool (`pipelineId` undefined) or a pipeline. */
-      readonly type: 'data'
-      readonly pipelineId: string | undefined
-      readonly stream: OutOfProcStream
-      readonly data: Uint8Array
-    }
-  | {
-      /** The transport failed; this is the last event. */
-      readonly type: 'failed'
-      readonly error: PsrpError
-    }
-
-/**
- * The interface the PSRP driver uses for every OutOfProc-framed transport (process, SSH, named pipe).
- * All methods reject with a {@link PsrpError}: {@link TransportError} when the stream or peer fails,
- * {@link ProtocolError} when the peer breaks the framing, {@link TimeoutError}/{@link AbortError} for
- * the options, {@link InvalidStateError} for misuse.
- */
-export interface OutOfProcTransport {
-  /** Largest `data` accepted by {@link send} (32 768). */
-  readonly maxPacketSize: number
-  /** The error that broke the transport, if any. */
-  readonly failure: PsrpError | undefined
-  /** Opens the byte stream (spawns the process, opens the channel). Idempotent. */
-  start(options?: CallOptions): Promise<void>
-  /** Sends fragment bytes; resolves when the server acknowledged the packet that carried them. */
-  send(chunk: OutOfProcChunk, options?: CallOptions): Promise<void>
-  /** Announces a pipeline (`<Command>`); resolves on `<CommandAck>`. Data for it waits until then. */
-  command(pipelineId: string, options?: CallOptions): Promise<void>
-  /** Stops a pipeline (`<Signal>`); resolves on `<SignalAck>`. Default timeout 60 s. */
-  signal(pipelineId: string, options?: CallOptions): Promise<void>
-  /** Releases a pipeline (`<Close>`); resolves on `<CloseAck>`. Default timeout 60 s. */
-  closePipeline(pipelineId: string, options?: CallOptions): Promise<void>
-  /**
-   * Closes every open pipeline, then the pool (`<Close>` of the zero GUID, default timeout 60 s), then
-   * shuts the stream down. Idempotent; resolves without error when the transport had already failed.
-   */
-  close(options?: CallOptions): Promise<void>
-  /** The received data and the failure, in order. Single consumer; ends after close or failure. */
-  events(): AsyncIterableIterator<OutOfProcTransportEvent>
-  /**
-   * Flow control: `true` stops reading from the server (the server then blocks on its writes, so
-   * memory stays bounded when the consumer is slow); `false` reads again. Acks are not read while
-   * paused either, so pause only while the consumer is behind.
-   */
-  setPaused(paused: boolean): void
-}
+import type { PsrpTransport, PsrpTransportEvent } from './psrp-transport.ts'
 
 /** A readable + writable byte stream pair plus how to shut it down. */
 export interface OutOfProcStreams {
@@ -103,7 +53,7 @@ export type OutOfProcConnector = (context: OutOfProcConnectContext) => Promise<O
 export interface OutOfProcStreamTransportOptions {
   /** Time allowed for the connector and for the server's first line after our first packet. Default 30 s. */
   connectTimeout?: number | undefined
-  /** Default timeout of {@link OutOfProcTransport.signal}, pipeline close and pool close. Default 60 s. */
+  /** Default timeout of {@link PsrpTransport.signal}, pipeline close and pool close. Default 60 s. */
   closeTimeout?: number | undefined
   /** Options of the sans-IO session. */
   session?: OutOfProcSessionOptions | undefined
@@ -130,10 +80,10 @@ function toPsrpError(e: unknown, fallback: string): PsrpError {
  * The OutOfProc engine over a Node stream pair. Subclasses (or callers) supply the connector; see
  * {@link ProcessConnection} for `pwsh -s`.
  */
-export class OutOfProcStreamTransport implements OutOfProcTransport {
+export class OutOfProcStreamTransport implements PsrpTransport {
   readonly #connector: OutOfProcConnector
   readonly #session: OutOfProcSession
-  readonly #queue = new AsyncEventQueue<OutOfProcTransportEvent>()
+  readonly #queue = new AsyncEventQueue<PsrpTransportEvent>()
   readonly #waiters = new Map<RequestId, Waiter>()
   readonly #connectTimeout: number
   readonly #closeTimeout: number
@@ -180,14 +130,14 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
     return this.#state
   }
 
-  /** {@inheritDoc OutOfProcTransport.events} */
-  events(): AsyncIterableIterator<OutOfProcTransportEvent> {
+  /** {@inheritDoc PsrpTransport.events} */
+  events(): AsyncIterableIterator<PsrpTransportEvent> {
     if (this.#eventsTaken) throw new InvalidStateError('events', 'taken', 'events() has a single consumer')
     this.#eventsTaken = true
     return this.#queue
   }
 
-  /** {@inheritDoc OutOfProcTransport.start} */
+  /** {@inheritDoc PsrpTransport.start} */
   start(options: CallOptions = {}): Promise<void> {
     this.#startPromise ??= this.#start(options)
     return this.#startPromise
@@ -227,7 +177,7 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
     if (this.#paused) streams.readable.pause()
   }
 
-  /** {@inheritDoc OutOfProcTransport.setPaused} */
+  /** {@inheritDoc PsrpTransport.setPaused} */
   setPaused(paused: boolean): void {
     if (this.#paused === paused) return
     this.#paused = paused
@@ -266,22 +216,45 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
     })
   }
 
-  /** {@inheritDoc OutOfProcTransport.send} */
-  send(chunk: OutOfProcChunk, options: CallOptions = {}): Promise<void> {
-    return this.#request('send', () => this.#session.send(chunk), options, undefined)
+  /**
+   * Sends fragment bytes (`<Data>`); resolves when the server acknowledged the packet that carried
+   * them. Data for a pipeline waits for its `<CommandAck>`.
+   */
+  send(payload: PsrpPayload, options: CallOptions = {}): Promise<void> {
+    return this.#request('send', () => this.#session.send(payload), options, undefined)
   }
 
-  /** {@inheritDoc OutOfProcTransport.command} */
+  /** The pool's opening data: a `<Data>` for the pool like any other (OutOfProc has no Create). */
+  createPool(payload: PsrpPayload, options: CallOptions = {}): Promise<void> {
+    return this.send(payload, options)
+  }
+
+  /** The pool's connect data: a `<Data>` for the pool like any other. */
+  connectPool(payload: PsrpPayload, options: CallOptions = {}): Promise<void> {
+    return this.send(payload, options)
+  }
+
+  /**
+   * Announces a pipeline (`<Command>`) and sends its first data after the `<CommandAck>`; resolves
+   * when both were acknowledged.
+   */
+  createPipeline(pipelineId: string, firstPayload: PsrpPayload, options: CallOptions = {}): Promise<void> {
+    const announced = this.command(pipelineId, options)
+    const sent = this.send({ ...firstPayload, pipelineId }, options)
+    return Promise.all([announced, sent]).then(() => undefined)
+  }
+
+  /** Announces a pipeline (`<Command>`); resolves on `<CommandAck>`. Data for it waits until then. */
   command(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#request('command', () => this.#session.command(pipelineId), options, undefined)
   }
 
-  /** {@inheritDoc OutOfProcTransport.signal} */
+  /** {@inheritDoc PsrpTransport.signal} */
   signal(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#request('signal', () => this.#session.signal(pipelineId), options, this.#closeTimeout)
   }
 
-  /** {@inheritDoc OutOfProcTransport.closePipeline} */
+  /** {@inheritDoc PsrpTransport.closePipeline} */
   closePipeline(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#request(
       'closePipeline',
@@ -291,7 +264,7 @@ export class OutOfProcStreamTransport implements OutOfProcTransport {
     )
   }
 
-  /** {@inheritDoc OutOfProcTransport.close} */
+  /** {@inheritDoc PsrpTransport.close} */
   close(options: CallOptions = {}): Promise<void> {
     this.#closePromise ??= this.#close(options)
     return this.#closePromise

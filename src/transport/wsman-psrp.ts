@@ -1,12 +1,15 @@
 /**
  * PSRP over WinRM (MS-PSRP 3.1.5.3): a runspace pool is a WinRS shell of a PowerShell resource URI,
- * each pipeline a command of that shell. This transport gives the PSRP driver the same interface as
- * the OutOfProc transports, mapped onto WS-Man operations:
+ * each pipeline a command of that shell. This transport implements the {@link PsrpTransport} seam
+ * with WS-Man operations; the client says which operation each payload is:
  *
- * - the pool's first data (SESSION_CAPABILITY, INIT_RUNSPACEPOOL) becomes the Create's
- *   `creationXml`; later pool data is a Send on `stdin` (`pr` for host responses);
- * - a pipeline's first data (CREATE_PIPELINE) becomes the Command's arguments, with the pipeline id
- *   as CommandId; later data is a Send with that CommandId;
+ * - {@link WSManPsrpTransport.createPool}: Create, the payload (SESSION_CAPABILITY,
+ *   INIT_RUNSPACEPOOL) as `creationXml`; {@link WSManPsrpTransport.connectPool}: Connect, the payload
+ *   as `connectXml`;
+ * - {@link WSManPsrpTransport.createPipeline}: Command, the payload (CREATE_PIPELINE) as its
+ *   arguments, the pipeline id as CommandId;
+ * - {@link WSManPsrpTransport.send}: Send on `stdin` (`pr` for host responses), with the CommandId
+ *   for a pipeline;
  * - server data arrives through Receive long-polls, one loop for the pool and one per pipeline, each
  *   on its own HTTP connection so a pending Receive never delays a Send;
  * - stop is a Signal `powershell/signal/crtl_c`, releasing an unfinished pipeline a Signal
@@ -15,7 +18,7 @@
  * @module
  */
 import { InvalidStateError, PsrpError, TimeoutError, TransportError } from '../errors.ts'
-import type { OutOfProcChunk } from '../outofproc/index.ts'
+import type { PsrpPayload } from '../psrp/index.ts'
 import {
   psrpCommand,
   psrpConnect,
@@ -30,8 +33,8 @@ import {
   type WSManResponse,
 } from '../wsman/index.ts'
 import { AsyncEventQueue } from './event-queue.ts'
-import type { OutOfProcTransport, OutOfProcTransportEvent } from './outofproc-stream.ts'
 import { cancelScope, type CallOptions } from './cancel.ts'
+import type { PsrpDisconnectable, PsrpTransport, PsrpTransportEvent } from './psrp-transport.ts'
 import type { WSManConnection, WSManRequestOptions } from './wsman-connection.ts'
 
 /** Options of {@link WSManPsrpTransport}. */
@@ -49,8 +52,8 @@ export interface WSManPsrpTransportOptions {
   /** `WINRS_NOPROFILE`. */
   readonly noProfile?: boolean
   /**
-   * Attach to an existing (disconnected) shell instead of creating one: the pool's first data is sent
-   * as the WS-Man Connect's `connectXml` and the reply's `connectResponseXml` is the server's answer.
+   * The pool attaches to an existing (disconnected) shell ({@link WSManPsrpTransport.connectPool})
+   * instead of creating one. Informational: the client calls the operation.
    */
   readonly connect?: boolean
 }
@@ -71,10 +74,10 @@ interface PipelineEntry {
 }
 
 /** The PSRP transport of one runspace pool over WinRM. */
-export class WSManPsrpTransport implements OutOfProcTransport {
+export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
   readonly #conn: WSManConnection
   readonly #o: WSManPsrpTransportOptions
-  readonly #queue = new AsyncEventQueue<OutOfProcTransportEvent>()
+  readonly #queue = new AsyncEventQueue<PsrpTransportEvent>()
   readonly #chains = new Map<string, Promise<void>>()
   readonly #pipelines = new Map<string, PipelineEntry>()
   readonly #poolStop = new AbortController()
@@ -113,71 +116,97 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     return this.#shellId
   }
 
-  /** Nothing to open: the shell is created with the pool's first data. */
+  /** Nothing to open: the shell is created by {@link createPool}. */
   start(): Promise<void> {
     return this.#failure === undefined ? Promise.resolve() : Promise.reject(this.#failure)
   }
 
-  /** Sends fragment bytes (Create, Command or Send); resolves when the server answered. */
-  send(chunk: OutOfProcChunk, options: CallOptions = {}): Promise<void> {
-    const pid = chunk.pipelineId
-    return this.#serial(pid ?? '', options, async (signal) => {
-      if (pid === undefined) {
-        if (!this.#created && this.#o.connect === true) {
-          const res = await this.#request(
-            psrpConnect({
-              ...this.#target(),
-              connectXml: chunk.data,
-              ...(this.#o.protocolVersion === undefined ? {} : { protocolVersion: this.#o.protocolVersion }),
-            }),
-            { signal },
-          )
-          this.#created = true
-          if (res.kind === 'connected' && res.connectResponseXml !== undefined) {
-            this.#queue.push({
-              type: 'data',
-              pipelineId: undefined,
-              stream: 'default',
-              data: res.connectResponseXml,
-            })
-          }
-          this.#startPoolLoop()
-          return
-        }
-        if (!this.#created) {
-          const res = await this.#request(
-            psrpCreate({
-              ...this.#target(),
-              creationXml: chunk.data,
-              ...(this.#o.protocolVersion === undefined ? {} : { protocolVersion: this.#o.protocolVersion }),
-              ...(this.#o.idleTimeout === undefined ? {} : { idleTimeout: this.#o.idleTimeout }),
-              ...(this.#o.noProfile === undefined ? {} : { noProfile: this.#o.noProfile }),
-            }),
-            { signal },
-          )
-          if (res.kind === 'created' && res.shellId !== undefined) this.#shellId = res.shellId.toLowerCase()
-          this.#created = true
-          this.#startPoolLoop()
-          return
-        }
-      } else {
-        const p = this.#pipelines.get(pid)
-        if (p !== undefined && !p.commandSent) {
-          const res = await this.#request(
-            psrpCommand({ ...this.#target(), pipelineId: pid, arguments: chunk.data }),
-            { signal },
-          )
-          if (res.kind === 'commandCreated') p.commandId = res.commandId.toLowerCase()
-          p.commandSent = true
-          void this.#receiveLoop(pid, p.stop.signal)
-          return
-        }
+  /** Creates the shell (WS-Man Create) with the pool's opening messages as `creationXml`. */
+  createPool(payload: PsrpPayload, options: CallOptions = {}): Promise<void> {
+    return this.#serial('', options, async (signal) => {
+      if (this.#created) throw new InvalidStateError('create the pool', 'created')
+      const res = await this.#request(
+        psrpCreate({
+          ...this.#target(),
+          creationXml: payload.data,
+          ...(this.#o.protocolVersion === undefined ? {} : { protocolVersion: this.#o.protocolVersion }),
+          ...(this.#o.idleTimeout === undefined ? {} : { idleTimeout: this.#o.idleTimeout }),
+          ...(this.#o.noProfile === undefined ? {} : { noProfile: this.#o.noProfile }),
+        }),
+        { signal },
+      )
+      if (res.kind === 'created' && res.shellId !== undefined) this.#shellId = res.shellId.toLowerCase()
+      this.#created = true
+      this.#startPoolLoop()
+    })
+  }
+
+  /**
+   * Attaches to an existing (disconnected) shell (WS-Man Connect) with the pool's connect messages as
+   * `connectXml`; the reply's `connectResponseXml` is the server's answer, reported as pool data.
+   */
+  connectPool(payload: PsrpPayload, options: CallOptions = {}): Promise<void> {
+    return this.#serial('', options, async (signal) => {
+      if (this.#created) throw new InvalidStateError('connect to the pool', 'created')
+      const res = await this.#request(
+        psrpConnect({
+          ...this.#target(),
+          connectXml: payload.data,
+          ...(this.#o.protocolVersion === undefined ? {} : { protocolVersion: this.#o.protocolVersion }),
+        }),
+        { signal },
+      )
+      this.#created = true
+      if (res.kind === 'connected' && res.connectResponseXml !== undefined) {
+        this.#queue.push({
+          type: 'data',
+          pipelineId: undefined,
+          stream: 'default',
+          data: res.connectResponseXml,
+        })
       }
+      this.#startPoolLoop()
+    })
+  }
+
+  /**
+   * Creates a pipeline (WS-Man Command) with its first payload (CREATE_PIPELINE) as the arguments and
+   * the pipeline id as CommandId (the server may assign its own), then receives its output.
+   */
+  createPipeline(pipelineId: string, firstPayload: PsrpPayload, options: CallOptions = {}): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    if (this.#pipelines.has(pipelineId)) {
+      return Promise.reject(
+        new InvalidStateError('start a pipeline', 'running', `pipeline ${pipelineId} exists`),
+      )
+    }
+    const p: PipelineEntry = {
+      commandId: pipelineId,
+      commandSent: false,
+      done: false,
+      stop: new AbortController(),
+    }
+    this.#pipelines.set(pipelineId, p)
+    return this.#serial(pipelineId, options, async (signal) => {
+      const res = await this.#request(
+        psrpCommand({ ...this.#target(), pipelineId, arguments: firstPayload.data }),
+        { signal },
+      )
+      if (res.kind === 'commandCreated') p.commandId = res.commandId.toLowerCase()
+      p.commandSent = true
+      void this.#receiveLoop(pipelineId, p.stop.signal)
+    })
+  }
+
+  /** Sends fragment bytes to the pool or a created pipeline (WS-Man Send); resolves when the server answered. */
+  send(payload: PsrpPayload, options: CallOptions = {}): Promise<void> {
+    const pid = payload.pipelineId
+    return this.#serial(pid ?? '', options, async (signal) => {
       await this.#request(
         psrpSend({
           ...this.#target(),
-          data: chunk.data,
-          stream: chunk.stream === 'promptResponse' ? 'pr' : 'stdin',
+          data: payload.data,
+          stream: payload.stream === 'promptResponse' ? 'pr' : 'stdin',
           ...(pid === undefined ? {} : { pipelineId: this.#commandId(pid) }),
         }),
         { signal },
@@ -263,23 +292,6 @@ export class WSManPsrpTransport implements OutOfProcTransport {
     return this.#conn.enumerateCommands(this.#shellId, withOptions(options))
   }
 
-  /** Registers a pipeline; its first data is sent as the Command. */
-  command(pipelineId: string): Promise<void> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure)
-    if (this.#pipelines.has(pipelineId)) {
-      return Promise.reject(
-        new InvalidStateError('start a pipeline', 'running', `pipeline ${pipelineId} exists`),
-      )
-    }
-    this.#pipelines.set(pipelineId, {
-      commandId: pipelineId,
-      commandSent: false,
-      done: false,
-      stop: new AbortController(),
-    })
-    return Promise.resolve()
-  }
-
   /** Stops a pipeline (Signal `powershell/signal/crtl_c`). */
   signal(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#serial(pipelineId, options, async (signal) => {
@@ -330,7 +342,7 @@ export class WSManPsrpTransport implements OutOfProcTransport {
   }
 
   /** The data from the Receive loops and the failure, in order. */
-  events(): AsyncIterableIterator<OutOfProcTransportEvent> {
+  events(): AsyncIterableIterator<PsrpTransportEvent> {
     if (this.#eventsTaken)
       throw new InvalidStateError('read events', 'taken', 'events() has a single consumer')
     this.#eventsTaken = true

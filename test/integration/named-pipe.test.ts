@@ -19,7 +19,7 @@ import {
   TransportError,
   findPipeForPid,
   pipePath,
-  type OutOfProcTransport,
+  type PsrpTransport,
 } from '../../src/index.ts'
 import type { CallOptions } from '../../src/transport/cancel.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
@@ -75,7 +75,7 @@ after(() => {
 definePoolScenarios({
   label: 'named pipe (-CustomPipeName)',
   skip,
-  connect: (): OutOfProcTransport => new OwnedPipeConnection(),
+  connect: (): PsrpTransport => new OwnedPipeConnection(),
   streamItems: Number(process.env.PSRP_STREAM_ITEMS ?? 50_000),
 })
 

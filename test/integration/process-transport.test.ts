@@ -12,7 +12,7 @@ import {
   pwshCandidates,
   type ProcessConnectionOptions,
 } from '../../src/transport/process.ts'
-import type { OutOfProcTransportEvent } from '../../src/transport/outofproc-stream.ts'
+import type { PsrpTransportEvent } from '../../src/transport/psrp-transport.ts'
 import { findPwsh, pwshSkip } from '../helpers/peers.ts'
 
 const pwsh = findPwsh()
@@ -109,12 +109,12 @@ function collect(
   parse = true,
 ): {
   messages: MessageCollector
-  events: OutOfProcTransportEvent[]
+  events: PsrpTransportEvent[]
   done: Promise<void>
   waitFor: (pred: () => boolean, ms?: number) => Promise<void>
 } {
   const messages = new MessageCollector()
-  const events: OutOfProcTransportEvent[] = []
+  const events: PsrpTransportEvent[] = []
   let wake: (() => void) | undefined
   const done = (async () => {
     for await (const ev of conn.events()) {

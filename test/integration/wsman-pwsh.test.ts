@@ -242,9 +242,8 @@ describe('WinRM bridge (HTTP)', { skip }, () => {
     const conn = new WSManConnection(httpBridge.options())
     const transport = conn.createPsrpTransport({ poolId: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9' })
     await transport.start()
-    transport.command('11111111-2222-4333-8444-555555555555').catch(() => undefined)
     await assert.rejects(
-      transport.send({
+      transport.createPipeline('11111111-2222-4333-8444-555555555555', {
         pipelineId: '11111111-2222-4333-8444-555555555555',
         stream: 'default',
         data: new Uint8Array([1]),

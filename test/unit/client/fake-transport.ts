@@ -5,39 +5,44 @@
 import { PsrpTestServer } from '../../helpers/psrp-server.ts'
 import { AsyncEventQueue } from '../../../src/transport/event-queue.ts'
 import type { PsrpError } from '../../../src/errors.ts'
-import type { OutOfProcTransport, OutOfProcTransportEvent } from '../../../src/transport/outofproc-stream.ts'
-import type { OutOfProcChunk } from '../../../src/outofproc/index.ts'
+import type { PsrpPayload, PsrpTransport, PsrpTransportEvent } from '../../../src/transport/psrp-transport.ts'
 
-export class FakeTransport implements OutOfProcTransport {
+export class FakeTransport implements PsrpTransport {
   readonly server = new PsrpTestServer()
   readonly maxPacketSize = 32_768
   readonly failure: PsrpError | undefined = undefined
+  poolCreated = false
   readonly pipelinesCreated: string[] = []
   readonly pipelinesClosed: string[] = []
   readonly signalled: string[] = []
   /** Called when a pipeline's CREATE_PIPELINE arrived: script the server's answer here. */
   onPipeline: ((server: PsrpTestServer, pipelineId: string) => void) | undefined
-  readonly #queue = new AsyncEventQueue<OutOfProcTransportEvent>()
+  readonly #queue = new AsyncEventQueue<PsrpTransportEvent>()
 
   start(): Promise<void> {
     return Promise.resolve()
   }
 
-  send(chunk: OutOfProcChunk): Promise<void> {
-    for (const m of this.server.receive({
-      pipelineId: chunk.pipelineId,
-      stream: chunk.stream,
-      data: chunk.data,
-    })) {
+  send(payload: PsrpPayload): Promise<void> {
+    for (const m of this.server.receive(payload)) {
       if (m.type === 'CREATE_PIPELINE' && m.pipelineId !== undefined) this.onPipeline?.(this.server, m.pipelineId)
     }
     this.#deliver()
     return Promise.resolve()
   }
 
-  command(pipelineId: string): Promise<void> {
+  createPool(payload: PsrpPayload): Promise<void> {
+    this.poolCreated = true
+    return this.send(payload)
+  }
+
+  connectPool(payload: PsrpPayload): Promise<void> {
+    return this.send(payload)
+  }
+
+  createPipeline(pipelineId: string, firstPayload: PsrpPayload): Promise<void> {
     this.pipelinesCreated.push(pipelineId)
-    return Promise.resolve()
+    return this.send(firstPayload)
   }
 
   signal(pipelineId: string): Promise<void> {
@@ -55,7 +60,7 @@ export class FakeTransport implements OutOfProcTransport {
     return Promise.resolve()
   }
 
-  events(): AsyncIterableIterator<OutOfProcTransportEvent> {
+  events(): AsyncIterableIterator<PsrpTransportEvent> {
     return this.#queue
   }
 

@@ -33,6 +33,7 @@ test('a pipeline runs, completes and is released on the transport', async () => 
   const ps = new PowerShell(pool).addScript('42')
   assert.deepEqual(await ps.invoke(), [42])
   assert.equal(ps.state, 'Completed')
+  assert.equal(transport.poolCreated, true)
   assert.deepEqual(transport.pipelinesCreated, [ps.instanceId])
   assert.deepEqual(transport.pipelinesClosed, [ps.instanceId])
   await pool.close()

@@ -7,10 +7,8 @@ import { PassThrough } from 'node:stream'
 import { describe, test } from 'node:test'
 import { ProtocolError, TransportError } from '../../../src/errors.ts'
 import { SESSION_GUID as Z } from '../../../src/outofproc/index.ts'
-import {
-  OutOfProcStreamTransport,
-  type OutOfProcTransportEvent,
-} from '../../../src/transport/outofproc-stream.ts'
+import { OutOfProcStreamTransport } from '../../../src/transport/outofproc-stream.ts'
+import type { PsrpTransportEvent } from '../../../src/transport/psrp-transport.ts'
 
 const P = '4a2c1b8e-5f3d-4e6a-8b9c-0d1e2f3a4b5c'
 
@@ -55,8 +53,8 @@ function pair(): {
   return { transport, toClient, lines, nextLine, shutdowns }
 }
 
-async function all(it: AsyncIterable<OutOfProcTransportEvent>): Promise<OutOfProcTransportEvent[]> {
-  const out: OutOfProcTransportEvent[] = []
+async function all(it: AsyncIterable<PsrpTransportEvent>): Promise<PsrpTransportEvent[]> {
+  const out: PsrpTransportEvent[] = []
   for await (const ev of it) out.push(ev)
   return out
 }
