@@ -288,7 +288,8 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     if (this.#failure !== undefined) throw this.#failure
     if (this.core.state !== 'Disconnected') throw new InvalidStateError('reconnect', this.core.state)
     const t = this.#transport
-    if (!isDisconnectable(t)) throw new NotSupportedError('reconnect needs a WinRM connection (WSManConnection)')
+    if (!isDisconnectable(t))
+      throw new NotSupportedError('reconnect needs a WinRM connection (WSManConnection)')
     await t.reconnect(options)
     this.core.markReconnected()
     this.#drain()
@@ -530,7 +531,8 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       start: async () => {
         if (attached) {
           const t = this.#transport
-          if (!isDisconnectable(t)) throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
+          if (!isDisconnectable(t))
+            throw new NotSupportedError('attaching a pipeline needs a WinRM connection')
           await t.connectPipeline(id)
           return
         }

@@ -77,8 +77,7 @@ export class CancelScope {
         this.dispose()
         this.#timedOut = true
         this.#controller.abort(
-          timeoutError?.(ms) ??
-            new TimeoutError(`${what ?? 'the operation'} timed out after ${ms} ms`, ms),
+          timeoutError?.(ms) ?? new TimeoutError(`${what ?? 'the operation'} timed out after ${ms} ms`, ms),
         )
       }, ms)
       this.#cleanups.push(() => clearTimeout(timer))
@@ -134,7 +133,10 @@ export class CancelScope {
 }
 
 /** A {@link CancelScope} over `options` (and `scopeOptions.also`). */
-export function cancelScope(options: CallOptions | undefined, scopeOptions?: CancelScopeOptions): CancelScope {
+export function cancelScope(
+  options: CallOptions | undefined,
+  scopeOptions?: CancelScopeOptions,
+): CancelScope {
   return new CancelScope(options, scopeOptions)
 }
 

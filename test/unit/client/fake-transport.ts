@@ -25,7 +25,8 @@ export class FakeTransport implements PsrpTransport {
 
   send(payload: PsrpPayload): Promise<void> {
     for (const m of this.server.receive(payload)) {
-      if (m.type === 'CREATE_PIPELINE' && m.pipelineId !== undefined) this.onPipeline?.(this.server, m.pipelineId)
+      if (m.type === 'CREATE_PIPELINE' && m.pipelineId !== undefined)
+        this.onPipeline?.(this.server, m.pipelineId)
     }
     this.#deliver()
     return Promise.resolve()
