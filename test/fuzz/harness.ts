@@ -7,10 +7,14 @@
  * - `PSRP_FUZZ_RUNS=<n>`: exactly n inputs per surface (overrides both).
  * - `PSRP_FUZZ_BUDGET_MS=<ms>`: the longest one input may take (default 1000).
  * - `PSRP_FUZZ_SEED=<n>`: fast-check's seed, to replay a failure (fast-check prints it).
+ * - `PSRP_FUZZ_HANG_MS=<ms>`: an input still running after this long (default 10 times the budget) is a
+ *   hang: a watchdog thread prints the surface and the input and kills the process (a synchronous
+ *   parser cannot be interrupted from its own thread, and node:test's timeout never fires then).
  */
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import fc from 'fast-check'
 import { PsrpError } from '../../src/errors.ts'
 
@@ -35,6 +39,11 @@ export function params(short: number): fc.Parameters<unknown> {
   }
 }
 
+/** `p` with `examples` run first: every seed as it is (with one-byte reads where reads are split). */
+export function seedsFirst<T>(p: fc.Parameters<unknown>, examples: T[]): fc.Parameters<T> {
+  return { ...(p as fc.Parameters<T>), examples }
+}
+
 /** The node:test timeout of one fuzz test: generous in the short run, none in the long one. */
 export const TIMEOUT = LONG ? Infinity : 120_000
 
@@ -48,7 +57,8 @@ export function preview(input: unknown): string {
       ? `0x${Buffer.from(input.subarray(0, 200)).toString('hex')}${input.length > 200 ? '…' : ''} (${input.length} bytes)`
       : typeof input === 'string'
         ? `${JSON.stringify(input.slice(0, 300))}${input.length > 300 ? '…' : ''} (${input.length} chars)`
-        : String(input)
+        : // never String(value): the text of a shared-reference graph is exponential
+          `a ${input === null ? 'null' : typeof input === 'object' ? (input.constructor?.name ?? 'object') : typeof input}`
   return text
 }
 
@@ -57,6 +67,7 @@ export function preview(input: unknown): string {
  * takes at most {@link BUDGET_MS}. Returns what `run` returned, or the error.
  */
 export function typedWithinBudget<T>(surface: string, input: T, run: (input: T) => unknown): unknown {
+  watch(surface, input)
   const t0 = performance.now()
   let result: unknown
   try {
@@ -67,11 +78,54 @@ export function typedWithinBudget<T>(surface: string, input: T, run: (input: T) 
       assert.fail(`${surface}: escaped a non-PsrpError (${what}) for ${preview(input)}`)
     }
     result = e
+  } finally {
+    unwatch()
   }
   const ms = performance.now() - t0
-  if (ms > BUDGET_MS)
+  if (ms > BUDGET_MS) {
     assert.fail(`${surface}: one input took ${ms.toFixed(0)} ms (budget ${BUDGET_MS}) for ${preview(input)}`)
+  }
   return result
+}
+
+/** Longest an input may run before the watchdog kills the process. */
+const HANG_MS = Number(process.env['PSRP_FUZZ_HANG_MS'] ?? 10 * BUDGET_MS)
+const PREVIEW_BYTES = 1024
+/** Shared with the watchdog: start time of the running input (0 when none), preview length, preview. */
+let shared: { start: BigInt64Array; length: Int32Array; text: Uint8Array } | undefined
+
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads')
+const { writeSync } = require('node:fs')
+const start = new BigInt64Array(workerData.sab, 0, 1)
+const length = new Int32Array(workerData.sab, 8, 1)
+const text = new Uint8Array(workerData.sab, 12)
+setInterval(() => {
+  const t = Atomics.load(start, 0)
+  if (t === 0n || Date.now() - Number(t) < workerData.hangMs) return
+  const what = Buffer.from(text.subarray(0, Atomics.load(length, 0))).toString('utf8')
+  writeSync(2, '\\nfuzz watchdog: one input has run for over ' + workerData.hangMs + ' ms (a hang): ' + what + '\\n')
+  process.kill(process.pid, 'SIGKILL')
+}, 100)
+`
+
+function watch(surface: string, input: unknown): void {
+  if (shared === undefined) {
+    const sab = new SharedArrayBuffer(12 + PREVIEW_BYTES)
+    shared = {
+      start: new BigInt64Array(sab, 0, 1),
+      length: new Int32Array(sab, 8, 1),
+      text: new Uint8Array(sab, 12),
+    }
+    new Worker(WATCHDOG, { eval: true, workerData: { sab, hangMs: HANG_MS } }).unref()
+  }
+  const { written } = new TextEncoder().encodeInto(`${surface}: ${preview(input)}`, shared.text)
+  Atomics.store(shared.length, 0, written)
+  Atomics.store(shared.start, 0, BigInt(Date.now()))
+}
+
+function unwatch(): void {
+  if (shared !== undefined) Atomics.store(shared.start, 0, 0n)
 }
 
 // ---------------------------------------------------------------------------------------------------

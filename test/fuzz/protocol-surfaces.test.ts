@@ -58,6 +58,7 @@ import {
   mutatedBytes,
   mutatedText,
   params,
+  seedsFirst,
   readSizes,
   reads,
   recordedEnvelopes,
@@ -113,7 +114,10 @@ test(
           s.receiveEnd()
         })
       }),
-      params(1500),
+      seedsFirst(
+        params(1500),
+        oopSeeds.map((s) => [s, [1]] as [string, number[]]),
+      ),
     )
   },
 )
@@ -133,7 +137,10 @@ test('WS-Man parseResponse: a response or a PsrpError, in time', { timeout: TIME
     fc.property(mutatedText(wsmanSeeds), (xml) => {
       typedWithinBudget('WS-Man parseResponse', xml, (x) => parseResponse(x))
     }),
-    params(1500),
+    seedsFirst(
+      params(1500),
+      wsmanSeeds.map((s) => [s] as [string]),
+    ),
   )
 })
 
@@ -161,7 +168,10 @@ test(
           return p.end()
         })
       }),
-      params(2000),
+      seedsFirst(
+        params(2000),
+        httpSeeds.map((s) => [s, [1], false] as [Uint8Array, number[], boolean]),
+      ),
     )
   },
 )
@@ -348,7 +358,10 @@ test(
           for (const [name, decode] of decoders) typedWithinBudget(name, bytes, decode)
         },
       ),
-      params(1500),
+      seedsFirst(
+        params(1000),
+        authSeeds.map((s) => [s] as [Uint8Array]),
+      ),
     )
   },
 )
