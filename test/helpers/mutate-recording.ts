@@ -16,7 +16,8 @@ export interface ClientMessage {
   xml: string
 }
 
-const PAYLOAD = /(<(?:[\w-]+:)?(?:creationXml|connectXml|Stream|Arguments)(?:\s[^>]*)?>)([A-Za-z0-9+/=\s]+)(<\/)/g
+const PAYLOAD =
+  /(<(?:[\w-]+:)?(?:creationXml|connectXml|Stream|Arguments)(?:\s[^>]*)?>)([A-Za-z0-9+/=\s]+)(<\/)/g
 
 /** The recording with every client message body passed through `transform`. */
 export function mutateClientMessages(
@@ -42,8 +43,14 @@ export function mutateClientMessages(
         if (bom) body = body.slice(1)
         const changed = transform({ type, xml: body })
         if (changed === body) return encodeFragment(f)
-        const bytes = Buffer.concat([data.subarray(0, 40), Buffer.from(`${bom ? '\ufeff' : ''}${changed}`, 'utf8')])
-        return encodeFragment({ ...f, data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) })
+        const bytes = Buffer.concat([
+          data.subarray(0, 40),
+          Buffer.from(`${bom ? '\ufeff' : ''}${changed}`, 'utf8'),
+        ])
+        return encodeFragment({
+          ...f,
+          data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        })
       })
       return `${open}${b64(Buffer.concat(out))}${close}`
     }),

@@ -60,7 +60,7 @@ export function splitTlsRecords(bytes: Uint8Array): TlsRecord[] {
  * record stops there, before the rest is framed, and nothing is held per record it has passed.
  */
 export function* tlsRecords(bytes: Uint8Array): Generator<TlsRecord, void, undefined> {
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     if (bytes.length - at < 5) throw new ProtocolError('TLS: truncated record header')
     const type = bytes[at] as number
     const version = ((bytes[at + 1] as number) << 8) | (bytes[at + 2] as number)

@@ -400,7 +400,7 @@ function parseHead(text: string): Head {
     throw new ProtocolError(`invalid HTTP status line: ${JSON.stringify(statusLine.slice(0, 80))}`)
   const httpVersion = m[1] ?? '1.1'
   const headers: HttpHeaders = {}
-  for (let start = statusEnd + 2; start <= text.length; ) {
+  for (let start = statusEnd + 2; start <= text.length;) {
     const end = lineEnd(text, start)
     const first = text.charCodeAt(start)
     if (first === 0x20 || first === 0x09) {

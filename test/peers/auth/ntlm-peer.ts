@@ -167,7 +167,15 @@ export async function startNtlmPeer(options: NtlmPeerOptions): Promise<NtlmPeer>
   writeFileSync(userFile, options.users.map((u) => `${u.domain}:${u.user}:${u.password}\n`).join(''), {
     mode: 0o600,
   })
-  const args = [SCRIPT, '--port', String(options.port ?? 0), '--upstream', options.upstream, '--user-file', userFile]
+  const args = [
+    SCRIPT,
+    '--port',
+    String(options.port ?? 0),
+    '--upstream',
+    options.upstream,
+    '--user-file',
+    userFile,
+  ]
   if (options.tls !== undefined) {
     writeFileSync(join(dir, 'cert.pem'), options.tls.cert)
     writeFileSync(join(dir, 'key.pem'), options.tls.key, { mode: 0o600 })

@@ -30,7 +30,8 @@ describe('kdc option', () => {
     }
     assert.throws(
       () => kdcOption('bad host:99999', 'kerberos.kdc'),
-      (e: unknown) => e instanceof InvalidArgumentError && /^kerberos\.kdc: invalid KDC address/.test(e.message),
+      (e: unknown) =>
+        e instanceof InvalidArgumentError && /^kerberos\.kdc: invalid KDC address/.test(e.message),
     )
   })
 

@@ -70,12 +70,10 @@ test('credentials echoed by the server are redacted from WSManFaultError (messag
   })
   try {
     for (let k = 0; k < echoes.length; k++) {
-      const err = await conn
-        .request({ action: 'get', resourceUri: ResourceUri.Config })
-        .then(
-          () => assert.fail('expected a fault'),
-          (e: unknown) => e,
-        )
+      const err = await conn.request({ action: 'get', resourceUri: ResourceUri.Config }).then(
+        () => assert.fail('expected a fault'),
+        (e: unknown) => e,
+      )
       assert.ok(err instanceof WSManFaultError, String(err))
       const everything = `${err.message}\n${JSON.stringify(err.fault)}\n${String(err.stack)}`
       for (const secret of [header, base64, `${username}:${password}`, password]) {
@@ -96,6 +94,9 @@ test('credentialRedactor: value, token and decoded Basic credentials, longest fi
   assert.equal(redact(`token TlRMTVNTUAADAAAA.`), 'token <redacted>.')
   assert.equal(redact('user bob:pw with spaces here'), 'user <redacted> here')
   assert.equal(redact('bob:pw with  spaces'), '<redacted>')
-  assert.equal(redact('a scheme alone is no secret: Bearer (a.b)'), 'a scheme alone is no secret: Bearer (a.b)')
+  assert.equal(
+    redact('a scheme alone is no secret: Bearer (a.b)'),
+    'a scheme alone is no secret: Bearer (a.b)',
+  )
   assert.equal(credentialRedactor([])('text'), 'text')
 })
