@@ -468,7 +468,8 @@ Exit code: the script's \`exit n\`; else 1 when it failed or wrote an error reco
 Ctrl+C; 141 when stdout was closed by its reader (| head): the remote pipeline is stopped.
 
   -f, --file <file>        read the script from a file
-      --json               print each output object as JSON (typed values keep their .NET type)
+      --json               print each output object as JSON (typed values keep their .NET type;
+                           an object reached twice is written once with "$id", then {"$ref": id})
   -w, --width <n>          formatting width (default: the terminal's columns, else 120)
   -n, --no-stdin           do not pass piped stdin as pipeline input (as ssh -n): for callers
                            whose stdin stays open, or to leave piped lines to Read-Host
