@@ -1,8 +1,9 @@
 /**
  * `RunspacePool`: the async public face of a PSRP runspace pool. It drives the sans-IO
- * {@link ClientRunspacePool} over a transport (today the OutOfProc family: {@link ProcessConnection}
- * for a local `pwsh -s`), dispatches host calls, and routes pipeline traffic to {@link PowerShell}
- * instances.
+ * {@link ClientRunspacePool} over any connection through the one transport seam, `PsrpTransport`
+ * (a one-pool OutOfProc transport: {@link ProcessConnection}, `SSHConnection`, `NamedPipeConnection`;
+ * or `WSManConnection`, which hosts many pools), dispatches host calls, and gives each
+ * {@link PowerShell} a pipeline handle.
  *
  * ```ts
  * await using pool = await RunspacePool.open(new ProcessConnection(), { maxRunspaces: 4 })
