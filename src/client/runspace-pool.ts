@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events'
 import { generateKeyPairSync } from 'node:crypto'
 import {
   AbortError,
+  InvalidArgumentError,
   InvalidStateError,
   PsrpError,
   TransportError,
@@ -83,6 +84,12 @@ export interface RunspacePoolOptions extends CallOptions {
   applicationArguments?: Record<string, unknown> | Map<string, unknown>
   /** Protocol version announced (default 2.3; 2.4 makes pwsh 7.6 send SecureStrings without key exchange). */
   protocolVersion?: ProtocolVersion
+  /**
+   * Largest message accepted from the server, in bytes (default 10 MiB, PowerShell's
+   * MaximumReceivedObjectSize): a larger one fails the pool with a `ProtocolError` before it is
+   * buffered (all limits: docs/limits.md).
+   */
+  maxReceivedObjectSize?: number
   /** PSThreadOptions value. */
   threadOptions?: number
   /** ApartmentState value. */
@@ -182,6 +189,9 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
       ...(options.threadOptions === undefined ? {} : { threadOptions: options.threadOptions }),
       ...(options.apartmentState === undefined ? {} : { apartmentState: options.apartmentState }),
+      ...(options.maxReceivedObjectSize === undefined
+        ? {}
+        : { maxReceivedObjectSize: positiveInteger(options.maxReceivedObjectSize, 'maxReceivedObjectSize') }),
       hostInfo: hostInfoFor(options.host),
       applicationArguments:
         args === undefined ? undefined : args instanceof Map ? args : new Map(Object.entries(args)),
@@ -736,4 +746,12 @@ function containsSecureString(v: unknown): boolean {
   if (v instanceof PSSecureString || v instanceof PSCredential) return true
   if (v instanceof Map) return [...v.values()].some(containsSecureString)
   return false
+}
+
+/** `value` when it is a positive safe integer, else an {@link InvalidArgumentError} naming the option. */
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`)
+  }
+  return value
 }
