@@ -46,6 +46,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net'
 import { readRecording, type Exchange } from './recordings.ts'
 import { ReplaySession, type Mismatch, type ReplayOptions } from './winrm-replay/session.ts'
+import { WSManConnection, type WSManConnectionOptions } from '../../src/index.ts'
 
 export type { Exchange } from './recordings.ts'
 export { FreshGuids, clientRequest, backToRecorded, clientChosenGuids } from './winrm-replay/echo-client.ts'
@@ -203,4 +204,26 @@ export async function startReplayServer(
         server.close(() => resolve())
       }),
   }
+}
+
+/**
+ * A client connection to a replay server: plain HTTP with Basic (the recordings hold traffic after
+ * decryption), and no retries, since the replay serves each recorded exchange once and a retried
+ * request would be a new one.
+ */
+export function replayConnection(
+  server: { readonly port: number },
+  options: Partial<WSManConnectionOptions> = {},
+): WSManConnection {
+  return new WSManConnection({
+    server: '127.0.0.1',
+    port: server.port,
+    ssl: false,
+    auth: 'basic',
+    username: 'replay',
+    password: 'replay',
+    allowUnencryptedBasic: true,
+    retries: { count: 0 },
+    ...options,
+  })
 }

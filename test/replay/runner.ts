@@ -21,6 +21,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
+import type { WSManConnection } from '../../src/index.ts'
 import {
   PipelineFailedError,
   PipelineStoppedError,
@@ -29,7 +30,6 @@ import {
   RunspacePool,
   TimeoutError,
   WinRSShell,
-  WSManConnection,
   WSManFaultError,
   type PSHost,
   type RunspacePoolOptions,
@@ -59,6 +59,7 @@ import { readRecording, type Exchange } from '../helpers/recordings.ts'
 import {
   deriveScenario,
   plain,
+  replayConnection,
   startReplayServer,
   type Plain,
   type ReplayServer,
@@ -332,16 +333,7 @@ class Driver {
     for (const f of s.faults) if (f.kind !== 'timedOut') this.faultAt.set(f.exchange, f)
     const opTimeout = seconds(s.client.operationTimeouts[0])
     const envelope = s.client.maxEnvelopeSizes[0]
-    this.conn = new WSManConnection({
-      server: '127.0.0.1',
-      port: server.port,
-      ssl: false,
-      auth: 'basic',
-      username: 'replay',
-      password: 'replay',
-      allowUnencryptedBasic: true,
-      // the replay serves each recorded exchange once: a retried request would be a new one
-      retries: { count: 0 },
+    this.conn = replayConnection(server, {
       ...(opTimeout === undefined ? {} : { operationTimeout: opTimeout }),
       ...(envelope === undefined ? {} : { maxEnvelopeSize: envelope }),
       ...(s.client.locale === undefined ? {} : { locale: s.client.locale }),

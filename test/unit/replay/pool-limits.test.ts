@@ -6,8 +6,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { InvalidArgumentError, ProtocolError, RunspacePool, WSManConnection } from '../../../src/index.ts'
-import { startReplayServer } from '../../helpers/winrm-replay.ts'
+import { InvalidArgumentError, ProtocolError, RunspacePool } from '../../../src/index.ts'
+import { replayConnection, startReplayServer } from '../../helpers/winrm-replay.ts'
 
 const recording = join(
   import.meta.dirname,
@@ -16,16 +16,7 @@ const recording = join(
 
 async function open(maxReceivedObjectSize: number): Promise<unknown> {
   const server = await startReplayServer(recording, { concurrentReceives: true, receiveTimeoutMs: 300 })
-  const conn = new WSManConnection({
-    server: '127.0.0.1',
-    port: server.port,
-    ssl: false,
-    auth: 'basic',
-    username: 'replay',
-    password: 'replay',
-    allowUnencryptedBasic: true,
-    retries: { count: 0 },
-  })
+  const conn = replayConnection(server)
   try {
     const pool = await RunspacePool.open(conn, { timeout: 10_000, maxReceivedObjectSize })
     return pool.state

@@ -7,8 +7,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { NotSupportedError, RunspacePool, WSManConnection } from '../../../src/index.ts'
-import { startReplayServer, type ReplayServer } from '../../helpers/winrm-replay.ts'
+import { NotSupportedError, RunspacePool } from '../../../src/index.ts'
+import { replayConnection, startReplayServer, type ReplayServer } from '../../helpers/winrm-replay.ts'
 
 const recordings = join(import.meta.dirname, '../../recordings/pypsrp-extra')
 
@@ -17,16 +17,7 @@ async function openAgainst(name: string): Promise<{ server: ReplayServer; pool: 
     concurrentReceives: true,
     receiveTimeoutMs: 300,
   })
-  const conn = new WSManConnection({
-    server: '127.0.0.1',
-    port: server.port,
-    ssl: false,
-    auth: 'basic',
-    username: 'replay',
-    password: 'replay',
-    allowUnencryptedBasic: true,
-    retries: { count: 0 },
-  })
+  const conn = replayConnection(server)
   const pool = await RunspacePool.open(conn, { timeout: 10_000 })
   return { server, pool }
 }
