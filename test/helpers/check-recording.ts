@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs'
 import { parseRecording } from './recordings.ts'
 import { parseEnvelope, requestPayloads, responsePayloads } from './winrm-replay/envelope.ts'
 import { unb64 } from './winrm-replay/psrp.ts'
-import { decodeFragments } from '../../src/psrp/wire/fragment.ts'
+import { Defragmenter, decodeMessage } from '../../src/psrp/index.ts'
 import { deserialize } from '../../src/clixml/deserialize.ts'
 
 /** Problems found in one recording text (empty when it is intact). */
@@ -25,8 +25,8 @@ export function checkRecordingText(text: string): { exchanges: number; problems:
     const recording = parseRecording(text)
     exchanges = recording.length
     // a message's fragments may span several envelopes (one Receive ends mid-message)
-    const sent = new Map<string, Uint8Array[]>()
-    const received = new Map<string, Uint8Array[]>()
+    const sent = new Defragmenter()
+    const received = new Defragmenter()
     recording.forEach((ex, i) => {
       let psrp = false
       for (const [side, xml] of [
@@ -39,23 +39,10 @@ export function checkRecordingText(text: string): { exchanges: number; problems:
           if (side === 'request') psrp = env.psrp
           if (!psrp) continue
           const payloads = side === 'request' ? requestPayloads(env) : responsePayloads(env)
-          const pending = side === 'request' ? sent : received
+          const defragmenter = side === 'request' ? sent : received
           for (const p of payloads) {
-            const bytes = unb64(p.b64)
-            if (bytes.length === 0) continue
-            for (const f of decodeFragments(bytes)) {
-              const key = String(f.objectId)
-              const parts = f.start ? [] : (pending.get(key) ?? [])
-              parts.push(f.data)
-              if (!f.end) {
-                pending.set(key, parts)
-                continue
-              }
-              pending.delete(key)
-              const msg = Buffer.concat(parts)
-              if (msg.length < 40) throw new Error(`message of object ${key} is ${msg.length} bytes`)
-              let body = msg.subarray(40).toString('utf8')
-              if (body.charCodeAt(0) === 0xfeff) body = body.slice(1)
+            for (const message of defragmenter.push(unb64(p.b64))) {
+              const body = decodeMessage(message).data
               if (body.length > 0) deserialize(body)
             }
           }
