@@ -4,7 +4,7 @@
  * wraps it in an HTTP server.
  */
 import { localName, type XmlElement } from '../../../src/internal/xml.ts'
-import { Defragmenter, decodeFragments, decodeMessageBody, MessageType } from '../../../src/psrp/index.ts'
+import { Defragmenter, decodeMessage, decodeMessageBody, MessageType } from '../../../src/psrp/index.ts'
 import { compareVersions } from '../../../src/psrp/states.ts'
 import type { Exchange } from '../recordings.ts'
 import {
@@ -350,32 +350,28 @@ export function allowedAddition(
 
 /** The protocol version a recording's session spoke: the lower of the two SESSION_CAPABILITYs. */
 export function recordedProtocolVersion(recording: PreparedRecording): string | undefined {
-  const client = recording.exchanges
-    .flatMap((x) => x.messages)
-    .find((m) => m.typeName === 'SESSION_CAPABILITY')
-  const version = (m: DecodedPsrpMessage | undefined): string | undefined =>
-    m === undefined ? undefined : /<Version N="protocolversion">([^<]+)</i.exec(m.data)?.[1]?.trim()
+  const versionOf = (type: number, data: string): string | undefined => {
+    if (type !== MessageType.SESSION_CAPABILITY) return undefined
+    const d = decodeMessageBody(type, data)
+    return d.type === 'SESSION_CAPABILITY' ? d.fields.protocolVersion : undefined
+  }
+  let client: string | undefined
+  for (const m of recording.exchanges.flatMap((x) => x.messages)) client ??= versionOf(m.type, m.data)
+  // the server's messages span Receives: reassembled as the client would
+  const defragmenter = new Defragmenter({ skipOrphans: true })
   let server: string | undefined
   for (const x of recording.exchanges) {
-    if (x.response === undefined || server !== undefined) continue
+    // WinRS streams (cmd shells) carry process output, not PSRP fragments
+    if (x.response === undefined || !x.request.psrp || server !== undefined) continue
     for (const p of responsePayloads(x.response)) {
-      let frags
-      try {
-        frags = decodeFragments(unb64(p.b64))
-      } catch {
-        continue
-      }
-      for (const f of frags) {
-        if (!f.start || !f.end || f.data.length < 40) continue
-        const raw = Buffer.from(f.data)
-        if (raw.readUInt32LE(4) !== MessageType.SESSION_CAPABILITY) continue
-        server = /<Version N="protocolversion">([^<]+)</i.exec(raw.subarray(40).toString('utf8'))?.[1]?.trim()
+      for (const raw of defragmenter.push(unb64(p.b64))) {
+        const m = decodeMessage(raw)
+        server ??= versionOf(m.type, m.data)
       }
     }
   }
-  const c = version(client)
-  if (c === undefined || server === undefined) return c ?? server
-  return compareVersions(c, server) < 0 ? c : server
+  if (client === undefined || server === undefined) return client ?? server
+  return compareVersions(client, server) < 0 ? client : server
 }
 
 interface Parked {
