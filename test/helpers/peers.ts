@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { delimiter, join, resolve } from 'node:path'
 import { homedir } from 'node:os'
+import { listRecordings } from './recordings.ts'
 
 /** True when missing peers must fail the run (CI). */
 export const requirePeers = process.env['PSRP_REQUIRE_PEERS'] === '1'
@@ -26,6 +27,22 @@ export function peerSkip(peer: string, present: boolean, hint: string): string |
 export function corpusDir(): string | undefined {
   const dir = process.env['PSRP_CORPUS_DIR'] ?? resolve(import.meta.dirname, '../../../shared/corpus')
   return existsSync(dir) ? dir : undefined
+}
+
+/**
+ * pypsrp's recordings in the shared corpus (`corpus/pypsrp`): the folder, the skip reason when the
+ * corpus is absent (see {@link peerSkip}), and every recording under it.
+ */
+export function pypsrpRecordings(): { dir: string | undefined; skip: string | false; files: string[] } {
+  const corpus = corpusDir()
+  const dir = corpus === undefined ? undefined : join(corpus, 'pypsrp')
+  const present = dir !== undefined && existsSync(dir)
+  const skip = peerSkip(
+    'recorded corpus',
+    present,
+    'put the shared folder beside the checkout (../shared/corpus) or set PSRP_CORPUS_DIR',
+  )
+  return { dir: present ? dir : undefined, skip, files: present ? listRecordings(dir) : [] }
 }
 
 /** Path of a `pwsh` executable on PATH or in ~/.dotnet/tools, or undefined. */

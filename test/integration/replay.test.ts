@@ -6,21 +6,12 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { corpusDir, peerSkip } from '../helpers/peers.ts'
+import { pypsrpRecordings } from '../helpers/peers.ts'
 import { listRecordings } from '../helpers/recordings.ts'
 import { runRecording } from '../replay/runner.ts'
 
-const corpus = corpusDir()
-const dir = corpus === undefined ? undefined : join(corpus, 'pypsrp')
-const present = dir !== undefined && existsSync(dir)
-const skip = peerSkip(
-  'recorded corpus',
-  present,
-  'put the shared folder beside the checkout (../shared/corpus) or set PSRP_CORPUS_DIR',
-)
-const files = present ? listRecordings(dir) : []
+const { skip, files } = pypsrpRecordings()
 
 if (files.length === 0) {
   test(

@@ -11,11 +11,11 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { corpusDir, peerSkip } from '../../helpers/peers.ts'
+import { pypsrpRecordings } from '../../helpers/peers.ts'
 import { readRecording, type Exchange } from '../../helpers/recordings.ts'
 import { mutateClientMessages, type ClientMessage } from '../../helpers/mutate-recording.ts'
 import { runRecording, type ReplayResult } from '../../replay/runner.ts'
@@ -23,13 +23,9 @@ import { allowedAddition } from '../../helpers/winrm-replay/session.ts'
 import type { Canon } from '../../helpers/winrm-replay/psrp.ts'
 import { MessageType } from '../../../src/psrp/index.ts'
 
-const corpus = corpusDir()
-const dir = corpus === undefined ? undefined : join(corpus, 'pypsrp/tests/tests_pypsrp/responses')
-const skip = peerSkip(
-  'recorded corpus',
-  dir !== undefined && existsSync(dir),
-  'put ../shared/corpus beside the checkout',
-)
+const corpus = pypsrpRecordings()
+const dir = corpus.dir === undefined ? undefined : join(corpus.dir, 'tests/tests_pypsrp/responses')
+const skip = corpus.skip
 
 async function replayMutated(
   name: string,

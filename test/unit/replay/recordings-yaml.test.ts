@@ -7,29 +7,16 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import type { Scalar } from 'yaml'
 import { Document, stringify } from 'yaml'
-import { corpusDir, peerSkip } from '../../helpers/peers.ts'
-import {
-  listRecordings,
-  parseRecording,
-  readRecording,
-  RecordingFormatError,
-} from '../../helpers/recordings.ts'
+import { pypsrpRecordings } from '../../helpers/peers.ts'
+import { parseRecording, readRecording, RecordingFormatError } from '../../helpers/recordings.ts'
 import { runRecording } from '../../replay/runner.ts'
 
-const corpus = corpusDir()
-const dir = corpus === undefined ? undefined : join(corpus, 'pypsrp')
-const present = dir !== undefined && existsSync(dir)
-const skip = peerSkip(
-  'recorded corpus',
-  present,
-  'put the shared folder beside the checkout (../shared/corpus)',
-)
-const files = present ? listRecordings(dir) : []
+const { skip, files } = pypsrpRecordings()
 
 type Style = 'PLAIN' | 'QUOTE_SINGLE' | 'QUOTE_DOUBLE' | 'BLOCK_LITERAL' | 'BLOCK_FOLDED'
 const styles: Style[] = ['PLAIN', 'QUOTE_SINGLE', 'QUOTE_DOUBLE', 'BLOCK_LITERAL', 'BLOCK_FOLDED']
