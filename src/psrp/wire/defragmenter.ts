@@ -67,7 +67,7 @@ export class Defragmenter {
     let buf = bytes
     if (this.#pendingBytes > 0) {
       this.#append(bytes)
-      if (this.#needed === 0) this.#needed = this.#fragmentSize()
+      if (this.#needed === 0) this.#needed = this.#fragmentSize(this.#pending, 0, this.#pendingBytes)
       if (this.#needed === 0 || this.#pendingBytes < this.#needed) return []
       buf = this.#pending.subarray(0, this.#pendingBytes)
     }
@@ -111,15 +111,11 @@ export class Defragmenter {
     }
     const rest = buf.length - offset
     if (rest > 0) {
-      const tail = copyOf(buf, offset)
-      this.#pending = tail
+      // once the fragment's size is known, it is held in one buffer of that size
+      this.#needed = this.#fragmentSize(buf, offset, rest)
+      this.#pending = new Uint8Array(Math.max(this.#needed, rest))
+      this.#pending.set(buf.subarray(offset))
       this.#pendingBytes = rest
-      this.#needed = this.#fragmentSize()
-      if (this.#needed > tail.length) {
-        // the fragment's size is known: hold it in one buffer of that size
-        this.#pending = new Uint8Array(this.#needed)
-        this.#pending.set(tail)
-      }
     } else {
       this.#pending = new Uint8Array(0)
       this.#pendingBytes = 0
@@ -141,17 +137,15 @@ export class Defragmenter {
   }
 
   /**
-   * The whole size of the fragment the pending bytes start (header + blob), or 0 while fewer than
-   * {@link FRAGMENT_HEADER_SIZE} bytes are pending. The blob length is checked against the object size
-   * limit here, before any of it is buffered.
+   * The whole size (header + blob) of the fragment that starts at `offset` of `bytes`, of which
+   * `available` bytes are there, or 0 while fewer than {@link FRAGMENT_HEADER_SIZE} are. The flags and
+   * the blob length are checked against the object size limit here, before any of the blob is buffered.
    */
-  #fragmentSize(): number {
-    if (this.#pendingBytes < FRAGMENT_HEADER_SIZE) return 0
-    const header = copyOf(this.#pending, 0, FRAGMENT_HEADER_SIZE)
-    // validates flags and the blob length against the limit; a header alone is never a whole fragment
-    // unless its blob is empty
-    const r = decodeFragment(header, 0, this.#maxObjectSize)
-    if (r !== undefined) return FRAGMENT_HEADER_SIZE
+  #fragmentSize(bytes: Uint8Array, offset: number, available: number): number {
+    if (available < FRAGMENT_HEADER_SIZE) return 0
+    const header = bytes.subarray(offset, offset + FRAGMENT_HEADER_SIZE)
+    // throws on reserved flags or an oversized blob; a header alone is whole only when its blob is empty
+    if (decodeFragment(header, 0, this.#maxObjectSize) !== undefined) return FRAGMENT_HEADER_SIZE
     return FRAGMENT_HEADER_SIZE + new DataView(header.buffer, header.byteOffset).getUint32(17)
   }
 }
