@@ -2,10 +2,12 @@
  * Remoting part of `npm run bench`: invoke latency and output throughput over the local `pwsh -s`
  * transport, for psrp and, in the same run against the same kind of server, for PowerShell's own
  * client (`[runspacefactory]::CreateOutOfProcessRunspace`, which spawns `pwsh -s` the same way).
- * Prints figures and ratios; never fails on numbers.
+ * The same workloads over WS-Man (the WinRM test bridge, which hosts the shell in `pwsh -s`) have no
+ * PowerShell counterpart on Linux. Prints figures and ratios; never fails on numbers.
  *
- * Sizes: `PSRP_BENCH_INVOKES` (default 1000 sequential `$null` invokes), `PSRP_BENCH_STREAM`
- * (default 1,000,000 integers streamed), `PSRP_BENCH_ITEMS` (default 100,000 Get-Item-like objects).
+ * Sizes (full / `--quick`): `PSRP_BENCH_INVOKES` (1000 / 300 sequential `$null` invokes),
+ * `PSRP_BENCH_STREAM` (1,000,000 / 100,000 integers streamed), `PSRP_BENCH_ITEMS` (100,000 / 20,000
+ * Get-Item-like objects). Row tags: `invoke`, `stream`, `items`, and `pwsh` or `wsman`.
  */
 import { spawnSync } from 'node:child_process'
 import {
@@ -16,9 +18,13 @@ import {
   type PsrpConnection,
 } from '../src/index.ts'
 import { startWinRMBridge } from '../test/helpers/winrm-bridge/index.ts'
+import { report, say, size, wants } from './report.ts'
 
 /** One measured workload. */
 interface Workload {
+  /** Row tag and stable row-name stem: `invoke`, `stream`, `items`. */
+  readonly key: 'invoke' | 'stream' | 'items'
+  /** Label with the size (matches PowerShell's TIMING lines). */
   readonly name: string
   /** PowerShell script run on the server. */
   readonly script: string
@@ -32,13 +38,14 @@ interface Workload {
 type Timings = Map<string, number>
 
 function workloads(): Workload[] {
-  const invokes = Number(process.env['PSRP_BENCH_INVOKES'] ?? 1000)
-  const stream = Number(process.env['PSRP_BENCH_STREAM'] ?? 1_000_000)
-  const items = Number(process.env['PSRP_BENCH_ITEMS'] ?? 100_000)
+  const invokes = size('PSRP_BENCH_INVOKES', 1000, 300)
+  const stream = size('PSRP_BENCH_STREAM', 1_000_000, 100_000)
+  const items = size('PSRP_BENCH_ITEMS', 100_000, 20_000)
   return [
-    { name: `${invokes} sequential $null invokes`, script: '$null', repeat: invokes, objects: 1 },
-    { name: `1..${stream} streamed`, script: `1..${stream}`, repeat: 1, objects: stream },
+    { key: 'invoke', name: `${invokes} sequential $null invokes`, script: '$null', repeat: invokes, objects: 1 },
+    { key: 'stream', name: `1..${stream} streamed`, script: `1..${stream}`, repeat: 1, objects: stream },
     {
+      key: 'items',
       name: `${items} Get-Item-like objects`,
       script: `$now = [datetime]::Now; 1..${items} | ForEach-Object { [pscustomobject]@{ PSTypeName = 'Bench.FileInfo'; Name = "file$_.txt"; FullName = "/srv/data/file$_.txt"; Length = [long]$_ * 1024; Mode = '-a---'; LastWriteTime = $now; Attributes = [IO.FileAttributes]::Archive; IsReadOnly = $false } }`,
       repeat: 1,
@@ -100,46 +107,69 @@ $rs.Close()
   return out
 }
 
-/** Runs the remoting benchmarks and prints a table. */
+/** Row names per workload key (stable across sizes). */
+const ROW_NAMES: Record<Workload['key'], string> = {
+  invoke: 'invoke $null',
+  stream: 'stream 1..n',
+  items: 'stream Get-Item-like objects',
+}
+
+function row(w: Workload, transport: string, ms: number, peerMs: number | undefined, peerName: string): void {
+  const perCall = w.repeat > 1
+  const value = (t: number): number => (perCall ? t / w.repeat : (w.objects / t) * 1000)
+  report({
+    name: `${ROW_NAMES[w.key]}, ${transport}`,
+    unit: perCall ? 'ms/call' : 'obj/s',
+    psrp: value(ms),
+    peer: peerMs === undefined ? null : value(peerMs),
+    peerName,
+    better: perCall ? 'lower' : 'higher',
+    params: perCall ? { calls: w.repeat } : { objects: w.objects },
+  })
+}
+
+/** Runs the remoting benchmarks and prints their rows. */
 export async function benchRemoting(pwsh: string | undefined): Promise<void> {
+  const all = workloads()
+  const local = all.filter((w) => wants(w.key, 'pwsh'))
+  const overWsman = all.filter((w) => wants(w.key, 'wsman'))
+  if (local.length === 0 && overWsman.length === 0) return
   if (pwsh === undefined) {
-    console.log('\npwsh not found: remoting benchmarks skipped')
+    say('pwsh not found: remoting benchmarks skipped')
     return
   }
-  const list = workloads()
-  console.log('\nremoting over local pwsh -s (each client drives its own pwsh -s server)')
-  const ours = await measureOurs(new ProcessConnection({ executable: pwsh }), list)
-  const bridge = await startWinRMBridge({ pwsh, username: 'bench', password: 'bench' })
-  let wsman: Timings
-  try {
-    const conn = new WSManConnection({
-      server: '127.0.0.1',
-      port: bridge.port,
-      ssl: false,
-      auth: 'basic',
-      username: 'bench',
-      password: 'bench',
-      allowUnencryptedBasic: true,
-    })
-    wsman = await measureOurs(conn, list)
-    await conn.close()
-  } finally {
-    await bridge.close()
+  if (local.length > 0) {
+    say('remoting over local pwsh -s (each client drives its own pwsh -s server)')
+    const ours = await measureOurs(new ProcessConnection({ executable: pwsh }), local)
+    const theirs = measurePowerShell(pwsh, local)
+    if (typeof theirs === 'string') say(`PowerShell client comparison failed: ${theirs}`)
+    for (const w of local)
+      row(
+        w,
+        'pwsh -s',
+        ours.get(w.name) as number,
+        typeof theirs === 'string' ? undefined : theirs.get(w.name),
+        'PowerShell OutOfProcess runspace',
+      )
   }
-  const theirs = measurePowerShell(pwsh, list)
-  if (typeof theirs === 'string') console.log(`PowerShell client comparison failed: ${theirs}`)
-  console.log(
-    '                                         psrp pwsh -s     PowerShell client   ratio (PS / ours)   psrp WS-Man (HTTP bridge to pwsh -s)',
-  )
-  for (const w of list) {
-    const ms = ours.get(w.name) as number
-    const ps = typeof theirs === 'string' ? undefined : theirs.get(w.name)
-    const figure = (t: number): string =>
-      w.repeat > 1
-        ? `${(t / w.repeat).toFixed(2).padStart(8)} ms/call`
-        : `${((w.objects / t) * 1000).toFixed(0).padStart(8)} obj/s `
-    console.log(
-      `${w.name.padEnd(40)} ${figure(ms)}   ${ps === undefined ? '—'.padStart(16) : figure(ps)}   ${(ps === undefined ? '—' : `${(ps / ms).toFixed(2)}x`).padStart(8)}            ${figure(wsman.get(w.name) as number)}`,
-    )
+  if (overWsman.length > 0) {
+    const bridge = await startWinRMBridge({ pwsh, username: 'bench', password: 'bench' })
+    try {
+      const conn = new WSManConnection({
+        server: '127.0.0.1',
+        port: bridge.port,
+        ssl: false,
+        auth: 'basic',
+        username: 'bench',
+        password: 'bench',
+        allowUnencryptedBasic: true,
+      })
+      const wsman = await measureOurs(conn, overWsman)
+      await conn.close()
+      for (const w of overWsman)
+        row(w, 'WS-Man', wsman.get(w.name) as number, undefined, '(no WinRM client in pwsh on Linux)')
+    } finally {
+      await bridge.close()
+    }
   }
 }

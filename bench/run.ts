@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: throughput of the CLIXML serializer/deserializer and of fragmentation, printed as
- * figures and, where pwsh is installed, as ratios to PowerShell's own PSSerializer measured in the
- * same run on the same XML. Prints; never fails on numbers.
+ * `npm run bench`: every row is psrp's figure next to a peer's measured in the same run (PowerShell's
+ * own code where it has a counterpart) and the ratio; see bench/README.md for the rows and
+ * bench/report.ts for `--quick`, `--json` and `--only`. This file: the CLIXML serializer and
+ * deserializer against PowerShell's PSSerializer on the same XML, and fragmentation. Prints; never
+ * fails on numbers.
  */
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,8 +16,10 @@ import { findPwsh } from '../test/helpers/peers.ts'
 import { benchRemoting } from './remoting.ts'
 import { benchSsh } from './ssh.ts'
 import { benchFileTransfer } from './file-transfer.ts'
+import { benchMemory } from './memory.ts'
+import { options, report, say, size, wants, wantsAny } from './report.ts'
 
-const COUNT = Number(process.env['PSRP_BENCH_OBJECTS'] ?? 10_000)
+const COUNT = size('PSRP_BENCH_OBJECTS', 10_000, 5_000)
 const WRAP_OPEN = '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
 const WRAP_CLOSE = '</Objs>'
 
@@ -30,15 +34,15 @@ function time(fn: () => void, rounds = 3): number {
   return best
 }
 
-const fmt = (n: number, unit: string): string => `${n.toFixed(1).padStart(9)} ${unit}`
-
-async function main(): Promise<void> {
-  console.log(`psrp bench — node ${process.version}, ${COUNT} objects`)
+async function benchClixml(pwsh: string | undefined): Promise<void> {
+  const wantDes = wants('clixml', 'deserialize')
+  const wantSer = wants('clixml', 'serialize')
+  if (!wantDes && !wantSer) return
   const objects = buildDataset(COUNT)
   const docs = objects.map((o) => WRAP_OPEN + serialize(o) + WRAP_CLOSE)
   const bytes = docs.reduce((n, d) => n + Buffer.byteLength(d), 0)
-  console.log(
-    `data set: ${(bytes / 1048576).toFixed(2)} MiB of CLIXML (${(bytes / COUNT).toFixed(0)} bytes/object)`,
+  say(
+    `CLIXML: ${COUNT} objects, ${(bytes / 1048576).toFixed(2)} MiB (${(bytes / COUNT).toFixed(0)} bytes/object)`,
   )
 
   let parsed: unknown[] = []
@@ -48,12 +52,8 @@ async function main(): Promise<void> {
   const serMs = time(() => {
     for (const p of parsed) serialize((p as unknown[])[0])
   })
-  const rows: [string, number, number | undefined][] = [
-    ['CLIXML deserialize', desMs, undefined],
-    ['CLIXML serialize', serMs, undefined],
-  ]
-
-  const pwsh = findPwsh()
+  let psDes: number | undefined
+  let psSer: number | undefined
   if (pwsh !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'psrp-bench-'))
     try {
@@ -89,29 +89,44 @@ public static class PsrpBench {
       })
       const m = /([\d.]+) ([\d.]+)\s*$/.exec(r.stdout)
       if (r.status === 0 && m !== null) {
-        rows[0]![2] = Number(m[1])
-        rows[1]![2] = Number(m[2])
+        psDes = Number(m[1])
+        psSer = Number(m[2])
       } else {
-        console.log(`pwsh comparison failed: ${r.stderr || r.stdout}`)
+        say(`pwsh comparison failed: ${r.stderr || r.stdout}`)
       }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   } else {
-    console.log('pwsh not found: PowerShell PSSerializer comparison skipped')
+    say('pwsh not found: PowerShell PSSerializer comparison skipped')
   }
+  const mbs = (ms: number | undefined): number | null => (ms === undefined ? null : bytes / 1048576 / (ms / 1000))
+  const params = { objects: COUNT, bytes }
+  if (wantDes)
+    report({
+      name: 'CLIXML deserialize',
+      unit: 'MB/s',
+      psrp: mbs(desMs) as number,
+      peer: mbs(psDes),
+      peerName: 'PSSerializer.Deserialize',
+      better: 'higher',
+      params,
+    })
+  if (wantSer)
+    report({
+      name: 'CLIXML serialize',
+      unit: 'MB/s',
+      psrp: mbs(serMs) as number,
+      peer: mbs(psSer),
+      peerName: 'PSSerializer.Serialize',
+      better: 'higher',
+      params,
+    })
+}
 
-  console.log(
-    '\n                          psrp (ms)     MB/s      objects/s   PowerShell (ms)   ratio (PS time / ours)',
-  )
-  for (const [name, ms, ps] of rows) {
-    const ratio = ps === undefined ? '—' : `${(ps / ms).toFixed(2)}x`
-    console.log(
-      `${name.padEnd(22)}${fmt(ms, 'ms')}${fmt(bytes / 1048576 / (ms / 1000), 'MB/s')}${fmt(COUNT / (ms / 1000), 'obj/s')}   ${ps === undefined ? '—'.padStart(12) : fmt(ps, 'ms')}      ${ratio}`,
-    )
-  }
-
-  // fragmentation: 64 MiB of messages through 32 KiB fragments and back
+/** Fragmentation: 64 MiB of messages through 32 KiB fragments and back (no peer). */
+function benchFragments(): void {
+  if (!wantsAny([['fragment']])) return
   const message = new Uint8Array(1024 * 1024).map((_, i) => i & 0xff)
   const N = 64
   let frags: Uint8Array[] = []
@@ -126,12 +141,23 @@ public static class PsrpBench {
     for (const x of frags) n += d.push(x).length
     if (n !== N) throw new Error('defragment lost messages')
   })
-  console.log(`\nfragment   ${N} MiB in 32 KiB fragments: ${fmt(N / (fragMs / 1000), 'MB/s')}`)
-  console.log(`defragment ${N} MiB from 32 KiB fragments: ${fmt(N / (defragMs / 1000), 'MB/s')}`)
+  const params = { mib: N, fragmentBytes: 32768 }
+  const common = { unit: 'MB/s', peer: null, peerName: '(none)', better: 'higher', params } as const
+  report({ name: 'fragment 1 MiB messages', psrp: N / (fragMs / 1000), ...common })
+  report({ name: 'defragment 1 MiB messages', psrp: N / (defragMs / 1000), ...common })
+}
 
-  await benchRemoting(findPwsh())
-  await benchSsh(findPwsh())
-  await benchFileTransfer(findPwsh())
+async function main(): Promise<void> {
+  const pwsh = findPwsh()
+  say(
+    `psrp bench — node ${process.version}${options.quick ? ', --quick' : ''}${options.only.length > 0 ? `, --only ${options.only.map((t) => t.join('+')).join(',')}` : ''}`,
+  )
+  await benchClixml(pwsh)
+  benchFragments()
+  await benchRemoting(pwsh)
+  await benchSsh(pwsh)
+  await benchFileTransfer(pwsh)
+  await benchMemory(pwsh)
 }
 
 await main()
