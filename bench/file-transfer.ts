@@ -13,7 +13,8 @@
  * `New-PSSession -HostName … -KeyFilePath …` (PowerShell's SSH remoting, which runs the `ssh` binary),
  * as the SSH section of the bench does.
  *
- * Size: `PSRP_BENCH_FILE_MIB` (default 200).
+ * Size (full / `--quick`): `PSRP_BENCH_FILE_MIB` (200 / 50). Row tags: `transfer`, `copy` or
+ * `fetch`, and `pwsh`, `wsman` or `ssh`.
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -23,6 +24,7 @@ import { join } from 'node:path'
 import { Client, ProcessConnection, SSHConnection, WSManConnection } from '../src/index.ts'
 import { startWinRMBridge } from '../test/helpers/winrm-bridge/index.ts'
 import { findSshClient, sshdUnavailable, startSshd, type SshdPeer } from '../test/peers/sshd/index.ts'
+import { report, say, size, wants } from './report.ts'
 
 const MiB = 1024 * 1024
 
@@ -102,65 +104,97 @@ Remove-PSSession $s
   return { copy: Number(copy[1]), fetch: Number(fetch[1]) }
 }
 
-/** Runs the file-transfer benchmarks and prints a table. */
+const KINDS = ['copy', 'fetch'] as const
+
+/** Prints the copy and fetch rows of one transport. */
+function rows(
+  transport: string,
+  mib: number,
+  ours: Seconds,
+  theirs: Seconds | undefined,
+  peerName: string,
+  kinds: readonly ('copy' | 'fetch')[],
+): void {
+  for (const kind of kinds)
+    report({
+      name: `${kind} one file, ${transport}`,
+      unit: 'MiB/s',
+      psrp: mib / ours[kind],
+      peer: theirs === undefined ? null : mib / theirs[kind],
+      peerName,
+      better: 'higher',
+      params: { mib },
+    })
+}
+
+/** Runs the file-transfer benchmarks and prints their rows. */
 export async function benchFileTransfer(pwsh: string | undefined): Promise<void> {
+  const want = (transport: string): ('copy' | 'fetch')[] =>
+    KINDS.filter((k) => wants('transfer', k, transport))
+  const local = want('pwsh')
+  const overWsman = want('wsman')
+  const overSsh = want('ssh')
+  if (local.length + overWsman.length + overSsh.length === 0) return
   if (pwsh === undefined) {
-    console.log('\npwsh not found: file-transfer benchmarks skipped')
+    say('pwsh not found: file-transfer benchmarks skipped')
     return
   }
-  const mib = Number(process.env['PSRP_BENCH_FILE_MIB'] ?? 200)
+  const mib = size('PSRP_BENCH_FILE_MIB', 200, 50)
   const dir = await mkdtemp(join(tmpdir(), 'psrp-bench-ft-'))
   try {
     const src = join(dir, 'source.bin')
     await writeRandom(src, mib * MiB)
-    console.log(`\nfile transfer of one ${mib} MiB file (SHA-256 verified by psrp; Copy-Item does not hash)`)
-
-    const local = new Client(new ProcessConnection({ executable: pwsh }))
-    let ours: Seconds
-    try {
-      ours = await measureOurs(local, src, dir)
-    } finally {
-      await local.close()
-    }
-
-    const bridge = await startWinRMBridge({ pwsh, username: 'bench', password: 'bench' })
-    let wsman: Seconds
-    try {
-      const conn = new WSManConnection({
-        server: '127.0.0.1',
-        port: bridge.port,
-        ssl: false,
-        auth: 'basic',
-        username: 'bench',
-        password: 'bench',
-        allowUnencryptedBasic: true,
-      })
-      const client = new Client(conn)
+    say(`file transfer of one ${mib} MiB file (SHA-256 verified by psrp; Copy-Item does not hash)`)
+    if (local.length > 0) {
+      const client = new Client(new ProcessConnection({ executable: pwsh }))
+      let ours: Seconds
       try {
-        wsman = await measureOurs(client, src, dir)
+        ours = await measureOurs(client, src, dir)
       } finally {
         await client.close()
-        await conn.close()
       }
-    } finally {
-      await bridge.close()
-    }
-
-    const theirs = measurePowerShell(pwsh, src, dir)
-    if (typeof theirs === 'string') console.log(`Copy-Item comparison failed: ${theirs}`)
-    const rate = (s: number | undefined): string =>
-      s === undefined ? '—'.padStart(12) : `${(mib / s).toFixed(1).padStart(7)} MiB/s`
-    console.log(
-      '                 psrp pwsh -s    Copy-Item (pwsh -s session)   ratio (ours / Copy-Item)   psrp WS-Man (HTTP bridge to pwsh -s)',
-    )
-    for (const kind of ['copy', 'fetch'] as const) {
-      const ps = typeof theirs === 'string' ? undefined : theirs[kind]
-      const label = kind === 'copy' ? 'copy (-ToSession)' : 'fetch (-FromSession)'
-      console.log(
-        `${label.padEnd(22)} ${rate(ours[kind])}   ${rate(ps).padStart(20)}          ${(ps === undefined ? '—' : `${(ps / ours[kind]).toFixed(2)}x`).padStart(8)}                ${rate(wsman[kind])}`,
+      const theirs = measurePowerShell(pwsh, src, dir)
+      if (typeof theirs === 'string') say(`Copy-Item comparison failed: ${theirs}`)
+      rows(
+        'pwsh -s',
+        mib,
+        ours,
+        typeof theirs === 'string' ? undefined : theirs,
+        'Copy-Item -ToSession/-FromSession (pwsh -s session)',
+        local,
       )
     }
-    await benchSshTransfer(pwsh, src, dir, mib, rate)
+    if (overWsman.length > 0) {
+      const bridge = await startWinRMBridge({ pwsh, username: 'bench', password: 'bench' })
+      try {
+        const conn = new WSManConnection({
+          server: '127.0.0.1',
+          port: bridge.port,
+          ssl: false,
+          auth: 'basic',
+          username: 'bench',
+          password: 'bench',
+          allowUnencryptedBasic: true,
+        })
+        const client = new Client(conn)
+        try {
+          rows(
+            'WS-Man',
+            mib,
+            await measureOurs(client, src, dir),
+            undefined,
+            '(no WinRM client in pwsh on Linux)',
+            overWsman,
+          )
+        } finally {
+          await client.close()
+          await conn.close()
+        }
+      } finally {
+        await bridge.close()
+      }
+    }
+    if (overSsh.length > 0) await benchSshTransfer(pwsh, src, dir, mib, overSsh)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -172,11 +206,11 @@ async function benchSshTransfer(
   src: string,
   dir: string,
   mib: number,
-  rate: (s: number | undefined) => string,
+  kinds: readonly ('copy' | 'fetch')[],
 ): Promise<void> {
   const missing = sshdUnavailable()
   if (missing !== undefined) {
-    console.log(`SSH file transfer skipped: ${missing}`)
+    say(`SSH file transfer skipped: ${missing}`)
     return
   }
   // the remote files are written by the sshd test user
@@ -203,17 +237,15 @@ async function benchSshTransfer(
       findSshClient() === undefined
         ? 'the ssh client is missing (apt-get install openssh-client)'
         : measurePowerShell(pwsh, src, dir, sshSession(peer))
-    if (typeof theirs === 'string') console.log(`Copy-Item over SSH comparison failed: ${theirs}`)
-    console.log(
-      `\nover SSH (private sshd on 127.0.0.1:${peer.port})   psrp SSHConnection   Copy-Item (New-PSSession -HostName)   ratio (ours / Copy-Item)`,
+    if (typeof theirs === 'string') say(`Copy-Item over SSH comparison failed: ${theirs}`)
+    rows(
+      'SSH',
+      mib,
+      ours,
+      typeof theirs === 'string' ? undefined : theirs,
+      'Copy-Item over New-PSSession -HostName',
+      kinds,
     )
-    for (const kind of ['copy', 'fetch'] as const) {
-      const ps = typeof theirs === 'string' ? undefined : theirs[kind]
-      const label = kind === 'copy' ? 'copy (-ToSession)' : 'fetch (-FromSession)'
-      console.log(
-        `${label.padEnd(40)} ${rate(ours[kind]).padStart(18)}   ${rate(ps).padStart(30)}          ${(ps === undefined ? '—' : `${(ps / ours[kind]).toFixed(2)}x`).padStart(8)}`,
-      )
-    }
   } finally {
     await peer.close()
   }

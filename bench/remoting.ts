@@ -42,7 +42,13 @@ function workloads(): Workload[] {
   const stream = size('PSRP_BENCH_STREAM', 1_000_000, 100_000)
   const items = size('PSRP_BENCH_ITEMS', 100_000, 20_000)
   return [
-    { key: 'invoke', name: `${invokes} sequential $null invokes`, script: '$null', repeat: invokes, objects: 1 },
+    {
+      key: 'invoke',
+      name: `${invokes} sequential $null invokes`,
+      script: '$null',
+      repeat: invokes,
+      objects: 1,
+    },
     { key: 'stream', name: `1..${stream} streamed`, script: `1..${stream}`, repeat: 1, objects: stream },
     {
       key: 'items',

@@ -100,7 +100,8 @@ public static class PsrpBench {
   } else {
     say('pwsh not found: PowerShell PSSerializer comparison skipped')
   }
-  const mbs = (ms: number | undefined): number | null => (ms === undefined ? null : bytes / 1048576 / (ms / 1000))
+  const mbs = (ms: number | undefined): number | null =>
+    ms === undefined ? null : bytes / 1048576 / (ms / 1000)
   const params = { objects: COUNT, bytes }
   if (wantDes)
     report({

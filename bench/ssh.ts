@@ -5,14 +5,17 @@
  * private sshd (test/peers/sshd) in the same run, both reusing one session. Prints figures and
  * ratios; never fails on numbers. Needs root, openssh-server and openssh-client.
  *
- * Sizes: `PSRP_BENCH_SSH_INVOKES` (default 300 sequential invokes of `1`), `PSRP_BENCH_SSH_STREAM`
- * (default 200,000 integers streamed).
+ * Sizes (full / `--quick`): `PSRP_BENCH_SSH_INVOKES` (300 / 100 sequential invokes of `1`),
+ * `PSRP_BENCH_SSH_STREAM` (200,000 / 50,000 integers streamed). Row tags: `ssh`, `invoke`, `stream`.
  */
 import { spawnSync } from 'node:child_process'
 import { PowerShell, RunspacePool, SSHConnection } from '../src/index.ts'
 import { findSshClient, sshdUnavailable, startSshd, type SshdPeer } from '../test/peers/sshd/index.ts'
+import { report, say, size, wants } from './report.ts'
 
 interface SshWorkload {
+  /** Row tag: `invoke` or `stream`. */
+  readonly key: 'invoke' | 'stream'
   readonly name: string
   readonly script: string
   readonly repeat: number
@@ -20,11 +23,11 @@ interface SshWorkload {
 }
 
 function workloads(): SshWorkload[] {
-  const invokes = Number(process.env['PSRP_BENCH_SSH_INVOKES'] ?? 300)
-  const stream = Number(process.env['PSRP_BENCH_SSH_STREAM'] ?? 200_000)
+  const invokes = size('PSRP_BENCH_SSH_INVOKES', 300, 100)
+  const stream = size('PSRP_BENCH_SSH_STREAM', 200_000, 50_000)
   return [
-    { name: `${invokes} sequential invokes of 1`, script: '1', repeat: invokes, objects: 1 },
-    { name: `1..${stream} streamed`, script: `1..${stream}`, repeat: 1, objects: stream },
+    { key: 'invoke', name: `${invokes} sequential invokes of 1`, script: '1', repeat: invokes, objects: 1 },
+    { key: 'stream', name: `1..${stream} streamed`, script: `1..${stream}`, repeat: 1, objects: stream },
   ]
 }
 
@@ -87,42 +90,42 @@ Remove-PSSession $s
   return out
 }
 
-/** Runs the SSH benchmarks against a private sshd and prints a table (or why they were skipped). */
+/** Runs the SSH benchmarks against a private sshd and prints their rows (or why they were skipped). */
 export async function benchSsh(pwsh: string | undefined): Promise<void> {
+  const list = workloads().filter((w) => wants('ssh', w.key))
+  if (list.length === 0) return
   if (pwsh === undefined) {
-    console.log('\npwsh not found: SSH benchmarks skipped')
+    say('pwsh not found: SSH benchmarks skipped')
     return
   }
   const missing = sshdUnavailable()
   if (missing !== undefined) {
-    console.log(`\nSSH benchmarks skipped: ${missing}`)
+    say(`SSH benchmarks skipped: ${missing}`)
     return
   }
-  const list = workloads()
   const peer = await startSshd({ pwsh })
   try {
-    console.log(
-      `\nremoting over SSH (private sshd on 127.0.0.1:${peer.port}, powershell subsystem, ed25519 key)`,
-    )
+    say(`remoting over SSH (private sshd on 127.0.0.1:${peer.port}, powershell subsystem, ed25519 key)`)
     const ours = await measureOurs(peer, list)
     const theirs =
       findSshClient() === undefined
         ? 'the ssh client is missing (apt-get install openssh-client)'
         : measurePowerShell(pwsh, peer, list)
-    if (typeof theirs === 'string') console.log(`PowerShell SSH client comparison failed: ${theirs}`)
-    console.log(
-      '                                         psrp SSHConnection   PowerShell -HostName   ratio (PS / ours)',
-    )
+    if (typeof theirs === 'string') say(`PowerShell SSH client comparison failed: ${theirs}`)
     for (const w of list) {
       const ms = ours.get(w.name) as number
       const ps = typeof theirs === 'string' ? undefined : theirs.get(w.name)
-      const figure = (t: number): string =>
-        w.repeat > 1
-          ? `${(t / w.repeat).toFixed(2).padStart(8)} ms/call`
-          : `${((w.objects / t) * 1000).toFixed(0).padStart(8)} obj/s `
-      console.log(
-        `${w.name.padEnd(40)} ${figure(ms).padStart(18)}   ${(ps === undefined ? '—' : figure(ps)).padStart(20)}   ${(ps === undefined ? '—' : `${(ps / ms).toFixed(2)}x`).padStart(8)}`,
-      )
+      const perCall = w.repeat > 1
+      const value = (t: number): number => (perCall ? t / w.repeat : (w.objects / t) * 1000)
+      report({
+        name: w.key === 'invoke' ? 'invoke 1, SSH' : 'stream 1..n, SSH',
+        unit: perCall ? 'ms/call' : 'obj/s',
+        psrp: value(ms),
+        peer: ps === undefined ? null : value(ps),
+        peerName: 'Invoke-Command -HostName (ssh binary)',
+        better: perCall ? 'lower' : 'higher',
+        params: perCall ? { calls: w.repeat } : { objects: w.objects },
+      })
     }
   } finally {
     await peer.close()
