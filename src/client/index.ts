@@ -57,3 +57,20 @@ export {
   type TransferProgress,
   type TransferResult,
 } from './file-transfer.ts'
+export {
+  runOnHosts,
+  type FleetTarget,
+  type FleetWork,
+  type FleetWorkContext,
+  type FleetPhase,
+  type RunOnHostsOptions,
+  type HostResult,
+  type HostSuccess,
+  type HostFailure,
+} from './fleet.ts'
+export {
+  parseFleetTarget,
+  parseInventory,
+  type FleetTargetKind,
+  type FleetTargetSpec,
+} from './fleet-target.ts'
