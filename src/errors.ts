@@ -132,6 +132,86 @@ export class AuthenticationError extends PsrpError {
   }
 }
 
+/** The SSH server's host key, as given to a `HostKeyPolicy` `verify` callback and in {@link HostKeyVerificationError}. */
+export interface SSHHostKey {
+  /** The host name checked (`HostKeyAlias` if configured, else the host connected to). */
+  readonly host: string
+  /** The port connected to. */
+  readonly port: number
+  /** e.g. `ssh-ed25519`. */
+  readonly keyType: string
+  /** The public key blob. */
+  readonly key: Uint8Array
+  /** `SHA256:…` as `ssh-keygen -l` prints it. */
+  readonly fingerprint: string
+  /** `MD5:aa:bb:…`. */
+  readonly md5Fingerprint: string
+}
+
+/** Why a host key was refused. */
+export type HostKeyProblem = 'unknown' | 'changed' | 'revoked' | 'rejected'
+
+/**
+ * The server's host key failed verification (a kind of {@link AuthenticationError}: the server could
+ * not prove who it is), with code `ERR_HOST_KEY`. `problem` says how; `hostKey.fingerprint` is the key
+ * it presented.
+ */
+export class HostKeyVerificationError extends AuthenticationError {
+  /** `unknown` (not listed), `changed` (another key listed: possible attack), `revoked`, `rejected` (by policy). */
+  readonly problem: HostKeyProblem
+  /** The key the server presented. */
+  readonly hostKey: SSHHostKey
+  /** The known_hosts files consulted (empty for fingerprint/callback policies). */
+  readonly knownHostsFiles: readonly string[]
+  constructor(
+    message: string,
+    problem: HostKeyProblem,
+    hostKey: SSHHostKey,
+    knownHostsFiles: readonly string[],
+    options?: PsrpErrorOptions,
+  ) {
+    super(message, { ...options, code: 'ERR_HOST_KEY' })
+    this.problem = problem
+    this.hostKey = hostKey
+    this.knownHostsFiles = knownHostsFiles
+  }
+}
+
+/**
+ * The RFC 4120 §7.5.9 codes of a KDC refusing the user's credentials themselves:
+ * KDC_ERR_CLIENT_REVOKED (18), KDC_ERR_KEY_EXPIRED (23), KDC_ERR_PREAUTH_FAILED (24).
+ */
+const KRB_CREDENTIALS_REJECTED: ReadonlySet<number> = new Set([18, 23, 24])
+
+/**
+ * A Kerberos protocol error reported by a KDC or acceptor (KRB-ERROR, RFC 4120 §5.9.1), or a reply
+ * the user's key does not decrypt: an {@link AuthenticationError} (`ERR_AUTHENTICATION`) with the
+ * Kerberos error code and its name.
+ */
+export class KerberosError extends AuthenticationError {
+  /** The RFC 4120 §7.5.9 error code. */
+  readonly krbErrorCode: number
+  /** Its name, e.g. `KDC_ERR_PREAUTH_FAILED`. */
+  readonly krbErrorName: string
+  /**
+   * @param krbErrorCode the RFC 4120 §7.5.9 error code
+   * @param krbErrorName its RFC 4120 name, e.g. `KDC_ERR_PREAUTH_FAILED`
+   */
+  constructor(message: string, krbErrorCode: number, krbErrorName: string, options?: PsrpErrorOptions) {
+    super(message, options)
+    this.krbErrorCode = krbErrorCode
+    this.krbErrorName = krbErrorName
+  }
+
+  /**
+   * The KDC refused the user's credentials themselves (wrong password or key, account disabled or
+   * locked, password expired): another mechanism with the same credentials would fail as well.
+   */
+  get credentialsRejected(): boolean {
+    return KRB_CREDENTIALS_REJECTED.has(this.krbErrorCode)
+  }
+}
+
 /** Details of a WS-Management fault (MS-WSMV 2.2.4.x). */
 export interface WSManFaultDetails {
   code?: string
@@ -243,6 +323,8 @@ export type AnyPsrpError =
   | TimeoutError
   | AbortError
   | AuthenticationError
+  | HostKeyVerificationError
+  | KerberosError
   | WSManFaultError
   | PipelineFailedError
   | PipelineStoppedError

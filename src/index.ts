@@ -26,7 +26,6 @@ export {
   type WSManKerberosOptions,
   type WSManRequestOptions,
 } from './transport/wsman-connection.ts'
-export { KerberosError } from './auth/kerberos/kdc-exchange.ts'
 export { WSManPsrpTransport } from './transport/wsman-psrp.ts'
 export { BasicAuth, CertificateAuth, type HttpAuthenticator } from './transport/http/index.ts'
 export {
@@ -47,13 +46,10 @@ export {
 // SSH and named-pipe transports (PowerShell 7's SSH remoting and Enter-PSHostProcess, in-process)
 export {
   SSHConnection,
-  HostKeyVerificationError,
   type SSHConnectionOptions,
   type SSHConnectionInfo,
-  type SSHHostKey,
   type SSHAuthMethod,
   type HostKeyPolicy,
-  type HostKeyProblem,
   type KeyboardInteractiveChallenge,
   type KeyboardInteractiveHandler,
 } from './transport/ssh.ts'

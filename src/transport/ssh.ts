@@ -38,11 +38,12 @@ import type {
 } from 'ssh2'
 import {
   AuthenticationError,
+  HostKeyVerificationError,
   InvalidArgumentError,
   TimeoutError,
   TransportError,
   type PsrpError,
-  type PsrpErrorOptions,
+  type SSHHostKey,
 } from '../errors.ts'
 import type { OutOfProcSessionOptions } from '../outofproc/index.ts'
 import {
@@ -64,21 +65,6 @@ import { parseSshConfig, resolveSshConfig, type ResolvedSshConfig } from './ssh-
 
 const { Client, utils } = ssh2
 
-/** The server's host key, as given to a {@link HostKeyPolicy} `verify` callback and in errors. */
-export interface SSHHostKey {
-  /** The host name checked (`HostKeyAlias` if configured, else the host connected to). */
-  readonly host: string
-  readonly port: number
-  /** e.g. `ssh-ed25519`. */
-  readonly keyType: string
-  /** The public key blob. */
-  readonly key: Uint8Array
-  /** `SHA256:…` as `ssh-keygen -l` prints it. */
-  readonly fingerprint: string
-  /** `MD5:aa:bb:…`. */
-  readonly md5Fingerprint: string
-}
-
 /**
  * How the server's host key is verified.
  *
@@ -93,35 +79,6 @@ export type HostKeyPolicy =
   | { readonly fingerprint: string | readonly string[] }
   | { readonly verify: (key: SSHHostKey) => boolean | Promise<boolean> }
   | 'insecure-accept-any'
-
-/** Why a host key was refused. */
-export type HostKeyProblem = 'unknown' | 'changed' | 'revoked' | 'rejected'
-
-/**
- * The server's host key failed verification (a kind of {@link AuthenticationError}: the server could
- * not prove who it is), with code `ERR_HOST_KEY`. `problem` says how; `hostKey.fingerprint` is the key
- * it presented.
- */
-export class HostKeyVerificationError extends AuthenticationError {
-  /** `unknown` (not listed), `changed` (another key listed: possible attack), `revoked`, `rejected` (by policy). */
-  readonly problem: HostKeyProblem
-  /** The key the server presented. */
-  readonly hostKey: SSHHostKey
-  /** The known_hosts files consulted (empty for fingerprint/callback policies). */
-  readonly knownHostsFiles: readonly string[]
-  constructor(
-    message: string,
-    problem: HostKeyProblem,
-    hostKey: SSHHostKey,
-    knownHostsFiles: readonly string[],
-    options?: PsrpErrorOptions,
-  ) {
-    super(message, { ...options, code: 'ERR_HOST_KEY' })
-    this.problem = problem
-    this.hostKey = hostKey
-    this.knownHostsFiles = knownHostsFiles
-  }
-}
 
 /** One keyboard-interactive round: answer every prompt, in order. */
 export interface KeyboardInteractiveChallenge {

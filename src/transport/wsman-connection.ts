@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, ProtocolError, type PsrpError } from '../errors.ts'
+import { InvalidArgumentError, KerberosError, ProtocolError, type PsrpError } from '../errors.ts'
 import { randomGuid } from '../internal/guid.ts'
 import {
   buildEnvelope,
@@ -46,7 +46,6 @@ import type { Krb5Config } from '../auth/kerberos/krb5-conf.ts'
 import type { ChannelBindings } from '../auth/ntlm/channel-bindings.ts'
 import { createKerberosContext, kdcOption } from './kdc.ts'
 import type { KerberosContext } from '../auth/kerberos/context.ts'
-import { KerberosError } from '../auth/kerberos/kdc-exchange.ts'
 import { KerberosTicketCache } from '../auth/kerberos/ticket-cache.ts'
 import type { AuthConnectionContext } from './http/auth.ts'
 import type { SecurityContext } from '../auth/security-context.ts'

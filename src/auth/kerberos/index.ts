@@ -39,7 +39,6 @@ export * from './messages/index.ts'
 export {
   buildKrbCred,
   isForwardable,
-  KerberosError,
   krbErrorToError,
   krbtgtPrincipal,
   makeNonce,

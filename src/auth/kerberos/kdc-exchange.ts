@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { AuthenticationError, CryptoError, ProtocolError } from '../../errors.ts'
+import { AuthenticationError, CryptoError, KerberosError, ProtocolError } from '../../errors.ts'
 import {
   EncType,
   type KerberosKey,
@@ -89,31 +89,6 @@ export interface ExchangeEnvironment {
   readonly random: RandomSource
 }
 
-/** A Kerberos protocol error reported by a KDC or acceptor (KRB-ERROR, RFC 4120 §5.9.1). */
-export class KerberosError extends AuthenticationError {
-  /** The RFC 4120 §7.5.9 error code. */
-  readonly krbErrorCode: number
-  /** Its name, e.g. `KDC_ERR_PREAUTH_FAILED`. */
-  readonly krbErrorName: string
-  constructor(message: string, code: number, options?: { cause?: unknown }) {
-    super(message, options)
-    this.krbErrorCode = code
-    this.krbErrorName = krbErrorName(code)
-  }
-
-  /**
-   * The KDC refused the user's credentials themselves (wrong password or key, account disabled or
-   * locked, password expired): another mechanism with the same credentials would fail as well.
-   */
-  get credentialsRejected(): boolean {
-    return (
-      this.krbErrorCode === KrbErrorCode.KDC_ERR_PREAUTH_FAILED ||
-      this.krbErrorCode === KrbErrorCode.KDC_ERR_CLIENT_REVOKED ||
-      this.krbErrorCode === KrbErrorCode.KDC_ERR_KEY_EXPIRED
-    )
-  }
-}
-
 /** What the error message may name (principals only, never secrets). */
 export interface ErrorContext {
   /** The client principal text. */
@@ -161,7 +136,7 @@ export function krbErrorToError(e: KrbError, ctx: ErrorContext = {}): KerberosEr
     default:
       msg = `Kerberos: request refused`
   }
-  return new KerberosError(`${msg} (${name}, code ${e.errorCode}${text})`, e.errorCode)
+  return new KerberosError(`${msg} (${name}, code ${e.errorCode}${text})`, e.errorCode, name)
 }
 
 /** The credentials the AS exchange can use: a password, or long-term keys (keytab). */
@@ -370,10 +345,12 @@ export async function requestTgt(
         ? new KerberosError(
             `Kerberos: the keytab key for ${clientText} does not decrypt the AS-REP (wrong key)`,
             KrbErrorCode.KRB_AP_ERR_BAD_INTEGRITY,
+            krbErrorName(KrbErrorCode.KRB_AP_ERR_BAD_INTEGRITY),
           )
         : new KerberosError(
             `Kerberos: the password for ${clientText} was wrong (the AS-REP does not decrypt)`,
             KrbErrorCode.KRB_AP_ERR_BAD_INTEGRITY,
+            krbErrorName(KrbErrorCode.KRB_AP_ERR_BAD_INTEGRITY),
           ),
     )
     if (part.nonce !== nonce)
