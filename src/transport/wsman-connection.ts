@@ -24,6 +24,7 @@ import {
   type WSManRequest,
   type WSManResponse,
 } from '../wsman/index.ts'
+import { DEFAULT_MAX_RESPONSE_LENGTH } from '../wsman/response.ts'
 import {
   BasicAuth,
   CertificateAuth,
@@ -109,6 +110,29 @@ export interface WSManConnectionOptions {
   operationTimeout?: number | undefined
   /** Largest envelope the server accepts, in bytes (default 153 600, WinRM's default). */
   maxEnvelopeSize?: number | undefined
+  /**
+   * Largest HTTP response head (status line and headers) accepted from the server, or from a proxy
+   * answering `CONNECT`, in bytes; default 65 536 (64 KiB). A longer head fails the request with a
+   * {@link ProtocolError} (`ERR_PROTOCOL`, not retried) before it is buffered. Not a positive integer:
+   * the constructor throws {@link InvalidArgumentError} (`ERR_INVALID_ARGUMENT`). All limits:
+   * docs/limits.md.
+   */
+  maxHeaderSize?: number | undefined
+  /**
+   * Largest HTTP response body accepted, in bytes as they arrive (encrypted, when WinRM message
+   * encryption is on); default 67 108 864 (64 MiB). A larger announced `Content-Length`, or more bytes
+   * than that, fails the request with a {@link ProtocolError} (`ERR_PROTOCOL`, not retried) before the
+   * bytes are kept. Not a positive integer: the constructor throws {@link InvalidArgumentError}.
+   */
+  maxResponseSize?: number | undefined
+  /**
+   * Largest SOAP envelope accepted in a response, in characters of the (decrypted) text; default
+   * 67 108 864 (64 Mi). A longer one fails the request with a {@link ProtocolError} (`ERR_PROTOCOL`)
+   * before it is parsed. Not a positive integer: the constructor throws {@link InvalidArgumentError}.
+   * (Unlike {@link maxEnvelopeSize}, which is what the server is asked to respect, this is enforced
+   * here, on whatever the server sends.)
+   */
+  maxResponseEnvelopeLength?: number | undefined
   /** `wsman:Locale` (e.g. `en-US`). */
   locale?: string | undefined
   /** `wsman:DataLocale`. */
@@ -357,6 +381,7 @@ export class WSManConnection {
   readonly configurationName: string | undefined
   #envelope: EnvelopeOptions
   readonly #readTimeout: number
+  readonly #maxResponseEnvelopeLength: number
 
   constructor(options: WSManConnectionOptions) {
     this.operationTimeout = options.operationTimeout ?? DEFAULT_OPERATION_TIMEOUT
@@ -365,6 +390,13 @@ export class WSManConnection {
     if (!(this.maxEnvelopeSize >= 8192))
       throw new InvalidArgumentError('maxEnvelopeSize must be at least 8192 bytes')
     this.#readTimeout = options.readTimeout ?? 30_000
+    const envelopeLength = options.maxResponseEnvelopeLength ?? DEFAULT_MAX_RESPONSE_LENGTH
+    if (!Number.isSafeInteger(envelopeLength) || envelopeLength <= 0) {
+      throw new InvalidArgumentError(
+        `maxResponseEnvelopeLength must be a positive integer, got ${String(envelopeLength)}`,
+      )
+    }
+    this.#maxResponseEnvelopeLength = envelopeLength
     kdcOption(options.kerberos?.kdc, 'kerberos.kdc') // checked here, not at the first KDC request
     this.configurationName = options.configurationName
     this.http = new WSManHttpClient({
@@ -381,6 +413,8 @@ export class WSManConnection {
       readTimeout: this.#readTimeout,
       auth: authenticator(options),
       allowUnencryptedBasic: options.allowUnencryptedBasic,
+      maxHeaderSize: options.maxHeaderSize,
+      maxResponseSize: options.maxResponseSize,
       trace: options.trace,
     })
     this.#envelope = {
@@ -411,7 +445,10 @@ export class WSManConnection {
         `the WinRM server answered ${request.action} with HTTP ${res.status} and no body`,
       )
     }
-    const parsed = parseResponse(res.body, { relatesTo: messageId })
+    const parsed = parseResponse(res.body, {
+      relatesTo: messageId,
+      maxLength: this.#maxResponseEnvelopeLength,
+    })
     if (parsed.kind === 'fault') throw faultToError(parsed.fault, { redact: res.redact })
     if (res.status !== 200 && parsed.kind !== 'timedOut') {
       throw new ProtocolError(`the WinRM server answered ${request.action} with HTTP ${res.status}`)

@@ -139,9 +139,16 @@ export interface ParseResponseOptions {
    * differs is a {@link ProtocolError}.
    */
   readonly relatesTo?: string
-  /** Largest envelope accepted, in characters (default 64 MiB), checked before parsing (docs/limits.md). */
+  /**
+   * Largest envelope accepted, in characters (UTF-16 code units); default
+   * {@link DEFAULT_MAX_RESPONSE_LENGTH}. Checked before parsing: a longer envelope is a
+   * {@link ProtocolError} (`ERR_PROTOCOL`). All limits: docs/limits.md.
+   */
   readonly maxLength?: number
 }
+
+/** Default of {@link ParseResponseOptions.maxLength}: 64 Mi characters. */
+export const DEFAULT_MAX_RESPONSE_LENGTH = 64 * 1024 * 1024
 
 const ACK_KINDS: Readonly<Record<string, AckResponse['kind']>> = {
   [WSManAction.SendResponse]: 'sent',
@@ -171,7 +178,7 @@ function bareUuid(id: string): string {
 
 function parseEnvelope(xml: string, options: ParseResponseOptions): WSManResponse {
   const tree = parseXml(xml, {
-    maxLength: options.maxLength ?? 64 * 1024 * 1024,
+    maxLength: options.maxLength ?? DEFAULT_MAX_RESPONSE_LENGTH,
     error: (message, offset) =>
       new ProtocolError(`malformed WS-Management response: ${message} at offset ${offset}`),
   })

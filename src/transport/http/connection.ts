@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls'
 import { InvalidStateError } from '../../errors.ts'
 import type { AuthSession } from './auth.ts'
 import { classifySocketError, protocolFailure, type ConnectionFailure } from './connector.ts'
-import { ResponseParser, type ParsedResponse } from './http1.ts'
+import { ResponseParser, type ParsedResponse, type ResponseParserOptions } from './http1.ts'
 import { abortReason } from './signals.ts'
 
 interface Pending {
@@ -18,6 +18,9 @@ interface Pending {
   readonly resolve: (res: ParsedResponse) => void
   readonly reject: (err: unknown) => void
 }
+
+/** The size limits every response on a connection is parsed with (head and body, in bytes). */
+export type ResponseLimits = Pick<ResponseParserOptions, 'maxHeaderSize' | 'maxBodySize'>
 
 /** An open connection to the server (possibly through a proxy tunnel). */
 export class HttpConnection {
@@ -30,7 +33,7 @@ export class HttpConnection {
   /** The authentication state bound to this connection. */
   readonly session: AuthSession
   readonly #where: string
-  readonly #maxBodySize: number
+  readonly #limits: ResponseLimits
   #exchanges = 0
   #pending: Pending | undefined
   #closed = false
@@ -43,14 +46,14 @@ export class HttpConnection {
     },
     session: AuthSession,
     where: string,
-    maxBodySize: number,
+    limits: ResponseLimits,
   ) {
     this.socket = opened.socket
     this.absoluteForm = opened.absoluteForm
     this.peerCertificate = opened.peerCertificate
     this.session = session
     this.#where = where
-    this.#maxBodySize = maxBodySize
+    this.#limits = limits
     const socket = this.socket
     socket.setNoDelay(true)
     // TCP keep-alive probes keep long-polls alive through NAT and detect dead peers
@@ -91,7 +94,7 @@ export class HttpConnection {
       }
       signal.addEventListener('abort', onAbort, { once: true })
       this.#pending = {
-        parser: new ResponseParser({ maxBodySize: this.#maxBodySize }),
+        parser: new ResponseParser(this.#limits),
         resolve: (res) => {
           signal.removeEventListener('abort', onAbort)
           resolve(res)

@@ -197,11 +197,15 @@ function waitFor(socket: Socket, event: string, where: string, signal: AbortSign
   })
 }
 
+/** Largest body of a proxy's refusal of `CONNECT` (never used: only its status is read). */
+const MAX_CONNECT_BODY = 1024 * 1024
+
 /** Sends `CONNECT host:port` on a proxy connection and waits for the 2xx. */
 async function tunnel(
   socket: Socket,
   target: Target,
   proxy: ProxyConfig,
+  maxHeaderSize: number | undefined,
   signal: AbortSignal,
 ): Promise<void> {
   const authority = hostPort(target.host, target.port)
@@ -211,7 +215,7 @@ async function tunnel(
   ]
   if (proxy.authorization !== undefined) headers.push(['Proxy-Authorization', proxy.authorization])
   const where = `proxy ${proxy.display}`
-  const parser = new ResponseParser({ connect: true, maxBodySize: 1024 * 1024 })
+  const parser = new ResponseParser({ connect: true, maxHeaderSize, maxBodySize: MAX_CONNECT_BODY })
   await new Promise<void>((resolve, reject) => {
     const cleanup = (): void => {
       socket.off('data', onData)
@@ -307,6 +311,11 @@ export interface ConnectOptions {
   readonly tls: TlsSettings
   /** The proxy to go through, if any. */
   readonly proxy: ProxyConfig | undefined
+  /**
+   * Largest head of the proxy's answer to `CONNECT`, in bytes (default 64 KiB, as for the server's
+   * responses); a longer one fails the attempt with a {@link ProtocolError}.
+   */
+  readonly maxHeaderSize?: number | undefined
 }
 
 /**
@@ -341,7 +350,7 @@ export async function openSocket(options: ConnectOptions, signal: AbortSignal): 
     await waitFor(socket, 'connect', proxyWhere, signal)
   }
   if (!target.tls) return { socket, absoluteForm: true, peerCertificate: undefined }
-  await tunnel(socket, target, proxy, signal)
+  await tunnel(socket, target, proxy, options.maxHeaderSize, signal)
   const tls = await startTls(socket, target.host, target.port, options.tls, where, signal)
   return { socket: tls, absoluteForm: false, peerCertificate: peerCertificate(tls) }
 }

@@ -31,11 +31,22 @@ export interface ParsedResponse {
   readonly closeConnection: boolean
 }
 
-/** Limits of {@link ResponseParser}. */
+/** Default of {@link ResponseParserOptions.maxHeaderSize}: 64 KiB. */
+export const DEFAULT_MAX_HEADER_SIZE = 64 * 1024
+/** Default of {@link ResponseParserOptions.maxBodySize}: 64 MiB. */
+export const DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+
+/** Limits of {@link ResponseParser} (all limits: docs/limits.md). */
 export interface ResponseParserOptions {
-  /** Largest accepted status line + headers, in bytes; default 64 KiB. */
+  /**
+   * Largest accepted status line + headers, in bytes (also each trailer line); default
+   * {@link DEFAULT_MAX_HEADER_SIZE}. A longer head is a {@link ProtocolError}, raised before it is buffered.
+   */
   maxHeaderSize?: number | undefined
-  /** Largest accepted body, in bytes; default 64 MiB. */
+  /**
+   * Largest accepted body, in bytes (after de-chunking); default {@link DEFAULT_MAX_BODY_SIZE}. A larger
+   * `Content-Length`, or more body bytes, is a {@link ProtocolError}, raised before the bytes are kept.
+   */
   maxBodySize?: number | undefined
   /** True for the response to a `CONNECT`: a 2xx has no body and the bytes after the head are the tunnel. */
   connect?: boolean | undefined
@@ -193,8 +204,8 @@ export class ResponseParser {
   #rest: Buffer[] = []
 
   constructor(options: ResponseParserOptions = {}) {
-    this.#maxHeaderSize = options.maxHeaderSize ?? 64 * 1024
-    this.#maxBodySize = options.maxBodySize ?? 64 * 1024 * 1024
+    this.#maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE
+    this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE
     this.#connect = options.connect ?? false
   }
 

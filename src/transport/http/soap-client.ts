@@ -34,9 +34,11 @@ import {
   type ClientCertificate,
   type HttpAuthenticator,
 } from './auth.ts'
-import { HttpConnection } from './connection.ts'
+import { HttpConnection, type ResponseLimits } from './connection.ts'
 import { ConnectionFailure, hostPort, openSocket, type TlsSettings } from './connector.ts'
 import {
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_HEADER_SIZE,
   headerValue,
   headerValues,
   serializeRequestHead,
@@ -100,7 +102,19 @@ export interface WSManHttpClientOptions {
   auth: HttpAuthenticator
   /** Allow Basic authentication over plain HTTP (password and messages unencrypted); default `false`. */
   allowUnencryptedBasic?: boolean | undefined
-  /** Largest accepted response body in bytes; default 64 MiB. */
+  /**
+   * Largest HTTP response head accepted (status line and headers; also a proxy's answer to `CONNECT`),
+   * in bytes; default 65 536 (64 KiB). A longer head fails the request with a {@link ProtocolError}
+   * (`ERR_PROTOCOL`, not retried) before it is buffered. Must be a positive integer, else the
+   * constructor throws {@link InvalidArgumentError} (`ERR_INVALID_ARGUMENT`).
+   */
+  maxHeaderSize?: number | undefined
+  /**
+   * Largest HTTP response body accepted, in bytes as received (still encrypted when message encryption
+   * is on, after de-chunking); default 67 108 864 (64 MiB). A larger `Content-Length`, or more bytes,
+   * fails the request with a {@link ProtocolError} (`ERR_PROTOCOL`, not retried) before the bytes are
+   * kept. Must be a positive integer, else the constructor throws {@link InvalidArgumentError}.
+   */
   maxResponseSize?: number | undefined
   /**
    * Receives one line per connection, HTTP exchange and retry: method, URL, lane, connection number,
@@ -206,6 +220,14 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v
 }
 
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback
+  if (!Number.isSafeInteger(v) || v <= 0) {
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`)
+  }
+  return v
+}
+
 /**
  * WS-Management over HTTP(S): `post()` sends one SOAP envelope and returns the HTTP response.
  *
@@ -225,7 +247,7 @@ export class WSManHttpClient {
   readonly #connectTimeout: number
   readonly #readTimeout: number
   readonly #retry: RetryPolicy
-  readonly #maxResponseSize: number
+  readonly #responseLimits: ResponseLimits
   readonly #lanes = new Map<HttpLane, Lane>()
   readonly #closing = new AbortController()
   readonly #trace: (line: string) => void
@@ -256,7 +278,10 @@ export class WSManHttpClient {
     }
     this.#connectTimeout = positive('connectTimeout', options.connectTimeout, 30_000)
     this.#readTimeout = positive('readTimeout', options.readTimeout, 30_000)
-    this.#maxResponseSize = positive('maxResponseSize', options.maxResponseSize, 64 * 1024 * 1024)
+    this.#responseLimits = {
+      maxHeaderSize: positiveInteger('maxHeaderSize', options.maxHeaderSize, DEFAULT_MAX_HEADER_SIZE),
+      maxBodySize: positiveInteger('maxResponseSize', options.maxResponseSize, DEFAULT_MAX_BODY_SIZE),
+    }
     this.#retry = retryPolicy(options.retries)
     this.#auth = options.auth
     this.#trace = options.trace ?? debugTrace
@@ -460,6 +485,7 @@ export class WSManHttpClient {
           target: { host: this.#host, port: this.#port, tls: this.#tls },
           tls: this.#tlsSettings,
           proxy: this.#proxy,
+          maxHeaderSize: this.#responseLimits.maxHeaderSize,
         },
         connecting.signal,
       )
@@ -479,7 +505,7 @@ export class WSManHttpClient {
       opened.socket.destroy()
       throw this.#authError(err)
     }
-    const conn = new HttpConnection(opened, session, where, this.#maxResponseSize)
+    const conn = new HttpConnection(opened, session, where, this.#responseLimits)
     this.#connectionIds.set(conn, this.#connections)
     this.#trace(`connection #${this.#connections} to ${where}${this.#tls ? ' (TLS)' : ''}`)
     if (this.closed) conn.destroy()
