@@ -61,7 +61,10 @@ export interface ClientOptions {
   maxRunspaces?: number | undefined
   /** The host for remote `Write-Host`, `Read-Host`, prompts (default none; see {@link RunPsOptions.host}). */
   host?: PSHost | undefined
-  /** Further runspace-pool options (configuration name, protocol version, application arguments …). */
+  /**
+   * Further runspace-pool options (configuration name, protocol version, application arguments, the
+   * limits on what the server sends: `maxReceivedObjectSize`, `maxClixmlDepth`, `maxClixmlLength` …).
+   */
   pool?: Omit<RunspacePoolOptions, 'maxRunspaces' | 'host' | 'signal' | 'timeout'> | undefined
   /** Milliseconds allowed to open the pool on first use (default 60 000). */
   openTimeout?: number | undefined

@@ -90,6 +90,20 @@ export interface RunspacePoolOptions extends CallOptions {
    * buffered (all limits: docs/limits.md).
    */
   maxReceivedObjectSize?: number
+  /**
+   * Deepest element nesting accepted in the CLIXML of any message from the server (pool data, pipeline
+   * output, records, host calls); default 256. A deeper message fails the pool with a `ProtocolError`
+   * (`ERR_PROTOCOL`) whose `cause` is a `ClixmlError` (`ERR_CLIXML`), checked as each element opens.
+   * Not a positive integer: `open`/`connect` reject with `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`).
+   */
+  maxClixmlDepth?: number
+  /**
+   * Longest CLIXML text of one message from the server, in characters; default 67 108 864 (64 Mi),
+   * so `maxReceivedObjectSize` (bytes) is the tighter bound unless raised. A longer message fails the
+   * pool with a `ProtocolError` (`ERR_PROTOCOL`) whose `cause` is a `ClixmlError` (`ERR_CLIXML`),
+   * before it is parsed. Not a positive integer: `open`/`connect` reject with `InvalidArgumentError`.
+   */
+  maxClixmlLength?: number
   /** PSThreadOptions value. */
   threadOptions?: number
   /** ApartmentState value. */
@@ -160,7 +174,7 @@ export interface RunspacePoolEvents {
 
 /** A PSRP runspace pool on a server. */
 export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements AsyncDisposable {
-  /** The sans-IO core (for advanced use and diagnostics). */
+  /** @internal the sans-IO core: this pool's protocol state (replay tests read its session key) */
   readonly core: ClientRunspacePool
   readonly #transport: PsrpTransport
   readonly #host: PSHost | undefined
@@ -192,6 +206,12 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       ...(options.maxReceivedObjectSize === undefined
         ? {}
         : { maxReceivedObjectSize: positiveInteger(options.maxReceivedObjectSize, 'maxReceivedObjectSize') }),
+      ...(options.maxClixmlDepth === undefined
+        ? {}
+        : { maxClixmlDepth: positiveInteger(options.maxClixmlDepth, 'maxClixmlDepth') }),
+      ...(options.maxClixmlLength === undefined
+        ? {}
+        : { maxClixmlLength: positiveInteger(options.maxClixmlLength, 'maxClixmlLength') }),
       hostInfo: hostInfoFor(options.host),
       applicationArguments:
         args === undefined ? undefined : args instanceof Map ? args : new Map(Object.entries(args)),

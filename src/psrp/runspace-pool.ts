@@ -75,6 +75,16 @@ export interface ClientRunspacePoolOptions {
   /** Largest message accepted from the server (default 10 MiB; all limits: docs/limits.md). */
   maxReceivedObjectSize?: number
   /**
+   * Deepest CLIXML element nesting accepted in a message body from the server (default 256, the
+   * deserializer's); deeper is a {@link ProtocolError} with a `ClixmlError` cause.
+   */
+  maxClixmlDepth?: number
+  /**
+   * Longest CLIXML message body accepted from the server, in characters (default 64 Mi, the
+   * deserializer's); longer is a {@link ProtocolError} with a `ClixmlError` cause, before parsing.
+   */
+  maxClixmlLength?: number
+  /**
    * Makes the key pair for a session key exchange (called at most once, when first needed). With it,
    * a server's PUBLIC_KEY_REQUEST (MS-PSRP 3.2.5.4.4) is answered with PUBLIC_KEY at once; without it,
    * the request is only reported as a `publicKeyRequested` event.
@@ -571,7 +581,12 @@ export class ClientRunspacePool {
     if (msg.destination !== 'client')
       throw new ProtocolError(`received a message for the server (${msg.typeName ?? msg.type})`)
     const cipher = this.#cipher
-    const decoded = decodeMessageBody(msg.type, msg.data, cipher === undefined ? {} : { cipher })
+    const { maxClixmlDepth: maxDepth, maxClixmlLength: maxLength } = this.#options
+    const decoded = decodeMessageBody(msg.type, msg.data, {
+      ...(cipher === undefined ? {} : { cipher }),
+      ...(maxDepth === undefined ? {} : { maxDepth }),
+      ...(maxLength === undefined ? {} : { maxLength }),
+    })
     const pipeline = msg.pid === NIL_GUID ? undefined : this.#pipelineFor(msg.pid)
     switch (decoded.type) {
       case 'SESSION_CAPABILITY': {
