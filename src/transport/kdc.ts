@@ -31,6 +31,8 @@ import {
   parseKdcAddress,
   parseKrb5Conf,
 } from '../auth/kerberos/krb5-conf.ts'
+import { expandCCacheName } from '../auth/kerberos/ccache-name.ts'
+import { connectKcm } from './kcm.ts'
 
 /** Default per-attempt timeout in milliseconds. */
 export const DEFAULT_KDC_TIMEOUT = 5000
@@ -275,6 +277,28 @@ export function kdcSender(options: KdcSenderOptions = {}): KdcSender {
   }
 }
 
+/**
+ * The cache MIT krb5 would use when KRB5CCNAME is unset: krb5.conf's `[libdefaults]
+ * default_ccache_name` (includes followed, e.g. Fedora's `/etc/krb5.conf.d/kcm_default_ccache` with
+ * `KCM:`), its `%{uid}` tokens expanded, else `FILE:/tmp/krb5cc_<uid>`.
+ */
+export async function systemDefaultCCacheName(
+  krb5Config: string | Krb5Config | undefined,
+  uid: number | undefined,
+): Promise<string | undefined> {
+  let config: Krb5Config
+  try {
+    config = typeof krb5Config === 'object' ? krb5Config : await loadKrb5Config(krb5Config)
+  } catch {
+    config = parseKrb5Conf('')
+  }
+  const configured = config.sections.get('libdefaults')?.get('default_ccache_name')?.[0]
+  if (typeof configured === 'string' && configured !== '') {
+    return expandCCacheName(configured, { uid, tempDir: process.env['TMPDIR'] })
+  }
+  return uid === undefined ? undefined : `FILE:/tmp/krb5cc_${uid}`
+}
+
 /** Options of {@link createKerberosContext}: the context's, with Node defaults for its I/O. */
 export interface NodeKerberosContextOptions extends Omit<
   KerberosContextOptions,
@@ -299,10 +323,7 @@ export function createKerberosContext(options: NodeKerberosContextOptions): Kerb
   const { kdc, timeout, signal, sendKdc, ...rest } = options
   const krb5Config = options.krb5Config ?? process.env['KRB5_CONFIG']?.split(':')[0]
   const uid = typeof process.getuid === 'function' ? process.getuid() : undefined
-  const env = {
-    KRB5_CONFIG: process.env['KRB5_CONFIG'],
-    KRB5CCNAME: process.env['KRB5CCNAME'] ?? (uid === undefined ? undefined : `FILE:/tmp/krb5cc_${uid}`),
-  }
+  const env = { KRB5_CONFIG: process.env['KRB5_CONFIG'], KRB5CCNAME: process.env['KRB5CCNAME'] }
   const config =
     krb5Config === undefined ? undefined : typeof krb5Config === 'string' ? krb5Config : krb5Config
   return new KerberosContext({
@@ -310,6 +331,8 @@ export function createKerberosContext(options: NodeKerberosContextOptions): Kerb
     ...(config === undefined ? {} : { krb5Config: config }),
     env,
     readFile: async (p) => new Uint8Array(await readFile(p)),
+    connectKcm: (socketPath) => connectKcm(socketPath, signal === undefined ? {} : { signal }),
+    defaultCCacheName: () => systemDefaultCCacheName(config, uid),
     sendKdc:
       sendKdc ??
       kdcSender({

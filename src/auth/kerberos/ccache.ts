@@ -55,7 +55,8 @@ function text(r: ByteReader): string {
   }
 }
 
-function principal(r: ByteReader): Principal {
+/** Reads a principal in the ccache (and KCM) format. */
+export function readPrincipal(r: ByteReader): Principal {
   const nameType = r.u32be()
   const count = r.u32be()
   if (count > 64) throw new ProtocolError(`ccache: principal with ${count} components`)
@@ -76,6 +77,50 @@ function skipTyped(r: ByteReader): void {
 
 const time = (s: number): Date => new Date(s * 1000)
 
+/** One credential record: a credential, or a configuration entry (server realm `X-CACHECONF:`). */
+export type CCacheEntry =
+  | { readonly kind: 'credential'; readonly credential: KerberosCredential }
+  | { readonly kind: 'config'; readonly entry: { readonly name: string; readonly value: Uint8Array } }
+
+/**
+ * Reads one credential record of the ccache format (version 3 writes the enctype twice). KCM
+ * (MIT `include/kcm.h`) marshals credentials in the version 4 layout.
+ */
+export function readCredential(r: ByteReader, version: 3 | 4): CCacheEntry {
+  const client = readPrincipal(r)
+  const server = readPrincipal(r)
+  const enctype = r.u16be()
+  if (version === 3) r.u16be()
+  const key = new Uint8Array(data(r))
+  const authtime = r.u32be()
+  const starttime = r.u32be()
+  const endtime = r.u32be()
+  const renewTill = r.u32be()
+  r.u8()
+  const flags = r.u32be()
+  skipTyped(r) // addresses
+  skipTyped(r) // authdata
+  const ticket = new Uint8Array(data(r))
+  data(r)
+  if (server.realm === CONF_REALM) {
+    return { kind: 'config', entry: { name: server.components[1] ?? '', value: ticket } }
+  }
+  return {
+    kind: 'credential',
+    credential: {
+      client,
+      server,
+      sessionKey: { enctype, value: key },
+      ticket,
+      flags,
+      authtime: time(authtime),
+      starttime: starttime === 0 ? undefined : time(starttime),
+      endtime: time(endtime),
+      renewTill: renewTill === 0 ? undefined : time(renewTill),
+    },
+  }
+}
+
 /** Parses a credential cache (`ProtocolError` when malformed or of another version). */
 export function parseCCache(bytes: Uint8Array): CCache {
   const r = new ByteReader(bytes, 0, 'ccache')
@@ -95,40 +140,13 @@ export function parseCCache(bytes: Uint8Array): CCache {
       }
     }
   }
-  const def = principal(r)
+  const def = readPrincipal(r)
   const credentials: KerberosCredential[] = []
   const config: { name: string; value: Uint8Array }[] = []
   while (r.remaining > 0) {
-    const client = principal(r)
-    const server = principal(r)
-    const enctype = r.u16be()
-    if (version === 3) r.u16be()
-    const key = new Uint8Array(data(r))
-    const authtime = r.u32be()
-    const starttime = r.u32be()
-    const endtime = r.u32be()
-    const renewTill = r.u32be()
-    r.u8()
-    const flags = r.u32be()
-    skipTyped(r) // addresses
-    skipTyped(r) // authdata
-    const ticket = new Uint8Array(data(r))
-    data(r)
-    if (server.realm === CONF_REALM) {
-      config.push({ name: server.components[1] ?? '', value: ticket })
-      continue
-    }
-    credentials.push({
-      client,
-      server,
-      sessionKey: { enctype, value: key },
-      ticket,
-      flags,
-      authtime: time(authtime),
-      starttime: starttime === 0 ? undefined : time(starttime),
-      endtime: time(endtime),
-      renewTill: renewTill === 0 ? undefined : time(renewTill),
-    })
+    const entry = readCredential(r, version)
+    if (entry.kind === 'config') config.push(entry.entry)
+    else credentials.push(entry.credential)
   }
   return { version, principal: def, kdcTimeOffset, credentials, config }
 }

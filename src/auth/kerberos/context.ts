@@ -24,7 +24,8 @@
  * by wrap and MIC tokens as in MIT krb5; incoming tokens must arrive in order.
  *
  * I/O is injected: `sendKdc` (see `kdcSender` in `src/transport/kdc.ts`), `readFile` for the
- * krb5.conf, ccache and keytab paths, and `env` for `KRB5CCNAME`/`KRB5_CONFIG`.
+ * krb5.conf, ccache and keytab paths, `connectKcm` for `KCM:` caches, `defaultCCacheName`, and `env`
+ * for `KRB5CCNAME`/`KRB5_CONFIG`.
  * `createKerberosContext` in `src/transport/kdc.ts` wires in Node's.
  *
  * @module
@@ -47,6 +48,8 @@ import type { SealedMessage } from '../security-context.ts'
 import type { NegotiateMechanismContext } from '../spnego/context.ts'
 import { KERBEROS_OID } from '../spnego/oids.ts'
 import { type CCache, findCredential, parseCCache } from './ccache.ts'
+import type { KcmConnection } from './ccache-kcm.ts'
+import { loadCCache } from './ccache-name.ts'
 import type { KerberosTicketCache } from './ticket-cache.ts'
 import { type KerberosKey, type RandomSource, decrypt, defaultRandom, encrypt } from './crypto/index.ts'
 import { KeyUsage } from './crypto/key-usage.ts'
@@ -87,10 +90,18 @@ export interface KerberosContextOptions {
   /** A keytab: a path (read with `readFile`), its bytes, or parsed entries. */
   readonly keytab?: string | Uint8Array | readonly KeytabEntry[] | undefined
   /**
-   * An MIT credential cache: a path (`FILE:` prefix allowed), its bytes or a parsed cache. Default when
-   * no password or keytab is given: `env.KRB5CCNAME`.
+   * An MIT credential cache: a name (`FILE:path` or a bare path, `DIR:dir` or `DIR::dir/tkt…`,
+   * `KCM:` or `KCM:name`; see `ccache-name.ts`), its bytes or a parsed cache. Default when no password
+   * or keytab is given: `env.KRB5CCNAME`, else {@link defaultCCacheName}.
    */
   readonly ccache?: string | Uint8Array | CCache | undefined
+  /**
+   * The system's default cache name when neither `ccache` nor `env.KRB5CCNAME` names one (krb5.conf
+   * `default_ccache_name`, else `FILE:/tmp/krb5cc_<uid>`; `createKerberosContext` supplies it).
+   */
+  readonly defaultCCacheName?: (() => Promise<string | undefined>) | undefined
+  /** Connects to a KCM daemon's Unix socket, for `KCM:` caches (`createKerberosContext` supplies it). */
+  readonly connectKcm?: ((socketPath: string) => Promise<KcmConnection>) | undefined
   /** The service class of the SPN (default `HTTP`), or a whole SPN `service/host`. */
   readonly spn?: string | undefined
   /** The server's host name (the SPN's instance). */
@@ -129,15 +140,10 @@ const TOK_AP_REP = 0x0200
 const TOK_ERROR = 0x0300
 const utf8 = new TextDecoder()
 
-/** `FILE:/path` or `/path` → path; other ccache types are not supported. */
-function ccachePath(name: string): string {
-  if (name.startsWith('FILE:')) return name.slice(5)
-  if (/^[A-Z]+:/.test(name) && !/^[A-Za-z]:\\/.test(name)) {
-    throw new AuthenticationError(
-      `Kerberos: credential cache type ${name.slice(0, name.indexOf(':'))} is not supported (only FILE:)`,
-    )
-  }
-  return name
+/** The first string value of `[section] tag` in a krb5.conf, if any. */
+function profileString(config: Krb5Config, section: string, tag: string): string | undefined {
+  const v = config.sections.get(section)?.get(tag)?.[0]
+  return typeof v === 'string' && v !== '' ? v : undefined
 }
 
 /** A Kerberos (RFC 4121) client security context. */
@@ -240,6 +246,14 @@ export class KerberosContext implements NegotiateMechanismContext {
     }
   }
 
+  /** Reads a file, keeping the reader's own error (a missing DIR: `primary` file is not a failure). */
+  async #readRaw(path: string): Promise<Uint8Array> {
+    const read = this.#options.readFile
+    if (read === undefined)
+      throw new InvalidArgumentError('Kerberos: a credential cache path was given but no readFile')
+    return read(path)
+  }
+
   async #config(): Promise<Krb5Config> {
     const c = this.#options.krb5Config
     if (c !== undefined && typeof c !== 'string') return c
@@ -286,7 +300,8 @@ export class KerberosContext implements NegotiateMechanismContext {
       const tgt = await this.#tgt(client, forwardable)
       return { ticket: await this.#serviceTicket(tgt, service, forwardable), tgt }
     }
-    const name = o.ccache ?? o.env?.['KRB5CCNAME']
+    const envName = o.env?.['KRB5CCNAME']
+    const name = o.ccache ?? (envName === '' ? undefined : envName) ?? (await o.defaultCCacheName?.())
     if (name === undefined || name === '') {
       throw new AuthenticationError(
         'Kerberos: no password, keytab or credential cache (set KRB5CCNAME or run kinit)',
@@ -294,7 +309,11 @@ export class KerberosContext implements NegotiateMechanismContext {
     }
     const cache =
       typeof name === 'string'
-        ? parseCCache(await this.#read(ccachePath(name), 'credential cache'))
+        ? await loadCCache(name, {
+            readFile: (path) => this.#readRaw(path),
+            connectKcm: o.connectKcm,
+            kcmSocketPath: profileString(config, 'libdefaults', 'kcm_socket'),
+          })
         : name instanceof Uint8Array
           ? parseCCache(name)
           : name
