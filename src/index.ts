@@ -26,8 +26,21 @@ export {
   type WSManKerberosOptions,
   type WSManRequestOptions,
 } from './transport/wsman-connection.ts'
-export { WSManPsrpTransport } from './transport/wsman-psrp.ts'
-export { BasicAuth, CertificateAuth, type HttpAuthenticator } from './transport/http/index.ts'
+// what an HttpAuthenticator implementation (a custom WinRM HTTP auth scheme) gets and returns
+export {
+  BasicAuth,
+  CertificateAuth,
+  type HttpAuthenticator,
+  type AuthSession,
+  type AuthConnectionContext,
+  type AuthTransportInfo,
+  type AuthResponse,
+  type WrappedBody,
+  type ClientCertificate,
+  type MaybePromise,
+  type RetryOptions,
+} from './transport/http/index.ts'
+export type { MessageEncryption } from './transport/http/gss-auth.ts'
 export {
   PSObject,
   baseObject,

@@ -19,7 +19,7 @@ import {
 } from '../errors.ts'
 import { cancelScope } from '../transport/cancel.ts'
 import {
-  command as makeCommand,
+  pipelineCommand as makeCommand,
   type PipelineCommand,
   type PipelineStateName,
   type PsrpEvent,

@@ -8,10 +8,9 @@
  */
 import { InvalidArgumentError, KerberosError, ProtocolError, type PsrpError } from '../errors.ts'
 import { randomGuid } from '../internal/guid.ts'
+import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_OPERATION_TIMEOUT, uuidUri } from '../wsman/envelope.ts'
 import {
   buildEnvelope,
-  DEFAULT_MAX_ENVELOPE_SIZE,
-  DEFAULT_OPERATION_TIMEOUT,
   faultToError,
   parseResponse,
   parseShell,
@@ -19,7 +18,6 @@ import {
   psrpEnumerateCommands,
   ResourceUri,
   type ShellInfo,
-  uuidUri,
   type EnvelopeOptions,
   type WSManRequest,
   type WSManResponse,

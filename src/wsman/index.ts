@@ -13,23 +13,15 @@
  * }
  * ```
  *
+ * What is exported is what a user of this layer needs: the request builders and their option types,
+ * `buildEnvelope`, `parseResponse` and the response types, `parseShell` and `faultToError`, and the
+ * constants those values are compared with (resource URIs, signal codes, command states, fault
+ * codes). The XML helpers, namespace tables and duration codecs behind them stay internal.
+ *
  * @module
  */
-export {
-  ANONYMOUS_ADDRESS,
-  Namespace,
-  ResourceUri,
-  SELECTOR_FILTER_DIALECT,
-  WSManAction,
-} from './constants.ts'
-export { formatDuration, parseDuration } from './duration.ts'
-export {
-  buildEnvelope,
-  DEFAULT_MAX_ELEMENTS,
-  DEFAULT_MAX_ENVELOPE_SIZE,
-  DEFAULT_OPERATION_TIMEOUT,
-  uuidUri,
-} from './envelope.ts'
+export { ResourceUri } from './constants.ts'
+export { buildEnvelope } from './envelope.ts'
 export type {
   CreateRequest,
   EnumerateRequest,
@@ -45,8 +37,14 @@ export type {
   WSManRequest,
   WSManRequestAction,
 } from './envelope.ts'
-export { faultToError, isTimedOutFault, parseFault, WSManFaultCode } from './fault.ts'
-export type { ProviderFault, WmiError, WSManFault, WSManFaultErrorDetails } from './fault.ts'
+export { faultToError, WSManFaultCode } from './fault.ts'
+export type {
+  FaultToErrorOptions,
+  ProviderFault,
+  WmiError,
+  WSManFault,
+  WSManFaultErrorDetails,
+} from './fault.ts'
 export {
   DEFAULT_CONFIGURATION_NAME,
   DEFAULT_PROTOCOL_VERSION,
@@ -64,7 +62,6 @@ export {
   psrpReconnect,
   psrpSend,
   psrpSignal,
-  wireGuid,
 } from './psrp-shell.ts'
 export type {
   OutputBufferingMode,
@@ -108,8 +105,11 @@ export {
   WinRSOption,
 } from './winrs.ts'
 export type {
+  CommandLineOptions,
   CommandState,
   ReceivedStream,
+  ReceiveResult,
+  ShellBodyOptions,
   ShellInfo,
   SignalCodeInput,
   SignalName,
@@ -119,7 +119,7 @@ export type {
   WinRSSendOptions,
   WinRSSignalOptions,
 } from './winrs.ts'
-export { el } from './xml-node.ts'
+// request bodies are element trees of this shape (CreateRequest.body, ShellBodyOptions.extensions)
 export type { XmlChild, XmlNode } from './xml-node.ts'
-export { nsAttr, nsChild, nsChildren } from './xml-ns.ts'
-export type { NsElement } from './xml-ns.ts'
+// response bodies and enumerated items are namespace-resolved elements of this shape
+export type { NamespaceScope, NsElement } from './xml-ns.ts'

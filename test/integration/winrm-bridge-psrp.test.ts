@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { findPwsh, peerSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 import { PsrpOverBridge, WSManTestClient } from '../helpers/winrm-bridge/test-client.ts'
-import { ClientRunspacePool, command, HostMethodId } from '../../src/psrp/index.ts'
+import { ClientRunspacePool, pipelineCommand, HostMethodId } from '../../src/psrp/index.ts'
 import { HostInfo } from '../../src/clixml/index.ts'
 import {
   buildEnvelope,
@@ -305,7 +305,7 @@ describe('winrm-bridge: PSRP over pwsh -s', { skip }, () => {
     const ps = new PsrpOverBridge(client)
     await ps.open()
     const pid = await ps.start({
-      statements: [[command({ command: '$input | ForEach-Object { $_ * 2 }', isScript: true })]],
+      statements: [[pipelineCommand({ command: '$input | ForEach-Object { $_ * 2 }', isScript: true })]],
       hasInput: true,
     })
     const p = ps.pool.pipelines.get(pid)

@@ -72,8 +72,15 @@ export interface CreatePipelineMessage {
   protocolVersion?: string
 }
 
-/** A command with defaults filled in. */
-export function command(init: Partial<PipelineCommand> & { command: string }): PipelineCommand {
+/**
+ * A {@link PipelineCommand} (one command of a CREATE_PIPELINE statement, MS-PSRP 2.2.3.12) from the
+ * fields given, with the rest at their defaults: not a script, no arguments, no stream merging.
+ *
+ * ```ts
+ * pipelineCommand({ command: 'Get-Process', args: [{ name: 'Name', value: 'pwsh' }] })
+ * ```
+ */
+export function pipelineCommand(init: Partial<PipelineCommand> & { command: string }): PipelineCommand {
   return {
     isScript: false,
     useLocalScope: undefined,

@@ -18,7 +18,8 @@ import {
   NIL_GUID,
   VOID_HOST_METHODS,
 } from '../../../src/psrp/index.ts'
-import { CommandStateUri, Namespace, SignalCode, WSManAction } from '../../../src/wsman/index.ts'
+import { Namespace, WSManAction } from '../../../src/wsman/constants.ts'
+import { CommandStateUri, SignalCode } from '../../../src/wsman/index.ts'
 import { el, type XmlChild } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild } from '../../../src/wsman/xml-ns.ts'
 import { PwshPeer } from './pwsh-peer.ts'

@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { parseXml } from '../../../src/internal/xml.ts'
-import { Namespace, parseDuration } from '../../../src/wsman/index.ts'
+import { Namespace } from '../../../src/wsman/constants.ts'
+import { parseDuration } from '../../../src/wsman/duration.ts'
 import { el, renderXml, type XmlChild, type XmlNode } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild, nsChildren, resolveNamespaces, type NsElement } from '../../../src/wsman/xml-ns.ts'
 

@@ -7,7 +7,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import {
   ClientRunspacePool,
-  command,
+  pipelineCommand,
   type ClientRunspacePoolOptions,
   type PipelineSpec,
   type PsrpEvent,
@@ -199,7 +199,7 @@ export class PsrpOverBridge {
   /** Starts a pipeline (a script, or a full spec) with Command; returns its id. */
   async start(what: string | PipelineSpec): Promise<string> {
     const spec =
-      typeof what === 'string' ? { statements: [[command({ command: what, isScript: true })]] } : what
+      typeof what === 'string' ? { statements: [[pipelineCommand({ command: what, isScript: true })]] } : what
     const p = this.pool.createPipeline(spec)
     p.start()
     const payload = this.pool.dataToSend()

@@ -11,7 +11,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { command, decodeMessageBody, encodeMessageBody, MessageType } from '../../../src/psrp/index.ts'
+import {
+  pipelineCommand,
+  decodeMessageBody,
+  encodeMessageBody,
+  MessageType,
+} from '../../../src/psrp/index.ts'
 import type { PSObject } from '../../../src/clixml/index.ts'
 import { deserialize, serialize } from '../../../src/clixml/index.ts'
 import { canonicalClixml } from '../../helpers/clixml-tree.ts'
@@ -19,8 +24,8 @@ import { sampleMessages } from './samples.ts'
 
 const CP = MessageType.CREATE_PIPELINE
 const base = sampleMessages.CREATE_PIPELINE
-const first = [command({ command: "'first'", isScript: true })]
-const second = [command({ command: "'second'", isScript: true })]
+const first = [pipelineCommand({ command: "'first'", isScript: true })]
+const second = [pipelineCommand({ command: "'second'", isScript: true })]
 
 const ps = (xml: string): PSObject => (deserialize(xml) as PSObject).get('PowerShell') as PSObject
 

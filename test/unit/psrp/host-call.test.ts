@@ -11,7 +11,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import {
   AesSessionCipher,
   ClientRunspacePool,
-  command,
+  pipelineCommand,
   decryptSessionKey,
   encodePublicKeyBlob,
   HostMethodId,
@@ -65,7 +65,7 @@ function ask(
 }
 
 function running(pool: ClientRunspacePool, server: PsrpTestServer, hasInput = false): string {
-  const p = pool.createPipeline({ statements: [[command({ command: 'Read-Host' })]], hasInput })
+  const p = pool.createPipeline({ statements: [[pipelineCommand({ command: 'Read-Host' })]], hasInput })
   p.start()
   pump(pool, server)
   return p.id

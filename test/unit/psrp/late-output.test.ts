@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ClientRunspacePool, command, Defragmenter, type PsrpEvent } from '../../../src/psrp/index.ts'
+import { ClientRunspacePool, pipelineCommand, Defragmenter, type PsrpEvent } from '../../../src/psrp/index.ts'
 import { openPair, pump, sequentialGuids } from '../../helpers/psrp-server.ts'
 
 /** Splits a byte stream of encoded fragments at fragment boundaries (21-byte header, u32 BE length). */
@@ -28,7 +28,7 @@ test('late output of a removed pipeline: the tail of a begun object is skipped, 
         guid: sequentialGuids('dddddddd'),
       }),
   )
-  const p = pool.createPipeline({ statements: [[command({ command: 'Get-Content' })]] })
+  const p = pool.createPipeline({ statements: [[pipelineCommand({ command: 'Get-Content' })]] })
   p.start()
   pump(pool, server)
   // a 100 kB output in 4 kB fragments: the client sees its first fragment, then forgets the pipeline
@@ -49,7 +49,7 @@ test('late output of a removed pipeline: the tail of a begun object is skipped, 
     [[p.id, 'late']],
   )
   // and the pool still runs pipelines
-  const q = pool.createPipeline({ statements: [[command({ command: 'Get-Date' })]] })
+  const q = pool.createPipeline({ statements: [[pipelineCommand({ command: 'Get-Date' })]] })
   q.start()
   pump(pool, server)
   server.send('PIPELINE_OUTPUT', { value: 'next' }, q.id)
@@ -65,7 +65,7 @@ test('Defragmenter: orphan fragments are an error by default, skipped with skipO
         guid: sequentialGuids('eeeeeeee'),
       }),
   )
-  const p = pool.createPipeline({ statements: [[command({ command: 'Get-Content' })]] })
+  const p = pool.createPipeline({ statements: [[pipelineCommand({ command: 'Get-Content' })]] })
   p.start()
   pump(pool, server)
   server.send('PIPELINE_OUTPUT', { value: 'y'.repeat(20_000) }, p.id)

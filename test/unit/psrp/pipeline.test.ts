@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   ClientRunspacePool,
-  command,
+  pipelineCommand,
   NIL_GUID,
   type ClientPipeline,
   type ClientRunspacePoolOptions,
@@ -60,13 +60,13 @@ function assertInvalidState(fn: () => unknown, state: string): void {
   })
 }
 
-const simple: PipelineSpec = { statements: [[command({ command: 'Get-Date' })]] }
+const simple: PipelineSpec = { statements: [[pipelineCommand({ command: 'Get-Date' })]] }
 
 test('CREATE_PIPELINE carries the full PowerShell spec on the pipeline target', () => {
   const { pool, server } = opened()
   const statements = [
     [
-      command({
+      pipelineCommand({
         command: 'Get-ChildItem',
         args: [
           { name: 'Path', value: 'C:\\Windows' },
@@ -81,10 +81,10 @@ test('CREATE_PIPELINE carries the full PowerShell spec on the pipeline target', 
         mergeDebug: 1,
         mergeInformation: 1,
       }),
-      command({ command: 'Select-Object', args: [{ name: 'First', value: 3 }] }),
+      pipelineCommand({ command: 'Select-Object', args: [{ name: 'First', value: 3 }] }),
     ],
-    [command({ command: '$x = 1; $x + 1', isScript: true, useLocalScope: true })],
-    [command({ command: 'Write-Output "dot-sourced"', isScript: true, useLocalScope: false })],
+    [pipelineCommand({ command: '$x = 1; $x + 1', isScript: true, useLocalScope: true })],
+    [pipelineCommand({ command: 'Write-Output "dot-sourced"', isScript: true, useLocalScope: false })],
   ]
   const host = HostInfo.create({
     useRunspaceHost: false,
@@ -147,7 +147,7 @@ test('CREATE_PIPELINE defaults: no input, not nested, no history, host info of t
 
 test('CREATE_PIPELINE: merge fields follow the negotiated version (2.1: none, 2.2: no Information, 2.3: all)', () => {
   const spec: PipelineSpec = {
-    statements: [[command({ command: 'x', mergeError: 1, mergeInformation: 1, mergeWarning: 1 })]],
+    statements: [[pipelineCommand({ command: 'x', mergeError: 1, mergeInformation: 1, mergeWarning: 1 })]],
   }
   const bodies = new Map<string, string>()
   for (const v of ['2.1', '2.2', '2.3'] as const) {

@@ -22,7 +22,7 @@ import {
   type ClientRunspacePoolOptions,
   type PsrpEvent,
   type SessionKeyExchanger,
-  command,
+  pipelineCommand,
 } from '../../../src/psrp/index.ts'
 import { ErrorRecord, HostInfo, PSDateTime, PSGuid, PSSecureString } from '../../../src/clixml/index.ts'
 import { InvalidStateError, ProtocolError, PsrpError } from '../../../src/errors.ts'
@@ -177,7 +177,10 @@ test('negotiation: a server speaking an unsupported major version breaks the poo
     pool.open()
     assert.throws(() => pump(pool, server), ProtocolError, version)
     assert.equal(pool.state, 'Broken', version)
-    assertInvalidState(() => pool.createPipeline({ statements: [[command({ command: 'x' })]] }), 'Broken')
+    assertInvalidState(
+      () => pool.createPipeline({ statements: [[pipelineCommand({ command: 'x' })]] }),
+      'Broken',
+    )
   }
 })
 
@@ -189,13 +192,13 @@ test('open: without a SESSION_CAPABILITY answer the pool stays in NegotiationSen
   assert.equal(pool.state, 'NegotiationSent')
   assert.equal(pool.negotiatedVersion, undefined)
   assertInvalidState(
-    () => pool.createPipeline({ statements: [[command({ command: 'x' })]] }),
+    () => pool.createPipeline({ statements: [[pipelineCommand({ command: 'x' })]] }),
     'NegotiationSent',
   )
 })
 
 test('invalid states: every pool action before open, while opening and after close throws InvalidStateError', () => {
-  const spec = { statements: [[command({ command: 'Get-Date' })]] }
+  const spec = { statements: [[pipelineCommand({ command: 'Get-Date' })]] }
   const actions: [string, (p: ClientRunspacePool) => unknown][] = [
     ['createPipeline', (p) => p.createPipeline(spec)],
     ['getCommandMetadata', (p) => p.getCommandMetadata({ names: ['*'], commandType: 511 })],
@@ -238,7 +241,7 @@ test('construction: invalid runspace limits are refused', () => {
 test('RUNSPACEPOOL_STATE Broken carries its error record; running pipelines fail; the pool refuses actions', () => {
   const { client: pool, server } = openPair(() => newPool())
   const pipeline = pool.createPipeline({
-    statements: [[command({ command: 'Start-Sleep', args: [{ name: undefined, value: 60 }] })]],
+    statements: [[pipelineCommand({ command: 'Start-Sleep', args: [{ name: undefined, value: 60 }] })]],
   })
   pipeline.start()
   pump(pool, server)
@@ -254,7 +257,10 @@ test('RUNSPACEPOOL_STATE Broken carries its error record; running pipelines fail
   assert.equal(pool.state, 'Broken')
   assert.equal(pipeline.state, 'Failed')
   assert.equal(pipeline.done, true)
-  assertInvalidState(() => pool.createPipeline({ statements: [[command({ command: 'x' })]] }), 'Broken')
+  assertInvalidState(
+    () => pool.createPipeline({ statements: [[pipelineCommand({ command: 'x' })]] }),
+    'Broken',
+  )
   assertInvalidState(() => pool.setMaxRunspaces(3), 'Broken')
 })
 
@@ -276,7 +282,7 @@ test('RUNSPACEPOOL_STATE Broken during open (e.g. bad INIT) is reported with the
 
 test('close: server Closing then Closed; pipelines still running end Stopped; markClosed is idempotent', () => {
   const { client: pool, server } = openPair(() => newPool())
-  const p = pool.createPipeline({ statements: [[command({ command: 'x' })]] })
+  const p = pool.createPipeline({ statements: [[pipelineCommand({ command: 'x' })]] })
   p.start()
   pump(pool, server)
   pool.beginClose()
@@ -418,7 +424,7 @@ test('key exchange at 2.3: PUBLIC_KEY → ENCRYPTED_SESSION_KEY installs the AES
   const p = pool.createPipeline({
     statements: [
       [
-        command({
+        pipelineCommand({
           command: 'Write-Output',
           args: [{ name: 'InputObject', value: new PSSecureString('s3cret') }],
         }),
@@ -454,7 +460,7 @@ test('key exchange at 2.4: no exchange; SecureStrings are base64 UTF-16LE; excha
   const p = pool.createPipeline({
     statements: [
       [
-        command({
+        pipelineCommand({
           command: 'Write-Output',
           args: [{ name: undefined, value: new PSSecureString('pässwörd') }],
         }),
@@ -536,10 +542,10 @@ test('ENCRYPTED_SESSION_KEY without a key exchange is a ProtocolError; a bad key
 
 test('fragments: one ObjectId counter per pool, shared by pool and pipeline messages, starting at 1', () => {
   const { client: pool, server } = openPair(() => newPool())
-  const p1 = pool.createPipeline({ statements: [[command({ command: 'a' })]], hasInput: true })
+  const p1 = pool.createPipeline({ statements: [[pipelineCommand({ command: 'a' })]], hasInput: true })
   p1.start()
   pool.setMaxRunspaces(2)
-  const p2 = pool.createPipeline({ statements: [[command({ command: 'b' })]] })
+  const p2 = pool.createPipeline({ statements: [[pipelineCommand({ command: 'b' })]] })
   p2.start()
   p1.sendInput([1, 2])
   p1.endInput()
@@ -600,7 +606,7 @@ test('receiving: server bytes fed one at a time, small server fragments, and sev
 test('receiving: GUIDs in RFC 4122 byte order (old recordings) still match the pool and its pipelines', () => {
   const { client: pool, server } = openPair(() => newPool(), { swapGuidByteOrder: true })
   assert.equal(pool.state, 'Opened')
-  const p = pool.createPipeline({ statements: [[command({ command: 'x' })]] })
+  const p = pool.createPipeline({ statements: [[pipelineCommand({ command: 'x' })]] })
   p.start()
   pump(pool, server)
   server.send('PIPELINE_OUTPUT', { value: 'hi' }, p.id)

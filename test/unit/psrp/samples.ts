@@ -3,7 +3,7 @@
  * tests. Values exercise the interesting shapes: call ids, enums, records, nested objects, two
  * statements in CREATE_PIPELINE, host calls with and without results.
  */
-import { command, HostMethodId, type MessageFieldsMap } from '../../../src/psrp/index.ts'
+import { pipelineCommand, HostMethodId, type MessageFieldsMap } from '../../../src/psrp/index.ts'
 import {
   ErrorRecord,
   HostInfo,
@@ -48,16 +48,16 @@ export const sampleMessages: { [K in keyof MessageFieldsMap]: MessageFieldsMap[K
   CREATE_PIPELINE: {
     statements: [
       [
-        command({
+        pipelineCommand({
           command: 'Get-Item',
           args: [
             { name: 'Path', value: 'C:\\' },
             { name: undefined, value: 5 },
           ],
         }),
-        command({ command: 'Select-Object', mergeError: 1, mergeMyResult: 2, mergeToResult: 1 }),
+        pipelineCommand({ command: 'Select-Object', mergeError: 1, mergeMyResult: 2, mergeToResult: 1 }),
       ],
-      [command({ command: '$a = 1; $a', isScript: true, useLocalScope: true })],
+      [pipelineCommand({ command: '$a = 1; $a', isScript: true, useLocalScope: true })],
     ],
     noInput: false,
     addToHistory: true,

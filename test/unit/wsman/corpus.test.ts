@@ -13,11 +13,11 @@ import { describe, test } from 'node:test'
 import { parseXml } from '../../../src/internal/xml.ts'
 import { ProtocolError } from '../../../src/errors.ts'
 import { fromBase64 } from '../../../src/internal/base64.ts'
+import { Namespace, WSManAction } from '../../../src/wsman/constants.ts'
+import { parseDuration } from '../../../src/wsman/duration.ts'
 import {
   buildEnvelope,
   faultToError,
-  Namespace,
-  parseDuration,
   parseResponse,
   psrpCommand,
   psrpConnect,
@@ -39,7 +39,6 @@ import {
   winrsReceive,
   winrsSend,
   winrsSignal,
-  WSManAction,
   type EnvelopeOptions,
   type WSManOption,
   type WSManRequest,

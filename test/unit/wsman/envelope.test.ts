@@ -2,14 +2,12 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { InvalidArgumentError } from '../../../src/errors.ts'
 import { parseXml } from '../../../src/internal/xml.ts'
+import { Namespace, WSManAction } from '../../../src/wsman/constants.ts'
+import { formatDuration, parseDuration } from '../../../src/wsman/duration.ts'
+import { el } from '../../../src/wsman/xml-node.ts'
 import {
   buildEnvelope,
-  el,
-  formatDuration,
-  Namespace,
-  parseDuration,
   ResourceUri,
-  WSManAction,
   type EnvelopeOptions,
   type WSManRequest,
 } from '../../../src/wsman/index.ts'

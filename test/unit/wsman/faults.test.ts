@@ -19,10 +19,10 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { ProtocolError, WSManFaultError } from '../../../src/errors.ts'
 import { WSManConnection } from '../../../src/transport/wsman-connection.ts'
+import { Namespace } from '../../../src/wsman/constants.ts'
+import { isTimedOutFault } from '../../../src/wsman/fault.ts'
 import {
   faultToError,
-  isTimedOutFault,
-  Namespace,
   parseResponse,
   ResourceUri,
   WSManFaultCode,

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { ProtocolError, WSManFaultError } from '../../../src/errors.ts'
+import { Namespace, WSManAction } from '../../../src/wsman/constants.ts'
 import {
   CommandStateUri,
   faultToError,
-  Namespace,
   parseResponse,
-  WSManAction,
   WSManFaultCode,
   type WSManFaultErrorDetails,
   type WSManResponse,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { InvalidArgumentError } from '../../../src/errors.ts'
 import { parseXml } from '../../../src/internal/xml.ts'
+import { Namespace } from '../../../src/wsman/constants.ts'
 import {
   buildEnvelope,
-  Namespace,
   parseShell,
   ResourceUri,
   SignalCode,
