@@ -15,7 +15,6 @@ import { EventEmitter } from 'node:events'
 import { generateKeyPairSync } from 'node:crypto'
 import {
   AbortError,
-  InvalidArgumentError,
   InvalidStateError,
   PsrpError,
   TransportError,
@@ -25,6 +24,7 @@ import {
 } from '../errors.ts'
 import {
   ClientRunspacePool,
+  type ClientRunspacePoolOptions,
   AesSessionCipher,
   decryptSessionKey,
   encodePublicKeyBlob,
@@ -39,6 +39,7 @@ import {
   type UserEventMessage,
 } from '../psrp/index.ts'
 import { compareVersions } from '../psrp/states.ts'
+import { positiveIntegerOption } from '../internal/options.ts'
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import { isDisconnectable, type PsrpTransport } from '../transport/psrp-transport.ts'
 import { withCancel, type CallOptions } from '../transport/cancel.ts'
@@ -203,15 +204,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
       ...(options.threadOptions === undefined ? {} : { threadOptions: options.threadOptions }),
       ...(options.apartmentState === undefined ? {} : { apartmentState: options.apartmentState }),
-      ...(options.maxReceivedObjectSize === undefined
-        ? {}
-        : { maxReceivedObjectSize: positiveInteger(options.maxReceivedObjectSize, 'maxReceivedObjectSize') }),
-      ...(options.maxClixmlDepth === undefined
-        ? {}
-        : { maxClixmlDepth: positiveInteger(options.maxClixmlDepth, 'maxClixmlDepth') }),
-      ...(options.maxClixmlLength === undefined
-        ? {}
-        : { maxClixmlLength: positiveInteger(options.maxClixmlLength, 'maxClixmlLength') }),
+      ...receiveLimits(options),
       hostInfo: hostInfoFor(options.host),
       applicationArguments:
         args === undefined ? undefined : args instanceof Map ? args : new Map(Object.entries(args)),
@@ -768,10 +761,18 @@ function containsSecureString(v: unknown): boolean {
   return false
 }
 
-/** `value` when it is a positive safe integer, else an {@link InvalidArgumentError} naming the option. */
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`)
+/** The limits on data received that a pool passes to its sans-IO core. */
+type ReceiveLimits = Pick<
+  ClientRunspacePoolOptions,
+  'maxReceivedObjectSize' | 'maxClixmlDepth' | 'maxClixmlLength'
+>
+
+/** The limits on data received that `options` sets, each checked to be a positive integer. */
+function receiveLimits(options: RunspacePoolOptions): ReceiveLimits {
+  const limits: ReceiveLimits = {}
+  for (const name of ['maxReceivedObjectSize', 'maxClixmlDepth', 'maxClixmlLength'] as const) {
+    const value = options[name]
+    if (value !== undefined) limits[name] = positiveIntegerOption(name, value)
   }
-  return value
+  return limits
 }

@@ -23,6 +23,7 @@ import {
   type WSManResponse,
 } from '../wsman/index.ts'
 import { DEFAULT_MAX_RESPONSE_LENGTH } from '../wsman/response.ts'
+import { positiveIntegerOption } from '../internal/options.ts'
 import {
   BasicAuth,
   CertificateAuth,
@@ -388,13 +389,10 @@ export class WSManConnection {
     if (!(this.maxEnvelopeSize >= 8192))
       throw new InvalidArgumentError('maxEnvelopeSize must be at least 8192 bytes')
     this.#readTimeout = options.readTimeout ?? 30_000
-    const envelopeLength = options.maxResponseEnvelopeLength ?? DEFAULT_MAX_RESPONSE_LENGTH
-    if (!Number.isSafeInteger(envelopeLength) || envelopeLength <= 0) {
-      throw new InvalidArgumentError(
-        `maxResponseEnvelopeLength must be a positive integer, got ${String(envelopeLength)}`,
-      )
-    }
-    this.#maxResponseEnvelopeLength = envelopeLength
+    this.#maxResponseEnvelopeLength = positiveIntegerOption(
+      'maxResponseEnvelopeLength',
+      options.maxResponseEnvelopeLength ?? DEFAULT_MAX_RESPONSE_LENGTH,
+    )
     kdcOption(options.kerberos?.kdc, 'kerberos.kdc') // checked here, not at the first KDC request
     this.configurationName = options.configurationName
     this.http = new WSManHttpClient({

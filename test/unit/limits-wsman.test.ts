@@ -75,7 +75,8 @@ test('maxResponseEnvelopeLength: a longer SOAP envelope is a ProtocolError, befo
 
 test('the limits must be positive integers', () => {
   const base = { server: '127.0.0.1', auth: 'basic', username: 'u', password: 'p' } as const
-  for (const name of ['maxHeaderSize', 'maxResponseSize', 'maxResponseEnvelopeLength'] as const) {
+  const names = ['maxHeaderSize', 'maxResponseSize', 'maxResponseEnvelopeLength'] as const
+  for (const name of names) {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       assert.throws(
         () => new WSManConnection({ ...base, [name]: bad }),

@@ -34,6 +34,7 @@ import {
   type ClientCertificate,
   type HttpAuthenticator,
 } from './auth.ts'
+import { positiveIntegerOption } from '../../internal/options.ts'
 import { HttpConnection, type ResponseLimits } from './connection.ts'
 import { ConnectionFailure, hostPort, openSocket, type TlsSettings } from './connector.ts'
 import {
@@ -220,14 +221,6 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback
-  if (!Number.isSafeInteger(v) || v <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}`)
-  }
-  return v
-}
-
 /**
  * WS-Management over HTTP(S): `post()` sends one SOAP envelope and returns the HTTP response.
  *
@@ -279,8 +272,8 @@ export class WSManHttpClient {
     this.#connectTimeout = positive('connectTimeout', options.connectTimeout, 30_000)
     this.#readTimeout = positive('readTimeout', options.readTimeout, 30_000)
     this.#responseLimits = {
-      maxHeaderSize: positiveInteger('maxHeaderSize', options.maxHeaderSize, DEFAULT_MAX_HEADER_SIZE),
-      maxBodySize: positiveInteger('maxResponseSize', options.maxResponseSize, DEFAULT_MAX_BODY_SIZE),
+      maxHeaderSize: positiveIntegerOption('maxHeaderSize', options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE),
+      maxBodySize: positiveIntegerOption('maxResponseSize', options.maxResponseSize ?? DEFAULT_MAX_BODY_SIZE),
     }
     this.#retry = retryPolicy(options.retries)
     this.#auth = options.auth
