@@ -4,7 +4,7 @@
  * is the caller's job.
  *
  * Supported: plain host patterns with `*`/`?` wildcards and `!` negation, comma-separated lists,
- * `[host]:port` entries for non-default ports, hashed entries (`|1|salt|hmac`, `HashKnownHosts yes`),
+ * `[host]:port` entries for non-default ports (all matched by `ssh-host-pattern.ts`), hashed entries (`|1|salt|hmac`, `HashKnownHosts yes`),
  * `@revoked` markers, comments and blank lines. `@cert-authority` lines are recognised and ignored
  * (host certificates are not supported), as is anything unparseable.
  *
@@ -17,6 +17,7 @@
  * @module
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { knownHostsName, patternListMatch } from './ssh-host-pattern.ts'
 
 /** One usable line of a known_hosts file. */
 export interface KnownHostEntry {
@@ -106,60 +107,6 @@ export function blobKeyType(blob: Uint8Array): string | undefined {
     (blob[3] as number)
   if (len <= 0 || len > 64 || 4 + len > blob.length) return undefined
   return Buffer.from(blob.subarray(4, 4 + len)).toString('latin1')
-}
-
-/**
- * The name a host is looked up under: `host` for port 22, else `[host]:port` (as `ssh` writes it).
- * IPv6 brackets in `host` are removed first.
- */
-export function knownHostsName(host: string, port: number): string {
-  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
-  return port === 22 ? h.toLowerCase() : `[${h.toLowerCase()}]:${port}`
-}
-
-/** OpenSSH-style wildcard match (`*` any run, `?` one character), case-insensitive. */
-export function wildcardMatch(pattern: string, text: string): boolean {
-  const p = pattern.toLowerCase()
-  const t = text.toLowerCase()
-  // iterative glob with backtracking on the last '*'
-  let pi = 0
-  let ti = 0
-  let star = -1
-  let mark = 0
-  while (ti < t.length) {
-    if (pi < p.length && (p[pi] === '?' || p[pi] === t[ti])) {
-      pi++
-      ti++
-    } else if (pi < p.length && p[pi] === '*') {
-      star = pi++
-      mark = ti
-    } else if (star !== -1) {
-      pi = star + 1
-      ti = ++mark
-    } else {
-      return false
-    }
-  }
-  while (pi < p.length && p[pi] === '*') pi++
-  return pi === p.length
-}
-
-/**
- * Whether a comma-separated pattern list matches `name`: some positive pattern matches and no `!`
- * pattern does (ssh_config(5) "PATTERNS").
- */
-export function patternListMatch(list: string, name: string): boolean {
-  let matched = false
-  for (const raw of list.split(',')) {
-    const pat = raw.trim()
-    if (pat === '') continue
-    if (pat.startsWith('!')) {
-      if (wildcardMatch(pat.slice(1), name)) return false
-    } else if (wildcardMatch(pat, name)) {
-      matched = true
-    }
-  }
-  return matched
 }
 
 function hashedMatch(field: string, name: string): boolean {

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { matchPatternList } from './ssh-host-pattern.ts'
 
 /** One parsed directive. */
 export interface SshConfigDirective {
@@ -119,29 +120,12 @@ export function parseSshConfig(text: string): SshConfig {
   return { blocks }
 }
 
-/** Whether a `Host` line's patterns select `host` (some positive pattern matches, no negated one). */
+/**
+ * Whether a `Host` line's patterns select `host`: some pattern matches and no `!`-negated one does
+ * (each word is one pattern; see `ssh-host-pattern.ts`).
+ */
 export function hostPatternsMatch(patterns: readonly string[], host: string): boolean {
-  let matched = false
-  for (const p of patterns) {
-    if (p.startsWith('!')) {
-      if (globMatch(p.slice(1), host)) return false
-    } else if (globMatch(p, host)) {
-      matched = true
-    }
-  }
-  return matched
-}
-
-function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .toLowerCase()
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    's',
-  )
-  return re.test(text.toLowerCase())
+  return matchPatternList(patterns, host) === 'match'
 }
 
 function expandPath(value: string, tokens: Record<string, string>, home: string): string {
