@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
 import {
+  Client,
   InvalidArgumentError,
   ProtocolError,
   RunspacePool,
@@ -85,6 +86,33 @@ test('the limits must be positive integers', () => {
       )
     }
   }
+})
+
+test('Client takes the same limits for a WinRM host name', async () => {
+  const server = await startReplayServer(recording, { concurrentReceives: true, receiveTimeoutMs: 300 })
+  const client = new Client('127.0.0.1', {
+    port: server.port,
+    ssl: false,
+    auth: 'basic',
+    username: 'replay',
+    password: 'replay',
+    allowUnencryptedBasic: true,
+    retries: { count: 0 },
+    maxHeaderSize: 64,
+  })
+  try {
+    await assert.rejects(
+      client.pool({ timeout: 10_000 }),
+      protocolError(/HTTP response head exceeds 64 bytes/),
+    )
+  } finally {
+    await client.close()
+    await server.close()
+  }
+  assert.throws(
+    () => new Client('127.0.0.1', { auth: 'basic', username: 'u', password: 'p', maxResponseSize: 0 }),
+    (e: unknown) => e instanceof InvalidArgumentError && e.message.startsWith('maxResponseSize'),
+  )
 })
 
 /**
