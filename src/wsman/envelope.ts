@@ -12,7 +12,8 @@
  * `winrs.ts`/`psrp-shell.ts`, or any resource representation), Get/Delete have an empty body,
  * WS-Enumeration Enumerate/Pull bodies are built here, and the WinRS operations (Command, Send,
  * Receive, Signal, Connect, Disconnect, Reconnect; MS-WSMV 3.1.4.11-3.1.4.17) carry the `rsp:` element
- * their builders made.
+ * their builders made. A custom action (a CIM method, DSP0227 section 9; WS-Enumeration Release)
+ * carries the element its caller built (`cim.ts`, `enumeration.ts`).
  *
  * @module
  */
@@ -99,14 +100,24 @@ export interface PullRequest extends RequestCommon {
   readonly maxElements?: number
 }
 
+/**
+ * Any other action (a CIM method such as `…/Win32_Service/StopService`, WS-Enumeration Release, a
+ * plug-in's own action): `actionUri` is sent as `wsa:Action`, `body` (if any) as the `s:Body` child.
+ */
+export interface CustomRequest extends RequestCommon {
+  readonly action: 'custom'
+  readonly actionUri: string
+  readonly body?: XmlNode | undefined
+}
+
 /** Every request {@link buildEnvelope} can write, discriminated by `action`. */
 export type WSManRequest =
-  CreateRequest | PutRequest | TransferRequest | ShellRequest | EnumerateRequest | PullRequest
+  CreateRequest | PutRequest | TransferRequest | ShellRequest | EnumerateRequest | PullRequest | CustomRequest
 
 /** The action name of a {@link WSManRequest}. */
 export type WSManRequestAction = WSManRequest['action']
 
-const ACTION_URI: Readonly<Record<WSManRequestAction, string>> = {
+const ACTION_URI: Readonly<Record<Exclude<WSManRequestAction, 'custom'>, string>> = {
   create: WSManAction.Create,
   put: WSManAction.Put,
   get: WSManAction.Get,
@@ -177,6 +188,8 @@ export function uuidUri(guid: string, what = 'GUID'): string {
 export function buildEnvelope(request: WSManRequest, options: EnvelopeOptions): string {
   if (options.to === '') throw new InvalidArgumentError('wsa:To must not be empty')
   if (request.resourceUri === '') throw new InvalidArgumentError('ResourceURI must not be empty')
+  if (request.action === 'custom' && request.actionUri === '')
+    throw new InvalidArgumentError('the action URI must not be empty')
   const maxEnvelopeSize = options.maxEnvelopeSize ?? DEFAULT_MAX_ENVELOPE_SIZE
   if (!Number.isSafeInteger(maxEnvelopeSize) || maxEnvelopeSize < 1) {
     throw new InvalidArgumentError(`MaxEnvelopeSize must be a positive integer, got ${maxEnvelopeSize}`)
@@ -194,7 +207,7 @@ export function buildEnvelope(request: WSManRequest, options: EnvelopeOptions): 
     undefined,
     el('wsa:To', undefined, options.to),
     el('wsa:ReplyTo', undefined, el('wsa:Address', mu, ANONYMOUS_ADDRESS)),
-    el('wsa:Action', mu, ACTION_URI[request.action]),
+    el('wsa:Action', mu, request.action === 'custom' ? request.actionUri : ACTION_URI[request.action]),
     el('wsa:MessageID', undefined, messageId),
     el('wsman:ResourceURI', mu, request.resourceUri),
     selectorSet(request.selectors),
@@ -256,6 +269,8 @@ function bodyOf(request: WSManRequest): XmlChild {
     case 'get':
     case 'delete':
       return undefined
+    case 'custom':
+      return request.body
     case 'command':
     case 'send':
     case 'receive':

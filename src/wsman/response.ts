@@ -20,10 +20,10 @@
  */
 import { ProtocolError } from '../errors.ts'
 import { fromBase64 } from '../internal/base64.ts'
-import { parseXml } from '../internal/xml.ts'
+import { readEnvelope } from './action-response.ts'
 import { Namespace, WSManAction } from './constants.ts'
 import type { SelectorSet } from './envelope.ts'
-import { isTimedOutFault, parseFault, type WSManFault } from './fault.ts'
+import { isTimedOutFault, type WSManFault } from './fault.ts'
 import {
   parseCommandResponse,
   parseReceiveResponse,
@@ -31,7 +31,7 @@ import {
   type ReceiveResult,
   type ShellInfo,
 } from './winrs.ts'
-import { nsAttr, nsChild, nsChildren, resolveNamespaces, type NsElement } from './xml-ns.ts'
+import { nsAttr, nsChild, nsChildren, type NsElement } from './xml-ns.ts'
 
 export { faultToError, isTimedOutFault, parseFault, WSManFaultCode } from './fault.ts'
 export type { ProviderFault, WmiError, WSManFault, WSManFaultErrorDetails } from './fault.ts'
@@ -169,53 +169,10 @@ export function parseResponse(xml: string, options: ParseResponseOptions = {}): 
   }
 }
 
-function bareUuid(id: string): string {
-  return id
-    .trim()
-    .replace(/^uuid:/i, '')
-    .toLowerCase()
-}
-
 function parseEnvelope(xml: string, options: ParseResponseOptions): WSManResponse {
-  const tree = parseXml(xml, {
-    maxLength: options.maxLength ?? DEFAULT_MAX_RESPONSE_LENGTH,
-    error: (message, offset) =>
-      new ProtocolError(`malformed WS-Management response: ${message} at offset ${offset}`),
-  })
-  const env = resolveNamespaces(tree)
-  if (env.local !== 'Envelope' || env.ns !== Namespace.s) {
-    throw new ProtocolError(`expected a SOAP 1.2 Envelope, got <${env.name}> (${env.ns || 'no namespace'})`)
-  }
-  const header = nsChild(env, Namespace.s, 'Header')
-  const body = nsChild(env, Namespace.s, 'Body')
-  if (body === undefined) throw new ProtocolError('SOAP Envelope without a Body')
-  const text = (local: string): string | undefined => nsChild(header, Namespace.wsa, local)?.text.trim()
-  const action = text('Action') ?? ''
-  const messageId = text('MessageID')
-  const relatesTo = text('RelatesTo')
-  if (
-    options.relatesTo !== undefined &&
-    relatesTo !== undefined &&
-    bareUuid(relatesTo) !== bareUuid(options.relatesTo)
-  ) {
-    throw new ProtocolError(
-      `response RelatesTo ${relatesTo} does not match request MessageID ${options.relatesTo}`,
-    )
-  }
-  const h: ResponseHeader = {
-    action,
-    ...(messageId === undefined ? {} : { messageId }),
-    ...(relatesTo === undefined ? {} : { relatesTo }),
-  }
-
-  const faultEl = nsChild(body, Namespace.s, 'Fault')
-  if (faultEl !== undefined) {
-    const fault = parseFault(faultEl)
-    return { kind: isTimedOutFault(fault) ? 'timedOut' : 'fault', ...h, fault }
-  }
-  if (action === WSManAction.Fault || action === WSManAction.AddressingFault) {
-    throw new ProtocolError(`fault action ${action} without an s:Fault body`)
-  }
+  const { header: h, body, fault } = readEnvelope(xml, options)
+  if (fault !== undefined) return { kind: isTimedOutFault(fault) ? 'timedOut' : 'fault', ...h, fault }
+  const action = h.action
 
   const ack = ACK_KINDS[action]
   if (ack !== undefined) return { kind: ack, ...h }
