@@ -39,6 +39,7 @@ export {
   type ClientCertificate,
   type MaybePromise,
   type RetryOptions,
+  type HttpHeaders,
 } from './transport/http/index.ts'
 export type { MessageEncryption } from './transport/http/gss-auth.ts'
 export {

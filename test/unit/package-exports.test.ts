@@ -4,10 +4,14 @@
  * exactly the values its index declares: read from the index's own export statements (with
  * `verbatimModuleSyntax` a re-export without `type` is a value), following `export *`. Names shared by
  * two subpaths are one object, so `instanceof` works whichever subpath a user imported from.
+ *
+ * The trimmed surface: every error class is defined in src/errors.ts (so `psrp/errors` has them all,
+ * with their codes); implementation classes and protocol-layer helpers stay out of the entry points.
+ * The full list of names and signatures is the API report (api/, test/unit/api-report.test.ts).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import ts from 'typescript'
@@ -154,4 +158,129 @@ test('the documented entry points are there: the public API, CLIXML on its own, 
     const cls = errors[name] as { prototype: unknown } | undefined
     assert.ok(cls !== undefined && cls.prototype instanceof base, `${name} extends PsrpError`)
   }
+})
+
+const load = async (subpath: string): Promise<Record<string, unknown>> =>
+  (await import(
+    pathToFileURL(sourceOf((pkg.exports[subpath] as { default: string }).default)).href
+  )) as Record<string, unknown>
+
+test('psrp/errors has every error class with its code, and the root re-exports the same classes', async () => {
+  const errors = await load('./errors')
+  const root = await load('.')
+  const key = {
+    host: 'h',
+    port: 22,
+    keyType: 'ssh-ed25519',
+    key: new Uint8Array(1),
+    fingerprint: 'SHA256:x',
+    md5Fingerprint: 'MD5:00',
+  }
+  type Ctor = new (...args: never[]) => { code: string }
+  const make = (name: string, ...args: unknown[]): { code: string } => {
+    const cls = errors[name] as Ctor | undefined
+    assert.equal(typeof cls, 'function', `psrp/errors exports ${name}`)
+    assert.equal(root[name], cls, `psrp exports the same ${name}`)
+    return new (cls as unknown as new (...a: unknown[]) => { code: string })(...args)
+  }
+  const base = errors['PsrpError'] as abstract new (...args: never[]) => unknown
+  const auth = errors['AuthenticationError'] as abstract new (...args: never[]) => unknown
+  const hostKey = make('HostKeyVerificationError', 'changed', 'changed', key, [])
+  assert.equal(hostKey.code, 'ERR_HOST_KEY')
+  assert.ok(hostKey instanceof auth && hostKey instanceof base)
+  const kerberos = make('KerberosError', 'refused', 24, 'KDC_ERR_PREAUTH_FAILED') as {
+    code: string
+    krbErrorCode: number
+    krbErrorName: string
+    credentialsRejected: boolean
+  }
+  assert.equal(kerberos.code, 'ERR_AUTHENTICATION')
+  assert.ok(kerberos instanceof auth && kerberos instanceof base)
+  assert.deepEqual(
+    [kerberos.krbErrorCode, kerberos.krbErrorName, kerberos.credentialsRejected],
+    [24, 'KDC_ERR_PREAUTH_FAILED', true],
+  )
+  assert.equal(make('KerberosError', 'skew', 37, 'KRB_AP_ERR_SKEW').code, 'ERR_AUTHENTICATION')
+  assert.equal(
+    (make('KerberosError', 'skew', 37, 'KRB_AP_ERR_SKEW') as { credentialsRejected?: boolean })
+      .credentialsRejected,
+    false,
+  )
+  assert.equal(make('FileTransferError', 'x', 'exists', '/p').code, 'ERR_FILE_TRANSFER')
+  assert.equal(make('CryptoError', 'x').code, 'ERR_CRYPTO')
+})
+
+test('no error class of the library is defined outside src/errors.ts', () => {
+  const errorsFile = join(ROOT, 'src', 'errors.ts')
+  const classesIn = (file: string): { name: string; base: string | undefined }[] => {
+    const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true)
+    const out: { name: string; base: string | undefined }[] = []
+    const visit = (n: ts.Node): void => {
+      if ((ts.isClassDeclaration(n) || ts.isClassExpression(n)) && n.name !== undefined) {
+        const ext = n.heritageClauses?.find((h) => h.token === ts.SyntaxKind.ExtendsKeyword)?.types[0]
+        out.push({ name: n.name.text, base: ext?.expression.getText(sf) })
+      }
+      ts.forEachChild(n, visit)
+    }
+    visit(sf)
+    return out
+  }
+  const family = new Set(classesIn(errorsFile).map((c) => c.name))
+  assert.ok(family.has('PsrpError') && family.has('KerberosError') && family.has('HostKeyVerificationError'))
+  const files: string[] = []
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) walk(join(dir, e.name))
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) files.push(join(dir, e.name))
+  }
+  walk(join(ROOT, 'src'))
+  const strays = files
+    .filter((f) => f !== errorsFile)
+    .flatMap((f) => classesIn(f).map((c) => ({ ...c, file: relative(ROOT, f) })))
+    .filter((c) => c.base !== undefined && family.has(c.base))
+  assert.deepEqual(strays, [], 'subclasses of psrp errors belong in src/errors.ts')
+})
+
+test('implementation classes and layer internals are not exported', async () => {
+  const root = await load('.')
+  for (const name of [
+    'WSManPsrpTransport',
+    'OutOfProcStreamTransport',
+    'WSManHttpClient',
+    'ClientRunspacePool',
+  ])
+    assert.ok(!(name in root), `psrp does not export ${name}`)
+  const psrp = await load('./psrp')
+  assert.ok(!('command' in psrp), 'psrp/psrp has no bare command()')
+  assert.equal(typeof psrp['pipelineCommand'], 'function')
+  const wsman = await load('./wsman')
+  for (const name of [
+    'el',
+    'nsAttr',
+    'nsChild',
+    'nsChildren',
+    'Namespace',
+    'WSManAction',
+    'parseDuration',
+    'formatDuration',
+    'uuidUri',
+    'wireGuid',
+    'parseFault',
+  ])
+    assert.ok(!(name in wsman), `psrp/wsman does not export ${name}`)
+  for (const name of [
+    'buildEnvelope',
+    'parseResponse',
+    'parseShell',
+    'faultToError',
+    'psrpCreate',
+    'psrpReceive',
+    'winrsCreate',
+    'winrsReceive',
+    'ResourceUri',
+    'SignalCode',
+    'CommandStateUri',
+    'WSManFaultCode',
+  ])
+    assert.notEqual(wsman[name], undefined, `psrp/wsman exports ${name}`)
 })
