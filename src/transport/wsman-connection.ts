@@ -23,6 +23,9 @@ import {
   type WSManResponse,
 } from '../wsman/index.ts'
 import { DEFAULT_MAX_RESPONSE_LENGTH } from '../wsman/response.ts'
+import { parseActionResponse, type ActionResponse } from '../wsman/action-response.ts'
+import type { CustomRequest, SelectorSet, WSManOption } from '../wsman/envelope.ts'
+import type { XmlNode } from '../wsman/xml-node.ts'
 import { positiveIntegerOption } from '../internal/options.ts'
 import {
   BasicAuth,
@@ -166,7 +169,7 @@ export interface WSManKerberosOptions {
   krb5Config?: string | Krb5Config | undefined
   /** A keytab (path, bytes or entries) holding the user's keys. */
   keytab?: string | Uint8Array | readonly KeytabEntry[] | undefined
-  /** An MIT ccache (path, bytes or parsed) with a TGT or a service ticket. */
+  /** A credential cache with a TGT or a service ticket: a name (`FILE:`/path, `DIR:`, `KCM:`), bytes or parsed. */
   ccache?: string | Uint8Array | CCache | undefined
   /** Delegate a forwardable TGT to the server (second hop). */
   delegate?: boolean | undefined
@@ -180,6 +183,16 @@ export interface WSManRequestOptions extends CallOptions {
   lane?: HttpLane | undefined
   /** Milliseconds for the whole request; default the operation timeout plus `readTimeout`. */
   timeout?: number | undefined
+}
+
+/** Options of one {@link WSManConnection.invoke}. */
+export interface WSManInvokeOptions extends WSManRequestOptions {
+  /** `wsman:SelectorSet` naming the instance (e.g. `{ Name: 'Spooler' }`). */
+  selectors?: SelectorSet | undefined
+  /** `wsman:OptionSet`. */
+  options?: readonly WSManOption[] | undefined
+  /** `wsman:OperationTimeout` in seconds for this request (default the connection's). */
+  operationTimeout?: number | undefined
 }
 
 function authenticator(o: WSManConnectionOptions): HttpAuthenticator {
@@ -449,6 +462,54 @@ export class WSManConnection {
     if (res.status !== 200 && parsed.kind !== 'timedOut') {
       throw new ProtocolError(`the WinRM server answered ${request.action} with HTTP ${res.status}`)
     }
+    return parsed
+  }
+
+  /**
+   * Sends any WS-Management action on this connection (its authentication, encryption and session)
+   * and resolves with the answer's body: e.g. a CIM method (`…/Win32_Service/StopService` with a
+   * `StopService_INPUT` body; see `psrp/wsman` `cimMethodRequest`), WS-Enumeration Release, or a
+   * plug-in's own action. Every fault, `w:TimedOut` included, rejects with {@link WSManFaultError}.
+   *
+   * ```ts
+   * const res = await conn.invoke(`${uri}/StopService`, uri, el('p:StopService_INPUT', { 'xmlns:p': uri }),
+   *   { selectors: { Name: 'Spooler' } })
+   * res.content // <p:StopService_OUTPUT> as a namespace-resolved element
+   * ```
+   */
+  async invoke(
+    action: string,
+    resourceUri: string,
+    body: XmlNode | undefined,
+    options: WSManInvokeOptions = {},
+  ): Promise<ActionResponse> {
+    const request: CustomRequest = {
+      action: 'custom',
+      actionUri: action,
+      resourceUri,
+      ...(body === undefined ? {} : { body }),
+      ...(options.selectors === undefined ? {} : { selectors: options.selectors }),
+      ...(options.options === undefined ? {} : { options: options.options }),
+      ...(options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout }),
+    }
+    const messageId = uuidUri(randomGuid())
+    const xml = buildEnvelope(request, { ...this.#envelope, messageId })
+    const operation = (request.operationTimeout ?? this.operationTimeout) * 1000
+    const res = await this.http.post(xml, {
+      lane: options.lane,
+      signal: options.signal,
+      timeout: options.timeout ?? operation + this.#readTimeout,
+    })
+    if (res.body.trim() === '') {
+      throw new ProtocolError(`the WinRM server answered ${action} with HTTP ${res.status} and no body`)
+    }
+    const parsed = parseActionResponse(res.body, {
+      relatesTo: messageId,
+      maxLength: this.#maxResponseEnvelopeLength,
+    })
+    if (parsed.kind !== 'response') throw faultToError(parsed.fault, { redact: res.redact })
+    if (res.status !== 200)
+      throw new ProtocolError(`the WinRM server answered ${action} with HTTP ${res.status}`)
     return parsed
   }
 
