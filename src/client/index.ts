@@ -27,6 +27,7 @@ export {
   type DefaultHostCallbacks,
   type HostWrite,
   type CredentialAnswer,
+  type Awaitable,
 } from './host.ts'
 export {
   WinRSShell,
