@@ -1,12 +1,13 @@
 /**
- * Every code snippet of README.md, run (see test/helpers/readme-snippets.ts for the markers):
+ * Every code snippet of README.md and of the guides in docs/ (the pages the documentation site
+ * renders), run (see test/helpers/readme-snippets.ts for the markers):
  *
  * - `js` snippets as plain `.mjs` files with Node, importing `psrp` from the built package (`dist`,
  *   linked as `node_modules/psrp` of a temp dir, as an installed package would be);
  * - `ts` snippets compiled by TypeScript against the built declarations (strict, NodeNext, as a
  *   consumer's project would), then run with Node; the skipped ones are compiled too;
  * - `sh` snippets with bash in the checkout, `npx psrp` being the built CLI; a snippet marked
- *   `background` (the WinRM test server) runs alongside the ones after it.
+ *   `background` (the WinRM test server) runs alongside the ones after it in its section.
  *
  * The peers are this machine's: a local `pwsh` (`new Client()`, `ProcessConnection`, `--pipe`) and the
  * WinRM test server (`npm run winrm-test-server`, NTLM through the Debian auth peer). Snippets that need
@@ -41,8 +42,26 @@ import {
 import { ntlmPeerAvailable } from '../peers/auth/ntlm-peer.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
-const snippets = readSnippets(README)
+/**
+ * Markdown files whose blocks are not programs: the CLIXML contract states TypeScript declarations
+ * (signatures without bodies) for the implementers.
+ */
+const NOT_PROGRAMS = new Set(['docs/clixml-contract.md'])
+/** README.md, then every guide in docs/ (the pages the site renders). */
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`)
+    .filter((f) => !NOT_PROGRAMS.has(f)),
+]
+const TEXTS = new Map(DOCS.map((doc) => [doc, readFileSync(join(ROOT, doc), 'utf8')]))
+/** A snippet and the Markdown file it is in. */
+type DocSnippet = Snippet & { readonly doc: string }
+const snippets: DocSnippet[] = DOCS.flatMap((doc) =>
+  readSnippets(TEXTS.get(doc) as string).map((s) => ({ ...s, doc })),
+)
 const pwsh = findPwsh()
 const skip = pwshSkip(pwsh)
 /** A snippet that starts the WinRM test server with `--auth ntlm` needs the Debian NTLM acceptor. */
@@ -148,17 +167,21 @@ function describeRun(r: Run): string {
   return `exit ${r.code ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`
 }
 
-const label = (s: Snippet): string => `README line ${s.line} (${s.section}): ${s.lang}`
+const label = (s: DocSnippet): string => `${s.doc} line ${s.line} (${s.section}): ${s.lang}`
+/** `docs/getting-started.md` → `docs-getting-started` (a file name prefix). */
+const slug = (doc: string): string => doc.replace(/\.md$/, '').replace(/[^A-Za-z0-9]+/g, '-')
 
-describe('README snippets', { skip, concurrency: 3 }, () => {
+describe('README and guide snippets', { skip, concurrency: 3 }, () => {
   let work = ''
   let env: NodeJS.ProcessEnv = {}
-  let port = 0
+  /** A free port per Markdown file for its `--port 5985` / `port: 5985` (each may start a server). */
+  const ports = new Map<string, number>()
   /** The TypeScript compile, started in `before` and awaited by the TypeScript tests. */
   let tsc: Promise<Run> | undefined
-  const files = new Map<Snippet, string>()
+  const files = new Map<DocSnippet, string>()
   const background: ChildProcess[] = []
-  const pipeName = `psrp-readme-${process.pid}`
+  /** A pipe name per Markdown file for its `-CustomPipeName build` (files run side by side). */
+  const pipeName = (doc: string): string => `psrp-docs-${process.pid}-${slug(doc)}`
 
   before(async () => {
     ensureBuilt()
@@ -186,10 +209,10 @@ describe('README snippets', { skip, concurrency: 3 }, () => {
         include: ['*.mts'],
       }),
     )
-    port = await freePort()
+    for (const doc of DOCS) ports.set(doc, await freePort())
     for (const s of snippets) {
       if (s.lang === 'sh') continue
-      const base = `line${s.line}`
+      const base = `${slug(s.doc)}-line${s.line}`
       if (s.mode.kind === 'skip') {
         // not run, but compiled all the same, so it cannot drift from the API; the values the README
         // leaves to the reader are declared
@@ -197,7 +220,10 @@ describe('README snippets', { skip, concurrency: 3 }, () => {
           writeFileSync(join(work, `${base}.mts`), `${READER_VALUES}\n${s.code}\nexport {}\n`)
         continue
       }
-      writeFileSync(join(work, s.lang === 'ts' ? `${base}.mts` : `${base}.mjs`), prepareScript(s.code, port))
+      writeFileSync(
+        join(work, s.lang === 'ts' ? `${base}.mts` : `${base}.mjs`),
+        prepareScript(s.code, ports.get(s.doc) as number),
+      )
       files.set(s, join(work, `${base}.mjs`))
     }
     env = {
@@ -207,7 +233,7 @@ describe('README snippets', { skip, concurrency: 3 }, () => {
       NO_COLOR: '1',
     }
     if (snippets.some((s) => s.lang === 'ts')) {
-      // compiles while the shell snippets (earlier in the README) run
+      // compiles while the shell snippets run
       tsc = run(
         process.execPath,
         [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', work],
@@ -221,19 +247,23 @@ describe('README snippets', { skip, concurrency: 3 }, () => {
   after(() => {
     for (const child of background) killGroup(child)
     // the socket of the README's `pwsh -CustomPipeName`, which a killed pwsh leaves behind
-    rmSync(join(process.env['TMPDIR'] ?? '/tmp', `CoreFxPipe_${pipeName}`), { force: true })
+    for (const doc of DOCS)
+      rmSync(join(process.env['TMPDIR'] ?? '/tmp', `CoreFxPipe_${pipeName(doc)}`), { force: true })
     if (work !== '') rmSync(work, { recursive: true, force: true })
   })
 
-  test('the README has snippets of every kind to run, and every skip says why', () => {
+  test('the docs have snippets of every kind to run, and every skip says why', () => {
     const runnable = (lang: string): number =>
       snippets.filter((s) => s.lang === lang && s.mode.kind !== 'skip').length
     assert.ok(runnable('js') >= 1, 'a JavaScript snippet runs')
     assert.ok(runnable('ts') >= 2, 'TypeScript snippets run')
     assert.ok(runnable('sh') >= 3, 'shell snippets run')
+    assert.ok(DOCS.includes('docs/getting-started.md'), 'the guides are read')
     // every fenced block in a language we run was read (none lost to a parsing slip)
-    const fences = README.split('\n').filter((l) => /^```(ts|js|sh)\s*$/.test(l)).length
-    assert.equal(snippets.length, fences)
+    for (const [doc, text] of TEXTS) {
+      const fences = text.split('\n').filter((l) => /^```(ts|js|sh)\s*$/.test(l)).length
+      assert.equal(snippets.filter((s) => s.doc === doc).length, fences, doc)
+    }
     for (const s of snippets) if (s.mode.kind === 'skip') assert.ok(s.mode.reason.length > 10, label(s))
     // a misspelt marker or one above a block that is not run is an error, never a silent skip
     assert.throws(
@@ -254,7 +284,8 @@ describe('README snippets', { skip, concurrency: 3 }, () => {
   for (const s of snippets) {
     // the WinRM test server of the README runs with --auth ntlm: it and the snippets using it need the peer
     const needsNtlm = /--auth ntlm|--port 5985|port: 5985/.test(s.code)
-    const server = servers.get(s.section)
+    const section = `${s.doc}#${s.section}`
+    const server = servers.get(section)
     const reason =
       s.mode.kind === 'skip'
         ? s.mode.reason
@@ -269,15 +300,19 @@ describe('README snippets', { skip, concurrency: 3 }, () => {
         settle = (e) => (e === undefined ? resolveReady() : rejectReady(e))
       })
       ready.catch(() => undefined)
-      servers.set(s.section, { line: s.line, skipped: reason !== false, ready, settle })
+      servers.set(section, { line: s.line, skipped: reason !== false, ready, settle })
     }
     test(label(s), { skip: reason }, async () => {
       // snippets run side by side, except after a background one in their section: they wait for it
       if (s.mode.kind !== 'background') await server?.ready
       if (s.lang === 'sh') {
-        const script = prepareShell(s.code, { cli: join(ROOT, 'dist', 'cli', 'main.js'), port, pipeName })
+        const script = prepareShell(s.code, {
+          cli: join(ROOT, 'dist', 'cli', 'main.js'),
+          port: ports.get(s.doc) as number,
+          pipeName: pipeName(s.doc),
+        })
         if (s.mode.kind === 'background') {
-          const own = servers.get(s.section)
+          const own = servers.get(section)
           try {
             const bg = await startBackground('bash', ['-c', script], ROOT, env, s.mode.readyText)
             background.push(bg.child)
