@@ -1,12 +1,24 @@
 /**
- * CLIXML deserializer (MS-PSRP 2.2.5): one CLIXML element to a JS value. Hardened: no DTDs, depth
+ * CLIXML deserializer (MS-PSRP 2.2.5): one CLIXML element to a JS value, read straight from the pull
+ * tokenizer (`src/internal/xml-reader.ts`) without building an element tree. Hardened: no DTDs, depth
  * and size limits, and every malformed input becomes a {@link ClixmlError} naming the element path
  * and the character offset where it broke.
+ *
+ * An `<Obj>` must be created (and its RefId registered) before its properties and items are read, since
+ * they may refer back to it, and what is created depends on its type names and on whether it holds a
+ * collection. PowerShell writes those children first (`TN`/`TNRef`, `ToString`, then the collection or
+ * base value, `Props`, `MS`), and the first pass reads such objects as they stream by. Should an object
+ * have a type name or a collection after other content, or should anything fail, the document is read
+ * again from the start with the first pass of every object known in advance (`first-pass.ts`): each
+ * object then reads exactly as when the whole tree was built first, its type names and collection
+ * first, then its children in order, and the error reported is the one that reading gives (an XML
+ * error anywhere first). Either way the work is linear in the input.
  *
  * @module
  */
 import { ClixmlError } from '../errors.ts'
-import { parseXml, type XmlElement } from '../internal/xml.ts'
+import type { XmlParseOptions } from '../internal/xml.ts'
+import { XmlReader, XmlToken } from '../internal/xml-reader.ts'
 import { fromBase64, utf16leDecode } from '../internal/base64.ts'
 import { decodeClixmlString } from './escape.ts'
 import { PSEnum, PSObject, setMeta, type CollectionKind, type CollectionMeta } from './ps-object.ts'
@@ -35,6 +47,7 @@ import { lookupType } from './registry.ts'
 import './types/index.ts'
 import { ProgressRecordType } from './types/enums.ts'
 import { ProgressRecord } from './types/records.ts'
+import { scanFirstPass, type FirstPass, type FirstPassChild } from './first-pass.ts'
 
 /** Options of {@link deserialize}. */
 export interface DeserializeOptions {
@@ -46,41 +59,127 @@ export interface DeserializeOptions {
   maxLength?: number
 }
 
-const COLLECTION_TAGS: Record<string, CollectionKind> = {
-  LST: 'LST',
-  IE: 'IE',
-  QUE: 'QUE',
-  STK: 'STK',
-  DCT: 'DCT',
-}
 const INT = /^[+-]?\d+$/
 /** The children of `<PR>` in PowerShell's order; undefined stands for the CurrentOperation object. */
 const PR_CHILDREN = ['AV', 'AI', undefined, 'PI', 'PC', 'T', 'SR', 'SD'] as const
 
+/** The collection kind an element name stands for (MS-PSRP 2.2.5.2.6), or undefined. */
+function collectionKind(name: string): CollectionKind | undefined {
+  switch (name) {
+    case 'LST':
+    case 'IE':
+    case 'QUE':
+    case 'STK':
+    case 'DCT':
+      return name
+    default:
+      return undefined
+  }
+}
+
+/**
+ * Thrown by the streaming first pass when an `<Obj>` has a type name or a collection after other content,
+ * or a `<PR>` has other than eight children: {@link deserialize} then reads the document again with
+ * every first pass known in advance.
+ */
+class NotInWritingOrder extends Error {}
+
+const xmlError = (message: string, offset: number): Error => new ClixmlError(message, { offset })
+
+function label(name: string, n: string | undefined): string {
+  return n === undefined ? name : `${name}[N=${n}]`
+}
+
+function isEnum(typeNames: string[]): boolean {
+  for (const t of typeNames) if (t === 'System.Enum' || t === 'Deserialized.System.Enum') return true
+  return false
+}
+
+/**
+ * Reads values from a pull tokenizer. Each method that reads an element is called with the reader on
+ * that element's start tag and returns with its end tag consumed.
+ */
 class Reader {
   readonly objects = new Map<string, unknown>()
   readonly typeNameLists = new Map<string, string[]>()
-  readonly path: string[] = []
-  constructor(readonly options: DeserializeOptions) {}
+  /** The elements read into (for error paths): names, and the `N` attribute of each. */
+  readonly pathNames: string[] = []
+  readonly pathNs: (string | undefined)[] = []
+  /** Reused by {@link typeNameList}. */
+  readonly scratch: string[] = []
+  constructor(
+    readonly r: XmlReader,
+    readonly options: DeserializeOptions,
+    /** Every object's first pass, when the document is read the second time; undefined the first time. */
+    readonly firstPass: FirstPass | undefined,
+  ) {}
 
-  fail(message: string, el: XmlElement, cause?: unknown): never {
+  enter(name: string, n: string | undefined): void {
+    this.pathNames.push(name)
+    this.pathNs.push(n)
+  }
+
+  leave(): void {
+    this.pathNames.pop()
+    this.pathNs.pop()
+  }
+
+  fail(message: string, name: string, n: string | undefined, offset: number, cause?: unknown): never {
+    const path = this.pathNames.map((p, i) => label(p, this.pathNs[i]))
+    path.push(label(name, n))
     throw new ClixmlError(message, {
-      path: [...this.path, label(el)].join('/'),
-      offset: el.offset,
+      path: path.join('/'),
+      offset,
       ...(cause === undefined ? {} : { cause }),
     })
   }
 
-  int(el: XmlElement, min: bigint, max: bigint): bigint {
-    const t = el.text.trim()
-    if (!INT.test(t)) this.fail(`${el.name} is not an integer: ${JSON.stringify(t.slice(0, 40))}`, el)
+  /** The document: one value, or an array of values for an `<Objs>` wrapper. */
+  document(): unknown {
+    const r = this.r
+    r.next() // the root start tag: the tokenizer throws on anything else
+    let result: unknown
+    if (r.name === 'Objs') {
+      const values: unknown[] = []
+      for (let t = r.next(); t !== XmlToken.EndElement; t = r.next()) {
+        if (t === XmlToken.StartElement) values.push(this.value(r.attr('N')))
+      }
+      result = values
+    } else {
+      result = this.value(r.attr('N'))
+    }
+    r.next() // the end of the document: the tokenizer throws on a second root or text after it
+    return result
+  }
+
+  int(text: string, name: string, n: string | undefined, offset: number, min: number, max: number): number {
+    const t = text.trim()
+    if (!INT.test(t))
+      this.fail(`${name} is not an integer: ${JSON.stringify(t.slice(0, 40))}`, name, n, offset)
+    // 15 digits are exact as a double; longer (leading zeros, or out of range anyway) go through BigInt
+    const v = t.length <= 15 ? Number(t) : Number(BigInt(t))
+    if (!(v >= min && v <= max)) this.fail(`${name} value ${t} is out of range`, name, n, offset)
+    return v + 0 // -0 reads as 0
+  }
+
+  bigInt(
+    text: string,
+    name: string,
+    n: string | undefined,
+    offset: number,
+    min: bigint,
+    max: bigint,
+  ): bigint {
+    const t = text.trim()
+    if (!INT.test(t))
+      this.fail(`${name} is not an integer: ${JSON.stringify(t.slice(0, 40))}`, name, n, offset)
     const v = BigInt(t)
-    if (v < min || v > max) this.fail(`${el.name} value ${t} is out of range`, el)
+    if (v < min || v > max) this.fail(`${name} value ${t} is out of range`, name, n, offset)
     return v
   }
 
-  float(el: XmlElement): number {
-    const t = el.text.trim()
+  float(text: string, name: string, n: string | undefined, offset: number): number {
+    const t = text.trim()
     switch (t) {
       case 'INF':
       case 'Infinity':
@@ -95,105 +194,131 @@ class Reader {
     }
     const v = Number(t)
     if (t === '' || Number.isNaN(v))
-      this.fail(`${el.name} is not a number: ${JSON.stringify(t.slice(0, 40))}`, el)
+      this.fail(`${name} is not a number: ${JSON.stringify(t.slice(0, 40))}`, name, n, offset)
     return v
   }
 
-  wrap<T>(el: XmlElement, build: () => T): T {
+  /** Parses the text of a `D`, `DT`, `TS`, `G` or `Version`, giving its ClixmlError the element's path and offset. */
+  parsed(text: string, name: string, n: string | undefined, offset: number): unknown {
     try {
-      return build()
+      switch (name) {
+        case 'DT':
+          return PSDateTime.parse(text)
+        case 'G':
+          return new PSGuid(text)
+        case 'Version':
+          return new PSVersion(text)
+        case 'D':
+          return new PSDecimal(text)
+        default:
+          return PSTimeSpan.parse(text)
+      }
     } catch (err) {
-      if (err instanceof ClixmlError && err.path === undefined) this.fail(err.message, el, err)
+      if (err instanceof ClixmlError && err.path === undefined) this.fail(err.message, name, n, offset, err)
       throw err
     }
   }
 
-  value(el: XmlElement): unknown {
-    switch (el.name) {
+  /** The value of the element whose start tag the reader is on; `n` is its `N` attribute. */
+  value(n: string | undefined): unknown {
+    const r = this.r
+    const name = r.name
+    const offset = r.offset
+    // the most frequent first: a switch on strings compares them in order
+    switch (name) {
       case 'S':
-        return decodeClixmlString(el.text)
+        return decodeClixmlString(r.readOwnText())
+      case 'Obj':
+        return this.object(n, offset)
+      case 'I32':
+        return this.int(r.readOwnText(), name, n, offset, -0x80000000, 0x7fffffff)
       case 'B': {
-        const t = el.text.trim().toLowerCase()
+        const t = r.readOwnText().trim().toLowerCase()
         if (t === 'true') return true
         if (t === 'false') return false
-        return this.fail(`B is not a boolean: ${JSON.stringify(t.slice(0, 40))}`, el)
+        return this.fail(`B is not a boolean: ${JSON.stringify(t.slice(0, 40))}`, name, n, offset)
       }
-      case 'I32':
-        return Number(this.int(el, -0x80000000n, 0x7fffffffn))
+      case 'Ref': {
+        const id = r.attr('RefId')
+        r.skipElement()
+        if (id === undefined) return this.fail('Ref without RefId', name, n, offset)
+        const target = this.objects.get(id)
+        if (target === undefined && !this.objects.has(id))
+          return this.fail(`Ref to unknown RefId ${id}`, name, n, offset)
+        return target
+      }
+      case 'Nil':
+        r.skipElement()
+        return null
       case 'I64':
-        return this.int(el, -0x8000000000000000n, 0x7fffffffffffffffn)
-      case 'U64':
-        return new PSUInt64(this.int(el, 0n, 0xffffffffffffffffn))
-      case 'U32':
-        return new PSUInt32(Number(this.int(el, 0n, 0xffffffffn)))
-      case 'I16':
-        return new PSInt16(Number(this.int(el, -0x8000n, 0x7fffn)))
-      case 'U16':
-        return new PSUInt16(Number(this.int(el, 0n, 0xffffn)))
-      case 'By':
-        return new PSByte(Number(this.int(el, 0n, 0xffn)))
-      case 'SB':
-        return new PSSByte(Number(this.int(el, -0x80n, 0x7fn)))
-      case 'C':
-        return new PSChar(Number(this.int(el, 0n, 0xffffn)))
+        return this.bigInt(r.readOwnText(), name, n, offset, -0x8000000000000000n, 0x7fffffffffffffffn)
+      case 'DT':
+      case 'G':
+      case 'Version':
+      case 'D':
+      case 'TS':
+        return this.parsed(r.readOwnText(), name, n, offset)
       case 'Db': {
-        const v = this.float(el)
+        const v = this.float(r.readOwnText(), name, n, offset)
         return Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff ? new PSDouble(v) : v
       }
+      case 'U64':
+        return new PSUInt64(this.bigInt(r.readOwnText(), name, n, offset, 0n, 0xffffffffffffffffn))
+      case 'U32':
+        return new PSUInt32(this.int(r.readOwnText(), name, n, offset, 0, 0xffffffff))
+      case 'I16':
+        return new PSInt16(this.int(r.readOwnText(), name, n, offset, -0x8000, 0x7fff))
+      case 'U16':
+        return new PSUInt16(this.int(r.readOwnText(), name, n, offset, 0, 0xffff))
+      case 'By':
+        return new PSByte(this.int(r.readOwnText(), name, n, offset, 0, 0xff))
+      case 'SB':
+        return new PSSByte(this.int(r.readOwnText(), name, n, offset, -0x80, 0x7f))
+      case 'C':
+        return new PSChar(this.int(r.readOwnText(), name, n, offset, 0, 0xffff))
       case 'Sg':
-        return new PSSingle(this.float(el))
-      case 'D':
-        return this.wrap(el, () => new PSDecimal(el.text))
-      case 'DT':
-        return this.wrap(el, () => PSDateTime.parse(el.text))
-      case 'TS':
-        return this.wrap(el, () => PSTimeSpan.parse(el.text))
-      case 'G':
-        return this.wrap(el, () => new PSGuid(el.text))
-      case 'Version':
-        return this.wrap(el, () => new PSVersion(el.text))
+        return new PSSingle(this.float(r.readOwnText(), name, n, offset))
       case 'URI':
-        return new PSUri(decodeClixmlString(el.text))
+        return new PSUri(decodeClixmlString(r.readOwnText()))
       case 'XD':
-        return new PSXmlDocument(decodeClixmlString(el.text))
+        return new PSXmlDocument(decodeClixmlString(r.readOwnText()))
       case 'SBK':
-        return new PSScriptBlock(decodeClixmlString(el.text))
+        return new PSScriptBlock(decodeClixmlString(r.readOwnText()))
       case 'BA': {
-        const bytes = fromBase64(el.text)
-        if (bytes === undefined) return this.fail('BA is not valid base64', el)
+        const bytes = fromBase64(r.readOwnText())
+        if (bytes === undefined) return this.fail('BA is not valid base64', name, n, offset)
         return bytes
       }
       case 'SS':
-        return this.secureString(el)
-      case 'Nil':
-        return null
-      case 'Ref': {
-        const id = el.attrs['RefId']
-        if (id === undefined) return this.fail('Ref without RefId', el)
-        if (!this.objects.has(id)) return this.fail(`Ref to unknown RefId ${id}`, el)
-        return this.objects.get(id)
-      }
-      case 'Obj':
-        return this.object(el)
+        return this.secureString(r.readOwnText(), n, offset)
       case 'PR':
-        return this.progressRecord(el)
+        return this.progressRecord(n, offset)
       default:
-        return this.fail(`unknown element <${el.name}>`, el)
+        return this.fail(`unknown element <${name}>`, name, n, offset)
     }
   }
 
-  secureString(el: XmlElement): PSSecureString {
-    const bytes = fromBase64(el.text)
-    if (bytes === undefined) return this.fail('SS is not valid base64', el)
+  secureString(text: string, n: string | undefined, offset: number): PSSecureString {
+    const bytes = fromBase64(text)
+    if (bytes === undefined) return this.fail('SS is not valid base64', 'SS', n, offset)
     const cipher = this.options.cipher
     if (cipher === undefined) return new PSSecureString(undefined, bytes)
     let plain: Uint8Array
     try {
       plain = cipher.decrypt(bytes)
     } catch (err) {
-      return this.fail('SecureString could not be decrypted with the session key', el, err)
+      return this.fail('SecureString could not be decrypted with the session key', 'SS', n, offset, err)
     }
     return new PSSecureString(utf16leDecode(plain))
+  }
+
+  /** Moves to the next child element of the current element: true on its start tag, false at the end tag. */
+  nextChild(): boolean {
+    for (;;) {
+      const t = this.r.next()
+      if (t === XmlToken.StartElement) return true
+      if (t === XmlToken.EndElement) return false
+    }
   }
 
   /**
@@ -201,32 +326,53 @@ class Reader {
    * `DeserializeProgressRecord` does: AV, AI, the CurrentOperation as one object (its text, or null when
    * null or empty), PI, PC, T (a ProgressRecordType name in any case, or a number), SR, SD.
    */
-  progressRecord(el: XmlElement): ProgressRecord {
-    const kids = el.children
-    if (kids.length !== PR_CHILDREN.length) {
-      this.fail(
-        `PR needs ${PR_CHILDREN.length} child elements (AV AI CurrentOperation PI PC T SR SD), not ${kids.length}`,
-        el,
-      )
+  progressRecord(n: string | undefined, offset: number): ProgressRecord {
+    const r = this.r
+    if (this.firstPass !== undefined) {
+      const count = this.firstPass.progressChildren.get(offset) ?? 0
+      if (count !== PR_CHILDREN.length) {
+        this.fail(
+          `PR needs ${PR_CHILDREN.length} child elements (AV AI CurrentOperation PI PC T SR SD), not ${count}`,
+          'PR',
+          n,
+          offset,
+        )
+      }
     }
-    this.path.push(label(el))
-    const child = (i: number): XmlElement => {
-      const c = kids[i] as XmlElement
+    this.enter('PR', n)
+    // each child in turn: its name checked (but the CurrentOperation's), then read
+    let childName = ''
+    let childN: string | undefined
+    let childOffset = 0
+    const child = (i: number): void => {
+      if (!this.nextChild()) throw new NotInWritingOrder()
+      childName = r.name
+      childN = r.attr('N')
+      childOffset = r.offset
       const want = PR_CHILDREN[i]
-      if (want !== undefined && c.name !== want) this.fail(`<${c.name}> where PR expects <${want}>`, c)
-      return c
+      if (want !== undefined && childName !== want)
+        this.fail(`<${childName}> where PR expects <${want}>`, childName, childN, childOffset)
     }
-    const text = (i: number): string => decodeClixmlString(child(i).text)
+    const text = (i: number): string => {
+      child(i)
+      return decodeClixmlString(r.readOwnText())
+    }
     const int32 = (i: number): number => {
       const t = text(i).trim()
       const v = INT.test(t) ? Number(t) : NaN
       if (!(v >= -0x80000000 && v <= 0x7fffffff))
-        this.fail(`${kids[i]?.name} is not an Int32: ${JSON.stringify(t.slice(0, 40))}`, child(i))
+        this.fail(
+          `${childName} is not an Int32: ${JSON.stringify(t.slice(0, 40))}`,
+          childName,
+          childN,
+          childOffset,
+        )
       return v
     }
     const activity = text(0)
     const activityId = int32(1)
-    const op = this.value(child(2))
+    child(2)
+    const op = this.value(childN)
     const currentOperation = op === null || op === undefined || String(op) === '' ? null : String(op)
     const parentActivityId = int32(3)
     const percentComplete = int32(4)
@@ -236,11 +382,17 @@ class Reader {
     )
     const typeValue = named !== undefined ? named[1] : INT.test(typeText) ? Number(typeText) : NaN
     if (!(typeValue >= -0x80000000 && typeValue <= 0x7fffffff)) {
-      this.fail(`T is not a ProgressRecordType: ${JSON.stringify(typeText.slice(0, 40))}`, child(5))
+      this.fail(
+        `T is not a ProgressRecordType: ${JSON.stringify(typeText.slice(0, 40))}`,
+        childName,
+        childN,
+        childOffset,
+      )
     }
     const secondsRemaining = int32(6)
     const statusDescription = text(7)
-    this.path.pop()
+    if (this.nextChild()) throw new NotInWritingOrder() // a ninth child
+    this.leave()
     const rec = new ProgressRecord({
       typeNames: ['System.Management.Automation.ProgressRecord', 'System.Object'],
       extended: [
@@ -258,135 +410,198 @@ class Reader {
     return rec
   }
 
-  typeNames(el: XmlElement): string[] {
-    const id = el.attrs['RefId']
-    if (el.name === 'TNRef') {
-      const names = id === undefined ? undefined : this.typeNameLists.get(id)
-      if (names === undefined) return this.fail(`TNRef to unknown RefId ${String(id)}`, el)
-      return names
+  /** A `<TN>`: its type names, registered under its RefId. */
+  typeNameList(): string[] {
+    const r = this.r
+    const id = r.attr('RefId')
+    // gathered in a scratch array and copied once: an array grown by push keeps spare room, and type
+    // names stay with the objects
+    const scratch = this.scratch
+    let count = 0
+    while (this.nextChild()) {
+      if (r.name !== 'T') this.fail(`unexpected <${r.name}> in TN`, r.name, r.attr('N'), r.offset)
+      scratch[count++] = decodeClixmlString(r.readOwnText())
     }
-    const names = el.children.map((t) => {
-      if (t.name !== 'T') this.fail(`unexpected <${t.name}> in TN`, t)
-      return decodeClixmlString(t.text)
-    })
+    const names = scratch.slice(0, count)
     if (id !== undefined) this.typeNameLists.set(id, names)
     return names
   }
 
-  object(el: XmlElement): unknown {
-    this.path.push(label(el))
+  /** The type names a `<TNRef>` refers to. */
+  typeNameRef(id: string | undefined, n: string | undefined, offset: number): string[] {
+    const names = id === undefined ? undefined : this.typeNameLists.get(id)
+    if (names === undefined) return this.fail(`TNRef to unknown RefId ${String(id)}`, 'TNRef', n, offset)
+    return names
+  }
+
+  /** The first pass of an `<Obj>` from the scan: its type names, and its collection kind if any. */
+  knownFirstPass(children: FirstPassChild[]): { typeNames: string[]; kind: CollectionKind | undefined } {
     let typeNames: string[] = []
-    let collection: XmlElement | undefined
-    for (const c of el.children) {
-      if (c.name === 'TN' || c.name === 'TNRef') typeNames = this.typeNames(c)
-      else if (COLLECTION_TAGS[c.name] !== undefined) {
-        if (collection !== undefined) this.fail('Obj has more than one collection', c)
-        collection = c
+    let kind: CollectionKind | undefined
+    for (const c of children) {
+      if (c.name === 'TN') {
+        if (c.notT !== undefined)
+          this.fail(`unexpected <${c.notT.name}> in TN`, c.notT.name, c.notT.n, c.notT.offset)
+        typeNames = c.names
+        if (c.refId !== undefined) this.typeNameLists.set(c.refId, typeNames)
+      } else if (c.name === 'TNRef') {
+        typeNames = this.typeNameRef(c.refId, c.n, c.offset)
+      } else {
+        if (kind !== undefined) this.fail('Obj has more than one collection', c.name, c.n, c.offset)
+        kind = collectionKind(c.name)
       }
     }
-    const refId = el.attrs['RefId']
+    return { typeNames, kind }
+  }
+
+  object(n: string | undefined, offset: number): unknown {
+    const r = this.r
+    const refId = r.attr('RefId')
+    this.enter('Obj', n)
+    let typeNames: string[] = []
     let toStringValue: string | undefined
-    const adapted = new Map<string, unknown>()
-    const extended = new Map<string, unknown>()
+    let kind: CollectionKind | undefined
+    // In the stream, the children before the first other content are the first pass (type names;
+    // ToString, which changes nothing else, may stand among them); a collection must come next.
+    let token: XmlToken
+    let collectionNext: boolean
+    const known = this.firstPass?.objects.get(offset)
+    if (known !== undefined) {
+      ;({ typeNames, kind } = this.knownFirstPass(known))
+      token = r.next()
+      collectionNext = false
+    } else {
+      for (;;) {
+        token = r.next()
+        if (token === XmlToken.Text) continue
+        if (token === XmlToken.EndElement) break
+        const c = r.name
+        if (c === 'TN') typeNames = this.typeNameList()
+        else if (c === 'TNRef') {
+          const id = r.attr('RefId')
+          const cn = r.attr('N')
+          const co = r.offset
+          r.skipElement()
+          typeNames = this.typeNameRef(id, cn, co)
+        } else if (c === 'ToString') toStringValue = decodeClixmlString(r.readOwnText())
+        else {
+          kind = collectionKind(c)
+          break
+        }
+      }
+      collectionNext = kind !== undefined
+    }
+
     let result: unknown
+    let adapted: Map<string, unknown>
+    let extended: Map<string, unknown>
     let psobj: PSObject | undefined
     let meta: CollectionMeta | undefined
-    if (collection !== undefined) {
-      const kind = COLLECTION_TAGS[collection.name] as CollectionKind
+    if (kind !== undefined) {
       result = kind === 'DCT' ? new Map() : []
+      adapted = new Map()
+      extended = new Map()
       meta = { typeNames, toStringValue: undefined, kind, adapted, extended }
       setMeta(result as object, meta)
     } else {
       const Ctor = lookupType(typeNames) ?? (isEnum(typeNames) ? PSEnum : PSObject)
       psobj = new Ctor({ typeNames })
+      adapted = psobj.adapted
+      extended = psobj.extended
       result = psobj
     }
     if (refId !== undefined) this.objects.set(refId, result)
 
     let base: unknown = undefined
-    for (const c of el.children) {
-      switch (c.name) {
+    for (; token !== XmlToken.EndElement; token = r.next()) {
+      if (token === XmlToken.Text) continue
+      const c = r.name
+      switch (c) {
         case 'TN':
         case 'TNRef':
+          if (known === undefined) throw new NotInWritingOrder()
+          r.skipElement()
           break
         case 'ToString':
-          toStringValue = decodeClixmlString(c.text)
+          toStringValue = decodeClixmlString(r.readOwnText())
           break
         case 'Props':
-          this.properties(c, adapted)
+          this.properties(adapted)
           break
         case 'MS':
-          this.properties(c, extended)
+          this.properties(extended)
           break
         case 'LST':
         case 'IE':
         case 'QUE':
         case 'STK':
-          this.path.push(c.name)
-          for (const item of c.children) (result as unknown[]).push(this.value(item))
-          this.path.pop()
+          if (known === undefined && !collectionNext) throw new NotInWritingOrder()
+          collectionNext = false
+          this.enter(c, undefined)
+          while (this.nextChild()) (result as unknown[]).push(this.value(r.attr('N')))
+          this.leave()
           break
         case 'DCT':
-          this.path.push('DCT')
-          for (const en of c.children) this.entry(en, result as Map<unknown, unknown>)
-          this.path.pop()
+          if (known === undefined && !collectionNext) throw new NotInWritingOrder()
+          collectionNext = false
+          this.enter('DCT', undefined)
+          while (this.nextChild()) this.entry(result as Map<unknown, unknown>)
+          this.leave()
           break
-        default:
-          if (base !== undefined) this.fail('Obj has more than one base value', c)
-          base = this.value(c)
+        default: {
+          const cn = r.attr('N')
+          if (base !== undefined) this.fail('Obj has more than one base value', c, cn, r.offset)
+          base = this.value(cn)
+        }
       }
     }
     if (psobj !== undefined) {
       psobj.toStringValue = toStringValue
       psobj.baseValue = base
-      for (const [k, v] of adapted) psobj.adapted.set(k, v)
-      for (const [k, v] of extended) psobj.extended.set(k, v)
     } else if (meta !== undefined) {
-      if (base !== undefined) this.fail('Obj has both a collection and a base value', el)
+      if (base !== undefined) this.fail('Obj has both a collection and a base value', 'Obj', n, offset)
       meta.toStringValue = toStringValue
     }
-    this.path.pop()
+    this.leave()
     return result
   }
 
-  properties(el: XmlElement, into: Map<string, unknown>): void {
-    this.path.push(el.name)
-    for (const c of el.children) {
-      const n = c.attrs['N']
-      if (n === undefined) this.fail(`property in ${el.name} without N attribute`, c)
-      into.set(decodeClixmlString(n), this.value(c))
+  /** `<Props>` or `<MS>`: each child is a value named by its `N` attribute. */
+  properties(into: Map<string, unknown>): void {
+    const r = this.r
+    const container = r.name
+    this.enter(container, undefined)
+    while (this.nextChild()) {
+      const n = r.attr('N')
+      if (n === undefined) this.fail(`property in ${container} without N attribute`, r.name, n, r.offset)
+      into.set(decodeClixmlString(n), this.value(n))
     }
-    this.path.pop()
+    this.leave()
   }
 
-  entry(en: XmlElement, into: Map<unknown, unknown>): void {
-    if (en.name !== 'En') this.fail(`unexpected <${en.name}> in DCT`, en)
+  /** One `<En>` of a `<DCT>`: a Key and a Value. */
+  entry(into: Map<unknown, unknown>): void {
+    const r = this.r
+    const enN = r.attr('N')
+    const enOffset = r.offset
+    if (r.name !== 'En') this.fail(`unexpected <${r.name}> in DCT`, r.name, enN, enOffset)
     let key: unknown
     let value: unknown
     let hasKey = false
     let hasValue = false
-    for (const c of en.children) {
-      const n = c.attrs['N']
+    while (this.nextChild()) {
+      const n = r.attr('N')
       if (n === 'Key') {
-        key = this.value(c)
+        key = this.value(n)
         hasKey = true
       } else if (n === 'Value') {
-        value = this.value(c)
+        value = this.value(n)
         hasValue = true
-      } else this.fail('DCT entry child must be named Key or Value', c)
+      } else this.fail('DCT entry child must be named Key or Value', r.name, n, r.offset)
     }
-    if (!hasKey || !hasValue) this.fail('DCT entry needs a Key and a Value', en)
+    if (!hasKey || !hasValue) this.fail('DCT entry needs a Key and a Value', 'En', enN, enOffset)
     into.set(key, value)
   }
-}
-
-function isEnum(typeNames: string[]): boolean {
-  return typeNames.some((t) => t === 'System.Enum' || t === 'Deserialized.System.Enum')
-}
-
-function label(el: XmlElement): string {
-  const n = el.attrs['N']
-  return n === undefined ? el.name : `${el.name}[N=${n}]`
 }
 
 /**
@@ -394,12 +609,16 @@ function label(el: XmlElement): string {
  * `PSSerializer.Deserialize`. An `<Objs>` wrapper (as `Export-Clixml` writes) yields an array.
  */
 export function deserialize(xml: string, options: DeserializeOptions = {}): unknown {
-  const root = parseXml(xml, {
+  const limits: XmlParseOptions = {
     maxDepth: options.maxDepth ?? 256,
     maxLength: options.maxLength ?? 64 * 1024 * 1024,
-    error: (message, offset) => new ClixmlError(message, { offset }),
-  })
-  const reader = new Reader(options)
-  if (root.name === 'Objs') return root.children.map((c) => reader.value(c))
-  return reader.value(root)
+    error: xmlError,
+  }
+  try {
+    return new Reader(new XmlReader(xml, limits), options, undefined).document()
+  } catch {
+    // out of writing order, or an error: read again, every first pass known (an error is then final)
+  }
+  const firstPass = scanFirstPass(xml, limits)
+  return new Reader(new XmlReader(xml, limits), options, firstPass).document()
 }

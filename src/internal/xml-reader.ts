@@ -12,7 +12,16 @@
  *
  * @module
  */
-import type { XmlParseOptions } from './xml.ts'
+import {
+  AmpFinder,
+  ATTRIBUTE,
+  decodeXmlText,
+  normalizeText,
+  PLAIN,
+  TEXT_CR,
+  type Normalization,
+  type XmlParseOptions,
+} from './xml.ts'
 
 /** Builds the error thrown for malformed input (e.g. a `ClixmlError`, or a WS-Man protocol error). */
 export type XmlErrorFactory = (message: string, offset: number) => Error
@@ -40,6 +49,16 @@ const EQ = 0x3d
 const DQUOTE = 0x22
 const SQUOTE = 0x27
 
+/** Slots of {@link nameCache} (a power of two). */
+const NAME_CACHE_SIZE = 128
+/**
+ * Longest name kept in {@link nameCache}. V8 copies a slice this short (a longer one may refer to the
+ * whole document), so the cache never keeps a document alive.
+ */
+const MAX_CACHED_NAME = 12
+/** Element and attribute names recently read, by a hash of first and last character and length. */
+const nameCache: (string | undefined)[] = new Array<string | undefined>(NAME_CACHE_SIZE).fill(undefined)
+
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
@@ -54,18 +73,6 @@ function endsName(c: number): boolean {
 /** XML NameStartChar, simplified: ASCII letters, `_`, `:` and anything non-ASCII. */
 function startsName(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || c >= 0x80
-}
-
-/** Line-end normalization of raw character data (XML 1.0 §2.11). */
-function raw(s: string): string {
-  return s.indexOf('\r') < 0 ? s : s.replace(/\r\n?/g, '\n')
-}
-
-/** Attribute-value normalization of raw characters: TAB, LF, CR and CRLF each read as a space (§3.3.3). */
-function rawAttr(s: string): string {
-  return s.indexOf('\r') < 0 && s.indexOf('\n') < 0 && s.indexOf('\t') < 0
-    ? s
-    : s.replace(/\r\n?|[\n\t]/g, ' ')
 }
 
 /**
@@ -89,10 +96,20 @@ export class XmlReader {
   offset = 0
   /** True when the current start element was written `<x/>`. */
   selfClosing = false
-  /** Attribute names of the current start element, in document order. */
-  readonly attrNames: string[] = []
+  /** Attribute names of the current start element, in document order (a new array on each call). */
+  get attrNames(): string[] {
+    return this.#attrNames.slice(0, this.#attrCount)
+  }
   /** Attribute values (entity-decoded and whitespace-normalized) matching {@link attrNames}. */
-  readonly attrValues: string[] = []
+  get attrValues(): string[] {
+    return this.#attrValues.slice(0, this.#attrCount)
+  }
+
+  // the attributes of the current start tag are the first #attrCount entries: the arrays are reused,
+  // never truncated (truncating frees their storage, and the next tag would allocate it again)
+  readonly #attrNames: string[] = []
+  readonly #attrValues: string[] = []
+  #attrCount = 0
 
   readonly #xml: string
   readonly #len: number
@@ -100,8 +117,12 @@ export class XmlReader {
   readonly #error: XmlErrorFactory
   readonly #stack: string[] = []
   #pos = 0
-  /** The first `&` at or after the last position asked about (-1: none left); see {@link #ampAt}. */
-  #nextAmp = -2
+  /** Finds the `&` that start references, each stretch of the document searched once. */
+  readonly #amps: AmpFinder
+  /** How raw characters of text read: as they are, or with CRLF and CR as LF when the document has a CR. */
+  readonly #textMode: Normalization
+  /** How raw characters of attribute values read: as they are, or TAB, LF, CR as a space when present. */
+  readonly #attrMode: Normalization
   /** The first `<` after the current start tag's `<` (-1: none left), found once per start tag. */
   #nextLt = -2
   #pendingEnd = false
@@ -116,6 +137,12 @@ export class XmlReader {
     const maxLength = options.maxLength ?? 256 * 1024 * 1024
     if (xml.length > maxLength)
       this.fail(`XML is ${xml.length} characters, over the limit of ${maxLength}`, 0)
+    this.#amps = new AmpFinder(xml)
+    // normalization is needed only where the input has a raw CR (text) or a raw TAB/LF/CR (attribute
+    // values); most CLIXML has none, so three fast scans here keep the common path free of it
+    this.#textMode = xml.indexOf('\r') >= 0 ? TEXT_CR : PLAIN
+    this.#attrMode =
+      this.#textMode !== PLAIN || xml.indexOf('\n') >= 0 || xml.indexOf('\t') >= 0 ? ATTRIBUTE : PLAIN
   }
 
   /** Current element depth (1 inside the root element). */
@@ -135,8 +162,8 @@ export class XmlReader {
 
   /** Value of an attribute of the current start element, or undefined. */
   attr(name: string): string | undefined {
-    const names = this.attrNames
-    for (let i = 0; i < names.length; i++) if (names[i] === name) return this.attrValues[i]
+    const names = this.#attrNames
+    for (let i = 0; i < this.#attrCount; i++) if (names[i] === name) return this.#attrValues[i]
     return undefined
   }
 
@@ -169,7 +196,7 @@ export class XmlReader {
           continue
         }
         this.offset = i
-        this.text = this.#decode(i, lt)
+        this.text = decodeXmlText(xml, i, lt, this.#textMode, this.#amps, this.#error)
         return XmlToken.Text
       }
       const c1 = xml.charCodeAt(i + 1)
@@ -193,7 +220,8 @@ export class XmlReader {
           if (end < 0) this.fail('unterminated CDATA section', i)
           this.#pos = end + 3
           this.offset = i
-          this.text = raw(xml.slice(i + 9, end))
+          const cdata = xml.slice(i + 9, end)
+          this.text = this.#textMode === PLAIN ? cdata : normalizeText(cdata)
           return XmlToken.Text
         }
         this.fail('DTDs, entity declarations and other markup declarations are not allowed', i)
@@ -207,27 +235,9 @@ export class XmlReader {
    * up to and including its end tag. A child element is an error.
    */
   readText(): string {
-    if (this.#pendingEnd) {
-      this.#pendingEnd = false
-      this.#stack.pop()
-      return ''
-    }
-    const xml = this.#xml
+    const simple = this.#simpleContent()
+    if (simple !== undefined) return simple
     const name = this.#stack[this.#stack.length - 1] as string
-    // fast path: plain text directly followed by the matching end tag
-    const start = this.#pos
-    const lt = xml.indexOf('<', start)
-    if (lt >= 0 && xml.charCodeAt(lt + 1) === SLASH) {
-      const gt = lt + 2 + name.length
-      if (xml.charCodeAt(gt) === GT && xml.startsWith(name, lt + 2)) {
-        const text = this.#decode(start, lt)
-        this.#pos = gt + 1
-        this.#stack.pop()
-        this.offset = lt
-        this.name = name
-        return text
-      }
-    }
     let out = ''
     for (;;) {
       const t = this.next()
@@ -235,6 +245,50 @@ export class XmlReader {
       else if (t === XmlToken.EndElement) return out
       else this.fail(`unexpected element <${this.name}> inside <${name}>`)
     }
+  }
+
+  /**
+   * Reads the element whose start tag was just returned, up to and including its end tag, and gives
+   * its own character content (text and CDATA directly inside it, as `XmlElement.text` of
+   * {@link parseXml} holds it): child elements are read (so they must be well-formed) but neither they
+   * nor their text count.
+   */
+  readOwnText(): string {
+    const simple = this.#simpleContent()
+    if (simple !== undefined) return simple
+    let out = ''
+    for (;;) {
+      const t = this.next()
+      if (t === XmlToken.Text) out += this.text
+      else if (t === XmlToken.EndElement) return out
+      else this.skipElement()
+    }
+  }
+
+  /**
+   * The common case of {@link readText} and {@link readOwnText}: the element is self-closing, or its
+   * content is plain text (no markup) directly followed by its end tag; then the element is consumed
+   * and its decoded text returned. Undefined (nothing consumed) otherwise.
+   */
+  #simpleContent(): string | undefined {
+    if (this.#pendingEnd) {
+      this.#pendingEnd = false
+      this.#stack.pop()
+      return ''
+    }
+    const xml = this.#xml
+    const name = this.#stack[this.#stack.length - 1] as string
+    const start = this.#pos
+    const lt = xml.indexOf('<', start)
+    if (lt < 0 || xml.charCodeAt(lt + 1) !== SLASH) return undefined
+    const gt = lt + 2 + name.length
+    if (xml.charCodeAt(gt) !== GT || !xml.startsWith(name, lt + 2)) return undefined
+    const text = start === lt ? '' : decodeXmlText(xml, start, lt, this.#textMode, this.#amps, this.#error)
+    this.#pos = gt + 1
+    this.#stack.pop()
+    this.offset = lt
+    this.name = name
+    return text
   }
 
   /** Skips the rest of the element whose start tag was just returned, children included. */
@@ -247,16 +301,34 @@ export class XmlReader {
     const xml = this.#xml
     let n = i + 2
     while (!endsName(xml.charCodeAt(n))) n++
-    const name = xml.slice(i + 2, n)
+    const end = n
     while (isSpace(xml.charCodeAt(n))) n++
-    if (xml.charCodeAt(n) !== GT) this.fail(`malformed end tag </${name}>`, i)
+    if (xml.charCodeAt(n) !== GT) this.fail(`malformed end tag </${xml.slice(i + 2, end)}>`, i)
     const open = this.#stack.pop()
-    if (open === undefined) this.fail(`unexpected end tag </${name}>`, i)
-    if (open !== name) this.fail(`end tag </${name}> does not match <${open}>`, i)
+    if (open === undefined) this.fail(`unexpected end tag </${xml.slice(i + 2, end)}>`, i)
+    // compared in place: no string is made for a matching end tag
+    if (open.length !== end - i - 2 || !xml.startsWith(open, i + 2))
+      this.fail(`end tag </${xml.slice(i + 2, end)}> does not match <${open}>`, i)
     this.#pos = n + 1
     this.offset = i
-    this.name = name
+    this.name = open
     return XmlToken.EndElement
+  }
+
+  /**
+   * The name `xml[from, to)`. A short name is taken from {@link nameCache} when it holds it: documents
+   * repeat a few names many times, and a new string per tag was the tokenizer's largest allocation.
+   */
+  #name(from: number, to: number): string {
+    const xml = this.#xml
+    const length = to - from
+    if (length > MAX_CACHED_NAME) return xml.slice(from, to)
+    const slot = (xml.charCodeAt(from) * 7 + xml.charCodeAt(to - 1) * 3 + length) & (NAME_CACHE_SIZE - 1)
+    const cached = nameCache[slot]
+    if (cached !== undefined && cached.length === length && xml.startsWith(cached, from)) return cached
+    const name = xml.slice(from, to)
+    nameCache[slot] = name
+    return name
   }
 
   #startTag(i: number): XmlToken {
@@ -266,11 +338,11 @@ export class XmlReader {
     if (!startsName(xml.charCodeAt(i + 1))) this.fail('element name expected', i)
     let n = i + 2
     while (!endsName(xml.charCodeAt(n))) n++
-    const name = xml.slice(i + 1, n)
-    const names = this.attrNames
-    const values = this.attrValues
-    names.length = 0
-    values.length = 0
+    const name = this.#name(i + 1, n)
+    const names = this.#attrNames
+    const values = this.#attrValues
+    let count = 0
+    this.#attrCount = 0
     let selfClosing = false
     let seen: Set<string> | undefined
     for (;;) {
@@ -296,7 +368,7 @@ export class XmlReader {
       if (!startsName(c)) this.fail(`malformed attribute in <${name}>`, n)
       const a = n
       while (!endsName(xml.charCodeAt(n))) n++
-      const attrName = xml.slice(a, n)
+      const attrName = this.#name(a, n)
       while (isSpace(xml.charCodeAt(n))) n++
       if (xml.charCodeAt(n) !== EQ) this.fail(`attribute ${attrName} has no value`, n)
       n++
@@ -310,16 +382,17 @@ export class XmlReader {
       if (this.#nextLt !== -1 && this.#nextLt <= i) this.#nextLt = xml.indexOf('<', i + 1)
       const lt = this.#nextLt
       if (lt >= 0 && lt < close) this.fail(`'<' in the value of attribute ${attrName}`, lt)
-      if (names.length < 16) {
-        for (let k = 0; k < names.length; k++)
+      if (count < 16) {
+        for (let k = 0; k < count; k++)
           if (names[k] === attrName) this.fail(`duplicate attribute ${attrName}`, a)
       } else {
-        if (names.length === 16) seen = new Set(names)
+        if (count === 16) seen = new Set(names.slice(0, 16))
         if (seen?.has(attrName) === true) this.fail(`duplicate attribute ${attrName}`, a)
         seen?.add(attrName)
       }
-      names.push(attrName)
-      values.push(this.#decode(n + 1, close, rawAttr))
+      names[count] = attrName
+      values[count] = decodeXmlText(xml, n + 1, close, this.#attrMode, this.#amps, this.#error)
+      this.#attrCount = ++count
       n = close + 1
     }
     this.#pos = n
@@ -331,92 +404,5 @@ export class XmlReader {
     if (this.#stack.length > this.#maxDepth) this.fail(`nesting deeper than ${this.#maxDepth} elements`, i)
     this.#pendingEnd = selfClosing
     return XmlToken.StartElement
-  }
-
-  /**
-   * Decodes references in `xml[from, to)`. Raw characters go through `norm`: by default CRLF and lone
-   * CR read as LF (XML 1.0 §2.11); a CR written as `&#13;` is kept.
-   */
-  #decode(from: number, to: number, norm: (s: string) => string = raw): string {
-    const xml = this.#xml
-    const amp = this.#ampAt(from)
-    if (amp < 0 || amp >= to) return norm(xml.slice(from, to))
-    let s = ''
-    let i = from
-    let a = amp
-    while (a >= 0 && a < to) {
-      s += norm(xml.slice(i, a))
-      // the ';' is looked for only as far as a reference can reach
-      let semi = -1
-      const limit = Math.min(to, a + 11)
-      for (let k = a + 1; k < limit; k++) {
-        if (xml.charCodeAt(k) === 0x3b /* ; */) {
-          semi = k
-          break
-        }
-      }
-      if (semi < 0) this.fail('malformed entity reference', a)
-      s += this.#reference(a, semi)
-      i = semi + 1
-      a = this.#ampAt(i)
-    }
-    return s + norm(xml.slice(i, to))
-  }
-
-  /**
-   * The first `&` at or after `from` (-1 if none). Decoding asks with increasing positions, so the
-   * answer is remembered and each stretch of the document is searched once: decoding costs time in
-   * proportion to the text decoded, not to the rest of the document.
-   */
-  #ampAt(from: number): number {
-    if (this.#nextAmp !== -1 && this.#nextAmp < from) this.#nextAmp = this.#xml.indexOf('&', from)
-    return this.#nextAmp
-  }
-
-  #reference(a: number, semi: number): string {
-    const xml = this.#xml
-    if (xml.charCodeAt(a + 1) === 0x23 /* # */) {
-      const hex = xml.charCodeAt(a + 2) === 0x78 /* x */
-      let k = hex ? a + 3 : a + 2
-      if (k >= semi) this.fail('malformed character reference', a)
-      let code = 0
-      for (; k < semi; k++) {
-        const d = xml.charCodeAt(k)
-        const l = d | 0x20
-        let v: number
-        if (d >= 0x30 && d <= 0x39) v = d - 0x30
-        else if (hex && l >= 0x61 && l <= 0x66) v = l - 0x57
-        else return this.fail('malformed character reference', a)
-        code = code * (hex ? 16 : 10) + v
-      }
-      // XML 1.0 Char production: no NUL, no surrogate code points, nothing past U+10FFFF
-      if (
-        code === 0 ||
-        code > 0x10ffff ||
-        (code >= 0xd800 && code <= 0xdfff) ||
-        code === 0xfffe ||
-        code === 0xffff
-      ) {
-        this.fail(`character reference to an invalid XML character (${code})`, a)
-      }
-      return String.fromCodePoint(code)
-    }
-    switch (xml.slice(a + 1, semi)) {
-      case 'lt':
-        return '<'
-      case 'gt':
-        return '>'
-      case 'amp':
-        return '&'
-      case 'quot':
-        return '"'
-      case 'apos':
-        return "'"
-      default:
-        return this.fail(
-          `unknown entity &${xml.slice(a + 1, semi)}; (only the predefined entities are allowed)`,
-          a,
-        )
-    }
   }
 }

@@ -81,7 +81,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
           }
         }
       } else {
-        parent.text += decodeEntities(xml, i, textEnd, textMode, fail, amps)
+        parent.text += decodeXmlText(xml, i, textEnd, textMode, amps, options.error)
       }
     }
     if (lt < 0) break
@@ -166,7 +166,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
         )
       }
       if (Object.hasOwn(attrs, attrName)) fail(`duplicate attribute ${attrName}`, i)
-      attrs[attrName] = decodeEntities(xml, i + 1, close, attrMode, fail, amps)
+      attrs[attrName] = decodeXmlText(xml, i + 1, close, attrMode, amps, options.error)
       i = close + 1
     }
     const el: XmlElement = { name, attrs, children: [], text: '', offset: start }
@@ -192,17 +192,19 @@ function isSpace(c: number): boolean {
 }
 
 /** How raw (not referenced) characters of a range are normalized. */
-const PLAIN = 0
+export const PLAIN = 0
 /** Text and CDATA: CRLF and lone CR read as LF (XML 1.0 §2.11). */
-const TEXT_CR = 1
+export const TEXT_CR = 1
 /** Attribute values: TAB, LF, CR and CRLF each read as one space (XML 1.0 §2.11 and §3.3.3). */
-const ATTRIBUTE = 2
-type Normalization = typeof PLAIN | typeof TEXT_CR | typeof ATTRIBUTE
+export const ATTRIBUTE = 2
+/** One of {@link PLAIN}, {@link TEXT_CR}, {@link ATTRIBUTE}. */
+export type Normalization = typeof PLAIN | typeof TEXT_CR | typeof ATTRIBUTE
 
 const CR = /\r\n?/g
 const ATTR_WS = /\r\n?|[\n\t]/g
 
-function normalizeText(s: string): string {
+/** Line-end normalization of raw character data (XML 1.0 §2.11): CRLF and lone CR read as LF. */
+export function normalizeText(s: string): string {
   return s.indexOf('\r') < 0 ? s : s.replace(CR, '\n')
 }
 
@@ -213,32 +215,37 @@ function normalize(s: string, mode: Normalization): string {
 }
 
 /**
- * Finds `&` at or after a position, remembering the last answer: the parser asks with increasing
+ * Finds `&` at or after a position, remembering the last answer: the parsers ask with increasing
  * positions, so each stretch of the document is scanned once and decoding costs time in proportion to
  * the text decoded, not to the rest of the document (a search per text node from its start to the end
  * of the document made a large `&`-free document quadratic).
  */
-class AmpFinder {
+export class AmpFinder {
   #next = -2
   constructor(readonly xml: string) {}
   /** The index of the first `&` at or after `from`, or -1 when there is none. */
   at(from: number): number {
-    if (this.#next === -1) return -1
-    if (this.#next < from) this.#next = this.xml.indexOf('&', from)
+    if (this.#next !== -1 && this.#next < from) this.#next = this.xml.indexOf('&', from)
     return this.#next
   }
 }
 
-/** Longest reference body accepted between `&` and `;` (`#x10FFFF` and `#1114111` fit). */
+/** Longest reference body accepted between `&` and `;` (`#x10FFFF` and `#1114111` fit, with zeros). */
 const MAX_REFERENCE = 11
 
-function decodeEntities(
+/**
+ * Decodes the character data `xml[from, to)` of a text node or attribute value: the five predefined
+ * entities and numeric character references (of characters XML 1.0 allows) become their characters,
+ * and raw characters are normalized as `mode` says. Any other reference throws the error `error` builds, at the
+ * offset of its `&`. The one decoder of both {@link parseXml} and the pull tokenizer (`xml-reader.ts`).
+ */
+export function decodeXmlText(
   xml: string,
   from: number,
   to: number,
   mode: Normalization,
-  fail: (message: string, offset: number) => never,
   amps: AmpFinder,
+  error: (message: string, offset: number) => Error,
 ): string {
   const amp = amps.at(from)
   if (amp < 0 || amp >= to) return normalize(xml.slice(from, to), mode)
@@ -256,20 +263,50 @@ function decodeEntities(
         break
       }
     }
-    if (semi < 0) fail('malformed entity reference', a)
-    out += reference(xml.slice(a + 1, semi), a, fail)
+    if (semi < 0) throw error('malformed entity reference', a)
+    out += reference(xml, a, semi, error)
     i = semi + 1
     a = amps.at(i)
   }
   return out + normalize(xml.slice(i, to), mode)
 }
 
-const HEX_REF = /^#x[0-9a-fA-F]{1,6}$/
-const DEC_REF = /^#[0-9]{1,7}$/
-
-/** The text of one reference (`ref` is what stands between `&` and `;`). */
-function reference(ref: string, at: number, fail: (message: string, offset: number) => never): string {
-  switch (ref) {
+/** The text of the reference `xml[a, semi]` (`&` to `;`). */
+function reference(
+  xml: string,
+  a: number,
+  semi: number,
+  error: (message: string, offset: number) => Error,
+): string {
+  if (xml.charCodeAt(a + 1) === 0x23 /* # */) {
+    const hex = xml.charCodeAt(a + 2) === 0x78 /* x */
+    let k = hex ? a + 3 : a + 2
+    if (k >= semi)
+      throw error(`unknown entity ${xml.slice(a, semi + 1)} (a malformed character reference)`, a)
+    let code = 0
+    for (; k < semi; k++) {
+      const d = xml.charCodeAt(k)
+      const l = d | 0x20
+      let v: number
+      if (d >= 0x30 && d <= 0x39) v = d - 0x30
+      else if (hex && l >= 0x61 && l <= 0x66) v = l - 0x57
+      else throw error(`unknown entity ${xml.slice(a, semi + 1)} (a malformed character reference)`, a)
+      code = code * (hex ? 16 : 10) + v
+    }
+    // past U+10FFFF is no character at all
+    if (code > 0x10ffff) {
+      throw error(
+        `unknown entity ${xml.slice(a, semi + 1)}: character reference to an invalid XML character (${code})`,
+        a,
+      )
+    }
+    // XML 1.0 Char production: no NUL, no surrogate code points, no U+FFFE/U+FFFF
+    if (code === 0 || (code >= 0xd800 && code <= 0xdfff) || code === 0xfffe || code === 0xffff) {
+      throw error(`character reference to an invalid XML character (${code})`, a)
+    }
+    return String.fromCodePoint(code)
+  }
+  switch (xml.slice(a + 1, semi)) {
     case 'lt':
       return '<'
     case 'gt':
@@ -280,16 +317,9 @@ function reference(ref: string, at: number, fail: (message: string, offset: numb
       return '"'
     case 'apos':
       return "'"
+    default:
+      throw error(`unknown entity ${xml.slice(a, semi + 1)} (only the predefined entities are allowed)`, a)
   }
-  let code = NaN
-  if (HEX_REF.test(ref)) code = parseInt(ref.slice(2), 16)
-  else if (DEC_REF.test(ref)) code = parseInt(ref.slice(1), 10)
-  if (!(code >= 0 && code <= 0x10ffff)) fail(`unknown entity &${ref};`, at)
-  // XML 1.0 Char production: no NUL, no surrogate code points, no U+FFFE/U+FFFF
-  if (code === 0 || (code >= 0xd800 && code <= 0xdfff) || code === 0xfffe || code === 0xffff) {
-    fail(`character reference to an invalid XML character (${code})`, at)
-  }
-  return String.fromCodePoint(code)
 }
 
 const TEXT_SPECIAL = /[&<>\r]/
