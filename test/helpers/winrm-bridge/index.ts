@@ -27,6 +27,7 @@ import { Namespace, SELECTOR_FILTER_DIALECT, WSManAction } from '../../../src/ws
 import { ResourceUri } from '../../../src/wsman/index.ts'
 import { el, type XmlChild } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild, nsChildren } from '../../../src/wsman/xml-ns.ts'
+import type { CimResponder } from './cim-responder.ts'
 import { PsrpShell } from './psrp-shell.ts'
 import { shellDescription, type OpResult } from './shell-common.ts'
 import {
@@ -57,6 +58,8 @@ export interface WinRMBridgeOptions {
   readonly operationTimeoutCapMs?: number
   /** Port on 127.0.0.1 (default 0: a free one). */
   readonly port?: number
+  /** Answers the WMI resource URIs (`…/wmi/root/cimv2/…`): Get, Enumerate/Pull/Release, methods. */
+  readonly cim?: CimResponder
 }
 
 /** One handled request. */
@@ -227,6 +230,7 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
         body: configBody(maxEnvelope, cap),
       }
     }
+    if (options.cim?.handles(uri) === true) return options.cim.handle(req)
     return { kind: 'fault', fault: Faults.unknownResource(uri) }
   }
 

@@ -8,6 +8,9 @@
  * npm run winrm-test-server -- --port 5985 --auth ntlm       # NTLM/Negotiate + message encryption, as Windows
  * ```
  *
+ * WMI classes (`Win32_OperatingSystem`, `Win32_Service`) answer Get, WQL Enumerate and StopService
+ * (`cim-responder.ts`), so `psrp wsman …` can be tried too.
+ *
  * `--auth ntlm` puts the project's NTLM acceptor (`test/peers/auth`, Debian's python3-gssapi and
  * gss-ntlmssp) in front of the bridge. The password is `--password`, else `PSRP_PASSWORD`, else a
  * random one; the server prints the exact `psrp run` line to try, then `READY`.
@@ -19,6 +22,7 @@ import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { findPwsh } from '../peers.ts'
 import { ntlmPeerAvailable, startNtlmPeer, type NtlmPeer } from '../../peers/auth/ntlm-peer.ts'
+import { CimResponder } from './cim-responder.ts'
 import { startWinRMBridge, type WinRMBridge } from './index.ts'
 
 const USAGE = `usage: npm run winrm-test-server -- [--port <n>] [--auth basic|ntlm] [--user <name>] [--password <p>]
@@ -90,9 +94,9 @@ async function main(): Promise<number> {
   }
   try {
     if (auth === 'basic') {
-      bridge = await startWinRMBridge({ pwsh, username: user, password, port })
+      bridge = await startWinRMBridge({ pwsh, username: user, password, port, cim: new CimResponder() })
     } else {
-      bridge = await startWinRMBridge({ pwsh })
+      bridge = await startWinRMBridge({ pwsh, cim: new CimResponder() })
       peer = await startNtlmPeer({ upstream: bridge.url, users: [{ domain: 'LAB', user, password }], port })
     }
   } catch (e) {
