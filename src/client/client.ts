@@ -43,6 +43,7 @@ import { WinRSShell, type WinRSProcess } from './winrs.ts'
 import { copyToRemote, fetchFromRemote, type TransferOptions, type TransferResult } from './file-transfer.ts'
 import { RUN_PROCESS_SCRIPT } from './run-process-script.ts'
 import { PSObject } from '../clixml/index.ts'
+import { clixmlStderrToText } from './clixml-stderr.ts'
 
 /** Ask for a local `pwsh` (a {@link ProcessConnection}); the other fields are its options. */
 export interface LocalTarget extends ProcessConnectionOptions {
@@ -142,6 +143,12 @@ export interface RunCmdOptions extends CallOptions {
   encoding?: BufferEncoding | 'buffer' | undefined
   /** Run the executable directly instead of through `cmd.exe /c` (default false, as WinRS does). */
   skipCmdShell?: boolean | undefined
+  /**
+   * Keep the `#< CLIXML` blocks `powershell.exe` writes to stderr under WinRS as they are. By default
+   * `runCmd` turns them into the text a console shows (error lines, `WARNING: …`; progress dropped),
+   * as pypsrp's `sanitise_clixml` does; with `encoding: 'buffer'` stderr is always raw.
+   */
+  rawStderr?: boolean | undefined
 }
 
 /** What {@link Client.runCmd} resolves to. */
@@ -417,7 +424,7 @@ export class Client implements AsyncDisposable {
     }
     const work = Promise.all([collect(proc.stdout), collect(proc.stderr), proc.exited])
     const [stdout, stderr, rc] = await withCancel(work, options, `running ${executable}`, cancel)
-    return cmdResult(stdout, stderr, rc ?? -1, options.encoding)
+    return cmdResult(stdout, stderr, rc ?? -1, options)
   }
 
   /** {@link runCmd} without WinRS: PowerShell starts the program and returns its raw output. */
@@ -459,7 +466,7 @@ export class Client implements AsyncDisposable {
       else throw new ProtocolError(`runCmd: unexpected output from the process script: ${String(o)}`)
     }
     if (rc === undefined) throw new ProtocolError('runCmd: the process script returned no exit code')
-    return cmdResult(Buffer.concat(stdoutParts), Buffer.concat(stderrParts), rc, options.encoding)
+    return cmdResult(Buffer.concat(stdoutParts), Buffer.concat(stderrParts), rc, options)
   }
 
   /**
@@ -673,10 +680,16 @@ function cmdResult(
   stdout: Buffer,
   stderr: Buffer,
   rc: number,
-  encoding: RunCmdOptions['encoding'] = 'utf8',
+  options: RunCmdOptions,
 ): RunCmdResult<string> | RunCmdResult<Buffer> {
+  const encoding = options.encoding ?? 'utf8'
   if (encoding === 'buffer') return { stdout, stderr, rc }
-  return { stdout: stdout.toString(encoding), stderr: stderr.toString(encoding), rc }
+  const errorText = stderr.toString(encoding)
+  return {
+    stdout: stdout.toString(encoding),
+    stderr: options.rawStderr === true ? errorText : clixmlStderrToText(errorText),
+    rc,
+  }
 }
 
 function withCancel<T>(
