@@ -65,8 +65,27 @@ export function load(app) {
     if (!reflection.parent?.kindOf(ReflectionKind.Module | ReflectionKind.Project)) return
     const layer = LAYERS.find(([prefix]) => rel.startsWith(prefix))?.[1]
     if (layer === undefined) return
-    reflection.comment ??= new Comment()
-    if (reflection.comment.blockTags.some((t) => t.tag === '@category')) return
-    reflection.comment.blockTags.push(new CommentTag('@category', [{ kind: 'text', text: layer }]))
+    addCategory(reflection, layer)
   })
+  // an export that two entry points share is documented in one and referenced from the other: the
+  // reference is filed under its target's layer (before TypeDoc sorts the modules into categories)
+  app.converter.on(
+    Converter.EVENT_RESOLVE_BEGIN,
+    (context) => {
+      for (const ref of context.project.getReflectionsByKind(ReflectionKind.Reference)) {
+        const target = ref.tryGetTargetReflectionDeep()
+        const tag = target?.comment?.blockTags.find((t) => t.tag === '@category')
+        if (tag !== undefined) addCategory(ref, tag.content[0]?.text ?? '')
+      }
+    },
+    200,
+  )
+}
+
+/** Files `reflection` under `layer` unless its source names a category. */
+function addCategory(reflection, layer) {
+  if (layer === '') return
+  reflection.comment ??= new Comment()
+  if (reflection.comment.blockTags.some((t) => t.tag === '@category')) return
+  reflection.comment.blockTags.push(new CommentTag('@category', [{ kind: 'text', text: layer }]))
 }
