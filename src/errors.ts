@@ -101,6 +101,20 @@ export class TransportError extends PsrpError {
   }
 }
 
+/**
+ * A runspace pool over WinRM lost its connection and could not reach its shell again within its
+ * reconnection window (`WSManConnectionOptions.reconnectWindow`). The shell may still run on the
+ * server until its idle timeout: reattach with `RunspacePool.connect`. `cause` is the last failure.
+ */
+export class ConnectionLostError extends TransportError {
+  /** The reconnection window, in milliseconds. */
+  readonly windowMs: number
+  constructor(message: string, windowMs: number, options?: PsrpErrorOptions) {
+    super(message, options)
+    this.windowMs = windowMs
+  }
+}
+
 /** A wait exceeded its timeout. */
 export class TimeoutError extends PsrpError {
   /** The timeout in milliseconds. */
