@@ -13,10 +13,12 @@
  * built from the pattern does the same. Here a pattern is split at its `*`s into fixed-length
  * segments; the first must match the start of the name, the last its end, and the ones between are
  * found left to right, each at its leftmost place after the previous (leaving the most room can never
- * lose a match). A literal segment is found with Knuth–Morris–Pratt, one with `?` inside with the
- * bit-parallel Shift-And automaton, and every search resumes where the previous one ended, so a name
- * is read once per pattern: O(|pattern| + |name|) time, times ⌈L/32⌉ for the longest segment of L
- * characters with a `?` between literal characters (`?` at a segment's ends costs nothing).
+ * lose a match). A segment of up to 8 characters is tried at each start, a longer literal one is found
+ * with Knuth–Morris–Pratt, a longer one with `?` inside with the bit-parallel Shift-And automaton;
+ * each search resumes where the previous one ended, so a name is read once per pattern, and nothing
+ * is copied or split: O(|pattern| + |name|) time, times ⌈L/32⌉ for the longest segment of L > 8
+ * characters with a `?` between literal characters (`?` at a segment's ends costs nothing). Letters
+ * fold per character (ASCII, and other characters whose lower case is one UTF-16 unit).
  *
  * ```ts
  * matchPatternList('*.example,!bad.example'.split(','), 'web.example')   // 'match'
