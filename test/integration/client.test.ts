@@ -131,6 +131,20 @@ function defineCommonScenarios(label: string, f: Fixture): void {
     assert.equal(args.stdout, '[a b]["q"][]')
   })
 
+  test(`${label}: runCmd turns powershell.exe's CLIXML stderr into text unless rawStderr`, async () => {
+    const client = f.client()
+    const clixml =
+      '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">' +
+      '<Obj S="progress" RefId="0"><MS><I64 N="SourceId">1</I64></MS></Obj>' +
+      '<S S="Error">fake : not recognized_x000D__x000A_</S><S S="warning">careful</S></Objs>'
+    const script = `printf 'before\\n' >&2; printf '%s' '${clixml}' >&2; echo out`
+    const r = await client.runCmd('/bin/sh', ['-c', script])
+    assert.equal(r.stdout, 'out\n')
+    assert.equal(r.stderr, 'before\nfake : not recognized\r\nWARNING: careful\r\n')
+    const raw = await client.runCmd('/bin/sh', ['-c', script], { rawStderr: true })
+    assert.equal(raw.stderr, `before\n${clixml}`)
+  })
+
   test(`${label}: runPs returns objects, records and hadErrors; parameters, input, cwd, environment`, async () => {
     const client = f.client()
     const r = await client.runPs(
