@@ -109,7 +109,8 @@ export type FleetPhase = 'connect' | 'run'
 /** One host's outcome, delivered by {@link runOnHosts} as soon as the host finishes. */
 export type HostResult<T = unknown[]> = HostSuccess<T> | HostFailure
 
-interface HostResultBase {
+/** What every {@link HostResult} carries, success or failure. */
+export interface HostResultBase {
   /** The host's name (`PSComputerName`). */
   readonly host: string
   /** The target as parsed. */

@@ -68,6 +68,7 @@ export {
   type HostResult,
   type HostSuccess,
   type HostFailure,
+  type HostResultBase,
 } from './fleet.ts'
 export {
   parseFleetTarget,
@@ -75,3 +76,10 @@ export {
   type FleetTargetKind,
   type FleetTargetSpec,
 } from './fleet-target.ts'
+export {
+  CimSession,
+  type CimSessionOptions,
+  type CimCallOptions,
+  type CimEnumerateOptions,
+  type CimInvokeOptions,
+} from './cim-session.ts'
