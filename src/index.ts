@@ -25,6 +25,7 @@ export {
   type WSManAuth,
   type WSManKerberosOptions,
   type WSManRequestOptions,
+  type WSManInvokeOptions,
 } from './transport/wsman-connection.ts'
 // what an HttpAuthenticator implementation (a custom WinRM HTTP auth scheme) gets and returns
 export {

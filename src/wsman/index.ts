@@ -20,10 +20,22 @@
  *
  * @module
  */
+export { parseActionResponse } from './action-response.ts'
+export type { ActionResponse } from './action-response.ts'
+export {
+  cimMethodRequest,
+  cimResourceUri,
+  convertCimValue,
+  KNOWN_CIM_TYPES,
+  parseCimInstance,
+  parseCimMethodOutput,
+} from './cim.ts'
+export type { CimInputValue, CimObject, CimParseOptions, CimSchema, CimType, CimValue } from './cim.ts'
 export { ResourceUri } from './constants.ts'
 export { buildEnvelope } from './envelope.ts'
 export type {
   CreateRequest,
+  CustomRequest,
   EnumerateRequest,
   EnumerationFilter,
   EnvelopeOptions,
@@ -37,6 +49,8 @@ export type {
   WSManRequest,
   WSManRequestAction,
 } from './envelope.ts'
+export { EnumerationCursor, releaseRequest, wqlFilter, WQL_DIALECT } from './enumeration.ts'
+export type { EnumerationOptions } from './enumeration.ts'
 export { faultToError, WSManFaultCode } from './fault.ts'
 export type {
   FaultToErrorOptions,
