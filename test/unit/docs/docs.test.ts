@@ -2,7 +2,7 @@
  * The documentation cannot drift from the code:
  *
  * - docs/troubleshooting.md has one `### ERR_…` section per code of `PsrpErrorCode` (src/errors.ts),
- *   and none for a code that does not exist;
+ *   and none for a code that does not exist, and names every error class src/errors.ts exports;
  * - docs/cli.md is what `scripts/docs-cli.mjs` writes from the CLI's `--help` today;
  * - typedoc.json documents exactly the subpaths package.json exports, and renders every guide in docs/;
  * - every relative link in README.md and docs/*.md points at a file that exists, and every `#anchor`
@@ -34,6 +34,17 @@ test('troubleshooting.md has a section for every PsrpErrorCode and no other', ()
   const sections = [...read('docs/troubleshooting.md').matchAll(/^### (ERR_[A-Z_]+)\s*$/gm)].map((x) => x[1]!)
   assert.deepEqual([...sections].sort(), [...codes].sort())
   assert.equal(new Set(sections).size, sections.length, 'a code has two sections')
+})
+
+test('troubleshooting.md names every error class of src/errors.ts', () => {
+  const classes = [...read('src/errors.ts').matchAll(/^export class (\w+)/gm)].map((x) => x[1]!)
+  assert.ok(classes.includes('PsrpError') && classes.length >= 10, classes.join(', '))
+  const text = read('docs/troubleshooting.md')
+  assert.deepEqual(
+    classes.filter((c) => !new RegExp(`\\b${c}\\b`).test(text)),
+    [],
+    'classes troubleshooting.md does not name',
+  )
 })
 
 test('docs/cli.md is what scripts/docs-cli.mjs writes from --help', () => {
