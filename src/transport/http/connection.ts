@@ -14,6 +14,8 @@ import { ResponseParser, type ParsedResponse, type ResponseParserOptions } from 
 import { abortReason } from './signals.ts'
 
 interface Pending {
+  /** The request carried a body (a SOAP envelope, not an empty authentication handshake). */
+  readonly withBody: boolean
   readonly parser: ResponseParser
   readonly resolve: (res: ParsedResponse) => void
   readonly reject: (err: unknown) => void
@@ -94,6 +96,7 @@ export class HttpConnection {
       }
       signal.addEventListener('abort', onAbort, { once: true })
       this.#pending = {
+        withBody: body.length > 0,
         parser: new ResponseParser(this.#limits),
         resolve: (res) => {
           signal.removeEventListener('abort', onAbort)
@@ -189,6 +192,7 @@ export class HttpConnection {
     return classifySocketError(err, this.#where, {
       responseStarted: p.parser.bytesReceived > 0,
       reused: this.#exchanges > 0,
+      requestSent: p.withBody,
     })
   }
 }

@@ -51,12 +51,19 @@ export class ConnectionFailure extends Error {
   readonly retriable: boolean
   /** True when the failure was on a reused keep-alive connection (a free, immediate retry is allowed). */
   readonly stale: boolean
+  /**
+   * True when bytes of a request body had been written to the socket: the server may have received
+   * and acted on the request, so sending it again could run it twice. Such a failure is retried only
+   * for a request its sender declared replayable.
+   */
+  readonly requestSent: boolean
 
-  constructor(error: PsrpError, retriable: boolean, stale = false) {
+  constructor(error: PsrpError, retriable: boolean, stale = false, requestSent = false) {
     super(error.message)
     this.error = error
     this.retriable = retriable
     this.stale = stale
+    this.requestSent = requestSent
   }
 }
 
@@ -112,12 +119,13 @@ export function hostPort(host: string, port: number): string {
 
 /**
  * Classifies a socket-level error. `where` names the peer (`127.0.0.1:5986`, `proxy http://p:3128`);
- * `responseStarted` makes every failure non-retriable.
+ * `responseStarted` makes every failure non-retriable; `requestSent` marks a failure after a request
+ * body was written (see {@link ConnectionFailure.requestSent}).
  */
 export function classifySocketError(
   err: unknown,
   where: string,
-  options: { responseStarted?: boolean; reused?: boolean } = {},
+  options: { responseStarted?: boolean; reused?: boolean; requestSent?: boolean } = {},
 ): ConnectionFailure {
   const code = errorCode(err)
   const tlsReason = code === undefined ? undefined : TLS_REASONS[code]
@@ -155,6 +163,7 @@ export function classifySocketError(
     new TransportError(message, { cause: err }),
     retriable,
     retriable && (options.reused ?? false),
+    options.requestSent ?? false,
   )
 }
 

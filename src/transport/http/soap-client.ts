@@ -9,8 +9,9 @@
  * - **Faults are data**: any final HTTP status other than 401 is returned, including the HTTP 500 that
  *   carries a WS-Man SOAP fault; the caller parses it. 401 after authentication is an
  *   {@link AuthenticationError}.
- * - **Retries** with exponential backoff on connection failures before any response byte and on 503
- *   (see `retry.ts`).
+ * - **Retries** with exponential backoff on connection failures before any request body byte was sent
+ *   and on HTTP 425/429/503, honouring `Retry-After` (see `retry.ts`). A failure after the request was
+ *   sent is surfaced, never replayed, unless the caller declares the request replayable.
  * - **Security**: TLS certificates are validated by default; Basic over plain HTTP is refused unless
  *   `allowUnencryptedBasic`; credentials never appear in errors.
  *
@@ -47,7 +48,7 @@ import {
   type ParsedResponse,
 } from './http1.ts'
 import { parseProxyUrl, proxyFromEnv, type ProxyConfig } from './proxy.ts'
-import { backoffDelay, retryPolicy, type RetryOptions, type RetryPolicy } from './retry.ts'
+import { backoffDelay, retryPolicy, statusRetryDelay, type RetryOptions, type RetryPolicy } from './retry.ts'
 import { scope, sleep } from './signals.ts'
 
 /** `Content-Type` of an unencrypted WS-Management request (MS-WSMV 2.2.9.1). */
@@ -97,7 +98,7 @@ export interface WSManHttpClientOptions {
    * long-poll waits that long); a request may override it with {@link HttpPostOptions.timeout}.
    */
   readTimeout?: number | undefined
-  /** Retry policy for connection failures and HTTP 503. */
+  /** Retry policy for connection failures before a request was sent and HTTP 425/429/503. */
   retries?: RetryOptions | undefined
   /** The authentication mechanism and credentials. */
   auth: HttpAuthenticator
@@ -145,6 +146,12 @@ export interface HttpPostOptions {
   timeout?: number | undefined
   /** The connection to use; default `main`. */
   lane?: HttpLane | undefined
+  /**
+   * The request may be sent again after a failure that happened once it was on the wire (a reset or
+   * a closed connection before any response byte): running it twice has the same effect as running
+   * it once. Default `false`: such a failure is surfaced as a {@link TransportError}.
+   */
+  replayable?: boolean | undefined
 }
 
 /** A final HTTP response (after authentication and decryption). */
@@ -326,7 +333,8 @@ export class WSManHttpClient {
    * (a WS-Man fault arrives as status 500 with the fault in the body).
    *
    * Rejects with {@link AuthenticationError} (credentials rejected: 401), {@link TransportError}
-   * (connection or TLS failure after the retries), {@link ProtocolError} (malformed HTTP),
+   * (connection or TLS failure after the retries, or the connection lost once the request was sent:
+   * that request is not sent again unless `replayable`), {@link ProtocolError} (malformed HTTP),
    * {@link TimeoutError}, {@link AbortError}, or {@link InvalidStateError} after {@link close}.
    * After a rejection the client stays usable; the next request opens a new connection if needed.
    */
@@ -347,7 +355,13 @@ export class WSManHttpClient {
     }
     const call = scope([queued.signal], timeout, () => this.#timeoutError(timeout ?? 0))
     try {
-      return await this.#send(lane, Buffer.from(body, 'utf8'), call.signal, timeout ?? this.#readTimeout)
+      return await this.#send(
+        lane,
+        Buffer.from(body, 'utf8'),
+        call.signal,
+        timeout ?? this.#readTimeout,
+        options.replayable === true,
+      )
     } finally {
       call.dispose()
       queued.dispose()
@@ -389,6 +403,7 @@ export class WSManHttpClient {
     body: Buffer,
     signal: AbortSignal,
     exchangeTimeout: number,
+    replayable: boolean,
   ): Promise<HttpPostResponse> {
     let retry = 0
     let staleRetried = false
@@ -400,6 +415,13 @@ export class WSManHttpClient {
         lane.discard()
         if (!(err instanceof ConnectionFailure)) throw err
         if (!err.retriable) throw err.error
+        if (err.requestSent && !replayable) {
+          // The server may have received the request and acted on it: never send it twice.
+          this.#trace(`connection failure after the request was sent (${err.error.message}); not replayed`)
+          throw new TransportError(`${err.error.message} after the request was sent; it was not sent again`, {
+            cause: err.error.cause,
+          })
+        }
         if (err.stale && !staleRetried) {
           staleRetried = true
           continue
@@ -414,14 +436,18 @@ export class WSManHttpClient {
         await sleep(backoffDelay(this.#retry, retry++), signal)
         continue
       }
-      if (res.status === 503 && retry < this.#retry.count) {
+      const delay =
+        retry < this.#retry.count ? statusRetryDelay(this.#retry, retry, res.status, res.headers) : undefined
+      if (delay !== undefined) {
         this.#trace(
-          `HTTP 503 from ${this.url}: retry ${retry + 1} of ${this.#retry.count} on a new connection`,
+          `HTTP ${res.status} from ${this.url}: retry ${retry + 1} of ${this.#retry.count} ` +
+            `in ${delay} ms on a new connection`,
         )
         // A fresh connection: on an encrypting one the refused message already advanced the
         // sequence numbers and cipher state of the security context, which the server never saw.
         lane.discard()
-        await sleep(backoffDelay(this.#retry, retry++), signal)
+        retry++
+        await sleep(delay, signal)
         continue
       }
       return res
@@ -435,8 +461,9 @@ export class WSManHttpClient {
       if (session.needsHandshake?.() === true) {
         const hs = await this.#exchangeWithAuth(conn, new Uint8Array(0), false, signal, timeout)
         if (session.needsHandshake()) {
-          // 503 goes back to the retry loop; any other status is the reason the handshake stopped
-          if (hs.status === 503) return { status: hs.status, headers: hs.headers, body: '' }
+          // a retried status (503, 429, …) goes back to the retry loop; any other status is the
+          // reason the handshake stopped
+          if (this.#retry.statuses.has(hs.status)) return { status: hs.status, headers: hs.headers, body: '' }
           throw new AuthenticationError(
             `${this.#auth.name} authentication did not complete: ${this.url} answered the handshake ` +
               `with HTTP ${hs.status}`,

@@ -128,8 +128,33 @@ describe('WSManHttpClient: request format and keep-alive', () => {
     assert.equal(s.connections, 2)
   })
 
-  test('a reused connection reset before any response byte is retried once on a new one, even with retries 0', async () => {
+  test('a reused connection reset after the request was sent is surfaced, not replayed', async () => {
     // raw peer: answers the first request on each connection, then resets on the next one
+    const raw = await startRawServer((socket) => {
+      let n = 0
+      socket.on('data', () => {
+        n++
+        if (n === 1) {
+          socket.write(
+            'HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 2\r\n\r\nok',
+          )
+        } else {
+          socket.resetAndDestroy()
+        }
+      })
+    })
+    cleanups.push(() => raw.close())
+    const c = client(raw.port, { retries: { count: 3, backoffMs: 1 } })
+    assert.equal((await c.post('<a/>')).body, 'ok')
+    await assert.rejects(c.post('<b/>'), (e: unknown) => {
+      assert.ok(e instanceof TransportError)
+      assert.match(e.message, /not sent again/)
+      return true
+    })
+    assert.equal(raw.connections, 1, 'the request that may have reached the server was not sent again')
+  })
+
+  test('a replayable request is retried once at once on a new connection after a reused one reset, even with retries 0', async () => {
     const raw = await startRawServer((socket) => {
       let n = 0
       socket.on('data', () => {
@@ -146,7 +171,7 @@ describe('WSManHttpClient: request format and keep-alive', () => {
     cleanups.push(() => raw.close())
     const c = client(raw.port, { retries: { count: 0 } })
     assert.equal((await c.post('<a/>')).body, 'ok')
-    assert.equal((await c.post('<b/>')).body, 'ok')
+    assert.equal((await c.post('<b/>', { replayable: true })).body, 'ok')
     assert.equal(raw.connections, 2)
   })
 
@@ -259,14 +284,87 @@ describe('WSManHttpClient: faults, retries and status handling', () => {
     assert.equal((await pending).body, 'late')
   })
 
-  test('ECONNRESET before any response byte is retried', async () => {
+  test('ECONNRESET after the request was sent is a TransportError and the request is not replayed', async () => {
     let n = 0
     const s = await server((req, res) => {
       if (n++ === 0) req.socket.resetAndDestroy()
       else ok(res, 'second')
     })
-    assert.equal((await client(s.port).post('<a/>')).body, 'second')
+    await assert.rejects(client(s.port).post('<a/>'), TransportError)
+    assert.equal(s.requests.length, 1)
+  })
+
+  test('ECONNRESET after the request was sent is retried for a replayable request', async () => {
+    let n = 0
+    const s = await server((req, res) => {
+      if (n++ === 0) req.socket.resetAndDestroy()
+      else ok(res, 'second')
+    })
+    assert.equal((await client(s.port).post('<a/>', { replayable: true })).body, 'second')
     assert.equal(s.requests.length, 2)
+  })
+
+  /** The delays of the status retries a client traced (`… in <ms> ms on a new connection`). */
+  function retryDelays(lines: string[]): number[] {
+    return lines.flatMap((l) => {
+      const m = / in (\d+) ms on a new connection/.exec(l)
+      return m === null ? [] : [Number(m[1])]
+    })
+  }
+
+  for (const status of [425, 429, 503]) {
+    test(`HTTP ${status} with Retry-After: 1 is retried after a second (not the 5 ms backoff)`, async () => {
+      let n = 0
+      const s = await server((_req, res) => {
+        if (n++ === 0) res.writeHead(status, { 'Retry-After': '1' }).end('slow down')
+        else ok(res, 'done')
+      })
+      const lines: string[] = []
+      const res = await client(s.port, { trace: (l) => lines.push(l) }).post('<a/>')
+      assert.equal(res.body, 'done')
+      assert.equal(s.requests.length, 2)
+      assert.deepEqual(retryDelays(lines), [1000])
+      assert.equal(s.connections, 2, 'the retry used a new connection')
+    })
+  }
+
+  test('Retry-After as an HTTP-date is honoured', async () => {
+    let n = 0
+    const s = await server((_req, res) => {
+      // two seconds from now, rounded up to a whole second (HTTP-dates have no fractions)
+      const at = new Date(Math.ceil((Date.now() + 2000) / 1000) * 1000).toUTCString()
+      if (n++ === 0) res.writeHead(429, { 'Retry-After': at }).end()
+      else ok(res, 'done')
+    })
+    const lines: string[] = []
+    assert.equal((await client(s.port, { trace: (l) => lines.push(l) }).post('<a/>')).body, 'done')
+    const [delay] = retryDelays(lines)
+    assert.ok(delay !== undefined && delay >= 1000 && delay <= 3000, `waited ${String(delay)} ms`)
+  })
+
+  test('a Retry-After longer than maxRetryAfterMs is returned at once, not waited for', async () => {
+    const s = await server((_req, res) => res.writeHead(429, { 'Retry-After': '3600' }).end())
+    const res = await client(s.port, { retries: { count: 3, backoffMs: 1, maxRetryAfterMs: 1000 } }).post(
+      '<a/>',
+    )
+    assert.equal(res.status, 429)
+    assert.equal(s.requests.length, 1)
+  })
+
+  test('retries.statuses replaces the retried statuses; [] turns status retries off', async () => {
+    const s = await server((_req, res) => res.writeHead(429).end())
+    assert.equal((await client(s.port, { retries: { statuses: [] } }).post('<a/>')).status, 429)
+    assert.equal(s.requests.length, 1)
+    const t = await server((_req, res) => res.writeHead(502).end())
+    const r = await client(t.port, { retries: { count: 2, backoffMs: 1, statuses: [502] } }).post('<a/>')
+    assert.equal(r.status, 502)
+    assert.equal(t.requests.length, 3)
+  })
+
+  test('retries.statuses refuses 401, 500 and non-error statuses', () => {
+    for (const bad of [401, 500, 200, 302, 600]) {
+      assert.throws(() => client(1, { retries: { statuses: [bad] } }), InvalidArgumentError, `status ${bad}`)
+    }
   })
 
   test('a failure after the response started is not retried', async () => {
@@ -607,5 +705,22 @@ describe('redactCredentials (trace lines)', () => {
     )
     assert.equal(redactCredentials('Digest nonce="abc", qop=auth'), 'Digest <parameters>, <unparsed>')
     assert.equal(redactCredentials('CredSSP'), 'CredSSP')
+  })
+})
+
+describe('retryAfterMs', () => {
+  test('reads delay-seconds and the three HTTP-date forms, and nothing else', async () => {
+    const { retryAfterMs } = await import('../../../src/transport/http/retry.ts')
+    const now = Date.parse('Sun, 06 Nov 1994 08:49:30 GMT')
+    assert.equal(retryAfterMs({ 'retry-after': '1' }, now), 1000)
+    assert.equal(retryAfterMs({ 'retry-after': ' 120 ' }, now), 120_000)
+    assert.equal(retryAfterMs({ 'retry-after': 'Sun, 06 Nov 1994 08:49:37 GMT' }, now), 7000)
+    assert.equal(retryAfterMs({ 'retry-after': 'Sunday, 06-Nov-94 08:49:37 GMT' }, now), 7000)
+    assert.equal(retryAfterMs({ 'retry-after': 'Sun Nov  6 08:49:37 1994' }, now), 7000)
+    assert.equal(retryAfterMs({ 'retry-after': 'Sun, 06 Nov 1994 08:49:00 GMT' }, now), 0, 'past: at once')
+    for (const bad of ['', '-1', '1.5', 'soon', '<script>', '1e3']) {
+      assert.equal(retryAfterMs({ 'retry-after': bad }, now), undefined, bad)
+    }
+    assert.equal(retryAfterMs({}, now), undefined)
   })
 })
