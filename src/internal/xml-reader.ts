@@ -49,25 +49,18 @@ const EQ = 0x3d
 const DQUOTE = 0x22
 const SQUOTE = 0x27
 
-/** Slots of {@link nameCache} (a power of two). */
-const NAME_CACHE_SIZE = 128
-/**
- * Longest name kept in {@link nameCache}. V8 copies a slice this short (a longer one may refer to the
- * whole document), so the cache never keeps a document alive.
- */
-const MAX_CACHED_NAME = 12
-/** Element and attribute names recently read, by a hash of first and last character and length. */
-const nameCache: (string | undefined)[] = new Array<string | undefined>(NAME_CACHE_SIZE).fill(undefined)
-
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
 
+/** 1 for the ASCII characters that end a name (see {@link endsName}). */
+const NAME_END = new Uint8Array(128)
+for (let c = 0; c <= 0x20; c++) NAME_END[c] = 1
+for (const c of [SLASH, GT, EQ, LT, DQUOTE, SQUOTE]) NAME_END[c] = 1
+
 /** True for what ends a name: whitespace/controls, `/`, `>`, `=`, `<`, quotes, or the end of input (NaN). */
 function endsName(c: number): boolean {
-  return (
-    c <= 0x20 || c === SLASH || c === GT || c === EQ || c === LT || c === DQUOTE || c === SQUOTE || c !== c
-  )
+  return c < 0x80 ? NAME_END[c] === 1 : c !== c
 }
 
 /** XML NameStartChar, simplified: ASCII letters, `_`, `:` and anything non-ASCII. */
@@ -315,22 +308,6 @@ export class XmlReader {
     return XmlToken.EndElement
   }
 
-  /**
-   * The name `xml[from, to)`. A short name is taken from {@link nameCache} when it holds it: documents
-   * repeat a few names many times, and a new string per tag was the tokenizer's largest allocation.
-   */
-  #name(from: number, to: number): string {
-    const xml = this.#xml
-    const length = to - from
-    if (length > MAX_CACHED_NAME) return xml.slice(from, to)
-    const slot = (xml.charCodeAt(from) * 7 + xml.charCodeAt(to - 1) * 3 + length) & (NAME_CACHE_SIZE - 1)
-    const cached = nameCache[slot]
-    if (cached !== undefined && cached.length === length && xml.startsWith(cached, from)) return cached
-    const name = xml.slice(from, to)
-    nameCache[slot] = name
-    return name
-  }
-
   #startTag(i: number): XmlToken {
     const xml = this.#xml
     const len = this.#len
@@ -338,7 +315,7 @@ export class XmlReader {
     if (!startsName(xml.charCodeAt(i + 1))) this.fail('element name expected', i)
     let n = i + 2
     while (!endsName(xml.charCodeAt(n))) n++
-    const name = this.#name(i + 1, n)
+    const name = xml.slice(i + 1, n)
     const names = this.#attrNames
     const values = this.#attrValues
     let count = 0
@@ -368,7 +345,7 @@ export class XmlReader {
       if (!startsName(c)) this.fail(`malformed attribute in <${name}>`, n)
       const a = n
       while (!endsName(xml.charCodeAt(n))) n++
-      const attrName = this.#name(a, n)
+      const attrName = xml.slice(a, n)
       while (isSpace(xml.charCodeAt(n))) n++
       if (xml.charCodeAt(n) !== EQ) this.fail(`attribute ${attrName} has no value`, n)
       n++
