@@ -75,6 +75,9 @@ const CASES: Record<string, RegExp> = {
   'local-pwsh.ts': /process node has id \d+\nwarnings: about to list; hadErrors: false/,
   'custom-host.ts': /\[host\] hello from the server[\s\S]*name=Ada user=ops choice=1 width=100 title=example/,
   'copy-fetch.ts': /copy 100%[\s\S]*fetch 100%[\s\S]*identical: true\nrefused as expected: .+/,
+  // results arrive in completion order
+  'fan-out.ts':
+    /^(?=[\s\S]*localhost: .+, PowerShell 7\.\d+\.\d+ \(\d+ ms\))(?=[\s\S]*127\.0\.0\.1: failed to connect: )[\s\S]*1 of 2 hosts answered/,
   'ssh.ts': /PowerShell 7\.\d+\.\d+ over SSH as psrptest/,
   'winrm.ts': /PowerShell 7\.\d+\.\d+ on .+\nwhoami: \S+ \(exit 0\)/,
 }
@@ -85,7 +88,7 @@ describe('examples/', { concurrency: true }, () => {
     assert.deepEqual(files.sort(), Object.keys(CASES).sort())
   })
 
-  for (const name of ['local-pwsh.ts', 'custom-host.ts', 'copy-fetch.ts'])
+  for (const name of ['local-pwsh.ts', 'custom-host.ts', 'copy-fetch.ts', 'fan-out.ts'])
     test(`${name} against a local pwsh`, { skip }, async () => ok(await runExample(name, {}), CASES[name]!))
 
   describe('ssh.ts against the private sshd', { skip: sshSkip }, () => {
