@@ -172,6 +172,37 @@ function decodeEntities(value: string, line: string): string {
   })
 }
 
+/** The start of every `<Data>` line pwsh writes (`OOPTM` `CreateDataPacket`; servers send `Default` only). */
+const CANONICAL_DATA_START = "<Data Stream='Default' PSGuid='"
+const CANONICAL_DATA_END = '</Data>'
+const GUID_LENGTH = 36
+/** The PSGuid of the last canonical line: a pipeline's packets repeat it, so it is checked once. */
+let lastCanonicalGuid = ''
+
+/**
+ * The fast path of {@link decodeLine} for a `<Data>` line exactly as PowerShell formats it
+ * (`<Data Stream='Default' PSGuid='…'>base64</Data>`, a lower-case GUID, no terminator): fixed offsets
+ * instead of the general tokenizer, and the GUID text of the previous line reused when it repeats.
+ * Returns `undefined` for anything else, which then takes the general path (and gets its exact error).
+ */
+function decodeCanonicalDataLine(line: string): DataPacket | undefined {
+  const guidAt = CANONICAL_DATA_START.length
+  const textAt = guidAt + GUID_LENGTH + 2
+  const textEnd = line.length - CANONICAL_DATA_END.length
+  if (textEnd <= textAt || !line.startsWith(CANONICAL_DATA_START)) return undefined
+  if (line.charCodeAt(textAt - 2) !== 0x27 || line.charCodeAt(textAt - 1) !== 0x3e) return undefined
+  if (!line.endsWith(CANONICAL_DATA_END)) return undefined
+  let guid = lastCanonicalGuid
+  if (guid === '' || !line.startsWith(guid, guidAt)) {
+    guid = line.slice(guidAt, guidAt + GUID_LENGTH)
+    if (!D_GUID.test(guid)) return undefined
+    lastCanonicalGuid = guid
+  }
+  const data = fromBase64(line.slice(textAt, textEnd))
+  if (data === undefined || data.length === 0) return undefined
+  return { kind: 'data', guid, stream: 'default', data }
+}
+
 /**
  * Decodes one received line (without or with its `\n`/`\r\n` terminator).
  *
@@ -181,6 +212,8 @@ function decodeEntities(value: string, line: string): string {
  *   GUID or `Stream`, missing/invalid base64 content, trailing text, or anything that is not a packet.
  */
 export function decodeLine(rawLine: string): OutOfProcLine {
+  const canonical = decodeCanonicalDataLine(rawLine)
+  if (canonical !== undefined) return canonical
   const line = rawLine.replace(/\r?\n$|\r$/, '')
   for (const prefix of SERVER_ERROR_PREFIXES) {
     if (line.startsWith(`${prefix}:`)) {

@@ -93,6 +93,9 @@ export interface OutOfProcSessionOptions extends LineReaderOptions {
   coalesce?: boolean
 }
 
+/** How many closed pipeline GUIDs are remembered, to name them in protocol errors and refuse reuse. */
+const RECENTLY_CLOSED = 256
+
 interface QueuedChunk {
   readonly id: RequestId
   readonly data: Uint8Array
@@ -146,7 +149,10 @@ export class OutOfProcSession {
   readonly #maxPacketSize: number
   readonly #coalesce: boolean
   readonly #reader: LineReader
+  /** The pool and every pipeline that had a Command and no CloseAck yet (closed ones are dropped). */
   readonly #targets = new Map<string, Target>()
+  /** GUIDs of the last {@link RECENTLY_CLOSED} pipelines whose Close was acknowledged, oldest first. */
+  readonly #closed = new Set<string>()
   readonly #pool: Target
   readonly #events: OutOfProcEvent[] = []
   #eventHead = 0
@@ -176,6 +182,14 @@ export class OutOfProcSession {
   /** The error that broke the session, when `state` is `failed`. */
   get failure(): PsrpError | undefined {
     return this.#failure
+  }
+
+  /**
+   * Pipelines that had a `<Command>` and no `<CloseAck>` yet. A closed pipeline is forgotten, so this
+   * (and the session's memory and work per packet) does not grow with the pipelines run.
+   */
+  get pipelineCount(): number {
+    return this.#targets.size - 1
   }
 
   /** Largest payload of one `<Data>` packet. */
@@ -212,6 +226,8 @@ export class OutOfProcSession {
       const guid = this.#pipelineGuid(chunk.pipelineId)
       const t = this.#targets.get(guid)
       if (t === undefined) {
+        if (this.#closed.has(guid))
+          throw new InvalidStateError('send', 'closed', `pipeline ${guid} is closed`)
         throw new InvalidStateError('send', 'unknown', `pipeline ${guid}: send data only after command()`)
       }
       if (t.close !== 'none')
@@ -231,7 +247,7 @@ export class OutOfProcSession {
     this.#assertUsable('command')
     if (this.#pool.close !== 'none') throw new InvalidStateError('command', this.#state)
     const guid = this.#pipelineGuid(pipelineId)
-    if (this.#targets.has(guid)) {
+    if (this.#targets.has(guid) || this.#closed.has(guid)) {
       throw new InvalidStateError('command', 'exists', `pipeline ${guid} already had a Command`)
     }
     const t = newTarget(guid, guid)
@@ -268,8 +284,6 @@ export class OutOfProcSession {
   closePipeline(pipelineId: string): RequestId {
     this.#assertUsable('closePipeline')
     const t = this.#pipelineTarget(pipelineId, 'closePipeline')
-    if (t.close === 'acked')
-      throw new InvalidStateError('closePipeline', 'closed', `pipeline ${t.guid} is closed`)
     const id = this.#nextId++
     t.closeIds.push(id)
     if (t.close === 'none') t.close = 'queued'
@@ -437,6 +451,9 @@ export class OutOfProcSession {
     }
     const t = this.#targets.get(p.guid)
     const what = p.guid === SESSION_GUID ? 'the session' : `pipeline ${p.guid}`
+    if (t === undefined && this.#closed.has(p.guid)) {
+      throw new ProtocolError(`received <${p.kind}> for ${what} after its CloseAck`, { side: 'remote' })
+    }
     switch (p.kind) {
       case 'command':
       case 'signal':
@@ -448,9 +465,6 @@ export class OutOfProcSession {
         if (t === undefined) throw new ProtocolError(`received data for unknown ${what}`, { side: 'remote' })
         if (t.command !== 'acked') {
           throw new ProtocolError(`received data for ${what} before its CommandAck`, { side: 'remote' })
-        }
-        if (t.close === 'acked') {
-          throw new ProtocolError(`received data for ${what} after its CloseAck`, { side: 'remote' })
         }
         this.#events.push({ type: 'data', pipelineId: t.pipelineId, stream: p.stream, data: p.data })
         return
@@ -492,12 +506,28 @@ export class OutOfProcSession {
         this.#ack('closeAck', t, t.closeIds)
         t.closeIds = []
         if (t === this.#pool) this.#state = 'closed'
+        else this.#forget(t)
         return
       }
     }
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * Drops a pipeline whose Close was acknowledged: the server has forgotten it too, and the session's
+   * work per packet stays proportional to the open pipelines, not to every pipeline ever run.
+   */
+  #forget(t: Target): void {
+    this.#targets.delete(t.guid)
+    this.#closed.add(t.guid)
+    if (this.#closed.size > RECENTLY_CLOSED) {
+      for (const oldest of this.#closed) {
+        this.#closed.delete(oldest)
+        break
+      }
+    }
+  }
 
   #ack(ack: AckKind, t: Target, ids: readonly RequestId[]): void {
     this.#events.push({ type: 'ack', ack, pipelineId: t.pipelineId, requestIds: ids })
@@ -530,8 +560,10 @@ export class OutOfProcSession {
   #pipelineTarget(pipelineId: string, action: string): Target {
     const guid = this.#pipelineGuid(pipelineId)
     const t = this.#targets.get(guid)
-    if (t === undefined)
+    if (t === undefined) {
+      if (this.#closed.has(guid)) throw new InvalidStateError(action, 'closed', `pipeline ${guid} is closed`)
       throw new InvalidStateError(action, 'unknown', `pipeline ${guid} never had a Command`)
+    }
     return t
   }
 

@@ -143,6 +143,8 @@ export class ClientRunspacePool {
   #serverVersion: string | undefined
   #applicationPrivateData: Map<unknown, unknown> | undefined
   #cipher: SecureStringCipher | undefined
+  #decodeOptionsCache:
+    { cipher: SecureStringCipher | undefined; options: Parameters<typeof decodeMessageBody>[2] } | undefined
   #keyExchanger: SessionKeyExchanger | undefined
   #keyPending = false
   #nextCallId = 1n
@@ -576,17 +578,28 @@ export class ClientRunspacePool {
     return this.#pipelines.get(pid) ?? this.#pipelines.get(swapGuidByteOrder(pid))
   }
 
+  /** The body decoding options, made again only when the cipher changed (not once per message). */
+  #decodeOptions(): Parameters<typeof decodeMessageBody>[2] {
+    const cipher = this.#cipher
+    if (this.#decodeOptionsCache === undefined || this.#decodeOptionsCache.cipher !== cipher) {
+      const { maxClixmlDepth: maxDepth, maxClixmlLength: maxLength } = this.#options
+      this.#decodeOptionsCache = {
+        cipher,
+        options: {
+          ...(cipher === undefined ? {} : { cipher }),
+          ...(maxDepth === undefined ? {} : { maxDepth }),
+          ...(maxLength === undefined ? {} : { maxLength }),
+        },
+      }
+    }
+    return this.#decodeOptionsCache.options
+  }
+
   #handle(raw: Uint8Array): void {
     const msg = decodeMessage(raw)
     if (msg.destination !== 'client')
       throw new ProtocolError(`received a message for the server (${msg.typeName ?? msg.type})`)
-    const cipher = this.#cipher
-    const { maxClixmlDepth: maxDepth, maxClixmlLength: maxLength } = this.#options
-    const decoded = decodeMessageBody(msg.type, msg.data, {
-      ...(cipher === undefined ? {} : { cipher }),
-      ...(maxDepth === undefined ? {} : { maxDepth }),
-      ...(maxLength === undefined ? {} : { maxLength }),
-    })
+    const decoded = decodeMessageBody(msg.type, msg.data, this.#decodeOptions())
     const pipeline = msg.pid === NIL_GUID ? undefined : this.#pipelineFor(msg.pid)
     switch (decoded.type) {
       case 'SESSION_CAPABILITY': {

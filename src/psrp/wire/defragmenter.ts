@@ -78,6 +78,14 @@ export class Defragmenter {
       if (r === undefined) break
       offset = r.next
       const { objectId, fragmentId, start, end, data } = r.fragment
+      if (start && end && fragmentId === 0n && this.#partial.size === 0) {
+        // a whole message in one fragment, nothing else in progress (pwsh's usual output): no bookkeeping
+        if (data.length > this.#maxObjectSize) {
+          throw new ProtocolError(`object ${objectId} exceeds the limit of ${this.#maxObjectSize} bytes`)
+        }
+        done.push(copyOf(data, 0))
+        continue
+      }
       let part = this.#partial.get(objectId)
       if (start) {
         if (part !== undefined) throw new ProtocolError(`object ${objectId} started twice`)

@@ -86,6 +86,36 @@ export function encodeMessage(m: MessageInit): Uint8Array {
   return out
 }
 
+/**
+ * The text of the GUID at an offset, remembering the last one: a stream of messages repeats the same
+ * pool and pipeline ids, so most messages compare 16 bytes instead of formatting a GUID.
+ */
+class GuidTextCache {
+  readonly #bytes = new Uint8Array(16)
+  #text: string | undefined
+
+  text(bytes: Uint8Array, offset: number): string {
+    const last = this.#bytes
+    if (this.#text !== undefined) {
+      let same = true
+      for (let i = 0; i < 16; i++) {
+        if (bytes[offset + i] !== last[i]) {
+          same = false
+          break
+        }
+      }
+      if (same) return this.#text
+    }
+    const text = guidFromBytes(bytes, offset)
+    last.set(bytes.subarray(offset, offset + 16))
+    this.#text = text
+    return text
+  }
+}
+
+const rpidCache = new GuidTextCache()
+const pidCache = new GuidTextCache()
+
 /** Decodes a whole message. */
 export function decodeMessage(bytes: Uint8Array): PsrpMessage {
   if (bytes.length < MESSAGE_HEADER_SIZE) {
@@ -105,8 +135,8 @@ export function decodeMessage(bytes: Uint8Array): PsrpMessage {
     destination: dest === 1 ? 'client' : 'server',
     type,
     typeName: messageTypeName(type),
-    rpid: guidFromBytes(bytes, 8),
-    pid: guidFromBytes(bytes, 24),
+    rpid: rpidCache.text(bytes, 8),
+    pid: pidCache.text(bytes, 24),
     rpidBytes: bytes.slice(8, 24),
     pidBytes: bytes.slice(24, 40),
     data: decodeBody(body, MESSAGE_HEADER_SIZE + (hasBom ? 3 : 0)),

@@ -161,3 +161,34 @@ describe('decodeLine', () => {
     )
   })
 })
+
+describe('decodeLine: the canonical <Data> line (fast path)', () => {
+  const Q = '9d3e7a10-2b4c-4d5e-8f60-718293a4b5c6'
+  const canonical = (guid: string, b64: string): string =>
+    `<Data Stream='Default' PSGuid='${guid}'>${b64}</Data>`
+
+  test('alternating GUIDs each decode to their own GUID and bytes', () => {
+    for (const guid of [P, Q, P, Z, Q]) {
+      assert.deepEqual(decodeLine(canonical(guid, EOPI_B64)), {
+        kind: 'data',
+        guid,
+        stream: 'default',
+        data: EOPI,
+      })
+    }
+  })
+
+  test('lines that only look canonical get the general path’s result or error', () => {
+    // an upper-case GUID is accepted (and lower-cased) as XmlReader/Guid would
+    const upper = decodeLine(canonical(P.toUpperCase(), EOPI_B64))
+    assert.equal(upper.kind === 'data' && upper.guid, P)
+    // base64 with whitespace is accepted by both paths
+    const spaced = decodeLine(canonical(P, `${EOPI_B64.slice(0, 8)} ${EOPI_B64.slice(8)}`))
+    assert.deepEqual(spaced.kind === 'data' && spaced.data, EOPI)
+    remoteError(canonical(P, 'A'), /not valid base64/)
+    remoteError(canonical(P, '!!!!'), /not valid base64/)
+    remoteError(canonical(P.replace('4a2c', '4a2x'), EOPI_B64), /bad PSGuid/)
+    remoteError(`${canonical(P, EOPI_B64)}x`, /unexpected text after the element/)
+    remoteError(canonical(P, `${EOPI_B64}<b/>`), /may contain only base64/)
+  })
+})

@@ -240,6 +240,29 @@ describe('OutOfProcSession: Close', () => {
     remoteViolation(s, dataLine(P, 'AA=='), /after its CloseAck/)
   })
 
+  test('a closed pipeline is forgotten: a thousand pipelines run one after another leave nothing behind', () => {
+    const s = new OutOfProcSession()
+    let last = ''
+    for (let i = 0; i < 1000; i++) {
+      const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`
+      s.command(id)
+      assert.equal(s.nextPacketToSend()?.packet.kind, 'command')
+      s.receiveLine(ackLine('CommandAck', id))
+      s.closePipeline(id)
+      assert.equal(s.nextPacketToSend()?.packet.kind, 'close')
+      assert.equal(s.pipelineCount, 1)
+      s.receiveLine(ackLine('CloseAck', id))
+      assert.equal(s.pipelineCount, 0)
+      last = id
+    }
+    events(s)
+    // the recently closed are still known: misuse and late packets get their precise errors
+    assert.throws(() => s.command(last), /already had a Command/)
+    assert.throws(() => s.send({ pipelineId: last, stream: 'default', data: bytes(1) }), /is closed/)
+    assert.throws(() => s.signal(last), /is closed/)
+    remoteViolation(s, ackLine('CloseAck', last), /after its CloseAck/)
+  })
+
   test('the pool Close waits for every Command’ed pipeline’s CloseAck', () => {
     const s = withPipeline(P, Q)
     const cq = s.closePipeline(Q)

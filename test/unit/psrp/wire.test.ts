@@ -132,3 +132,61 @@ test('inconsistent fragment sequences are ProtocolErrors', () => {
   assert.throws(() => decodeFragment(flags), /reserved flag/)
   assert.equal(decodeFragment(flags.subarray(0, 10)), undefined)
 })
+
+test('decodeMessage: the pool and pipeline ids of consecutive messages are each their own', () => {
+  const other = '9d3e7a10-2b4c-4d5e-8f60-718293a4b5c6'
+  const seq: [string, string | undefined][] = [
+    [RPID, PID],
+    [RPID, PID],
+    [RPID, undefined],
+    [other, PID],
+    [RPID, other],
+    [RPID, PID],
+  ]
+  for (const [rpid, pid] of seq) {
+    const m = decodeMessage(
+      encodeMessage({ destination: 'client', type: MessageType.PIPELINE_OUTPUT, rpid, pid, data: '<Nil />' }),
+    )
+    assert.equal(m.rpid, rpid)
+    assert.equal(m.pid, pid ?? '00000000-0000-0000-0000-000000000000')
+  }
+})
+
+test('Defragmenter: whole one-fragment messages between the fragments of another object; limits hold', () => {
+  const one = (objectId: bigint, data: Uint8Array): Uint8Array =>
+    encodeFragment({ objectId, fragmentId: 0n, start: true, end: true, data })
+  const d = new Defragmenter({ maxObjectSize: 8 })
+  assert.deepEqual(d.push(one(1n, Uint8Array.of(1, 2))), [Uint8Array.of(1, 2)])
+  // object 2 in two fragments, a whole object 3 between them
+  const first = encodeFragment({
+    objectId: 2n,
+    fragmentId: 0n,
+    start: true,
+    end: false,
+    data: Uint8Array.of(5),
+  })
+  const last = encodeFragment({
+    objectId: 2n,
+    fragmentId: 1n,
+    start: false,
+    end: true,
+    data: Uint8Array.of(6),
+  })
+  assert.deepEqual(d.push(first), [])
+  assert.deepEqual(d.push(one(3n, Uint8Array.of(7))), [Uint8Array.of(7)])
+  assert.deepEqual(d.push(last), [Uint8Array.of(5, 6)])
+  // the returned message is a copy: changing the input afterwards does not change it
+  const input = one(4n, Uint8Array.of(9))
+  const [msg] = d.push(input)
+  input.fill(0)
+  assert.deepEqual(msg, Uint8Array.of(9))
+  assert.throws(() => d.push(one(5n, new Uint8Array(9))), ProtocolError)
+  const d2 = new Defragmenter()
+  assert.throws(
+    () =>
+      d2.push(
+        encodeFragment({ objectId: 1n, fragmentId: 1n, start: true, end: true, data: Uint8Array.of(1) }),
+      ),
+    /starts with fragment 1/,
+  )
+})
