@@ -10,6 +10,7 @@
  * psrp cmd [connection] <exe> [args…]
  * psrp shell [connection]
  * psrp copy [connection] <local> <remote> / psrp fetch [connection] <remote> <local>
+ * psrp wsman get|enumerate|invoke <class|uri> … --host <server> [--json]
  * ```
  *
  * Exit codes: 0 success; 1 a failed script/command or a psrp error (printed as
@@ -32,6 +33,7 @@ import {
   parseTransferArgs,
   transferHelp,
 } from './args.ts'
+import { parseWsmanArgs, WSMAN_HELP } from './commands-wsman.ts'
 import { cannotRead, EXIT_OUTPUT_CLOSED, reportError, type ErrorContext } from './messages.ts'
 import type { CliIO } from './run.ts'
 
@@ -50,6 +52,9 @@ commands:
                   copy a file (or directory) to the server, with a progress bar
   fetch <remote> <local>
                   copy a file (or directory) from the server, with a progress bar
+  wsman get|enumerate|invoke
+                  WMI (CIM) over WinRM: get an instance, enumerate a class or a WQL query,
+                  invoke a method (--host only)
   decode [--no-body] [file]
                   dissect PSRP data (base64, hex, a WS-Man envelope or OutOfProc <Data> lines)
                   read from file, or from stdin when no file is given
@@ -171,6 +176,14 @@ export async function main(argv: string[]): Promise<number> {
       if (args.help) return help(transferHelp(cmd))
       const { transferCommand } = await import('./transfer.ts')
       return transferCommand(args, io())
+    }
+    case 'wsman': {
+      context.command = 'wsman'
+      const args = parseWsmanArgs(rest)
+      context.connection = args.connection
+      if (args.help) return help(WSMAN_HELP)
+      const { wsmanCommand } = await import('./wsman.ts')
+      return wsmanCommand(args, io())
     }
     default:
       process.stderr.write(`psrp: unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`)

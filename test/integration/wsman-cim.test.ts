@@ -13,6 +13,7 @@ import { WSManFaultError } from '../../src/errors.ts'
 import { el } from '../../src/wsman/xml-node.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 import { CimResponder } from '../helpers/winrm-bridge/cim-responder.ts'
+import { runCli } from '../helpers/cli.ts'
 
 const SERVICE = 'http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Service'
 const PULL = 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull'
@@ -133,5 +134,52 @@ describe('CIM over WS-Man against the WinRM test server', () => {
       s.invokeMethod('Win32_Service', 'StopService', { selectors: { Name: 'nope' } }),
       (e: unknown) => e instanceof WSManFaultError && e.fault.wsmanFaultCode === 2150858843,
     )
+  })
+
+  test('psrp wsman get|enumerate|invoke with --json, and the text listing', async () => {
+    const env = { ...process.env, PSRP_PASSWORD: 'p' }
+    const conn = [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(bridge.port),
+      '--auth',
+      'basic',
+      '-u',
+      'u',
+      '--allow-unencrypted',
+    ]
+    const os = await runCli(['wsman', 'get', 'Win32_OperatingSystem', ...conn, '--json'], { env })
+    assert.equal(os.code, 0, os.stderr)
+    const o = JSON.parse(os.stdout) as Record<string, unknown>
+    assert.equal(o['NumberOfProcesses'], 120)
+    assert.equal(o['FreePhysicalMemory'], '9007199254740993', 'beyond 2^53: exact text')
+    const list = await runCli(
+      [
+        'wsman',
+        'enumerate',
+        '--wql',
+        "SELECT Name FROM Win32_Service WHERE State = 'Stopped'",
+        ...conn,
+        '--json',
+        '--max-elements',
+        '1',
+      ],
+      { env },
+    )
+    assert.equal(list.code, 0, list.stderr)
+    const stopped = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { Name: string }).Name)
+    assert.ok(stopped.includes('wuauserv') && stopped.length >= 2, list.stdout)
+    const inv = await runCli(['wsman', 'invoke', 'Win32_Service', 'StopService', 'Name=W32Time', ...conn], {
+      env,
+    })
+    assert.equal(inv.code, 0, inv.stderr)
+    assert.equal(inv.stdout, 'ReturnValue : 0\n')
+    const bad = await runCli(['wsman', 'enumerate', '--wql', 'SELECT * FROM Nope', ...conn], { env })
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /CannotProcessFilter/)
   })
 })
