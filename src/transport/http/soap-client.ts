@@ -50,6 +50,7 @@ import {
 import { parseProxyUrl, proxyFromEnv, type ProxyConfig } from './proxy.ts'
 import { backoffDelay, retryPolicy, statusRetryDelay, type RetryOptions, type RetryPolicy } from './retry.ts'
 import { scope, sleep } from './signals.ts'
+import { Attr, hostAttributes, SpanKind, SpanName, withSpan, type Span } from '../../internal/telemetry.ts'
 
 /** `Content-Type` of an unencrypted WS-Management request (MS-WSMV 2.2.9.1). */
 export const SOAP_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8'
@@ -152,6 +153,8 @@ export interface HttpPostOptions {
    * it once. Default `false`: such a failure is surfaced as a {@link TransportError}.
    */
   replayable?: boolean | undefined
+  /** The WS-Man action, recorded on the request's `wsman.request` trace span (`psrp.wsman.action`). */
+  action?: string | undefined
 }
 
 /** A final HTTP response (after authentication and decryption). */
@@ -338,7 +341,28 @@ export class WSManHttpClient {
    * {@link TimeoutError}, {@link AbortError}, or {@link InvalidStateError} after {@link close}.
    * After a rejection the client stays usable; the next request opens a new connection if needed.
    */
-  async post(body: string, options: HttpPostOptions = {}): Promise<HttpPostResponse> {
+  post(body: string, options: HttpPostOptions = {}): Promise<HttpPostResponse> {
+    const attributes = {
+      ...hostAttributes(this.#host, this.#port),
+      [Attr.transport]: 'wsman',
+      [Attr.httpRequestMethod]: 'POST',
+      [Attr.wsmanRequestSize]: Buffer.byteLength(body, 'utf8'),
+      ...(options.action === undefined ? {} : { [Attr.wsmanAction]: options.action }),
+    }
+    return withSpan(
+      SpanName.wsmanRequest,
+      attributes,
+      async (span) => {
+        const res = await this.#post(body, options, span)
+        span.setAttribute(Attr.httpResponseStatusCode, res.status)
+        span.setAttribute(Attr.wsmanResponseSize, Buffer.byteLength(res.body, 'utf8'))
+        return res
+      },
+      { kind: SpanKind.CLIENT },
+    )
+  }
+
+  async #post(body: string, options: HttpPostOptions, span: Span): Promise<HttpPostResponse> {
     if (this.closed) throw new InvalidStateError('post a WS-Management request', 'closed')
     const name = options.lane ?? 'main'
     if (typeof name !== 'string' || name === '')
@@ -361,6 +385,7 @@ export class WSManHttpClient {
         call.signal,
         timeout ?? this.#readTimeout,
         options.replayable === true,
+        span,
       )
     } finally {
       call.dispose()
@@ -404,10 +429,12 @@ export class WSManHttpClient {
     signal: AbortSignal,
     exchangeTimeout: number,
     replayable: boolean,
+    span: Span,
   ): Promise<HttpPostResponse> {
     let retry = 0
     let staleRetried = false
-    for (;;) {
+    for (let sends = 0; ; sends++) {
+      if (sends > 0) span.setAttribute(Attr.httpResendCount, sends)
       let res: HttpPostResponse
       try {
         res = await this.#attempt(lane, body, signal, exchangeTimeout)
@@ -459,16 +486,23 @@ export class WSManHttpClient {
     const session = conn.session
     try {
       if (session.needsHandshake?.() === true) {
-        const hs = await this.#exchangeWithAuth(conn, new Uint8Array(0), false, signal, timeout)
-        if (session.needsHandshake()) {
+        const attributes = {
+          ...hostAttributes(this.#host, this.#port),
+          [Attr.authMechanism]: this.#auth.name,
+        }
+        const refused = await withSpan(SpanName.auth, attributes, async (authSpan) => {
+          const hs = await this.#exchangeWithAuth(conn, new Uint8Array(0), false, signal, timeout)
+          authSpan.setAttribute(Attr.httpResponseStatusCode, hs.status)
+          if (session.needsHandshake?.() !== true) return undefined
           // a retried status (503, 429, …) goes back to the retry loop; any other status is the
           // reason the handshake stopped
-          if (this.#retry.statuses.has(hs.status)) return { status: hs.status, headers: hs.headers, body: '' }
+          if (this.#retry.statuses.has(hs.status)) return hs
           throw new AuthenticationError(
             `${this.#auth.name} authentication did not complete: ${this.url} answered the handshake ` +
               `with HTTP ${hs.status}`,
           )
-        }
+        })
+        if (refused !== undefined) return { status: refused.status, headers: refused.headers, body: '' }
         this.#assertStillOpen(conn)
       }
       const res = await this.#exchangeWithAuth(conn, body, true, signal, timeout)
@@ -491,6 +525,19 @@ export class WSManHttpClient {
     const existing = lane.connection
     if (existing?.usable === true) return existing
     lane.discard()
+    const attributes = {
+      ...hostAttributes(this.#host, this.#port),
+      [Attr.transport]: 'wsman',
+      [Attr.networkTransport]: 'tcp',
+      [Attr.tls]: this.#tls,
+      [Attr.authMechanism]: this.#auth.name,
+    }
+    return withSpan(SpanName.connect, attributes, () => this.#openConnection(lane, signal), {
+      kind: SpanKind.CLIENT,
+    })
+  }
+
+  async #openConnection(lane: Lane, signal: AbortSignal): Promise<HttpConnection> {
     const where = hostPort(this.#host, this.#port)
     const ms = this.#connectTimeout
     const connecting = scope(
