@@ -244,3 +244,139 @@ try {
   $fs.Dispose()
 }
 `
+
+/**
+ * The first step of a copy split across several pipelines ({@link COPY_RANGE_SCRIPT}): resolves the
+ * destination as {@link COPY_FILE_SCRIPT} does, refuses what it refuses, and creates the empty
+ * temporary file `<dir>/<TempName>` exclusively. Outputs the resolved destination and the temporary
+ * file's full path. Nothing is created when it fails.
+ *
+ * Parameters: `Path`, `Name`, `TempName`, `Overwrite`, `Expand`.
+ */
+export const COPY_BEGIN_SCRIPT = `param([string]$Path, [string]$Name, [string]$TempName, [bool]$Overwrite, [bool]$Expand)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+${DESTINATION}
+$Path = Resolve-PsrpDestination (Resolve-PsrpPath $Path $Expand) $Name
+if ([IO.Directory]::Exists($Path)) { throw "Cannot copy to '$Path': it is a directory." }
+if (-not $Overwrite -and [IO.File]::Exists($Path)) {
+  Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)."
+}
+$dir = [IO.Path]::GetDirectoryName($Path)
+if (-not [IO.Directory]::Exists($dir)) { throw "Cannot copy to '$Path': the directory '$dir' does not exist." }
+$tmp = [IO.Path]::Combine($dir, $TempName)
+$share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
+(New-Object IO.FileStream($tmp, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, $share, 4096)).Dispose()
+$Path
+$tmp
+`
+
+/**
+ * Writes one share of a split copy into the temporary file `Temp` made by {@link COPY_BEGIN_SCRIPT}
+ * (opened shared, so several of these write at once, each at its own offsets). Input: a file offset
+ * (`Int64`) followed by the `byte[]` to write there, repeated. Writes only; the hash is checked once,
+ * over the whole file, by {@link COPY_COMMIT_SCRIPT}. A failure leaves the temporary file for the
+ * client to remove ({@link REMOVE_TEMP_SCRIPT}).
+ *
+ * Parameters: `Temp`.
+ */
+export const COPY_RANGE_SCRIPT = `param([string]$Temp)
+begin {
+  $ErrorActionPreference = 'Stop'
+  $share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
+  $fs = New-Object IO.FileStream($Temp, [IO.FileMode]::Open, [IO.FileAccess]::Write, $share, 4096)
+}
+process {
+  try {
+    if ($_ -is [byte[]]) { $fs.Write($_, 0, $_.Length) } else { $fs.Position = [long]$_ }
+  } catch {
+    $fs.Dispose()
+    throw
+  }
+}
+end { $fs.Dispose() }
+`
+
+/**
+ * The last step of a split copy: cuts the temporary file to `Length` bytes, hashes all of it and, when
+ * the SHA-256 matches the client's `Sha256`, moves it to the destination (`File.Replace` or `Move`,
+ * refusing an existing file without `Overwrite`); any failure removes the temporary file. Outputs the
+ * destination path.
+ *
+ * Parameters: `Path` (the resolved destination), `Temp`, `Length`, `Sha256`, `Overwrite`.
+ */
+export const COPY_COMMIT_SCRIPT = `param([string]$Path, [string]$Temp, [long]$Length, [string]$Sha256, [bool]$Overwrite)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+try {
+  $fs = New-Object IO.FileStream($Temp, [IO.FileMode]::Open, [IO.FileAccess]::ReadWrite, [IO.FileShare]::Delete, 1048576)
+  try {
+    $fs.SetLength($Length)
+    $sha = [Security.Cryptography.SHA256]::Create()
+    $actual = ConvertTo-PsrpHex $sha.ComputeHash($fs)
+  } finally {
+    $fs.Dispose()
+  }
+  if ($actual -ne $Sha256) {
+    Stop-PsrpTransfer 'checksum' $Path "Cannot copy to '$Path': SHA-256 mismatch after $Length bytes (sent $Sha256, received $actual)."
+  }
+  if ([IO.File]::Exists($Path)) {
+    if (-not $Overwrite) { Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)." }
+    [IO.File]::Replace($Temp, $Path, [NullString]::Value)
+  } else {
+    [IO.File]::Move($Temp, $Path)
+  }
+  $Path
+} catch {
+  [IO.File]::Delete($Temp)
+  throw
+}
+`
+
+/**
+ * Streams one share of a file fetched by several pipelines: the chunks numbered `First`,
+ * `First + Stride`, `First + 2 * Stride` … of `ChunkSize` bytes each (the last chunk of the file may be
+ * shorter), of a file of `Length` bytes, as `byte[]` outputs in that order. No hash: the whole file's
+ * is {@link HASH_FILE_SCRIPT}'s. A file shorter than `Length` is an error naming it.
+ *
+ * Parameters: `Path` (resolved), `ChunkSize`, `First`, `Stride`, `Length`.
+ */
+export const FETCH_RANGE_SCRIPT = `param([string]$Path, [int]$ChunkSize, [long]$First, [long]$Stride, [long]$Length)
+$ErrorActionPreference = 'Stop'
+$share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
+$fs = New-Object IO.FileStream($Path, [IO.FileMode]::Open, [IO.FileAccess]::Read, $share, 4096)
+try {
+  for ($index = $First; $index * $ChunkSize -lt $Length; $index += $Stride) {
+    $offset = $index * $ChunkSize
+    $n = [int][Math]::Min([long]$ChunkSize, $Length - $offset)
+    $buf = New-Object byte[] $n
+    $fs.Position = $offset
+    $got = 0
+    while ($got -lt $n) {
+      $r = $fs.Read($buf, $got, $n - $got)
+      if ($r -le 0) { throw "Cannot fetch '$Path': the file shrank below $Length bytes while it was read." }
+      $got += $r
+    }
+    Write-Output -InputObject $buf -NoEnumerate
+  }
+} finally {
+  $fs.Dispose()
+}
+`
+
+/**
+ * Outputs `sha256:<hex>` of a whole file, read shared (a split fetch compares it with the client's
+ * hash of what it received). Parameters: `Path` (resolved).
+ */
+export const HASH_FILE_SCRIPT = `param([string]$Path)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+$share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
+$fs = New-Object IO.FileStream($Path, [IO.FileMode]::Open, [IO.FileAccess]::Read, $share, 1048576)
+try {
+  $sha = [Security.Cryptography.SHA256]::Create()
+  'sha256:' + (ConvertTo-PsrpHex $sha.ComputeHash($fs))
+} finally {
+  $fs.Dispose()
+}
+`

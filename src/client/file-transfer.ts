@@ -28,11 +28,20 @@
  *   `maxRunspaces`), plus one pipeline that lists (fetch) or prepares (copy) the tree. One pipeline
  *   per file keeps every file independently verified and retried-safe; running several at once keeps
  *   the connection busy for trees of small files, where per-file round trips dominate.
- * - **in flight**: the OutOfProc protocol allows one unacknowledged data packet per pipeline and
- *   WinRM serializes the Sends of one command, so a single file's chunks are pipelined only as far as
- *   the protocol allows; splitting one file across several pipelines was measured against local pwsh
- *   and the WinRM bridge and was not faster (the server deserializes input on one thread), so files
- *   are the unit of parallelism.
+ * - **one large file, several pipelines**: a single file of at least {@link MIN_CHUNKS_TO_SPLIT}
+ *   chunks moves through up to `concurrency` pipelines at once (default and limit: the pool's
+ *   `maxRunspaces`), because one pipeline is bound by round trips (OutOfProc allows one
+ *   unacknowledged data packet per pipeline; WinRM serializes the Sends and Receives of one command)
+ *   and by the server's one thread per pipeline. A copy ({@link copySplit}) reads the file once, in
+ *   order, hashing as it reads; each pipeline takes the next chunk when it can send and writes it at
+ *   its offset into one temporary file; a last pipeline hashes the whole temporary file on the server
+ *   and renames it into place only when that hash matches. A fetch ({@link receiveSplit}) has
+ *   pipeline `i` send chunks `i`, `i + n`, …, writes each at its offset, hashes in file order
+ *   ({@link OrderedHash}, a bounded window of chunks ahead of the first gap) and compares with a
+ *   pipeline that hashes the whole file on the server meanwhile. A failure or an abort in one
+ *   pipeline stops all of them and removes the temporary file; memory stays bounded by the chunks in
+ *   flight per pipeline. A directory transfer keeps one pipeline per file (the files are the
+ *   parallelism there).
  *
  * @module
  */
@@ -54,8 +63,13 @@ import { PowerShell } from './powershell.ts'
 import type { CallOptions, RunspacePool } from './runspace-pool.ts'
 import { cancelScope, type CancelScope } from '../transport/cancel.ts'
 import {
+  COPY_BEGIN_SCRIPT,
+  COPY_COMMIT_SCRIPT,
   COPY_FILE_SCRIPT,
+  COPY_RANGE_SCRIPT,
   FETCH_FILE_SCRIPT,
+  FETCH_RANGE_SCRIPT,
+  HASH_FILE_SCRIPT,
   PREPARE_DIRECTORY_SCRIPT,
   REMOVE_TEMP_SCRIPT,
   STAT_SCRIPT,
@@ -90,7 +104,11 @@ export interface TransferOptions extends CallOptions {
   onProgress?: ((progress: TransferProgress) => void) | undefined
   /** Bytes per chunk; default sized to the connection (see {@link Client}). */
   chunkSize?: number | undefined
-  /** Files transferred at once in a directory transfer; default the pool's `maxRunspaces`. */
+  /**
+   * Pipelines at once: files transferred at once in a directory transfer, and pipelines that share one
+   * large file in a single-file transfer (each moves its own chunks); default the pool's
+   * `maxRunspaces`. 1 moves a single file through one pipeline.
+   */
   concurrency?: number | undefined
 }
 
@@ -117,6 +135,16 @@ const MIN_CHUNK = 1024
 const MAX_CHUNK = 16 * 1024 * 1024
 /** Output chunks buffered by a fetch before the transport stops reading from the server. */
 const FETCH_HIGH_WATER_MARK = 8
+/** Output chunks buffered per pipeline by a split fetch (several pipelines share the bound). */
+const RANGE_HIGH_WATER_MARK = 4
+/**
+ * Chunks a split fetch may receive ahead of the first chunk not yet received, per pipeline: the
+ * client hashes in file order, so chunks past a gap wait in memory; a pipeline further ahead stops
+ * reading (its transport holds) until the gap closes.
+ */
+const FETCH_WINDOW_PER_PIPELINE = 2
+/** A file is split across pipelines only when it has at least this many chunks. */
+const MIN_CHUNKS_TO_SPLIT = 4
 /** Time allowed to remove a temporary file after a failed or cancelled copy. */
 const CLEANUP_TIMEOUT = 15_000
 
@@ -199,6 +227,49 @@ function checkConcurrency(pool: RunspacePool, n: number | undefined): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new InvalidArgumentError('concurrency must be a positive integer')
   return value
+}
+
+/**
+ * How many pipelines share one file of `size` bytes: at most `concurrency` and the pool's
+ * `maxRunspaces`, at most one per chunk, and 1 for a file of fewer than {@link MIN_CHUNKS_TO_SPLIT}
+ * chunks.
+ */
+function splitWidth(pool: RunspacePool, concurrency: number, size: number, chunkSize: number): number {
+  const chunks = Math.ceil(size / chunkSize)
+  if (chunks < MIN_CHUNKS_TO_SPLIT) return 1
+  return Math.max(1, Math.min(concurrency, pool.maxRunspaces, chunks))
+}
+
+/**
+ * Runs `work(0 … width-1)` at once under one {@link AbortController} that follows `signal`: the first
+ * failure aborts the others, waits for all of them to end, and is what rejects (the others' errors,
+ * caused by that abort, are dropped).
+ */
+async function allOrNothing(
+  width: number,
+  signal: AbortSignal,
+  work: (index: number, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const inner = new AbortController()
+  const follow = (): void => inner.abort(signal.reason)
+  if (signal.aborted) follow()
+  else signal.addEventListener('abort', follow, { once: true })
+  let failure: { error: unknown } | undefined
+  try {
+    await Promise.all(
+      Array.from({ length: width }, (_, i) =>
+        work(i, inner.signal).catch((e: unknown) => {
+          if (failure === undefined) {
+            failure = { error: e }
+            inner.abort(e)
+          }
+        }),
+      ),
+    )
+  } finally {
+    signal.removeEventListener('abort', follow)
+  }
+  if (failure !== undefined) throw failure.error
 }
 
 const TRANSFER_REASON = new RegExp(`^${TRANSFER_ERROR_ID}\\.(exists|not-found|checksum)(?:,|$)`)
@@ -392,6 +463,7 @@ export async function copyToRemote(
         chunkSize,
         progress,
         scope,
+        width: splitWidth(pool, concurrency, info.size, chunkSize),
       })
       return { destination: r.destination, files: 1, directories: 0, bytes: progress.bytes, sha256: r.sha256 }
     }
@@ -435,6 +507,7 @@ export async function copyToRemote(
         chunkSize,
         progress,
         scope,
+        width: 1,
       })
     })
     return {
@@ -464,6 +537,8 @@ interface CopyJob {
   readonly chunkSize: number
   readonly progress: Progress
   readonly scope: Scope
+  /** Pipelines sharing the file (1: {@link COPY_FILE_SCRIPT} alone; more: {@link copySplit}). */
+  readonly width: number
 }
 
 async function copyFile(pool: RunspacePool, job: CopyJob): Promise<{ destination: string; sha256: string }> {
@@ -504,6 +579,7 @@ async function copyFile(pool: RunspacePool, job: CopyJob): Promise<{ destination
     small = await local(`reading '${source}'`, source, () => readFile(source))
     if (small.length > chunkSize) small = undefined
   }
+  if (small === undefined && job.width > 1) return copySplit(pool, job, tempName)
   if (small !== undefined) {
     digest = createHash('sha256').update(small).digest('hex')
     ps.addParameters({ Data: new Uint8Array(small.buffer, small.byteOffset, small.length), Sha256: digest })
@@ -521,6 +597,148 @@ async function copyFile(pool: RunspacePool, job: CopyJob): Promise<{ destination
     // a failing input stream (an unreadable file) stops the pipeline: report the local error
     const reason = e instanceof AbortError && e.cause instanceof FileTransferError ? e.cause : e
     throw remoteError(reason, pool, remotePath)
+  }
+}
+
+/**
+ * Reads a local file in `chunkSize` pieces, in order, for several consumers at once: each
+ * {@link next} call gets the next piece with its offset. The SHA-256 is computed here, in file order,
+ * as the pieces are read, so the pipelines that send them need no ordering. Reads past the size the
+ * file had at the start (a growing file) until the end of the file.
+ */
+class ChunkReader {
+  readonly #hash = createHash('sha256')
+  #offset = 0
+  #done = false
+  #queue: Promise<unknown> = Promise.resolve()
+  #handle: Awaited<ReturnType<typeof open>> | undefined
+
+  constructor(
+    readonly path: string,
+    readonly chunkSize: number,
+  ) {}
+
+  async opened(): Promise<void> {
+    this.#handle = await local(`reading '${this.path}'`, this.path, () => open(this.path, 'r'))
+  }
+
+  /** Bytes read so far. */
+  get bytes(): number {
+    return this.#offset
+  }
+
+  /** The next piece, or undefined at the end of the file. Calls are served one after another. */
+  next(): Promise<{ offset: number; data: Buffer } | undefined> {
+    const result = this.#queue.then(() => this.#read())
+    this.#queue = result.catch(() => undefined)
+    return result
+  }
+
+  async #read(): Promise<{ offset: number; data: Buffer } | undefined> {
+    const handle = this.#handle
+    if (this.#done || handle === undefined) return undefined
+    const data = Buffer.allocUnsafeSlow(this.chunkSize)
+    let got = 0
+    while (got < data.length) {
+      const { bytesRead } = await local(`reading '${this.path}'`, this.path, () =>
+        handle.read(data, got, data.length - got, this.#offset + got),
+      )
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    if (got < data.length) this.#done = true
+    if (got === 0) return undefined
+    const piece = got === data.length ? data : data.subarray(0, got)
+    this.#hash.update(piece)
+    const offset = this.#offset
+    this.#offset += got
+    return { offset, data: piece }
+  }
+
+  /** The hex SHA-256 of everything read (call after the last piece). */
+  digest(): string {
+    return this.#hash.digest('hex')
+  }
+
+  async close(): Promise<void> {
+    await this.#handle?.close().catch(() => undefined)
+  }
+}
+
+/**
+ * A copy of one large file through `job.width` pipelines: {@link COPY_BEGIN_SCRIPT} creates the
+ * temporary file; then every pipeline ({@link COPY_RANGE_SCRIPT}) takes the next chunk from one
+ * shared {@link ChunkReader} whenever it can send more and writes it at its offset, so a slow
+ * pipeline takes fewer chunks instead of holding the others up; finally {@link COPY_COMMIT_SCRIPT}
+ * hashes the whole temporary file on the server and moves it into place only when the hash matches
+ * the client's. A failure of any pipeline stops the others and removes the temporary file: nothing
+ * reaches the destination unverified.
+ */
+async function copySplit(
+  pool: RunspacePool,
+  job: CopyJob,
+  tempName: string,
+): Promise<{ destination: string; sha256: string }> {
+  const { source, size, remotePath, name, expand, overwrite, chunkSize, progress, scope } = job
+  const began = await run(
+    pool,
+    COPY_BEGIN_SCRIPT,
+    { Path: remotePath, Name: name, TempName: tempName, Overwrite: overwrite, Expand: expand },
+    { signal: scope.signal },
+  ).catch((e: unknown) => {
+    throw remoteError(e, pool, remotePath)
+  })
+  const [destination, temp] = began
+  if (typeof destination !== 'string' || typeof temp !== 'string')
+    throw new ProtocolError('the copy script returned no path')
+  const reader = new ChunkReader(source, chunkSize)
+  let committed = false
+  try {
+    await reader.opened()
+    let sent = 0
+    await allOrNothing(job.width, scope.signal, async (_, signal) => {
+      async function* input(): AsyncGenerator<bigint | Uint8Array> {
+        for (;;) {
+          const piece = await reader.next()
+          if (piece === undefined) return
+          yield BigInt(piece.offset)
+          yield new Uint8Array(piece.data.buffer, piece.data.byteOffset, piece.data.length)
+          sent += piece.data.length
+          progress.report(source, sent, size, piece.data.length)
+        }
+      }
+      try {
+        await new PowerShell(pool)
+          .addScript(COPY_RANGE_SCRIPT, true)
+          .addParameters({ Temp: temp })
+          .invoke(input(), { signal })
+      } catch (e) {
+        // a failing input (an unreadable file) stops the pipeline: report the local error
+        throw e instanceof AbortError && e.cause instanceof FileTransferError ? e.cause : e
+      }
+    })
+    scope.check()
+    if (reader.bytes === 0) progress.report(source, 0, size, 0)
+    const digest = reader.digest()
+    const out = await run(
+      pool,
+      COPY_COMMIT_SCRIPT,
+      { Path: destination, Temp: temp, Length: BigInt(reader.bytes), Sha256: digest, Overwrite: overwrite },
+      { signal: scope.signal },
+    ).catch((e: unknown) => {
+      // the commit script removes the temporary file when it fails
+      if (e instanceof PipelineFailedError && pool.failure === undefined) committed = true
+      throw e
+    })
+    committed = true
+    const placed = out[out.length - 1]
+    if (typeof placed !== 'string') throw new ProtocolError('the copy script returned no path')
+    return { destination: placed, sha256: digest }
+  } catch (e) {
+    if (!committed) await removeRemoteTemp(pool, { remotePath, name, tempName, expand }, scope)
+    throw remoteError(e, pool, remotePath)
+  } finally {
+    await reader.close()
   }
 }
 
@@ -666,6 +884,7 @@ export async function fetchFromRemote(
         chunkSize,
         progress,
         scope,
+        splitWidth(pool, concurrency, tree.size, chunkSize),
       )
       return { destination: target, files: 1, directories: 0, bytes: progress.bytes, sha256 }
     }
@@ -691,7 +910,7 @@ export async function fetchFromRemote(
     )
     await eachLimited(files, concurrency, async (f) => {
       const remote = remoteRoot + separator + f.rel.split('/').join(separator)
-      await fetchFile(pool, remote, f.size, f.local, overwrite, chunkSize, progress, scope)
+      await fetchFile(pool, remote, f.size, f.local, overwrite, chunkSize, progress, scope, 1)
     })
     return {
       destination: dest,
@@ -716,6 +935,7 @@ async function fetchFile(
   chunkSize: number,
   progress: Progress,
   scope: Scope,
+  width: number,
 ): Promise<string> {
   scope.check()
   const existing = await lstat(dest).catch(() => undefined)
@@ -735,43 +955,8 @@ async function fetchFile(
   })
   let done = false
   try {
-    const hash = createHash('sha256')
-    let fileBytes = 0
-    let remoteDigest: string | undefined
-    const ps = new PowerShell(pool)
-      .addScript(FETCH_FILE_SCRIPT, true)
-      .addParameters({ Path: remotePath, ChunkSize: chunkSize, Expand: false })
-    try {
-      for await (const item of ps.stream(undefined, {
-        signal: scope.signal,
-        highWaterMark: FETCH_HIGH_WATER_MARK,
-      })) {
-        if (item instanceof Uint8Array) {
-          if (remoteDigest !== undefined)
-            throw new ProtocolError('the fetch script sent data after its checksum')
-          await local(`writing '${temp}'`, temp, () => handle.write(item))
-          hash.update(item)
-          fileBytes += item.length
-          progress.report(remotePath, fileBytes, size, item.length)
-        } else if (typeof item === 'string' && item.startsWith('sha256:')) {
-          remoteDigest = item.slice(7)
-        } else {
-          throw new ProtocolError('the fetch script sent an unexpected object')
-        }
-      }
-    } catch (e) {
-      throw remoteError(e, pool, remotePath)
-    }
-    if (fileBytes === 0) progress.report(remotePath, 0, size, 0)
-    const digest = hash.digest('hex')
-    if (remoteDigest === undefined)
-      throw new ProtocolError(`fetching '${remotePath}': the transfer ended without the server's checksum`)
-    if (remoteDigest !== digest)
-      throw new FileTransferError(
-        `fetching '${remotePath}': SHA-256 mismatch after ${fileBytes} bytes (server ${remoteDigest}, received ${digest})`,
-        'checksum',
-        remotePath,
-      )
+    const target: FetchTarget = { remotePath, size, temp, handle, chunkSize, progress, scope }
+    const digest = width > 1 ? await receiveSplit(pool, target, width) : await receiveSequential(pool, target)
     await local(`writing '${temp}'`, temp, () => handle.close())
     await local(`cannot fetch to '${dest}'`, dest, () => placeFile(temp, dest, overwrite))
     done = true
@@ -790,6 +975,192 @@ async function fetchFile(
         )
     }
   }
+}
+
+/** Where a fetch writes: the local temporary file and what it needs to report. */
+interface FetchTarget {
+  readonly remotePath: string
+  readonly size: number
+  readonly temp: string
+  readonly handle: Awaited<ReturnType<typeof open>>
+  readonly chunkSize: number
+  readonly progress: Progress
+  readonly scope: Scope
+}
+
+/** Checks the client's SHA-256 of what it received against the server's. */
+function checkDigest(
+  remotePath: string,
+  bytes: number,
+  digest: string,
+  remoteDigest: string | undefined,
+): void {
+  if (remoteDigest === undefined)
+    throw new ProtocolError(`fetching '${remotePath}': the transfer ended without the server's checksum`)
+  if (remoteDigest !== digest)
+    throw new FileTransferError(
+      `fetching '${remotePath}': SHA-256 mismatch after ${bytes} bytes (server ${remoteDigest}, received ${digest})`,
+      'checksum',
+      remotePath,
+    )
+}
+
+/**
+ * One pipeline ({@link FETCH_FILE_SCRIPT}) streams the file in order and ends with its SHA-256; the
+ * client hashes as it writes. Resolves to the verified digest.
+ */
+async function receiveSequential(pool: RunspacePool, t: FetchTarget): Promise<string> {
+  const { remotePath, size, temp, handle, chunkSize, progress, scope } = t
+  const hash = createHash('sha256')
+  let fileBytes = 0
+  let remoteDigest: string | undefined
+  const ps = new PowerShell(pool)
+    .addScript(FETCH_FILE_SCRIPT, true)
+    .addParameters({ Path: remotePath, ChunkSize: chunkSize, Expand: false })
+  try {
+    for await (const item of ps.stream(undefined, {
+      signal: scope.signal,
+      highWaterMark: FETCH_HIGH_WATER_MARK,
+    })) {
+      if (item instanceof Uint8Array) {
+        if (remoteDigest !== undefined)
+          throw new ProtocolError('the fetch script sent data after its checksum')
+        await local(`writing '${temp}'`, temp, () => handle.write(item))
+        hash.update(item)
+        fileBytes += item.length
+        progress.report(remotePath, fileBytes, size, item.length)
+      } else if (typeof item === 'string' && item.startsWith('sha256:')) {
+        remoteDigest = item.slice(7)
+      } else {
+        throw new ProtocolError('the fetch script sent an unexpected object')
+      }
+    }
+  } catch (e) {
+    throw remoteError(e, pool, remotePath)
+  }
+  if (fileBytes === 0) progress.report(remotePath, 0, size, 0)
+  const digest = hash.digest('hex')
+  checkDigest(remotePath, fileBytes, digest, remoteDigest)
+  return digest
+}
+
+/**
+ * Hashes chunks that arrive out of order in file order: a chunk past a gap waits here until the gap
+ * closes. {@link admit} makes a receiver wait while its chunk is more than `window` chunks past the
+ * gap, which bounds what waits here (and, through the stream's high-water mark, what the transport
+ * reads).
+ */
+class OrderedHash {
+  readonly #hash = createHash('sha256')
+  readonly #pending = new Map<number, Uint8Array>()
+  #next = 0
+  #waiters: { index: number; resolve: () => void; reject: (e: unknown) => void }[] = []
+
+  constructor(readonly window: number) {}
+
+  /** Resolves when chunk `index` is within the window; rejects when `signal` aborts. */
+  admit(index: number, signal: AbortSignal): Promise<void> {
+    if (index < this.#next + this.window) return Promise.resolve()
+    if (signal.aborted) return Promise.reject(signal.reason)
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        index,
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        },
+        reject,
+      }
+      const onAbort = (): void => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter)
+        reject(signal.reason)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /** Adds chunk `index`; hashes every chunk that is now in order. */
+  add(index: number, data: Uint8Array): void {
+    this.#pending.set(index, data)
+    for (let d = this.#pending.get(this.#next); d !== undefined; d = this.#pending.get(this.#next)) {
+      this.#pending.delete(this.#next)
+      this.#hash.update(d)
+      this.#next++
+    }
+    const ready = this.#waiters.filter((w) => w.index < this.#next + this.window)
+    if (ready.length === 0) return
+    this.#waiters = this.#waiters.filter((w) => w.index >= this.#next + this.window)
+    for (const w of ready) w.resolve()
+  }
+
+  /** Chunks hashed so far. */
+  get hashed(): number {
+    return this.#next
+  }
+
+  digest(): string {
+    return this.#hash.digest('hex')
+  }
+}
+
+/**
+ * A fetch of one large file through `width` pipelines: pipeline `i` ({@link FETCH_RANGE_SCRIPT})
+ * sends chunks `i`, `i + width`, … and the client writes each at its offset; one more pipeline
+ * ({@link HASH_FILE_SCRIPT}) hashes the whole file on the server meanwhile. The client hashes the
+ * chunks in file order ({@link OrderedHash}) and compares. A failure of any pipeline stops the others;
+ * the caller removes the temporary file. Resolves to the verified digest.
+ */
+async function receiveSplit(pool: RunspacePool, t: FetchTarget, width: number): Promise<string> {
+  const { remotePath, size, temp, handle, chunkSize, progress, scope } = t
+  const chunks = Math.ceil(size / chunkSize)
+  // with room in the pool, the server's hash runs beside the ranges instead of after them
+  const ranges = width >= 3 ? width - 1 : width
+  const ordered = new OrderedHash(ranges * FETCH_WINDOW_PER_PIPELINE)
+  let fileBytes = 0
+  let remoteDigest: string | undefined
+  try {
+    await allOrNothing(ranges + 1, scope.signal, async (i, signal) => {
+      if (i === ranges) {
+        const out = await run(pool, HASH_FILE_SCRIPT, { Path: remotePath }, { signal })
+        const line = out[0]
+        if (typeof line !== 'string' || !line.startsWith('sha256:'))
+          throw new ProtocolError('the hash script returned no checksum')
+        remoteDigest = line.slice(7)
+        return
+      }
+      let index = i
+      const ps = new PowerShell(pool).addScript(FETCH_RANGE_SCRIPT, true).addParameters({
+        Path: remotePath,
+        ChunkSize: chunkSize,
+        First: BigInt(i),
+        Stride: BigInt(ranges),
+        Length: BigInt(size),
+      })
+      for await (const item of ps.stream(undefined, { signal, highWaterMark: RANGE_HIGH_WATER_MARK })) {
+        const offset = index * chunkSize
+        if (
+          !(item instanceof Uint8Array) ||
+          index >= chunks ||
+          item.length !== Math.min(chunkSize, size - offset)
+        )
+          throw new ProtocolError('the fetch script sent an unexpected object')
+        await ordered.admit(index, signal)
+        await local(`writing '${temp}'`, temp, () => handle.write(item, 0, item.length, offset))
+        ordered.add(index, item)
+        fileBytes += item.length
+        progress.report(remotePath, fileBytes, size, item.length)
+        index += ranges
+      }
+      if (index < chunks) throw new ProtocolError('the fetch script ended before its last chunk')
+    })
+  } catch (e) {
+    throw remoteError(e, pool, remotePath)
+  }
+  if (ordered.hashed !== chunks) throw new ProtocolError(`fetching '${remotePath}': chunks are missing`)
+  const digest = ordered.digest()
+  checkDigest(remotePath, fileBytes, digest, remoteDigest)
+  return digest
 }
 
 /** Moves the finished temporary file into place; without `overwrite`, never replaces a file. */
