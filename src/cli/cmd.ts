@@ -115,6 +115,7 @@ async function pipeOut(from: Readable, to: NodeJS.WritableStream, closed?: Abort
 
 /** Runs `psrp cmd` (through WinRS over WinRM, else through PowerShell); resolves to the exit code. */
 export async function cmdCommand(args: CmdArgs, io: CliIO): Promise<number> {
+  if (args.fleet !== undefined) return (await import('./fleet.ts')).runFleetCmd(args, io)
   const session = await openSession('cmd', args.connection, io)
   if (session.kind !== 'wsman') {
     try {

@@ -12,11 +12,25 @@ import {
   connectionSpec,
   type ConnectionSpec,
 } from './commands-connection.ts'
+import { FLEET_HELP, FLEET_OPTIONS, fleetSpec, type FleetSpec } from './commands-fleet.ts'
+
+/** The connection of one target, or a placeholder when {@link FleetSpec | several} are given. */
+function oneOrFleet(
+  command: string,
+  values: Map<string, string | boolean>,
+): { connection: ConnectionSpec; fleet?: FleetSpec } {
+  const fleet = fleetSpec(command, values)
+  if (fleet === undefined) return { connection: connectionSpec(command, values) }
+  return { connection: { kind: 'local' }, fleet }
+}
 
 /** `psrp run`. */
 export interface RunArgs {
   readonly help: boolean
+  /** The one target (a placeholder when {@link fleet} is set). */
   readonly connection: ConnectionSpec
+  /** Several targets (`--host a,b,c`, `--hosts-file`). */
+  readonly fleet?: FleetSpec
   /** The script text, or undefined when it comes from {@link file}. */
   readonly script?: string
   /** `-f <file>`: the script file (`-` for stdin). */
@@ -51,7 +65,9 @@ Ctrl+C; 141 when stdout was closed by its reader (| head): the remote pipeline i
   -n, --no-stdin           do not pass piped stdin as pipeline input (as ssh -n): for callers
                            whose stdin stays open, or to leave piped lines to Read-Host
 
-${CONNECTION_HELP}`
+${CONNECTION_HELP}
+
+${FLEET_HELP}`
 
 /** Parses `psrp run` arguments. */
 export function parseRunArgs(argv: readonly string[]): RunArgs {
@@ -61,14 +77,15 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     json: { type: 'boolean' },
     width: { type: 'string', short: 'w' },
     'no-stdin': { type: 'boolean', short: 'n' },
+    ...FLEET_OPTIONS,
   })
   const help = values.get('help') === true
-  const connection = connectionSpec('run', values)
+  const target = oneOrFleet('run', values)
   const width = positiveNumber('run', 'width', str(values, 'width'), 10_000)
   const file = str(values, 'file')
   const base = {
     help,
-    connection,
+    ...target,
     json: values.get('json') === true,
     stdin: values.get('no-stdin') !== true,
     ...(width === undefined ? {} : { width: Math.floor(width) }),
@@ -87,7 +104,10 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
 /** `psrp cmd`. */
 export interface CmdArgs {
   readonly help: boolean
+  /** The one target (a placeholder when {@link fleet} is set). */
   readonly connection: ConnectionSpec
+  /** Several targets (`--host a,b,c`, `--hosts-file`). */
+  readonly fleet?: FleetSpec
   readonly executable: string
   readonly args: readonly string[]
   /** `--no-cmd-shell`: run the program directly instead of through `cmd.exe /c` (WinRS only). */
@@ -115,7 +135,9 @@ When stdout is closed by its reader (| head) the program is stopped and the exit
   -n, --no-stdin           do not forward stdin (as ssh -n; for scripts whose stdin stays open)
       --no-cmd-shell       WinRM: run <exe> directly instead of through cmd.exe /c
 
-${CONNECTION_HELP}`
+${CONNECTION_HELP}
+
+${FLEET_HELP}`
 
 /** Parses `psrp cmd` arguments. */
 export function parseCmdArgs(argv: readonly string[]): CmdArgs {
@@ -126,15 +148,16 @@ export function parseCmdArgs(argv: readonly string[]): CmdArgs {
       ...CONNECTION_OPTIONS,
       'no-cmd-shell': { type: 'boolean' },
       'no-stdin': { type: 'boolean', short: 'n' },
+      ...FLEET_OPTIONS,
     },
     { stopAtPositional: true },
   )
   const help = values.get('help') === true
-  const connection = connectionSpec('cmd', values)
+  const target = oneOrFleet('cmd', values)
   const [executable, ...args] = positionals
   const base = {
     help,
-    connection,
+    ...target,
     skipCmdShell: values.get('no-cmd-shell') === true,
     stdin: values.get('no-stdin') !== true,
   }
@@ -174,7 +197,10 @@ export function parseShellArgs(argv: readonly string[]): ShellArgs {
 export interface TransferArgs {
   readonly help: boolean
   readonly direction: 'copy' | 'fetch'
+  /** The one target (a placeholder when {@link fleet} is set). */
   readonly connection: ConnectionSpec
+  /** `copy` to several targets (`--host a,b,c`, `--hosts-file`). */
+  readonly fleet?: FleetSpec
   readonly source: string
   readonly destination: string
   /** `--force`: replace an existing destination file. */
@@ -201,7 +227,7 @@ at once.
                            then evaluated by PowerShell, so use it with trusted paths only
       --no-progress        no progress bar
 
-${CONNECTION_HELP}`
+${CONNECTION_HELP}${direction === 'copy' ? `\n\n${FLEET_HELP}` : ''}`
 }
 
 /** Parses `psrp copy` / `psrp fetch` arguments. */
@@ -211,13 +237,15 @@ export function parseTransferArgs(direction: 'copy' | 'fetch', argv: readonly st
     force: { type: 'boolean' },
     expand: { type: 'boolean' },
     'no-progress': { type: 'boolean' },
+    ...(direction === 'copy' ? FLEET_OPTIONS : {}),
   })
   const help = values.get('help') === true
-  const connection = connectionSpec(direction, values)
+  const target =
+    direction === 'copy' ? oneOrFleet(direction, values) : { connection: connectionSpec(direction, values) }
   const base = {
     help,
     direction,
-    connection,
+    ...target,
     overwrite: values.get('force') === true,
     expandVariables: values.get('expand') === true,
     progress: values.get('no-progress') !== true,

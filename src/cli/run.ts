@@ -230,7 +230,8 @@ export function formatWidth(
   return output.isTTY === true && output.columns !== undefined && output.columns > 0 ? output.columns : 120
 }
 
-async function readScript(args: RunArgs, io: CliIO): Promise<string> {
+/** The script of `psrp run`: the argument, the `-f` file, or stdin with `-f -`. */
+export async function readScript(args: RunArgs, io: CliIO): Promise<string> {
   if (args.script !== undefined) return args.script
   const file = args.file as string
   if (file === '-') {
@@ -254,6 +255,7 @@ async function readScript(args: RunArgs, io: CliIO): Promise<string> {
  */
 export async function runCommand(args: RunArgs, io: CliIO): Promise<number> {
   const script = await readScript(args, io)
+  if (args.fleet !== undefined) return (await import('./fleet.ts')).runFleetScript(args, script, io)
   const host = new TerminalHost(io)
   const session = await openSession('run', args.connection, io)
   try {

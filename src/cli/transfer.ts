@@ -148,6 +148,7 @@ function partialFileHint(args: TransferArgs): string {
  */
 export async function transferCommand(args: TransferArgs, io: CliIO): Promise<number> {
   await checkLocalSide(args)
+  if (args.fleet !== undefined) return (await import('./fleet.ts')).runFleetCopy(args, io)
   const stopper = new AbortController()
   let transferring = false
   let done = false

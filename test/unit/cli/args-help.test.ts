@@ -31,14 +31,18 @@ const commands: Record<string, { help: string; parsesHelp: () => boolean; own: s
   run: {
     help: RUN_HELP,
     parsesHelp: () => parseRunArgs(['--help']).help,
-    own: ['file', 'json', 'width', 'no-stdin'],
+    own: ['file', 'json', 'width', 'no-stdin', 'hosts-file', 'throttle'],
   },
-  cmd: { help: CMD_HELP, parsesHelp: () => parseCmdArgs(['-h']).help, own: ['no-cmd-shell', 'no-stdin'] },
+  cmd: {
+    help: CMD_HELP,
+    parsesHelp: () => parseCmdArgs(['-h']).help,
+    own: ['no-cmd-shell', 'no-stdin', 'hosts-file', 'throttle'],
+  },
   shell: { help: SHELL_HELP, parsesHelp: () => parseShellArgs(['--help']).help, own: [] },
   copy: {
     help: transferHelp('copy'),
     parsesHelp: () => parseTransferArgs('copy', ['--help']).help,
-    own: ['force', 'expand', 'no-progress'],
+    own: ['force', 'expand', 'no-progress', 'hosts-file', 'throttle'],
   },
   fetch: {
     help: transferHelp('fetch'),
