@@ -76,6 +76,26 @@ export {
   type CCache,
   type FindCredentialOptions,
 } from './ccache.ts'
+export {
+  expandCCacheName,
+  loadCCache,
+  parseCCacheName,
+  resolveDirCCache,
+  type CCacheIo,
+  type CCacheName,
+  type CCacheNameTokens,
+} from './ccache-name.ts'
+export {
+  DEFAULT_KCM_SOCKET_PATH,
+  encodeKcmRequest,
+  frameKcmRequest,
+  KcmOpcode,
+  KcmReplyReader,
+  KcmStatus,
+  readKcmCCache,
+  type KcmConnection,
+  type ReadKcmCCacheOptions,
+} from './ccache-kcm.ts'
 export { findKeytabKey, parseKeytab, type KeytabEntry, type KeytabQuery } from './keytab.ts'
 export { KerberosContext, type KerberosContextOptions, type KerberosState } from './context.ts'
 export { KerberosTicketCache, TICKET_REUSE_MARGIN_MS } from './ticket-cache.ts'
