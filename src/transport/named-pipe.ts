@@ -54,6 +54,15 @@ export type NamedPipeConnectionOptions = NamedPipeTarget & {
   readonly connectTimeout?: number | undefined
   /** Default timeout of signal, pipeline close and pool close; default 60 000. */
   readonly closeTimeout?: number | undefined
+  /**
+   * Longest line accepted from the server, in characters (terminator excluded); default 16 Mi
+   * characters (`DEFAULT_MAX_LINE_LENGTH` of `psrp/outofproc`; pwsh's longest line is about 44 KB).
+   * It is checked as text arrives, before a line is joined: a longer line fails the connection with a
+   * `ProtocolError` (`ERR_PROTOCOL`), and every pending call rejects with it. Takes precedence over
+   * `session.maxLineLength`; the constructor throws an `InvalidArgumentError` when it is not a positive
+   * integer.
+   */
+  readonly maxLineLength?: number | undefined
   /** Options of the sans-IO OutOfProc session. */
   readonly session?: OutOfProcSessionOptions | undefined
 }
@@ -169,7 +178,10 @@ export class NamedPipeConnection extends OutOfProcStreamTransport {
   readonly options: Readonly<NamedPipeConnectionOptions>
   readonly #resolved: { path?: string }
 
-  /** @throws {InvalidArgumentError} unless exactly one of `pid`, `pipeName`, `path` is given. */
+  /**
+   * @throws {InvalidArgumentError} unless exactly one of `pid`, `pipeName`, `path` is given, or when
+   *   `maxLineLength` (or a session option) is out of range.
+   */
   constructor(options: NamedPipeConnectionOptions) {
     validate(options)
     const opts = { ...options }
@@ -178,6 +190,7 @@ export class NamedPipeConnection extends OutOfProcStreamTransport {
     super((context) => connectPipe(opts, context, resolved), {
       connectTimeout,
       closeTimeout: opts.closeTimeout,
+      maxLineLength: opts.maxLineLength,
       session: opts.session,
       peerName: 'named pipe',
     })

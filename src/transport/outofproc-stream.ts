@@ -55,6 +55,15 @@ export interface OutOfProcStreamTransportOptions {
   connectTimeout?: number | undefined
   /** Default timeout of {@link PsrpTransport.signal}, pipeline close and pool close. Default 60 s. */
   closeTimeout?: number | undefined
+  /**
+   * Longest line accepted from the server, in characters (terminator excluded); default 16 Mi
+   * characters (`DEFAULT_MAX_LINE_LENGTH` of `psrp/outofproc`; pwsh's longest line is about 44 KB).
+   * It is checked as text arrives, before a line is joined: a longer line fails the connection with a
+   * `ProtocolError` (`ERR_PROTOCOL`), and every pending call rejects with it. Takes precedence over
+   * `session.maxLineLength`; the constructor throws an `InvalidArgumentError` when it is not a positive
+   * integer.
+   */
+  maxLineLength?: number | undefined
   /** Options of the sans-IO session. */
   session?: OutOfProcSessionOptions | undefined
   /** Name of the peer for error messages (`pwsh`, `ssh`, `named pipe`). */
@@ -70,6 +79,8 @@ interface Waiter {
 
 const DEFAULT_CONNECT_TIMEOUT = 30_000
 const DEFAULT_CLOSE_TIMEOUT = 60_000
+/** Characters of packet lines gathered into one write (a few full 32 KiB packets). */
+const WRITE_BATCH = 256 * 1024
 
 function toPsrpError(e: unknown, fallback: string): PsrpError {
   if (e instanceof PsrpError) return e
@@ -106,10 +117,14 @@ export class OutOfProcStreamTransport implements PsrpTransport {
   /**
    * @param connector opens the stream pair (called by {@link start}).
    * @param options timeouts and session options.
+   * @throws {InvalidArgumentError} when `maxLineLength` (or a session option) is out of range.
    */
   constructor(connector: OutOfProcConnector, options: OutOfProcStreamTransportOptions = {}) {
     this.#connector = connector
-    this.#session = new OutOfProcSession(options.session ?? {})
+    const { maxLineLength } = options
+    this.#session = new OutOfProcSession(
+      maxLineLength === undefined ? (options.session ?? {}) : { ...options.session, maxLineLength },
+    )
     this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT
     this.#peer = options.peerName ?? 'server'
@@ -254,13 +269,20 @@ export class OutOfProcStreamTransport implements PsrpTransport {
     return this.#request('signal', () => this.#session.signal(pipelineId), options, this.#closeTimeout)
   }
 
-  /** {@inheritDoc PsrpTransport.closePipeline} */
+  /**
+   * Releases a pipeline (`<Close>`). Resolves once the Close is queued, without waiting for its
+   * `<CloseAck>`: the session sends it as soon as the pipeline is quiet, and it holds the pool's Close
+   * until every pipeline's CloseAck arrived (the pool's close timeout covers a missing one). Nothing
+   * else the protocol orders depends on that ack: a next pipeline has its own GUID. PowerShell's client
+   * waits for it, one round trip per invoke.
+   */
   closePipeline(pipelineId: string, options: CallOptions = {}): Promise<void> {
     return this.#request(
       'closePipeline',
       () => this.#session.closePipeline(pipelineId),
       options,
-      this.#closeTimeout,
+      undefined,
+      true,
     )
   }
 
@@ -340,6 +362,7 @@ export class OutOfProcStreamTransport implements PsrpTransport {
     enqueue: () => RequestId,
     options: CallOptions,
     defaultTimeout: number | undefined,
+    resolveWhenQueued = false,
   ): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
     if (this.#state === 'new' || this.#state === 'starting') {
@@ -353,6 +376,10 @@ export class OutOfProcStreamTransport implements PsrpTransport {
     } catch (e) {
       return Promise.reject(toPsrpError(e, `${action} failed`))
     }
+    if (resolveWhenQueued) {
+      this.#pump()
+      return Promise.resolve()
+    }
     const acked = new Promise<void>((resolve, reject) => {
       this.#waiters.set(id, { resolve, reject })
     })
@@ -365,9 +392,15 @@ export class OutOfProcStreamTransport implements PsrpTransport {
     )
   }
 
+  /**
+   * Writes every packet the session releases now. Packets released together (a pipeline's Close and
+   * the next one's Command, several pipelines' data) go out in one write: one system call, and one
+   * wake-up of the server's reader instead of one per packet.
+   */
   #pump(): void {
     const streams = this.#streams
     if (streams === undefined || this.#waitingForDrain) return
+    let batch = ''
     while (this.#state === 'open' || this.#state === 'closing') {
       const out = this.#session.nextPacketToSend()
       if (out === undefined) break
@@ -380,18 +413,27 @@ export class OutOfProcStreamTransport implements PsrpTransport {
           }, ms)
         }
       }
-      let ok: boolean
-      try {
-        ok = streams.writable.write(out.line)
-      } catch (e) {
-        this.#onEnd(e instanceof Error ? e : new Error(String(e)))
-        return
-      }
-      if (!ok) {
-        this.#waitingForDrain = true
-        return
+      batch += out.line
+      if (batch.length >= WRITE_BATCH) {
+        const ok = this.#write(streams, batch)
+        batch = ''
+        if (!ok) return
       }
     }
+    if (batch !== '') this.#write(streams, batch)
+  }
+
+  /** Writes `text`; false when the stream failed or asked to wait for `drain`. */
+  #write(streams: OutOfProcStreams, text: string): boolean {
+    let ok: boolean
+    try {
+      ok = streams.writable.write(text)
+    } catch (e) {
+      this.#onEnd(e instanceof Error ? e : new Error(String(e)))
+      return false
+    }
+    if (!ok) this.#waitingForDrain = true
+    return ok
   }
 
   #onData(chunk: Buffer | string): void {
@@ -416,7 +458,8 @@ export class OutOfProcStreamTransport implements PsrpTransport {
     for (let ev = this.#session.nextEvent(); ev !== undefined; ev = this.#session.nextEvent()) {
       switch (ev.type) {
         case 'data':
-          this.#queue.push({ type: 'data', pipelineId: ev.pipelineId, stream: ev.stream, data: ev.data })
+          // the session's data event has the transport event's shape: passed on as it is
+          this.#queue.push(ev)
           break
         case 'ack':
           for (const id of ev.requestIds) {

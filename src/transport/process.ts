@@ -49,6 +49,15 @@ export interface ProcessConnectionOptions {
   closeTimeout?: number | undefined
   /** Milliseconds to wait for the process to exit after stdin is closed before killing it; default 3 000. */
   exitTimeout?: number | undefined
+  /**
+   * Longest line accepted from the server, in characters (terminator excluded); default 16 Mi
+   * characters (`DEFAULT_MAX_LINE_LENGTH` of `psrp/outofproc`; pwsh's longest line is about 44 KB).
+   * It is checked as text arrives, before a line is joined: a longer line fails the connection with a
+   * `ProtocolError` (`ERR_PROTOCOL`), and every pending call rejects with it. Takes precedence over
+   * `session.maxLineLength`; the constructor throws an `InvalidArgumentError` when it is not a positive
+   * integer.
+   */
+  maxLineLength?: number | undefined
   /** Options of the sans-IO OutOfProc session. */
   session?: OutOfProcSessionOptions | undefined
 }
@@ -116,12 +125,14 @@ export class ProcessConnection extends OutOfProcStreamTransport {
   readonly options: Readonly<ProcessConnectionOptions>
   readonly #box: { child?: ChildProcessWithoutNullStreams }
 
+  /** @throws {InvalidArgumentError} when `maxLineLength` (or a session option) is out of range. */
   constructor(options: ProcessConnectionOptions = {}) {
     const opts = { ...options }
     const box: { child?: ChildProcessWithoutNullStreams } = {}
     super((context) => connectProcess(opts, context, box), {
       connectTimeout: opts.connectTimeout,
       closeTimeout: opts.closeTimeout,
+      maxLineLength: opts.maxLineLength,
       session: opts.session,
       peerName: 'pwsh',
     })

@@ -90,6 +90,52 @@ describe('OutOfProcStreamTransport over a stream pair', () => {
     assert.equal(transport.state, 'closed')
   })
 
+  test('closePipeline resolves without waiting for the CloseAck; the pool Close still waits for it', async () => {
+    const { transport, toClient, nextLine, lines } = pair()
+    await transport.start()
+    void all(transport.events())
+    const cmd = transport.command(P)
+    await nextLine()
+    toClient.write(`<CommandAck PSGuid='${P}' />\n`)
+    await cmd
+    await transport.closePipeline(P) // no CloseAck was written
+    assert.equal(await nextLine(), `<Close PSGuid='${P}' />`)
+    const closing = transport.close()
+    await new Promise((r) => setImmediate(r))
+    assert.equal(lines.length, 2, 'the pool Close is held until the pipeline’s CloseAck')
+    toClient.write(`<CloseAck PSGuid='${P}' />\n`)
+    assert.equal(await nextLine(), `<Close PSGuid='${Z}' />`)
+    toClient.write(`<CloseAck PSGuid='${Z}' />\n`)
+    await closing
+  })
+
+  test('packets released together go out in one write', async () => {
+    const toClient = new PassThrough()
+    const writes: string[] = []
+    const toServer = new PassThrough()
+    toServer.on('data', (b: Buffer) => writes.push(b.toString('utf8')))
+    const transport = new OutOfProcStreamTransport(async () => ({ readable: toClient, writable: toServer }))
+    await transport.start()
+    void all(transport.events())
+    const Q = '9d3e7a10-2b4c-4d5e-8f60-718293a4b5c6'
+    const sent = [
+      transport.createPipeline(P, { stream: 'default', data: Uint8Array.of(1) }),
+      transport.createPipeline(Q, { stream: 'default', data: Uint8Array.of(2) }),
+    ]
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(writes, [`<Command PSGuid='${P}' />\n`, `<Command PSGuid='${Q}' />\n`])
+    writes.length = 0
+    // both CommandAcks in one read release both pipelines' data: one write, not two
+    toClient.write(`<CommandAck PSGuid='${P}' />\n<CommandAck PSGuid='${Q}' />\n`)
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(writes, [
+      `<Data Stream='Default' PSGuid='${P}'>AQ==</Data>\n<Data Stream='Default' PSGuid='${Q}'>Ag==</Data>\n`,
+    ])
+    toClient.write(`<DataAck PSGuid='${P}' />\n<DataAck PSGuid='${Q}' />\n`)
+    await Promise.all(sent)
+    await transport.close({ timeout: 1 }).catch(() => undefined)
+  })
+
   test('an unexpected end of the stream rejects pending work with TransportError', async () => {
     const { transport, toClient, nextLine, shutdowns } = pair()
     await transport.start()
