@@ -448,6 +448,7 @@ export class WSManConnection {
       lane: options.lane,
       signal: options.signal,
       timeout: options.timeout ?? operation + this.#readTimeout,
+      action: request.action,
     })
     if (res.body.trim() === '') {
       throw new ProtocolError(
@@ -499,6 +500,7 @@ export class WSManConnection {
       lane: options.lane,
       signal: options.signal,
       timeout: options.timeout ?? operation + this.#readTimeout,
+      action,
     })
     if (res.body.trim() === '') {
       throw new ProtocolError(`the WinRM server answered ${action} with HTTP ${res.status} and no body`)
