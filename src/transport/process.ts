@@ -17,6 +17,7 @@ import { accessSync, constants, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { TransportError, type PsrpError } from '../errors.ts'
+import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
 import type { OutOfProcSessionOptions } from '../outofproc/index.ts'
 import {
   OutOfProcStreamTransport,
@@ -129,7 +130,17 @@ export class ProcessConnection extends OutOfProcStreamTransport {
   constructor(options: ProcessConnectionOptions = {}) {
     const opts = { ...options }
     const box: { child?: ChildProcessWithoutNullStreams } = {}
-    super((context) => connectProcess(opts, context, box), {
+    const start = (context: OutOfProcConnectContext): Promise<OutOfProcStreams> =>
+      withSpan(
+        SpanName.processStart,
+        { [Attr.transport]: 'process', [Attr.networkTransport]: 'pipe' },
+        async (span) => {
+          const streams = await connectProcess(opts, context, box)
+          if (box.child?.pid !== undefined) span.setAttribute(Attr.processPid, box.child.pid)
+          return streams
+        },
+      )
+    super(start, {
       connectTimeout: opts.connectTimeout,
       closeTimeout: opts.closeTimeout,
       maxLineLength: opts.maxLineLength,

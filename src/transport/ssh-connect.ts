@@ -16,6 +16,7 @@ import { noCredentialsError, SshAuthentication } from './ssh-auth.ts'
 import { defaultUser, loadSshConfig } from './ssh-config-file.ts'
 import { HostKeyVerifier } from './ssh-host-key.ts'
 import { hostLabel, type SSHAuthMethod, type SSHConnectionOptions } from './ssh-options.ts'
+import { Attr, hostAttributes, SpanKind, SpanName, withSpan, type Span } from '../internal/telemetry.ts'
 
 const { Client } = ssh2
 
@@ -46,14 +47,32 @@ export interface SshClientSession {
  *   {@link TransportError} (unreachable, cancelled, closed during login), {@link InvalidArgumentError}
  *   (an unreadable `sshConfig` or private key).
  */
-export async function connectSshClient(
+export function connectSshClient(
   o: Readonly<SSHConnectionOptions>,
   signal: AbortSignal,
   connectTimeout: number,
 ): Promise<SshClientSession> {
+  const attributes = {
+    ...hostAttributes(o.host, o.port),
+    [Attr.transport]: 'ssh',
+    [Attr.networkTransport]: 'tcp',
+  }
+  return withSpan(SpanName.connect, attributes, (span) => connectAndLogIn(o, signal, connectTimeout, span), {
+    kind: SpanKind.CLIENT,
+  })
+}
+
+/** {@link connectSshClient} inside its `psrp.connect` span, which gets the resolved host and the auth method. */
+async function connectAndLogIn(
+  o: Readonly<SSHConnectionOptions>,
+  signal: AbortSignal,
+  connectTimeout: number,
+  span: Span,
+): Promise<SshClientSession> {
   const cfg = await loadSshConfig(o)
   const hostName = cfg?.hostName ?? o.host
   const port = o.port ?? cfg?.port ?? 22
+  span.setAttributes(hostAttributes(hostName, port))
   const username = o.username ?? cfg?.user ?? defaultUser()
   const where = hostLabel(hostName, port)
   const label = `${username}@${where}`
@@ -156,5 +175,6 @@ export async function connectSshClient(
       onError(e instanceof Error ? e : new Error(String(e)))
     }
   })
+  if (auth.lastMethod !== undefined) span.setAttribute(Attr.authMechanism, auth.lastMethod)
   return { client, hostName, port, label, authenticatedWith: auth.lastMethod, mapError }
 }
