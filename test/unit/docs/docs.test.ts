@@ -71,13 +71,12 @@ test('typedoc.json covers every exported subpath and renders every guide', () =>
   for (const d of rendered) assert.ok(existsSync(join(ROOT, d)), `${d} does not exist`)
 })
 
-/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+/** GitHub's anchor for a heading: lower case, punctuation but `-` and `_` dropped, spaces to hyphens. */
 function slug(heading: string): string {
   return heading
     .trim()
     .toLowerCase()
-    .replace(/[`*_]/g, '')
-    .replace(/[^\p{L}\p{N} -]/gu, '')
+    .replace(/[^\p{L}\p{N}_ -]/gu, '')
     .replace(/ /g, '-')
 }
 
