@@ -13,7 +13,8 @@
  * `New-PSSession -HostName … -KeyFilePath …` (PowerShell's SSH remoting, which runs the `ssh` binary),
  * as the SSH section of the bench does.
  *
- * Size (full / `--quick`): `PSRP_BENCH_FILE_MIB` (200 / 50). Row tags: `transfer`, `copy` or
+ * Size (full / `--quick`): `PSRP_BENCH_FILE_MIB` (200 / 50). `PSRP_BENCH_TRANSFER_CONCURRENCY` sets
+ * the pipelines per file (default: the client's pool, 4 runspaces; 1 is the one-pipeline path). Row tags: `transfer`, `copy` or
  * `fetch`, and `pwsh`, `wsman` or `ssh`.
  */
 import { spawnSync } from 'node:child_process'
@@ -43,15 +44,21 @@ async function writeRandom(path: string, size: number): Promise<void> {
   }
 }
 
+/** `PSRP_BENCH_TRANSFER_CONCURRENCY`, when set: pipelines per file. */
+function concurrency(): { concurrency?: number } {
+  const value = process.env['PSRP_BENCH_TRANSFER_CONCURRENCY']
+  return value === undefined || value === '' ? {} : { concurrency: Number(value) }
+}
+
 async function measureOurs(client: Client, src: string, dir: string): Promise<Seconds> {
   await client.runPs('$null') // opens the pool outside the timing
   const remote = join(dir, 'ours-remote.bin')
   const back = join(dir, 'ours-back.bin')
   let t0 = process.hrtime.bigint()
-  await client.copy(src, remote, { overwrite: true })
+  await client.copy(src, remote, { overwrite: true, ...concurrency() })
   const copy = Number(process.hrtime.bigint() - t0) / 1e9
   t0 = process.hrtime.bigint()
-  await client.fetch(remote, back, { overwrite: true })
+  await client.fetch(remote, back, { overwrite: true, ...concurrency() })
   const fetch = Number(process.hrtime.bigint() - t0) / 1e9
   await rm(remote, { force: true })
   await rm(back, { force: true })
@@ -123,7 +130,7 @@ function rows(
       peer: theirs === undefined ? null : mib / theirs[kind],
       peerName,
       better: 'higher',
-      params: { mib },
+      params: { mib, ...concurrency() },
     })
 }
 
