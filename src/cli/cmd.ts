@@ -15,6 +15,7 @@
 import type { Readable } from 'node:stream'
 import type { CmdArgs } from './args.ts'
 import { openSession, type Session } from './connect.ts'
+import { ClixmlStderrFilter } from '../index.ts'
 import { EXIT_OUTPUT_CLOSED } from './messages.ts'
 import { formatErrorRecord, formatWidth, outputGone, stopOnCtrlC, writeFailure, type CliIO } from './run.ts'
 import { inputLines } from './terminal.ts'
@@ -164,7 +165,7 @@ export async function cmdCommand(args: CmdArgs, io: CliIO): Promise<number> {
           Promise.all([
             proc.exited,
             pipeOut(proc.stdout, io.output, io.outputClosed),
-            pipeOut(proc.stderr, io.error),
+            pipeOut(args.rawStderr ? proc.stderr : proc.stderr.pipe(new ClixmlStderrFilter()), io.error),
           ]),
           timedOut,
           outputClosed.then((c) => [c] as const),

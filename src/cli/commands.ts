@@ -112,6 +112,8 @@ export interface CmdArgs {
   readonly args: readonly string[]
   /** `--no-cmd-shell`: run the program directly instead of through `cmd.exe /c` (WinRS only). */
   readonly skipCmdShell: boolean
+  /** `--raw-stderr`: keep powershell.exe's `#< CLIXML` stderr blocks instead of printing them as text. */
+  readonly rawStderr: boolean
   /** False with `-n`/`--no-stdin`: our stdin is not forwarded even when it is not a terminal. */
   readonly stdin: boolean
 }
@@ -134,6 +136,8 @@ When stdout is closed by its reader (| head) the program is stopped and the exit
 
   -n, --no-stdin           do not forward stdin (as ssh -n; for scripts whose stdin stays open)
       --no-cmd-shell       WinRM: run <exe> directly instead of through cmd.exe /c
+      --raw-stderr         keep the #< CLIXML blocks powershell.exe writes to stderr as they are
+                           (by default they are printed as the text a console shows)
 
 ${CONNECTION_HELP}
 
@@ -148,6 +152,7 @@ export function parseCmdArgs(argv: readonly string[]): CmdArgs {
       ...CONNECTION_OPTIONS,
       'no-cmd-shell': { type: 'boolean' },
       'no-stdin': { type: 'boolean', short: 'n' },
+      'raw-stderr': { type: 'boolean' },
       ...FLEET_OPTIONS,
     },
     { stopAtPositional: true },
@@ -159,6 +164,7 @@ export function parseCmdArgs(argv: readonly string[]): CmdArgs {
     help,
     ...target,
     skipCmdShell: values.get('no-cmd-shell') === true,
+    rawStderr: values.get('raw-stderr') === true,
     stdin: values.get('no-stdin') !== true,
   }
   if (help) return { ...base, executable: '', args: [] }

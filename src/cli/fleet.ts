@@ -81,7 +81,11 @@ export function runFleetScript(args: RunArgs, script: string, io: CliIO): Promis
 /** Runs `psrp cmd` on every target (output collected per host, printed when it exits). */
 export function runFleetCmd(args: CmdArgs, io: CliIO): Promise<number> {
   const job: FleetJob = async (client, host, signal, out) => {
-    const r = await client.runCmd(args.executable, args.args, { signal, skipCmdShell: args.skipCmdShell })
+    const r = await client.runCmd(args.executable, args.args, {
+      signal,
+      skipCmdShell: args.skipCmdShell,
+      rawStderr: args.rawStderr,
+    })
     if (r.stdout !== '') out.lines(host, r.stdout)
     if (r.stderr !== '') out.errorLines(host, r.stderr)
     return { clean: r.rc === 0, note: `exit ${r.rc}` }
@@ -218,7 +222,9 @@ async function runFleet(
     io.outputClosed?.removeEventListener('abort', onOutputClosed)
     progress.stop()
   }
-  const failed = results.filter((r) => !r.ok || !r.value.clean)
+  const failed = results
+    .filter((r) => !r.ok || !r.value.clean)
+    .sort((a, b) => a.target.text.localeCompare(b.target.text))
   if (json) io.output.write(`${summaryJson(results, failed, performance.now() - started)}\n`)
   else io.error.write(summaryTable(results, failed))
   return failed.length === 0 ? 0 : 1

@@ -83,3 +83,4 @@ export {
   type CimEnumerateOptions,
   type CimInvokeOptions,
 } from './cim-session.ts'
+export { clixmlStderrToText, ClixmlStderrFilter } from './clixml-stderr.ts'

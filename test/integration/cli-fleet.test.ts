@@ -111,7 +111,7 @@ describe('psrp CLI fleet mode', { skip }, () => {
     })
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /^\[local\] .*nope/m)
-    assert.match(bad.stderr, /0 of 2 hosts succeeded; failed: local, http:/)
+    assert.match(bad.stderr, /0 of 2 hosts succeeded; failed: http:\/\/127\.0\.0\.1:\d+, local\n$/)
   })
 
   test('cmd and copy to several hosts', async () => {
@@ -136,6 +136,28 @@ describe('psrp CLI fleet mode', { skip }, () => {
     assert.equal(copy.code, 0, copy.stderr)
     assert.deepEqual(readFileSync(dest1), readFileSync(source))
     assert.match(copy.stderr, /1 of 1 host succeeded/)
+  })
+
+  test('psrp cmd over WinRS prints CLIXML stderr as text, or raw with --raw-stderr (one host and a fleet)', async () => {
+    const clixml =
+      '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">' +
+      '<S S="Error">bad thing_x000D__x000A_</S></Objs>'
+    const program = ['/bin/sh', '-c', `printf '%s' '${clixml}' >&2`]
+    const one = ['--host', '127.0.0.1', '--port', String(bridge.port), ...flags().slice(0, 5)]
+    const text = await runCli(['cmd', ...one, ...program], { env: env(), timeout: 120_000 })
+    assert.equal(text.code, 0, text.stderr)
+    // after the --allow-unencrypted warning: the text, no CLIXML
+    assert.match(text.stderr, /^psrp: warning: --allow-unencrypted[^\n]*\nbad thing\r\n$/)
+    const raw = await runCli(['cmd', ...one, '--raw-stderr', ...program], { env: env(), timeout: 120_000 })
+    assert.ok(raw.stderr.endsWith(`\n${clixml}`), raw.stderr)
+    const fleet = await runCli(
+      ['cmd', '--host', `local,http://127.0.0.1:${bridge.port}`, ...flags(), ...program],
+      {
+        env: env(),
+        timeout: 240_000,
+      },
+    )
+    assert.match(fleet.stderr, new RegExp(`^\\[http://127.0.0.1:${bridge.port}\\] bad thing$`, 'm'))
   })
 
   test('usage errors: --throttle without several hosts, --ssh with a list', async () => {

@@ -36,7 +36,7 @@ const commands: Record<string, { help: string; parsesHelp: () => boolean; own: s
   cmd: {
     help: CMD_HELP,
     parsesHelp: () => parseCmdArgs(['-h']).help,
-    own: ['no-cmd-shell', 'no-stdin', 'hosts-file', 'throttle'],
+    own: ['no-cmd-shell', 'no-stdin', 'raw-stderr', 'hosts-file', 'throttle'],
   },
   shell: { help: SHELL_HELP, parsesHelp: () => parseShellArgs(['--help']).help, own: [] },
   copy: {

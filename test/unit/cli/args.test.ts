@@ -167,11 +167,18 @@ test('cmd: options end at the program; any connection kind', () => {
     help: false,
     connection: { kind: 'local' },
     skipCmdShell: false,
+    rawStderr: false,
     stdin: true,
     executable: 'whoami',
     args: [],
   })
   assert.equal(parseCmdArgs(['-n', 'cat', '-n']).stdin, false)
+  assert.equal(parseCmdArgs(['--raw-stderr', 'cmd']).rawStderr, true)
+  // several targets: fleet mode, with its throttle; the one-target connection is a placeholder
+  const fleet = parseCmdArgs(['--host', 'a,ssh://b', '--throttle', '4', 'hostname'])
+  assert.deepEqual(fleet.fleet?.targets, ['a', 'ssh://b'])
+  assert.equal(fleet.fleet?.throttle, 4)
+  usage(() => parseCmdArgs(['--throttle', '4', 'hostname']), /--throttle needs several hosts/)
   assert.deepEqual(parseCmdArgs(['--no-stdin', 'cat', '-n']).args, ['-n'])
   const ssh = parseCmdArgs(['--ssh', 'h', 'ls', '-i', 'x'])
   assert.equal(ssh.connection.kind, 'ssh')
