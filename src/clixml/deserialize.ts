@@ -86,29 +86,6 @@ class NotInWritingOrder extends Error {}
 
 const xmlError = (message: string, offset: number): Error => new ClixmlError(message, { offset })
 
-/** Most strings {@link shared} keeps; it starts afresh when full. */
-const MAX_SHARED = 1024
-/** Longest string {@link shared} keeps. */
-const MAX_SHARED_LENGTH = 256
-const sharedStrings = new Map<string, string>()
-
-/**
- * One string for every occurrence of the same property or type name, in this document and the ones
- * after it: PowerShell output repeats a few names in every object, and each copy would otherwise stay
- * in memory with the objects (strings are immutable, so sharing them changes nothing else). A string
- * kept is copied first, so that it never holds on to the document it was cut from.
- */
-function shared(s: string): string {
-  const known = sharedStrings.get(s)
-  if (known !== undefined) return known
-  if (s.length > MAX_SHARED_LENGTH) return s
-  if (sharedStrings.size >= MAX_SHARED) sharedStrings.clear()
-  // a slice of 13 or more characters refers to its document; slicing a new concatenation copies it
-  const own = s.length > 12 ? (' ' + s).slice(1) : s
-  sharedStrings.set(own, own)
-  return own
-}
-
 function label(name: string, n: string | undefined): string {
   return n === undefined ? name : `${name}[N=${n}]`
 }
@@ -443,7 +420,7 @@ class Reader {
     let count = 0
     while (this.nextChild()) {
       if (r.name !== 'T') this.fail(`unexpected <${r.name}> in TN`, r.name, r.attr('N'), r.offset)
-      scratch[count++] = shared(decodeClixmlString(r.readOwnText()))
+      scratch[count++] = decodeClixmlString(r.readOwnText())
     }
     const names = scratch.slice(0, count)
     if (id !== undefined) this.typeNameLists.set(id, names)
@@ -597,7 +574,7 @@ class Reader {
     while (this.nextChild()) {
       const n = r.attr('N')
       if (n === undefined) this.fail(`property in ${container} without N attribute`, r.name, n, r.offset)
-      into.set(shared(decodeClixmlString(n)), this.value(n))
+      into.set(decodeClixmlString(n), this.value(n))
     }
     this.leave()
   }
