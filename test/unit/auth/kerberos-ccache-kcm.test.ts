@@ -220,3 +220,25 @@ test('DIR: the primary file names the cache; missing means tkt; anything but one
   })
   assert.deepEqual(viaKcm.credentials, [tgt, http])
 })
+
+test('the system default cache: krb5.conf default_ccache_name (first value, %{uid} expanded), else FILE:/tmp/krb5cc_<uid>', async () => {
+  const { systemDefaultCCacheName } = await import('../../../src/transport/kdc.ts')
+  const { parseKrb5Conf } = await import('../../../src/auth/kerberos/krb5-conf.ts')
+  // Fedora: /etc/krb5.conf includes krb5.conf.d first, whose kcm_default_ccache says KCM:
+  const fedora = parseKrb5Conf(
+    'includedir /etc/krb5.conf.d/\n[libdefaults]\n default_ccache_name = KEYRING:persistent:%{uid}\n',
+    {
+      resolveInclude: () => ['[libdefaults]\n    default_ccache_name = KCM:\n'],
+    },
+  )
+  assert.equal(await systemDefaultCCacheName(fedora, 1000), 'KCM:')
+  assert.equal(
+    await systemDefaultCCacheName(
+      parseKrb5Conf('[libdefaults]\n default_ccache_name = DIR:/run/user/%{uid}/krb5cc\n'),
+      1000,
+    ),
+    'DIR:/run/user/1000/krb5cc',
+  )
+  assert.equal(await systemDefaultCCacheName(parseKrb5Conf(''), 1000), 'FILE:/tmp/krb5cc_1000')
+  assert.equal(await systemDefaultCCacheName(parseKrb5Conf(''), undefined), undefined)
+})
