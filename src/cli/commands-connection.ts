@@ -120,7 +120,7 @@ export type ConnectionSpec =
   | { readonly kind: 'pipe'; readonly target: PipeTarget; readonly timeoutMs?: number }
 
 /** The flags that belong to WinRM (`--host`) only. */
-const WINRM_FLAGS = [
+export const WINRM_FLAGS = [
   'ssl',
   'auth',
   'insecure',
@@ -132,7 +132,7 @@ const WINRM_FLAGS = [
   'configuration-name',
 ] as const
 /** The flags that belong to SSH (`--ssh`) only. */
-const SSH_FLAGS = ['identity', 'known-hosts', 'host-key', 'subsystem'] as const
+export const SSH_FLAGS = ['identity', 'known-hosts', 'host-key', 'subsystem'] as const
 /** The target flags: at most one of them. */
 const TARGET_FLAGS = ['host', 'ssh', 'pipe', 'local'] as const
 

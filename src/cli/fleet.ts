@@ -25,7 +25,7 @@ import {
   type RunOnHostsOptions,
 } from '../index.ts'
 import { UsageError } from './args-parser.ts'
-import { connectionSpec, type ConnectionSpec } from './commands-connection.ts'
+import { connectionSpec, SSH_FLAGS, WINRM_FLAGS, type ConnectionSpec } from './commands-connection.ts'
 import type { FleetSpec } from './commands-fleet.ts'
 import type { CmdArgs, RunArgs, TransferArgs } from './commands.ts'
 import { wsmanOptions, type ConnectIO } from './connect.ts'
@@ -137,20 +137,7 @@ function specFor<K extends 'wsman' | 'ssh'>(
   for (const f of ['host', 'hosts-file', 'throttle', 'ssh']) flags.delete(f)
   // a placeholder target: each host's own name, port and user come from its line
   flags.set(kind === 'wsman' ? 'host' : 'ssh', 'fleet')
-  if (kind === 'wsman') for (const f of ['identity', 'known-hosts', 'host-key', 'subsystem']) flags.delete(f)
-  else
-    for (const f of [
-      'ssl',
-      'auth',
-      'insecure',
-      'ca',
-      'cert',
-      'key',
-      'encryption',
-      'allow-unencrypted',
-      'configuration-name',
-    ])
-      flags.delete(f)
+  for (const f of kind === 'wsman' ? SSH_FLAGS : WINRM_FLAGS) flags.delete(f)
   return connectionSpec(command, flags) as Extract<ConnectionSpec, { kind: K }>
 }
 
