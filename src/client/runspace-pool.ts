@@ -330,6 +330,20 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     return t.listPipelines(options)
   }
 
+  /**
+   * Whether the pool is usable and still exists on the server, without side effects (pypsrp
+   * `is_alive`). Over WinRM a WS-Man Get of the shell asks the server (it reads the shell's
+   * description; a Receive would take output off the server's queue); a fault (shell deleted, e.g.
+   * after its idle timeout) gives `false`, a network failure rejects. Other transports answer from the
+   * pool's own state: a local process or SSH channel that died has already failed the pool.
+   */
+  async isAlive(options: CallOptions = {}): Promise<boolean> {
+    if (this.#failure !== undefined || this.#closing !== undefined) return false
+    if (this.core.state !== 'Opened' && this.core.state !== 'Disconnected') return false
+    const t = this.#transport as PsrpTransport & { isAlive?: (o: CallOptions) => Promise<boolean> }
+    return typeof t.isAlive === 'function' ? t.isAlive(options) : true
+  }
+
   #drain(): void {
     for (let e = this.core.nextEvent(); e !== undefined; e = this.core.nextEvent()) this.#dispatch(e)
   }
