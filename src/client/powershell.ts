@@ -28,6 +28,8 @@ import type { ErrorRecord, InformationalRecord, InformationRecord, ProgressRecor
 import type { PSHost } from './host.ts'
 import { hostInfoFor } from './host.ts'
 import type { CallOptions, PipelineHandle, RunspacePool } from './runspace-pool.ts'
+import { context, trace, type Attributes } from '@opentelemetry/api'
+import { Attr, recordError, scriptHash, SpanName, tracer } from '../internal/telemetry.ts'
 
 /** The six record streams of a pipeline, filled as records arrive. */
 export interface PSDataStreams {
@@ -274,7 +276,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       const attached = this.pool.attachPipeline(this.#attachTo)
       this.#attachTo = undefined
       this.#pipeline = attached
-      return this.#iterate(attached, undefined, options)
+      return this.#iterate(attached, undefined, options, {})
     }
     const statements = this.#statements.filter((s) => s.length > 0)
     if (statements.length === 0)
@@ -290,7 +292,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       ...(this.#host === undefined ? {} : { hostInfo: hostInfoFor(this.#host) }),
     })
     this.#pipeline = pipeline
-    return this.#iterate(pipeline, input, options)
+    return this.#iterate(pipeline, input, options, commandAttributes(statements))
   }
 
   /** Stops the running pipeline; resolves when it has stopped. */
@@ -311,7 +313,16 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     pipeline: PipelineHandle,
     input: PipelineInput | undefined,
     options: InvokeOptions,
+    commands: Attributes,
   ): AsyncIterableIterator<unknown> {
+    // one psrp.pipeline span from the first read to the end; the transport work the pipeline causes
+    // (WS-Man Command, Send, Receive, Signal) runs in its context so it nests under it
+    const span = tracer().startSpan(SpanName.pipeline, {
+      attributes: { ...this.pool.traceAttributes, [Attr.pipelineId]: pipeline.id, ...commands },
+    })
+    const spanContext = trace.setSpan(context.active(), span)
+    const traced = <T>(fn: () => Promise<T>): Promise<T> => context.with(spanContext, fn)
+    let outputCount = 0
     const hwm = options.highWaterMark ?? 1000
     const buffer: unknown[] = []
     let head = 0
@@ -365,13 +376,15 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     }
     const cancel = (reason: PsrpError): void => {
       hold(false)
-      if (!pipeline.done) void pipeline.stop().catch(() => undefined)
+      if (!pipeline.done) void traced(() => pipeline.stop()).catch(() => undefined)
       finish(reason)
     }
     const limits = cancelScope(options, { what: 'the pipeline' })
     if (limits.signal.aborted) {
       limits.dispose()
-      await pipeline.release()
+      await traced(() => pipeline.release())
+      recordError(span, limits.reason)
+      span.end()
       throw limits.reason
     }
     pipeline.listen(listener)
@@ -382,8 +395,8 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     this.#running = new Promise((r) => (resolveRun = r))
     try {
       this.#setState('Running')
-      await pipeline.start()
-      const feeding = input === undefined ? Promise.resolve() : this.#feed(pipeline, input)
+      await traced(() => pipeline.start())
+      const feeding = input === undefined ? Promise.resolve() : traced(() => this.#feed(pipeline, input))
       feeding.catch((e: unknown) =>
         cancel(
           e instanceof PsrpError ? e : new AbortError(`reading the input failed: ${String(e)}`, { cause: e }),
@@ -398,6 +411,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
             head = 0
           }
           if (holding && buffer.length - head <= hwm >> 1) hold(false)
+          outputCount++
           yield v
           continue
         }
@@ -405,21 +419,26 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
         await new Promise<void>((r) => (wake = r))
       }
       if (finished?.error !== undefined) throw finished.error
+    } catch (err) {
+      recordError(span, err)
+      throw err
     } finally {
       hold(false)
       limits.signal.removeEventListener('abort', onCancel)
       limits.dispose()
       if (!pipeline.done && pipeline.state !== 'NotStarted' && finished === undefined) {
         // the consumer broke out early: stop the remote pipeline
-        await pipeline.stop().catch(() => undefined)
+        await traced(() => pipeline.stop()).catch(() => undefined)
         await new Promise<void>((r) => {
           if (finished !== undefined || pipeline.poolFailed()) return r()
           wake = r
         })
       }
-      await pipeline.release()
+      await traced(() => pipeline.release())
       this.#running = undefined
       resolveRun(undefined)
+      span.setAttributes({ [Attr.pipelineOutputCount]: outputCount, [Attr.pipelineState]: this.#state })
+      span.end()
     }
   }
 
@@ -463,4 +482,18 @@ function approximateSize(v: unknown): number {
 
 function emptyStreams(): PSDataStreams {
   return { error: [], warning: [], verbose: [], debug: [], information: [], progress: [] }
+}
+
+/**
+ * Trace attributes of a pipeline's commands: their count, their names (`<script>` for a script) and
+ * the SHA-256 prefix of the script texts. Never the texts themselves or any parameter value.
+ */
+function commandAttributes(statements: readonly PipelineCommand[][]): Attributes {
+  const commands = statements.flat()
+  const scripts = commands.filter((c) => c.isScript).map((c) => c.command)
+  return {
+    [Attr.pipelineCommands]: commands.length,
+    [Attr.pipelineCommandNames]: commands.map((c) => (c.isScript ? '<script>' : c.command)).join(','),
+    ...(scripts.length === 0 ? {} : { [Attr.scriptSha256]: scriptHash(scripts) }),
+  }
 }

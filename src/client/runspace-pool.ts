@@ -43,6 +43,9 @@ import { positiveIntegerOption } from '../internal/options.ts'
 import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
 import { isDisconnectable, type PsrpTransport } from '../transport/psrp-transport.ts'
 import { withCancel, type CallOptions } from '../transport/cancel.ts'
+import type { Attributes } from '@opentelemetry/api'
+import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
+import { connectionAttributes } from './trace-attributes.ts'
 import type { ShellInfo } from '../wsman/index.ts'
 
 export type { CallOptions } from '../transport/cancel.ts'
@@ -177,6 +180,8 @@ export interface RunspacePoolEvents {
 export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements AsyncDisposable {
   /** @internal the sans-IO core: this pool's protocol state (replay tests read its session key) */
   readonly core: ClientRunspacePool
+  /** @internal the peer's trace attributes (server.address, server.port, psrp.transport) */
+  readonly traceAttributes: Attributes
   readonly #transport: PsrpTransport
   readonly #host: PSHost | undefined
   readonly #listeners = new Map<string, PipelineListener>()
@@ -195,6 +200,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
 
   private constructor(connection: PsrpConnection, options: RunspacePoolOptions, connectTo?: string) {
     super()
+    this.traceAttributes = connectionAttributes(connection)
     this.#host = options.host
     const args = options.applicationArguments
     this.core = new ClientRunspacePool({
@@ -228,15 +234,18 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   /** Opens a runspace pool over a connection (starting it if needed). */
   static async open(connection: PsrpConnection, options: RunspacePoolOptions = {}): Promise<RunspacePool> {
     const pool = new RunspacePool(connection, options)
-    try {
-      await withCancel(pool.#open(), options, 'opening the runspace pool', () =>
-        pool.#fail(new AbortError('opening the runspace pool was cancelled')),
-      )
-    } catch (e) {
-      await pool.close().catch(() => undefined)
-      throw e
-    }
-    return pool
+    const attributes = { ...pool.traceAttributes, [Attr.poolId]: pool.id }
+    return withSpan(SpanName.poolOpen, attributes, async () => {
+      try {
+        await withCancel(pool.#open(), options, 'opening the runspace pool', () =>
+          pool.#fail(new AbortError('opening the runspace pool was cancelled')),
+        )
+      } catch (e) {
+        await pool.close().catch(() => undefined)
+        throw e
+      }
+      return pool
+    })
   }
 
   /**

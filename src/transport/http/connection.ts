@@ -158,13 +158,9 @@ export class HttpConnection {
     let res: ParsedResponse | undefined
     try {
       res = p.parser.end()
-    } catch {
-      // the only failure at the end is a response cut short: the connection was lost, not a bad peer
+    } catch (err) {
       this.socket.destroy()
-      const cut = Object.assign(new Error('the connection closed in the middle of the HTTP response'), {
-        code: 'ECONNRESET',
-      })
-      p.reject(this.#failure(cut, p))
+      p.reject(protocolFailure(err, this.#where))
       return
     }
     this.socket.destroy()
