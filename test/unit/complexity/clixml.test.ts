@@ -110,6 +110,33 @@ describe('deserialize', () => {
     assert.throws(() => deserialize(tooDeep(300)), /nesting deeper than 256/)
   })
 
+  test('objects out of writing order, and an error at the very end: the document is read again once', () => {
+    // every object has its type names after its properties, so the streaming pass gives up at the
+    // first and the document is read again with every object's first pass known
+    const late = (n: number): string =>
+      lst(
+        Array.from(
+          { length: n },
+          (_, i) => `<Obj RefId="o${i}"><MS><S N="a">x</S></MS><TN RefId="t${i}"><T>T${i}</T></TN></Obj>`,
+        ).join(''),
+      )
+    const s = assertLinear('out of order', late, deserialize, { n: 2000 })
+    const last = (deserialize(late(s.n)) as PSObject[])[s.n - 1] as PSObject
+    assert.deepEqual(last.typeNames, [`T${s.n - 1}`])
+    // many deep structures, each out of order at every level
+    const nested = (n: number): string =>
+      lst(
+        `${'<Obj N="c"><MS>'.repeat(50)}<S N="leaf">x</S>${'</MS><TN><T>L</T></TN></Obj>'.repeat(50)}`.repeat(
+          n,
+        ),
+      )
+    assertLinear('nested out of order', nested, deserialize, { n: 20 })
+    // a failure at the end is found by the streaming pass, then again by the second reading
+    assertLinear('error at the end', (n) => lst('<S>x</S>'.repeat(n)) + '<', orClixmlError(deserialize), {
+      n: 10000,
+    })
+  })
+
   test('long numbers, durations and dates (valid and not)', () => {
     const cases: [string, (n: number) => string][] = [
       ['D digits then x', (n) => `<D>${'1'.repeat(n)}x</D>`],
