@@ -107,8 +107,24 @@ export interface WSManConnectionOptions {
   allowUnencryptedBasic?: boolean | undefined
   /** HTTP proxy URL, or false for none; default from HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
   proxy?: string | false | undefined
-  /** Retries of connection failures and HTTP 503 (default 3, exponential backoff). */
+  /**
+   * Retries of connection failures before a request was sent and of HTTP 425/429/503 (default 3,
+   * exponential backoff, `Retry-After` honoured). A connection lost after a request was sent is never
+   * replayed; Receives are retried by {@link receiveRetries} instead. See docs/network.md.
+   */
   retries?: RetryOptions | undefined
+  /**
+   * Receives (the output long-polls) sent again on a new connection after a read timeout or a lost
+   * connection, before the failure counts; default 5 (as pypsrp). Repeated output is dropped by its
+   * PSRP fragment ids and lost output is a {@link TransportError}, never a silent gap (docs/network.md).
+   */
+  receiveRetries?: number | undefined
+  /**
+   * Milliseconds a runspace pool keeps trying to reach its shell after its connection broke (the
+   * server keeps the shell and buffers output meanwhile), as PowerShell's robust connections do;
+   * default 60 000, 0 to fail at once. When it passes, the pool fails with `ConnectionLostError`.
+   */
+  reconnectWindow?: number | undefined
   /** Milliseconds to connect (default 30 000). */
   connectTimeout?: number | undefined
   /** Milliseconds to wait for a response beyond the operation timeout (default 30 000). */
@@ -396,6 +412,10 @@ export class WSManConnection {
   maxEnvelopeSize: number
   /** Default PowerShell configuration name. */
   readonly configurationName: string | undefined
+  /** Receives retried on a new connection after a read timeout or a lost connection. */
+  readonly receiveRetries: number
+  /** Milliseconds a runspace pool keeps trying to reach its shell after its connection broke. */
+  readonly reconnectWindow: number
   #envelope: EnvelopeOptions
   readonly #readTimeout: number
   readonly #maxResponseEnvelopeLength: number
@@ -412,6 +432,12 @@ export class WSManConnection {
       'maxResponseEnvelopeLength',
       options.maxResponseEnvelopeLength ?? DEFAULT_MAX_RESPONSE_LENGTH,
     )
+    this.receiveRetries = options.receiveRetries ?? 5
+    if (!Number.isInteger(this.receiveRetries) || this.receiveRetries < 0)
+      throw new InvalidArgumentError('receiveRetries must be an integer >= 0')
+    this.reconnectWindow = options.reconnectWindow ?? 60_000
+    if (!Number.isFinite(this.reconnectWindow) || this.reconnectWindow < 0)
+      throw new InvalidArgumentError('reconnectWindow must be a number of milliseconds >= 0')
     kdcOption(options.kerberos?.kdc, 'kerberos.kdc') // checked here, not at the first KDC request
     this.configurationName = options.configurationName
     this.http = new WSManHttpClient({

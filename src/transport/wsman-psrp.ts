@@ -15,10 +15,28 @@
  * - stop is a Signal `powershell/signal/crtl_c`, releasing an unfinished pipeline a Signal
  *   `terminate`, closing the pool a Delete.
  *
+ * **Surviving the network** (docs/network.md). MS-WSMV 2.2.4.26 gives a Receive no sequence number
+ * (the `SequenceID` of a ReceiveResponse is "reserved", 2.2.4.27), and the server dequeues the output
+ * it puts in a ReceiveResponse (MS-PSRP 3.2.5.4.1): a Receive whose response was lost cannot ask for
+ * that output again. So a Receive that timed out on read or lost its connection is sent again on a new
+ * connection (up to `receiveRetries`, then for a pool until `reconnectWindow` passes, reconnecting the
+ * shell if the server disconnected it), and the PSRP fragment ids (ObjectId, FragmentId: consecutive
+ * per sender, MS-PSRP 2.2.4) of the first output after it decide: a repeat of what arrived is dropped,
+ * the next fragment continues, anything else means output was lost and fails the stream with a
+ * {@link TransportError}. Output is delivered exactly once or the loss is reported; never a silent gap.
+ *
  * @module
  */
-import { InvalidStateError, PsrpError, TimeoutError, TransportError } from '../errors.ts'
+import {
+  ConnectionLostError,
+  InvalidStateError,
+  PsrpError,
+  TimeoutError,
+  TransportError,
+  WSManFaultError,
+} from '../errors.ts'
 import type { PsrpPayload } from '../psrp/index.ts'
+import { decodeFragment } from '../psrp/wire/fragment.ts'
 import {
   psrpCommand,
   psrpConnect,
@@ -26,6 +44,7 @@ import {
   psrpCreate,
   psrpDelete,
   psrpDisconnect,
+  psrpGetShell,
   psrpReconnect,
   psrpReceive,
   psrpSend,
@@ -34,6 +53,7 @@ import {
 } from '../wsman/index.ts'
 import { AsyncEventQueue } from './event-queue.ts'
 import { cancelScope, type CallOptions } from './cancel.ts'
+import { sleep } from './http/signals.ts'
 import type { PsrpDisconnectable, PsrpTransport, PsrpTransportEvent } from './psrp-transport.ts'
 import type { WSManConnection, WSManRequestOptions } from './wsman-connection.ts'
 
@@ -94,6 +114,8 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
   #paused = false
   #resume: (() => void)[] = []
   #eventsTaken = false
+  /** The shared wait for the shell to answer again after a lost connection ({@link #recover}). */
+  #recovering: Promise<void> | undefined
 
   constructor(options: WSManPsrpTransportOptions) {
     this.#o = options
@@ -287,6 +309,26 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
     void this.#receiveLoop(pipelineId, entry.stop.signal)
   }
 
+  /**
+   * True when the shell still exists on the server: a WS-Man Get of the shell (MS-WSMV 3.1.4.2), which
+   * reads its description and changes nothing (a Receive would take output off the server's queue, an
+   * Enumerate leaves an enumeration context). False when the transport failed or closed, or the server
+   * answers the Get with a fault (shell not found); a network failure rejects.
+   */
+  async isAlive(options: CallOptions = {}): Promise<boolean> {
+    if (this.#failure !== undefined || !this.#created || this.#closing !== undefined) return false
+    try {
+      const res = await this.#request(psrpGetShell({ shellId: this.#shellId }), {
+        ...withOptions(options),
+        lane: 'side',
+      })
+      return res.kind === 'get'
+    } catch (e) {
+      if (e instanceof WSManFaultError) return false
+      throw e
+    }
+  }
+
   /** Ids of the pipelines running in this shell on the server. */
   listPipelines(options: CallOptions = {}): Promise<string[]> {
     return this.#conn.enumerateCommands(this.#shellId, withOptions(options))
@@ -395,24 +437,40 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
 
   async #receiveLoop(pipelineId: string | undefined, stop: AbortSignal): Promise<void> {
     const lane = `receive:${this.#o.poolId}:${pipelineId ?? 'pool'}`
+    const what = pipelineId === undefined ? 'the runspace pool' : `pipeline ${pipelineId}`
+    const cursor = new FragmentCursor(what)
+    let failures = 0
     try {
       while (!stop.aborted && this.#failure === undefined) {
         if (this.#paused) {
           await new Promise<void>((r) => this.#resume.push(r))
           continue
         }
-        const res = await this.#request(
-          psrpReceive({
-            ...this.#target(),
-            ...(pipelineId === undefined ? {} : { pipelineId: this.#commandId(pipelineId) }),
-          }),
-          { lane, signal: stop },
-        )
+        let res: WSManResponse
+        try {
+          res = await this.#request(
+            psrpReceive({
+              ...this.#target(),
+              ...(pipelineId === undefined ? {} : { pipelineId: this.#commandId(pipelineId) }),
+            }),
+            { lane, signal: stop },
+          )
+        } catch (e) {
+          if (stop.aborted || !isNetworkFailure(e)) throw e
+          // the response never arrived whole: ask again on a new connection (the lane's socket is gone)
+          cursor.retried()
+          if (++failures <= this.#conn.receiveRetries) continue
+          await this.#recover(toPsrpError(e), stop)
+          failures = 0
+          continue
+        }
+        failures = 0
         if (res.kind === 'timedOut') continue
         if (res.kind !== 'receive') throw new TransportError(`Receive was answered with ${res.kind}`)
         for (const s of res.streams) {
-          if (s.data.length > 0) {
-            this.#queue.push({ type: 'data', pipelineId, stream: 'default', data: s.data })
+          const data = s.data.length > 0 ? cursor.accept(s.data) : s.data
+          if (data.length > 0) {
+            this.#queue.push({ type: 'data', pipelineId, stream: 'default', data })
           }
         }
         if (pipelineId !== undefined && res.commandState?.done === true) {
@@ -426,6 +484,70 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
       this.#fail(toPsrpError(e))
     } finally {
       this.#conn.http.releaseLane(lane)
+    }
+  }
+
+  /**
+   * Waits until the shell answers again, for at most the connection's `reconnectWindow` (shared by
+   * every Receive loop of the pool): probes with a Get of the shell, backing off from 250 ms to 5 s;
+   * when the server answers with a fault (e.g. it disconnected the shell when the client vanished),
+   * reconnects the shell and its unfinished pipelines (MS-PSRP 3.1.5.3.18). Rejects with
+   * {@link ConnectionLostError} when the window passes, with the fault when the shell is gone.
+   */
+  #recover(cause: PsrpError, stop: AbortSignal): Promise<void> {
+    const windowMs = this.#conn.reconnectWindow
+    if (windowMs === 0) return Promise.reject(cause)
+    this.#recovering ??= this.#probeUntilBack(cause, windowMs).finally(() => {
+      this.#recovering = undefined
+    })
+    const recovering = this.#recovering
+    // a loop that is stopped meanwhile (pipeline released, pool closed) stops waiting
+    return new Promise<void>((resolve, reject) => {
+      const onStop = (): void => resolve()
+      stop.addEventListener('abort', onStop, { once: true })
+      recovering.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop))
+    })
+  }
+
+  async #probeUntilBack(cause: PsrpError, windowMs: number): Promise<void> {
+    const window = AbortSignal.any([AbortSignal.timeout(windowMs), this.#poolStop.signal])
+    let last: PsrpError = cause
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sleep(Math.min(5000, 250 * 2 ** attempt), window)
+      } catch {
+        if (this.#poolStop.signal.aborted) return
+        throw new ConnectionLostError(
+          `the connection to the WinRM server was lost and the shell could not be reached again ` +
+            `within ${windowMs} ms: ${last.message}`,
+          windowMs,
+          { cause: last },
+        )
+      }
+      try {
+        await this.#request(psrpGetShell({ shellId: this.#shellId }), { lane: 'side', signal: window })
+        return
+      } catch (e) {
+        if (e instanceof WSManFaultError) {
+          // the server answers but does not know the shell as connected: reconnect it, or give up
+          await this.#reconnectAfterLoss(window)
+          return
+        }
+        if (!isNetworkFailure(e) && !(e instanceof PsrpError && e.code === 'ERR_ABORTED')) throw e
+        last = toPsrpError(e)
+      }
+    }
+  }
+
+  /** Reconnect of the shell and of each unfinished pipeline, for a shell the server disconnected. */
+  async #reconnectAfterLoss(signal: AbortSignal): Promise<void> {
+    await this.#request(psrpReconnect(this.#target()), { lane: 'side', signal })
+    for (const p of this.#pipelines.values()) {
+      if (!p.commandSent || p.done) continue
+      await this.#request(psrpReconnect({ ...this.#target(), pipelineId: p.commandId }), {
+        lane: 'side',
+        signal,
+      })
     }
   }
 
@@ -456,4 +578,89 @@ function toPsrpError(e: unknown): PsrpError {
   return new TransportError(`WinRM request failed: ${e instanceof Error ? e.message : String(e)}`, {
     cause: e,
   })
+}
+
+/** A failure of the network rather than of the server: a lost connection or a read timeout. */
+function isNetworkFailure(e: unknown): boolean {
+  return e instanceof TransportError || e instanceof TimeoutError
+}
+
+/** The last PSRP fragment received on one Receive stream. */
+interface FragmentPosition {
+  readonly objectId: bigint
+  readonly fragmentId: bigint
+  readonly end: boolean
+}
+
+/**
+ * Follows the PSRP fragments (MS-PSRP 2.2.4) of one Receive stream so that the first output after a
+ * retried Receive can be checked: fragments up to the last one delivered are repeats and are dropped,
+ * the next one (the following fragment of the same object, or fragment 0 of the next object after an
+ * end fragment) continues the stream, anything further on means output was lost. Stream data that is
+ * not whole fragments is passed on unchecked.
+ */
+export class FragmentCursor {
+  readonly #what: string
+  #last: FragmentPosition | undefined
+  #check = false
+
+  /** @param what names the stream in errors (`pipeline …`, `the runspace pool`). */
+  constructor(what: string) {
+    this.#what = what
+  }
+
+  /** A Receive of this stream was sent again: check where the next output starts. */
+  retried(): void {
+    this.#check = this.#last !== undefined
+  }
+
+  /**
+   * The bytes of `data` to deliver: all of it, or without the fragments already delivered. Throws
+   * {@link TransportError} when the output does not continue where it stopped.
+   */
+  accept(data: Uint8Array): Uint8Array {
+    const keep: Uint8Array[] = []
+    let dropped = false
+    let offset = 0
+    while (offset < data.length) {
+      let decoded: ReturnType<typeof decodeFragment>
+      try {
+        decoded = decodeFragment(data, offset)
+      } catch {
+        decoded = undefined
+      }
+      if (decoded === undefined) {
+        // not whole fragments: nothing to compare with from here on
+        this.#last = undefined
+        this.#check = false
+        keep.push(data.subarray(offset))
+        break
+      }
+      const f = decoded.fragment
+      const last = this.#last
+      if (this.#check && last !== undefined) {
+        if (f.objectId < last.objectId || (f.objectId === last.objectId && f.fragmentId <= last.fragmentId)) {
+          dropped = true
+          offset = decoded.next
+          continue
+        }
+        const continues = last.end
+          ? f.objectId === last.objectId + 1n && f.fragmentId === 0n
+          : f.objectId === last.objectId && f.fragmentId === last.fragmentId + 1n
+        if (!continues) {
+          throw new TransportError(
+            `output of ${this.#what} was lost with the connection: after object ${last.objectId} ` +
+              `fragment ${last.fragmentId} the server continued at object ${f.objectId} fragment ` +
+              `${f.fragmentId} (a Receive response that never arrived took it off the server's queue)`,
+          )
+        }
+        this.#check = false
+      }
+      this.#last = { objectId: f.objectId, fragmentId: f.fragmentId, end: f.end }
+      keep.push(data.subarray(offset, decoded.next))
+      offset = decoded.next
+    }
+    if (!dropped) return data
+    return new Uint8Array(Buffer.concat(keep))
+  }
 }

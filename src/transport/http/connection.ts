@@ -158,9 +158,13 @@ export class HttpConnection {
     let res: ParsedResponse | undefined
     try {
       res = p.parser.end()
-    } catch (err) {
+    } catch {
+      // the only failure at the end is a response cut short: the connection was lost, not a bad peer
       this.socket.destroy()
-      p.reject(protocolFailure(err, this.#where))
+      const cut = Object.assign(new Error('the connection closed in the middle of the HTTP response'), {
+        code: 'ECONNRESET',
+      })
+      p.reject(this.#failure(cut, p))
       return
     }
     this.socket.destroy()
