@@ -74,8 +74,24 @@ export interface ClientOptions {
 /** Options of {@link Client} for a WinRM host name: the {@link WSManConnectionOptions} except `server`. */
 export type ClientWSManOptions = ClientOptions & Omit<WSManConnectionOptions, 'server'>
 
+/**
+ * Which of the client's runspace pools a call runs in. Over WinRM a client keeps one pool per
+ * configuration name, each opened on its first call and closed with the client.
+ */
+export interface PoolSelection {
+  /**
+   * The PowerShell endpoint (session configuration, e.g. a JEA endpoint) of this call; default the
+   * client's (`pool.configurationName`, else the connection's, else `Microsoft.PowerShell`). WinRM
+   * only: over other connections giving one is a {@link NotSupportedError}.
+   */
+  configurationName?: string | undefined
+}
+
+/** Options of {@link Client.copy} and {@link Client.fetch}. */
+export type ClientTransferOptions = TransferOptions & PoolSelection
+
 /** Options of {@link Client.runPs}. */
-export interface RunPsOptions extends CallOptions {
+export interface RunPsOptions extends CallOptions, PoolSelection {
   /**
    * Named parameters of the script. A script with a `param(…)` block binds them as PowerShell does
    * (`AddParameter`). A script without one gets them declared: `runPs('Get-Item $p', { parameters:
@@ -85,9 +101,20 @@ export interface RunPsOptions extends CallOptions {
    * skipped when the script starts with `param(`). A script that does not parse is sent unchanged,
    * so the server reports the parse error; so is every script when the server refuses to run the
    * parser (a constrained language mode). Names must then be plain identifiers (letters, digits,
-   * `_`). Unlike `Invoke-Command -ArgumentList`, values are bound by name, never by position.
+   * `_`). Values are bound by name; for positional values use {@link arguments}.
    */
   parameters?: Record<string, unknown> | Map<string, unknown> | undefined
+  /**
+   * Positional arguments of the script, bound in order as `Invoke-Command -ArgumentList` (and
+   * pypsrp's `add_argument`) bind them: to the script's `param(…)` parameters by position, or to
+   * `$args` when it declares none. May be combined with {@link parameters}.
+   *
+   * ```ts
+   * await client.runPs('param($a, $b) $a + $b', { arguments: [1, 2] })   // [3]
+   * await client.runPs('$args.Count', { arguments: ['x', 'y'] })         // [2]
+   * ```
+   */
+  arguments?: readonly unknown[] | undefined
   /** Pipeline input (`$input`, or `ValueFromPipeline` parameters), streamed in fragments. */
   input?: PipelineInput | undefined
   /**
@@ -222,7 +249,8 @@ export class Client implements AsyncDisposable {
   readonly connection: PsrpConnection
   readonly #ownsConnection: boolean
   readonly #options: ClientOptions
-  #pool: Promise<RunspacePool> | undefined
+  /** The open (or opening) pools by configuration name ('' for the client's default). */
+  readonly #pools = new Map<string, Promise<RunspacePool>>()
   #closed: Promise<void> | undefined
   /**
    * SHA-256 of a script text → where to declare parameters (-1: it has a param block or does not
@@ -255,31 +283,41 @@ export class Client implements AsyncDisposable {
   }
 
   /**
-   * The client's runspace pool, opened on first use (one open even when calls start together). A
-   * pool that broke (e.g. the server process died) is replaced on the next call when the connection
-   * can host another pool (WinRM).
+   * The client's runspace pool, opened on first use (one open even when calls start together); with
+   * `configurationName` (WinRM), the pool of that endpoint, opened on its first use. A pool that broke
+   * (e.g. the server process died) is replaced on the next call when the connection can host another
+   * pool (WinRM).
+   *
+   * @throws {NotSupportedError} for a `configurationName` over a connection that is not WinRM.
    */
-  async pool(options: CallOptions = {}): Promise<RunspacePool> {
+  async pool(options: CallOptions & PoolSelection = {}): Promise<RunspacePool> {
     if (this.#closed !== undefined)
       throw new InvalidStateError('use the client', 'Closed', 'the client is closed')
-    const current = this.#pool
+    const configurationName = options.configurationName
+    if (configurationName !== undefined && !(this.connection instanceof WSManConnection))
+      throw new NotSupportedError(
+        'configurationName needs WinRM (WSManConnection): this connection hosts only its own endpoint',
+      )
+    const key = configurationName ?? ''
+    const current = this.#pools.get(key)
     if (current !== undefined) {
       const pool = await current
       if (pool.failure === undefined || !(this.connection instanceof WSManConnection)) return pool
-      if (this.#pool === current) this.#pool = undefined
+      if (this.#pools.get(key) === current) this.#pools.delete(key)
       void pool.close().catch(() => undefined)
       return this.pool(options)
     }
     const opening = RunspacePool.open(this.connection, {
       ...this.#options.pool,
+      ...(configurationName === undefined ? {} : { configurationName }),
       maxRunspaces: this.#options.maxRunspaces ?? DEFAULT_MAX_RUNSPACES,
       ...(this.#options.host === undefined ? {} : { host: this.#options.host }),
       timeout: this.#options.openTimeout ?? DEFAULT_OPEN_TIMEOUT,
     })
-    this.#pool = opening
+    this.#pools.set(key, opening)
     // a failed open is forgotten so that a later call tries again (where the connection allows)
     opening.catch(() => {
-      if (this.#pool === opening) this.#pool = undefined
+      if (this.#pools.get(key) === opening) this.#pools.delete(key)
     })
     return opening
   }
@@ -366,6 +404,7 @@ export class Client implements AsyncDisposable {
     const ps = new PowerShell(pool, options.host === undefined ? {} : { host: options.host })
     if (options.cwd === undefined && options.environment === undefined) {
       ps.addScript(script)
+      for (const a of options.arguments ?? []) ps.addArgument(a)
       if (options.parameters !== undefined) ps.addParameters(options.parameters)
       return ps
     }
@@ -378,6 +417,7 @@ export class Client implements AsyncDisposable {
     return ps.addScript(SCOPED_SCRIPT).addParameters({
       PsrpScript: script,
       PsrpParameters: parameters,
+      PsrpArguments: [...(options.arguments ?? [])],
       PsrpCwd: options.cwd ?? null,
       PsrpEnvironment:
         options.environment === undefined ? null : new Map(Object.entries(options.environment)),
@@ -558,7 +598,11 @@ export class Client implements AsyncDisposable {
    *   (a file cannot be read or written on either side: missing directory, access denied, …; `cause`
    *   is the server's {@link PipelineFailedError} or Node's error).
    */
-  async copy(localPath: string, remotePath: string, options: TransferOptions = {}): Promise<TransferResult> {
+  async copy(
+    localPath: string,
+    remotePath: string,
+    options: ClientTransferOptions = {},
+  ): Promise<TransferResult> {
     const pool = await this.pool(options)
     return copyToRemote(pool, localPath, remotePath, {
       ...options,
@@ -583,7 +627,11 @@ export class Client implements AsyncDisposable {
    *   cannot be read or written on either side; `cause` is Node's error or the server's
    *   {@link PipelineFailedError}).
    */
-  async fetch(remotePath: string, localPath: string, options: TransferOptions = {}): Promise<TransferResult> {
+  async fetch(
+    remotePath: string,
+    localPath: string,
+    options: ClientTransferOptions = {},
+  ): Promise<TransferResult> {
     const pool = await this.pool(options)
     const chunkSize =
       options.chunkSize ??
@@ -611,9 +659,14 @@ export class Client implements AsyncDisposable {
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      const pool = await this.#pool?.catch(() => undefined)
-      this.#pool = undefined
-      await pool?.close().catch(() => undefined)
+      const opened = [...this.#pools.values()]
+      this.#pools.clear()
+      await Promise.all(
+        opened.map(async (p) => {
+          const pool = await p.catch(() => undefined)
+          await pool?.close().catch(() => undefined)
+        }),
+      )
       if (this.#ownsConnection && this.connection instanceof WSManConnection) await this.connection.close()
     })()
     return this.#closed
@@ -654,7 +707,7 @@ foreach ($u in $ast.UsingStatements) { if ($u.Extent.EndOffset -gt $at) { $at = 
 $at
 `
 
-const SCOPED_SCRIPT = `param([string]$PsrpScript, $PsrpParameters, $PsrpCwd, $PsrpEnvironment)
+const SCOPED_SCRIPT = `param([string]$PsrpScript, $PsrpParameters, $PsrpArguments, $PsrpCwd, $PsrpEnvironment)
 $psrpSaved = @{}
 if ($null -ne $PsrpEnvironment) {
   foreach ($psrpKey in @($PsrpEnvironment.Keys)) {
@@ -667,7 +720,8 @@ try {
   if ($null -ne $PsrpCwd) { Push-Location -LiteralPath $PsrpCwd -ErrorAction Stop; $psrpPushed = $true }
   $psrpBlock = [scriptblock]::Create($PsrpScript)
   if ($null -eq $PsrpParameters) { $PsrpParameters = @{} }
-  $input | & $psrpBlock @PsrpParameters
+  if ($null -eq $PsrpArguments) { $PsrpArguments = @() }
+  $input | & $psrpBlock @PsrpArguments @PsrpParameters
 } finally {
   if ($psrpPushed) { Pop-Location }
   foreach ($psrpKey in $psrpSaved.Keys) { [Environment]::SetEnvironmentVariable($psrpKey, $psrpSaved[$psrpKey]) }
