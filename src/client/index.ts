@@ -43,6 +43,8 @@ export {
   type ClientOptions,
   type ClientWSManOptions,
   type RunPsOptions,
+  type PoolSelection,
+  type ClientTransferOptions,
   type RunPsTextOptions,
   type RunPsResult,
   type RunPsTextResult,
