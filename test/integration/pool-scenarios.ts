@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import {
@@ -270,14 +271,21 @@ export function definePoolScenarios(target: ScenarioTarget): void {
       },
     )
 
-    test('four pipelines run concurrently on maxRunspaces 4', { timeout: 20_000 }, async () => {
-      const t0 = Date.now()
+    test('four pipelines run concurrently on maxRunspaces 4', { timeout: 30_000 }, async () => {
+      // a rendezvous in the server process: each pipeline counts itself in, then waits (15 s at most)
+      // for all four; run one after another, the first would never see the others
+      const key = `psrp-rendezvous-${randomUUID()}`
+      const script = `param($key, $i)
+$d = [AppDomain]::CurrentDomain
+[System.Threading.Monitor]::Enter($d)
+try { $d.SetData($key, [int]$d.GetData($key) + 1) } finally { [System.Threading.Monitor]::Exit($d) }
+$deadline = [DateTime]::UtcNow.AddSeconds(15)
+while ([int]$d.GetData($key) -lt 4 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+"$i saw $([int]$d.GetData($key))"`
       const runs = [1, 2, 3, 4].map((i) =>
-        new PowerShell(pool).addScript(`Start-Sleep -Milliseconds 1500; ${i}`).invoke(),
+        new PowerShell(pool).addScript(script).addParameters({ key, i }).invoke(),
       )
-      assert.deepEqual((await Promise.all(runs)).flat(), [1, 2, 3, 4])
-      const took = Date.now() - t0
-      assert.ok(took < 4000, `four 1.5 s pipelines took ${took} ms; serial would be 6000+`)
+      assert.deepEqual((await Promise.all(runs)).flat(), ['1 saw 4', '2 saw 4', '3 saw 4', '4 saw 4'])
     })
 
     test('emoji, lone surrogates, control characters, _x000A_ literals and 1 MiB of text survive both ways', async () => {
