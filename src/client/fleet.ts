@@ -36,6 +36,7 @@ import { SSHConnection, type SSHConnectionOptions } from '../transport/ssh.ts'
 import type { ProcessConnectionOptions } from '../transport/process.ts'
 import { Client, type ClientOptions, type ClientWSManOptions } from './client.ts'
 import { PowerShell, type PSDataStreams } from './powershell.ts'
+import { Attr, hostAttributes, recordError, SpanName, withSpan } from '../internal/telemetry.ts'
 import {
   fleetTargetKey,
   parseFleetTarget,
@@ -265,8 +266,25 @@ class FleetRun<T> {
     }
   }
 
-  /** The host's whole run: attempts, retries and the client's release; never rejects. */
-  async #runHost(spec: FleetTargetSpec): Promise<HostResult<T | unknown[]>> {
+  /**
+   * The host's whole run in its `psrp.fleet.host` span (connect, pool and pipeline spans nest under
+   * it): attempts, retries and the client's release; never rejects.
+   */
+  #runHost(spec: FleetTargetSpec): Promise<HostResult<T | unknown[]>> {
+    const attributes = {
+      ...hostAttributes(spec.host, spec.port),
+      [Attr.transport]: spec.kind,
+      [Attr.fleetTarget]: spec.text,
+    }
+    return withSpan(SpanName.fleetHost, attributes, async (span) => {
+      const result = await this.#runHostAttempts(spec)
+      span.setAttributes({ [Attr.fleetOk]: result.ok, [Attr.fleetAttempts]: result.attempts })
+      if (!result.ok) recordError(span, result.error)
+      return result
+    })
+  }
+
+  async #runHostAttempts(spec: FleetTargetSpec): Promise<HostResult<T | unknown[]>> {
     const started = performance.now()
     const key = fleetTargetKey(spec)
     const base = (attempts: number): HostResultBase => ({
