@@ -238,6 +238,7 @@ export class PSUInt64 {
   toJSON(): string {
     return this.value.toString()
   }
+  /** Decimal text of the value. */
   toString(): string {
     return this.value.toString()
   }
@@ -267,6 +268,7 @@ export class PSDecimal {
   toJSON(): string {
     return this.value
   }
+  /** The exact decimal text. */
   toString(): string {
     return this.value
   }
@@ -286,6 +288,7 @@ export class PSChar {
   toString(): string {
     return String.fromCharCode(this.value)
   }
+  /** The character, as {@link toString} gives it. */
   toJSON(): string {
     return this.toString()
   }
@@ -489,6 +492,7 @@ export class PSTimeSpan {
     return text
   }
 
+  /** The xs:duration text, as {@link toString} gives it. */
   toJSON(): string {
     return this.toString()
   }
@@ -506,9 +510,11 @@ export class PSGuid {
     if (m === null) throw new ClixmlError(`invalid Guid ${JSON.stringify(value)}`)
     this.value = `${m[1]}-${m[2]}-${m[3]}-${m[4]}-${m[5]}`.toLowerCase()
   }
+  /** The lower-case GUID text. */
   toString(): string {
     return this.value
   }
+  /** The same text as {@link toString}. */
   toJSON(): string {
     return this.value
   }
@@ -520,9 +526,11 @@ abstract class TextValue {
   constructor(value: string) {
     this.value = value
   }
+  /** The text, as CLIXML carries it. */
   toString(): string {
     return this.value
   }
+  /** The same text as {@link toString}. */
   toJSON(): string {
     return this.value
   }
@@ -600,6 +608,7 @@ export class PSSecureString {
   toString(): string {
     return 'System.Security.SecureString'
   }
+  /** The type name, as {@link toString} gives it: never the secret. */
   toJSON(): string {
     return this.toString()
   }
