@@ -332,6 +332,7 @@ export class Coordinates extends PSObject {
   get y(): number {
     return num(this, 'Y') ?? 0
   }
+  /** Coordinates with these values, typed as PowerShell sends them. */
   static create(x: number, y: number): Coordinates {
     return new Coordinates({
       typeNames: ['System.Management.Automation.Host.Coordinates', 'System.ValueType', 'System.Object'],
@@ -353,6 +354,7 @@ export class Size extends PSObject {
   get height(): number {
     return num(this, 'Height') ?? 0
   }
+  /** A Size with these values, typed as PowerShell sends it. */
   static create(width: number, height: number): Size {
     return new Size({
       typeNames: ['System.Management.Automation.Host.Size', 'System.ValueType', 'System.Object'],
@@ -398,6 +400,7 @@ export class KeyInfo extends PSObject {
   get keyDown(): boolean {
     return bool(this, 'KeyDown') ?? false
   }
+  /** A KeyInfo (the answer to `$Host.UI.RawUI.ReadKey`) with these values. */
   static create(init: {
     virtualKeyCode: number
     character: string
@@ -432,6 +435,7 @@ export class BufferCell extends PSObject {
   get bufferCellType(): number {
     return num(this, 'BufferCellType') ?? 0
   }
+  /** A BufferCell: one character with its ConsoleColor numbers and BufferCellType. */
   static create(character: string, foreground: number, background: number, type = 0): BufferCell {
     return new BufferCell({
       typeNames: ['System.Management.Automation.Host.BufferCell', 'System.ValueType', 'System.Object'],
