@@ -41,13 +41,19 @@ export interface PSHostRawUserInterface {
   maxWindowSize?: { width: number; height: number }
   maxPhysicalWindowSize?: { width: number; height: number }
   windowTitle?: string
+  /** `$Host.UI.RawUI.KeyAvailable`: whether a key press is waiting. */
   keyAvailable?: () => Awaitable<boolean>
+  /** `$Host.UI.RawUI.ReadKey(options)`: the next key press (`options` are ReadKeyOptions flags). */
   readKey?: (
     options: number,
   ) => Awaitable<{ virtualKeyCode: number; character: string; controlKeyState?: number; keyDown: boolean }>
+  /** `$Host.UI.RawUI.FlushInputBuffer()`: drop pending key presses. */
   flushInputBuffer?: () => Awaitable<void>
+  /** `$Host.UI.RawUI.SetBufferContents(…)`, with the call's arguments as received. */
   setBufferContents?: (args: unknown[]) => Awaitable<void>
+  /** `$Host.UI.RawUI.GetBufferContents(rectangle)`: the cells of the rectangle. */
   getBufferContents?: (rectangle: unknown) => Awaitable<unknown>
+  /** `$Host.UI.RawUI.ScrollBufferContents(…)`, with the call's arguments as received. */
   scrollBufferContents?: (args: unknown[]) => Awaitable<void>
 }
 
@@ -59,12 +65,19 @@ export interface CredentialAnswer {
 
 /** `$Host.UI` (PSHostUserInterface). */
 export interface PSHostUserInterface {
+  /** `Write-Host -NoNewline`, `$Host.UI.Write`: text without a line end; colours as ConsoleColor numbers. */
   write?: (text: string, foreground?: number, background?: number) => Awaitable<void>
+  /** `Write-Host`, `$Host.UI.WriteLine`: a line of text; colours as ConsoleColor numbers. */
   writeLine?: (text: string, foreground?: number, background?: number) => Awaitable<void>
+  /** `$Host.UI.WriteErrorLine`: a line of error text. */
   writeErrorLine?: (text: string) => Awaitable<void>
+  /** `$Host.UI.WriteWarningLine`: a warning line. */
   writeWarningLine?: (text: string) => Awaitable<void>
+  /** `$Host.UI.WriteVerboseLine`: a verbose line. */
   writeVerboseLine?: (text: string) => Awaitable<void>
+  /** `$Host.UI.WriteDebugLine`: a debug line. */
   writeDebugLine?: (text: string) => Awaitable<void>
+  /** `Write-Progress`, `$Host.UI.WriteProgress`: a progress record and the id of its source. */
   writeProgress?: (sourceId: bigint, record: ProgressRecord) => Awaitable<void>
   /** `Read-Host`. */
   readLine?: () => Awaitable<string>
@@ -107,10 +120,15 @@ export interface PSHost {
   instanceId?: string
   currentCulture?: string
   currentUICulture?: string
+  /** `exit <code>` in the remote session (SetShouldExit): the exit code the script asked for. */
   setShouldExit?: (exitCode: number) => Awaitable<void>
+  /** `$Host.EnterNestedPrompt()`: the script asks for a nested prompt. */
   enterNestedPrompt?: () => Awaitable<void>
+  /** `$Host.ExitNestedPrompt()`: leave the nested prompt. */
   exitNestedPrompt?: () => Awaitable<void>
+  /** NotifyBeginApplication: a native program is about to run in the session. */
   notifyBeginApplication?: () => Awaitable<void>
+  /** NotifyEndApplication: the native program has ended. */
   notifyEndApplication?: () => Awaitable<void>
   ui?: PSHostUserInterface
 }
@@ -247,6 +265,7 @@ export class DefaultHost implements PSHost {
       .join('')
   }
 
+  /** Records the exit code in {@link shouldExit}. */
   setShouldExit(exitCode: number): void {
     this.shouldExit = exitCode
   }
