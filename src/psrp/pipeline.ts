@@ -28,10 +28,16 @@ export interface PipelineSpec {
   hostInfo?: HostInfo
   /** History text. */
   history?: string
+  /**
+   * RedirectShellErrorOutputPipe (MS-PSRP 2.2.2.10): the shell's error pipe goes to this pipeline's
+   * error stream (default true).
+   */
+  redirectShellErrorOutputPipe?: boolean
 }
 
 /** Internal sink the pipeline uses to queue messages on its pool. */
 export interface PipelineSink {
+  /** Queues a message of the pipeline `pipelineId` for the pool to send. */
   queue(pipelineId: string, message: QueuedMessage): void
 }
 
@@ -98,7 +104,7 @@ export class ClientPipeline {
           remoteStreamOptions: s.remoteStreamOptions ?? 0,
           hostInfo: s.hostInfo ?? HostInfo.create(),
           ...(s.history === undefined ? {} : { history: s.history }),
-          redirectShellErrorOutputPipe: true,
+          redirectShellErrorOutputPipe: s.redirectShellErrorOutputPipe ?? true,
           ...(version === undefined ? {} : { protocolVersion: version }),
         },
       })
