@@ -29,6 +29,7 @@ export interface NsElement {
 
 /** The namespace declarations in scope at an element: prefix → URI (`''` is the default namespace). */
 export interface NamespaceScope {
+  /** The URI bound to `prefix` at this element (here or in an enclosing one), else undefined. */
   get(prefix: string): string | undefined
 }
 
