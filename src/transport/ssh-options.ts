@@ -21,7 +21,10 @@ import type { OutOfProcSessionOptions } from '../outofproc/index.ts'
 export type HostKeyPolicy =
   | { readonly knownHosts: string | readonly string[] }
   | { readonly fingerprint: string | readonly string[] }
-  | { readonly verify: (key: SSHHostKey) => boolean | Promise<boolean> }
+  | {
+      /** Your decision: resolve `true` to accept the host key, `false` to refuse it (`ERR_HOST_KEY`). */
+      readonly verify: (key: SSHHostKey) => boolean | Promise<boolean>
+    }
   | 'insecure-accept-any'
 
 /** One keyboard-interactive round: answer every prompt, in order. */
