@@ -114,7 +114,7 @@ export interface ClientCertificate {
 }
 
 /**
- * An authentication mechanism plus its credentials, plugged into {@link WSManHttpClient}. It holds
+ * An authentication mechanism plus its credentials, plugged into the WinRM HTTP client. It holds
  * secrets: implementations keep them in `#private` fields and never include them in errors.
  */
 export interface HttpAuthenticator {
@@ -182,7 +182,7 @@ export class BasicAuth implements HttpAuthenticator {
 
 /**
  * WS-Management certificate authentication: a TLS client certificate plus the
- * {@link CERTIFICATE_AUTH_HEADER} `Authorization` value (pypsrp/pywinrm send the same). HTTPS only.
+ * WS-Management `…/secprofile/https/mutual` `Authorization` value (pypsrp/pywinrm send the same). HTTPS only.
  * The certificate may be given here or as the client's `certificate` option.
  */
 export class CertificateAuth implements HttpAuthenticator {
