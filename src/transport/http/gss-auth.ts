@@ -41,7 +41,7 @@ export type GssHttpScheme = 'Negotiate' | 'Kerberos' | 'CredSSP' | 'NTLM'
 
 /**
  * When to encrypt message bodies: `auto` over plain HTTP only (TLS already protects HTTPS),
- * `always` over both, `never` (plain HTTP then needs {@link SecurityContextAuthOptions.allowUnencrypted}).
+ * `always` over both, `never` (plain HTTP then needs the connection's `allowUnencrypted`).
  */
 export type MessageEncryption = 'auto' | 'always' | 'never'
 
