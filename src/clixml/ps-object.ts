@@ -44,8 +44,8 @@ export const CIRCULAR_TEXT = '[circular]'
 
 /**
  * What {@link PSObject.toString} gives when the text of a base value nests (through collections)
- * deeper than {@link MAX_NESTED_TEXT} objects, rather than recursing until the stack runs out, or in
- * place of the rest of a collection's text after {@link MAX_TEXT_ITEMS} items.
+ * deeper than 256 objects, rather than recursing until the stack runs out, or in place of the rest of
+ * a collection's text after 100 000 items.
  */
 export const NESTED_TEXT = '[nested too deeply]'
 
