@@ -141,7 +141,7 @@ export interface ParseResponseOptions {
   readonly relatesTo?: string
   /**
    * Largest envelope accepted, in characters (UTF-16 code units); default
-   * {@link DEFAULT_MAX_RESPONSE_LENGTH}. Checked before parsing: a longer envelope is a
+   * 64 Mi (`DEFAULT_MAX_RESPONSE_LENGTH`). Checked before parsing: a longer envelope is a
    * {@link ProtocolError} (`ERR_PROTOCOL`). All limits: docs/limits.md.
    */
   readonly maxLength?: number
