@@ -28,7 +28,7 @@ import {
 /** Which pipe to attach to: exactly one of `pid`, `pipeName` or `path`. */
 export type NamedPipeTarget =
   | {
-      /** The pwsh process id; its `PSHost.*.<pid>.*` pipe is looked up in {@link NamedPipeConnectionOptions.tempDir}. */
+      /** The pwsh process id; its `PSHost.*.<pid>.*` pipe is looked up in the `tempDir` of {@link NamedPipeConnectionOptions}. */
       readonly pid: number
     }
   | {
