@@ -113,11 +113,13 @@ export class ClixmlStderrFilter extends Transform {
   /** The block's last characters, where the start of its end tag may be. */
   #tail = ''
 
+  /** Stream plumbing (`Transform`): filters one chunk of stderr bytes. */
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#take(this.#decoder.write(chunk), false)
     callback()
   }
 
+  /** Stream plumbing (`Transform`): passes on what is left when stderr ends. */
   override _flush(callback: TransformCallback): void {
     this.#take(this.#decoder.end(), true)
     callback()
