@@ -1,0 +1,283 @@
+/**
+ * OpenTelemetry spans (issue 17): with the SDK's in-memory exporter registered, one invoke over WS-Man
+ * (the WinRM test bridge, Basic over HTTP) and one over SSH (the private sshd) give a span tree:
+ * the caller's span → psrp.pool.open → connect/process spans and wsman.request spans, and
+ * psrp.pipeline → its wsman.request spans (Command, Receive, …), with host attributes on each. No
+ * attribute, event or status message holds the password, a secret parameter value or the script text.
+ */
+import { after, afterEach, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { context, trace, type Attributes } from '@opentelemetry/api'
+import { AsyncHooksContextManager } from '@opentelemetry/context-async-hooks'
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base'
+import { PowerShell, RunspacePool, SSHConnection, WSManConnection } from '../../src/index.ts'
+import { runOnHosts } from '../../src/client/fleet.ts'
+import { TRACER_NAME } from '../../src/internal/telemetry.ts'
+import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
+import { startWinRMBridge } from '../helpers/winrm-bridge/index.ts'
+import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
+
+const pwsh = findPwsh()
+const wsmanSkip = pwshSkip(pwsh)
+const sshSkip = wsmanSkip || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
+
+const USER = 'psrp'
+const PASSWORD = 'trace-pässword-7f3a9c'
+const SECRET_VALUE = 'secret-parameter-value-41d8cd98'
+const SCRIPT = `param([string]$Token) "len=$($Token.Length)" # script-text-marker-9e107d9d`
+
+const exporter = new InMemorySpanExporter()
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+const contextManager = new AsyncHooksContextManager()
+
+before(() => {
+  context.setGlobalContextManager(contextManager.enable())
+  trace.setGlobalTracerProvider(provider)
+})
+after(async () => {
+  await provider.shutdown()
+  trace.disable()
+  context.disable()
+})
+afterEach(() => exporter.reset())
+
+/** Runs `fn` inside a span named `name` of a test tracer: the root of the tree under test. */
+function underRoot<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  return trace.getTracer('test').startActiveSpan(name, async (span) => {
+    try {
+      return await fn()
+    } finally {
+      span.end()
+    }
+  })
+}
+
+function parentId(span: ReadableSpan): string | undefined {
+  return span.parentSpanContext?.spanId
+}
+
+function one(spans: readonly ReadableSpan[], name: string): ReadableSpan {
+  const found = spans.filter((s) => s.name === name)
+  assert.equal(found.length, 1, `exactly one ${name} span, got ${found.length}`)
+  return found[0] as ReadableSpan
+}
+
+function childrenOf(spans: readonly ReadableSpan[], parent: ReadableSpan): ReadableSpan[] {
+  return spans.filter((s) => parentId(s) === parent.spanContext().spanId)
+}
+
+/** True when `span` is `ancestor` or below it. */
+function under(spans: readonly ReadableSpan[], span: ReadableSpan, ancestor: ReadableSpan): boolean {
+  const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]))
+  for (let s: ReadableSpan | undefined = span; s !== undefined; s = byId.get(parentId(s) ?? '')) {
+    if (s === ancestor) return true
+  }
+  return false
+}
+
+/** Every text a span carries: name, attribute values, event names and attributes, status message. */
+function spanTexts(span: ReadableSpan): string[] {
+  const values = (a: Attributes | undefined): string[] =>
+    Object.entries(a ?? {}).flatMap(([k, v]) => [k, JSON.stringify(v)])
+  return [
+    span.name,
+    ...values(span.attributes),
+    ...span.events.flatMap((e) => [e.name, ...values(e.attributes)]),
+    span.status.message ?? '',
+  ]
+}
+
+function assertNoSecrets(spans: readonly ReadableSpan[], secrets: readonly string[]): void {
+  assert.ok(spans.length > 0)
+  for (const span of spans) {
+    for (const text of spanTexts(span)) {
+      for (const secret of secrets) {
+        assert.ok(!text.includes(secret), `span ${span.name} carries a secret (${JSON.stringify(text)})`)
+      }
+    }
+  }
+}
+
+const expectedScriptHash = createHash('sha256').update(SCRIPT, 'utf8').digest('hex').slice(0, 16)
+
+describe('traces over WS-Man (WinRM bridge)', { skip: wsmanSkip }, () => {
+  let bridge: Awaited<ReturnType<typeof startWinRMBridge>>
+  before(async () => {
+    bridge = await startWinRMBridge({ pwsh: pwsh as string, username: USER, password: PASSWORD })
+  })
+  after(() => bridge?.close())
+
+  const connect = (): WSManConnection =>
+    new WSManConnection({
+      server: '127.0.0.1',
+      port: bridge.port,
+      ssl: false,
+      auth: 'basic',
+      username: USER,
+      password: PASSWORD,
+      allowUnencryptedBasic: true,
+      operationTimeout: 5,
+    })
+
+  test('one invoke is a tree: pool open and pipeline under the caller, WS-Man requests under them', async () => {
+    const conn = connect()
+    const out = await underRoot('caller', async () => {
+      await using pool = await RunspacePool.open(conn)
+      return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
+    })
+    await conn.close()
+    assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
+
+    const spans = exporter.getFinishedSpans()
+    const root = one(spans, 'caller')
+    const open = one(spans, 'psrp.pool.open')
+    const pipeline = one(spans, 'psrp.pipeline')
+    assert.equal(parentId(open), root.spanContext().spanId)
+    assert.equal(parentId(pipeline), root.spanContext().spanId)
+    assert.equal(open.instrumentationScope.name, TRACER_NAME)
+
+    for (const s of [open, pipeline]) {
+      assert.equal(s.attributes['server.address'], '127.0.0.1')
+      assert.equal(s.attributes['server.port'], bridge.port)
+      assert.equal(s.attributes['psrp.transport'], 'wsman')
+    }
+    assert.equal(pipeline.attributes['psrp.script.sha256'], expectedScriptHash)
+    assert.equal(pipeline.attributes['psrp.pipeline.commands'], 1)
+    assert.equal(pipeline.attributes['psrp.pipeline.output_count'], 1)
+    assert.equal(pipeline.attributes['psrp.pipeline.state'], 'Completed')
+    assert.match(String(pipeline.attributes['psrp.pipeline.id']), /^[0-9a-f-]{36}$/i)
+
+    // the shell is created under the pool open, and the connection opened by its first request
+    const openRequests = childrenOf(spans, open).filter((s) => s.name === 'wsman.request')
+    const create = openRequests.find((s) => s.attributes['psrp.wsman.action'] === 'create')
+    assert.ok(create !== undefined, 'a wsman.request create under psrp.pool.open')
+    assert.equal(create.attributes['http.response.status_code'], 200)
+    assert.equal(create.attributes['http.request.method'], 'POST')
+    assert.ok((create.attributes['psrp.wsman.request.size'] as number) > 0)
+    assert.ok((create.attributes['psrp.wsman.response.size'] as number) > 0)
+    const connects = spans.filter((s) => s.name === 'psrp.connect')
+    assert.ok(connects.length >= 1)
+    assert.ok(connects.some((c) => parentId(c) === create.spanContext().spanId))
+    for (const c of connects) {
+      assert.equal(c.attributes['network.transport'], 'tcp')
+      assert.equal(c.attributes['server.port'], bridge.port)
+      assert.equal(c.attributes['psrp.auth.mechanism'], 'Basic')
+    }
+
+    // the pipeline's Command and Receive requests nest under it
+    const pipelineActions = spans
+      .filter((s) => s.name === 'wsman.request' && under(spans, s, pipeline))
+      .map((s) => s.attributes['psrp.wsman.action'])
+    assert.ok(pipelineActions.includes('command'), `command under the pipeline: ${pipelineActions.join(',')}`)
+    assert.ok(pipelineActions.includes('receive'), `receive under the pipeline: ${pipelineActions.join(',')}`)
+    for (const s of spans.filter((x) => x.name === 'wsman.request')) {
+      assert.equal(s.attributes['server.address'], '127.0.0.1')
+      assert.equal(s.attributes['server.port'], bridge.port)
+    }
+
+    assertNoSecrets(spans, [PASSWORD, SECRET_VALUE, SCRIPT, 'script-text-marker-9e107d9d'])
+  })
+
+  test('a refused login is recorded with its error code, without the password', async () => {
+    const conn = new WSManConnection({
+      server: '127.0.0.1',
+      port: bridge.port,
+      ssl: false,
+      auth: 'basic',
+      username: USER,
+      password: `${PASSWORD}-wrong`,
+      allowUnencryptedBasic: true,
+      operationTimeout: 5,
+    })
+    await assert.rejects(RunspacePool.open(conn), { code: 'ERR_AUTHENTICATION' })
+    await conn.close()
+    const spans = exporter.getFinishedSpans()
+    const open = one(spans, 'psrp.pool.open')
+    assert.equal(open.status.code, 2) // SpanStatusCode.ERROR
+    assert.equal(open.attributes['psrp.error.code'], 'ERR_AUTHENTICATION')
+    const failedRequest = spans.find((s) => s.name === 'wsman.request' && s.attributes['psrp.error.code'])
+    assert.equal(failedRequest?.attributes['psrp.error.code'], 'ERR_AUTHENTICATION')
+    assertNoSecrets(spans, [PASSWORD])
+  })
+
+  test('runOnHosts: one psrp.fleet.host span per host, the host work nested under it', async () => {
+    const target = `http://127.0.0.1:${bridge.port}`
+    const results = []
+    for await (const r of runOnHosts([target, target], SCRIPT, {
+      wsman: { auth: 'basic', username: USER, password: PASSWORD, allowUnencryptedBasic: true },
+    })) {
+      results.push(r)
+    }
+    assert.equal(results.length, 2)
+    const spans = exporter.getFinishedSpans()
+    const hosts = spans.filter((s) => s.name === 'psrp.fleet.host')
+    assert.equal(hosts.length, 2)
+    for (const h of hosts) {
+      assert.equal(h.attributes['server.address'], '127.0.0.1')
+      assert.equal(h.attributes['psrp.fleet.target'], target)
+      assert.equal(h.attributes['psrp.fleet.ok'], true)
+    }
+    const pipelines = spans.filter((s) => s.name === 'psrp.pipeline')
+    assert.equal(pipelines.length, 2)
+    for (const p of pipelines)
+      assert.ok(
+        hosts.some((h) => under(spans, p, h)),
+        'pipeline under its host span',
+      )
+    assertNoSecrets(spans, [PASSWORD, SCRIPT])
+  })
+})
+
+describe('traces over SSH (private sshd)', { skip: sshSkip }, () => {
+  let peer: SshdPeer | undefined
+  before(async () => {
+    peer = await startSshd({ pwsh: pwsh as string })
+  })
+  after(() => peer?.close())
+
+  test('one invoke is a tree: psrp.connect under psrp.pool.open, the pipeline beside it', async () => {
+    const sshd = peer as SshdPeer
+    const conn = new SSHConnection({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      password: sshd.password,
+      hostKey: { knownHosts: sshd.knownHostsPath },
+      sshConfig: false,
+      connectTimeout: 30_000,
+    })
+    const out = await underRoot('caller', async () => {
+      await using pool = await RunspacePool.open(conn)
+      return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
+    })
+    assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
+
+    const spans = exporter.getFinishedSpans()
+    const root = one(spans, 'caller')
+    const open = one(spans, 'psrp.pool.open')
+    const pipeline = one(spans, 'psrp.pipeline')
+    const connect = one(spans, 'psrp.connect')
+    assert.equal(parentId(open), root.spanContext().spanId)
+    assert.equal(parentId(pipeline), root.spanContext().spanId)
+    assert.ok(under(spans, connect, open), 'psrp.connect under psrp.pool.open')
+    assert.equal(connect.attributes['psrp.transport'], 'ssh')
+    assert.equal(connect.attributes['network.transport'], 'tcp')
+    assert.equal(connect.attributes['server.address'], sshd.host)
+    assert.equal(connect.attributes['server.port'], sshd.port)
+    assert.equal(connect.attributes['psrp.auth.mechanism'], 'password')
+    for (const s of [open, pipeline]) {
+      assert.equal(s.attributes['server.address'], sshd.host)
+      assert.equal(s.attributes['server.port'], sshd.port)
+      assert.equal(s.attributes['psrp.transport'], 'ssh')
+    }
+    assert.equal(pipeline.attributes['psrp.script.sha256'], expectedScriptHash)
+    assert.equal(pipeline.attributes['psrp.pipeline.state'], 'Completed')
+    assertNoSecrets(spans, [sshd.password, SECRET_VALUE, SCRIPT, 'script-text-marker-9e107d9d'])
+  })
+})
