@@ -31,7 +31,7 @@ import {
 import { ProcessConnection, type ProcessConnectionOptions } from '../transport/process.ts'
 import { WSManConnection, type WSManConnectionOptions } from '../transport/wsman-connection.ts'
 import type { PSHost } from './host.ts'
-import { PowerShell, type PipelineInput, type PSDataStreams } from './powershell.ts'
+import { PowerShell, type PipelineInput, type PipelineOptions, type PSDataStreams } from './powershell.ts'
 import {
   RunspacePool,
   type CallOptions,
@@ -91,7 +91,7 @@ export interface PoolSelection {
 export type ClientTransferOptions = TransferOptions & PoolSelection
 
 /** Options of {@link Client.runPs}. */
-export interface RunPsOptions extends CallOptions, PoolSelection {
+export interface RunPsOptions extends CallOptions, PoolSelection, PipelineOptions {
   /**
    * Named parameters of the script. A script with a `param(…)` block binds them as PowerShell does
    * (`AddParameter`). A script without one gets them declared: `runPs('Get-Item $p', { parameters:
@@ -339,7 +339,7 @@ export class Client implements AsyncDisposable {
   async runPs(script: string, options: RunPsOptions = {}): Promise<RunPsResult> {
     const pool = await this.pool(options)
     const ps = this.#powershell(pool, await this.#declareParameters(pool, script, options), options)
-    const output = await ps.invoke(options.input, callOptions(options))
+    const output = await ps.invoke(options.input, { ...callOptions(options), ...pipelineOptions(options) })
     return { output, streams: ps.streams, hadErrors: ps.hadErrors }
   }
 
@@ -356,7 +356,7 @@ export class Client implements AsyncDisposable {
     const ps = this.#powershell(pool, await this.#declareParameters(pool, script, options), options)
     ps.addCommand('Out-String')
     if (options.width !== undefined) ps.addParameter('Width', options.width)
-    const output = await ps.invoke(options.input, callOptions(options))
+    const output = await ps.invoke(options.input, { ...callOptions(options), ...pipelineOptions(options) })
     return { text: output.map((o) => String(o)).join(''), streams: ps.streams, hadErrors: ps.hadErrors }
   }
 
@@ -676,6 +676,18 @@ export class Client implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
+}
+
+/** The invocation settings among a call's options (the undefined ones left out). */
+function pipelineOptions(o: PipelineOptions): PipelineOptions {
+  const picked: PipelineOptions = {
+    apartmentState: o.apartmentState,
+    addToHistory: o.addToHistory,
+    history: o.history,
+    redirectShellErrorOutputPipe: o.redirectShellErrorOutputPipe,
+    addInvocationInfo: o.addInvocationInfo,
+  }
+  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined))
 }
 
 function callOptions(o: CallOptions): CallOptions {

@@ -16,6 +16,8 @@ export {
   type PSDataStreams,
   type PipelineInput,
   type InvokeOptions,
+  type PipelineOptions,
+  type ApartmentStateName,
   type PowerShellEvents,
 } from './powershell.ts'
 export {

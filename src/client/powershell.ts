@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events'
 import {
   AbortError,
+  InvalidArgumentError,
   InvalidStateError,
   PipelineFailedError,
   PipelineStoppedError,
@@ -44,8 +45,47 @@ export interface PSDataStreams {
 /** Input for a pipeline: values, a (sync) iterable or an async iterable, streamed in fragments. */
 export type PipelineInput = Iterable<unknown> | AsyncIterable<unknown>
 
+/** ApartmentState of the server thread a pipeline runs on (MS-PSRP 2.2.3.7); Windows servers only. */
+export type ApartmentStateName = 'STA' | 'MTA' | 'Unknown'
+
+/** ApartmentState values on the wire (MS-PSRP 2.2.3.7). */
+const APARTMENT_STATE: Readonly<Record<ApartmentStateName, number>> = { STA: 0, MTA: 1, Unknown: 2 }
+
+/**
+ * Settings of one invocation, sent in its CREATE_PIPELINE message (MS-PSRP 2.2.2.10): what
+ * pypsrp's `invoke(add_to_history=…, apartment_state=…, redirect_shell_error_to_out=…,
+ * remote_stream_options=…)` sets. Each overrides the PowerShell object's own setting for this call.
+ */
+export interface PipelineOptions {
+  /**
+   * The COM apartment of the server thread (`STA`, `MTA`); default `Unknown`, the pool's. Windows
+   * PowerShell honours it; PowerShell on Linux/macOS has no apartments and runs the pipeline anyway.
+   */
+  apartmentState?: ApartmentStateName | undefined
+  /** Record the invocation in the runspace's history (`Get-History`); default false. */
+  addToHistory?: boolean | undefined
+  /**
+   * The command line the history records for this invocation instead of the script text (with
+   * {@link addToHistory}).
+   */
+  history?: string | undefined
+  /**
+   * Send the errors the shell writes (the host's error pipe) to this pipeline's error stream;
+   * default true, as PowerShell's own client sends it.
+   */
+  redirectShellErrorOutputPipe?: boolean | undefined
+  /**
+   * Ask the server to attach invocation info (the command, script line and position) to error,
+   * warning, verbose and debug records (RemoteStreamOptions `AddInvocationInfo`, 15). Default true,
+   * as pypsrp 0.x and `Invoke-Command` do: an error record then says where in the script it
+   * happened (`ErrorRecord.invocationInfo`, `positionMessage`). Costs the InvocationInfo object in
+   * each such record (not in output); set false for scripts that write many records.
+   */
+  addInvocationInfo?: boolean | undefined
+}
+
 /** Options of {@link PowerShell.invoke} and {@link PowerShell.stream}. */
-export interface InvokeOptions extends CallOptions {
+export interface InvokeOptions extends CallOptions, PipelineOptions {
   /** Output values buffered before the stream stops reading from the server (default 1000). */
   highWaterMark?: number
 }
@@ -72,7 +112,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   #addToHistory = false
   #isNested = false
   #host: PSHost | undefined
-  #remoteStreamOptions = 0
+  #addInvocationInfo = true
   #state: PipelineStateName = 'NotStarted'
   #pipeline: PipelineHandle | undefined
   #streams: PSDataStreams = emptyStreams()
@@ -88,7 +128,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     this.pool = pool
     this.#host = options.host
     this.#isNested = options.isNested ?? false
-    if (options.addInvocationInfo === true) this.#remoteStreamOptions = 15
+    if (options.addInvocationInfo !== undefined) this.#addInvocationInfo = options.addInvocationInfo
   }
 
   /**
@@ -193,9 +233,12 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     return this
   }
 
-  /** Sends invocation info (script position) with error/warning/verbose/debug records. */
+  /**
+   * Sends invocation info (script position) with error/warning/verbose/debug records (on by default;
+   * see {@link PipelineOptions.addInvocationInfo}).
+   */
   addInvocationInfo(value = true): this {
-    this.#remoteStreamOptions = value ? 15 : 0
+    this.#addInvocationInfo = value
     return this
   }
 
@@ -286,9 +329,16 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     const pipeline = this.pool.createPipeline({
       statements: statements.map((s) => s.map((c) => ({ ...c, args: [...c.args] }))),
       hasInput: input !== undefined,
-      addToHistory: this.#addToHistory,
+      addToHistory: options.addToHistory ?? this.#addToHistory,
       isNested: this.#isNested,
-      remoteStreamOptions: this.#remoteStreamOptions,
+      remoteStreamOptions: (options.addInvocationInfo ?? this.#addInvocationInfo) ? 15 : 0,
+      ...(options.apartmentState === undefined
+        ? {}
+        : { apartmentState: apartmentStateValue(options.apartmentState) }),
+      ...(options.history === undefined ? {} : { history: options.history }),
+      ...(options.redirectShellErrorOutputPipe === undefined
+        ? {}
+        : { redirectShellErrorOutputPipe: options.redirectShellErrorOutputPipe }),
       ...(this.#host === undefined ? {} : { hostInfo: hostInfoFor(this.#host) }),
     })
     this.#pipeline = pipeline
@@ -478,6 +528,13 @@ function approximateSize(v: unknown): number {
   if (v instanceof Uint8Array) return v.length
   if (typeof v === 'string') return v.length * 2
   return 0
+}
+
+function apartmentStateValue(name: ApartmentStateName): number {
+  const value = APARTMENT_STATE[name] as number | undefined
+  if (value === undefined)
+    throw new InvalidArgumentError(`apartmentState must be 'STA', 'MTA' or 'Unknown', not '${String(name)}'`)
+  return value
 }
 
 function emptyStreams(): PSDataStreams {
