@@ -46,7 +46,7 @@ import { withCancel, type CallOptions } from '../transport/cancel.ts'
 import type { Attributes } from '@opentelemetry/api'
 import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
 import { connectionAttributes } from './trace-attributes.ts'
-import type { ShellInfo } from '../wsman/index.ts'
+import type { OutputBufferingMode, ShellInfo } from '../wsman/index.ts'
 
 export type { CallOptions } from '../transport/cancel.ts'
 import { hostErrorRecord, hostInfoFor, invokeHostMethod, type PSHost } from './host.ts'
@@ -63,6 +63,8 @@ export interface PsrpTransportFactory {
     configurationName?: string
     idleTimeout?: number
     noProfile?: boolean
+    sessionName?: string
+    outputBufferingMode?: OutputBufferingMode
     connect?: boolean
   }): PsrpTransport
 }
@@ -118,6 +120,18 @@ export interface RunspacePoolOptions extends CallOptions {
   idleTimeout?: number
   /** WinRM only: start the shell without loading the user profile (`WINRS_NOPROFILE`). */
   noProfile?: boolean
+  /**
+   * WinRM only: the session name of the pool's shell (`rsp:Name`, MS-WSMV 2.2.4.37), the `Name` that
+   * `Get-PSSession -ComputerName` and a WS-Man Get/Enumerate of the shell show (pypsrp's
+   * `RunspacePool(name=…)` in 1.0, PowerShell's `New-PSSession -Name`).
+   */
+  sessionName?: string
+  /**
+   * WinRM only: what the server does with output while the pool is disconnected and its buffer is
+   * full (`rsp:BufferMode` of the shell): `Block` pauses the pipeline, `Drop` discards the oldest
+   * output. Default the endpoint's (Block unless configured). `disconnect` may change it again.
+   */
+  outputBufferingMode?: OutputBufferingMode
 }
 
 /** Receives the pipeline traffic of one PowerShell instance. */
@@ -226,6 +240,10 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
             : { configurationName: options.configurationName }),
           ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
           ...(options.noProfile === undefined ? {} : { noProfile: options.noProfile }),
+          ...(options.sessionName === undefined ? {} : { sessionName: options.sessionName }),
+          ...(options.outputBufferingMode === undefined
+            ? {}
+            : { outputBufferingMode: options.outputBufferingMode }),
           ...(connectTo === undefined ? {} : { connect: true }),
         })
       : connection

@@ -49,6 +49,7 @@ import {
   psrpReceive,
   psrpSend,
   psrpSignal,
+  type OutputBufferingMode,
   type WSManResponse,
 } from '../wsman/index.ts'
 import { AsyncEventQueue } from './event-queue.ts'
@@ -71,6 +72,10 @@ export interface WSManPsrpTransportOptions {
   readonly idleTimeout?: number
   /** `WINRS_NOPROFILE`. */
   readonly noProfile?: boolean
+  /** The shell's session name (`rsp:Name`), as `Get-PSSession` lists it. */
+  readonly sessionName?: string
+  /** `rsp:BufferMode` of the shell: what the server does with output while disconnected. */
+  readonly outputBufferingMode?: OutputBufferingMode
   /**
    * The pool attaches to an existing (disconnected) shell ({@link WSManPsrpTransport.connectPool})
    * instead of creating one. Informational: the client calls the operation.
@@ -154,6 +159,8 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
           ...(this.#o.protocolVersion === undefined ? {} : { protocolVersion: this.#o.protocolVersion }),
           ...(this.#o.idleTimeout === undefined ? {} : { idleTimeout: this.#o.idleTimeout }),
           ...(this.#o.noProfile === undefined ? {} : { noProfile: this.#o.noProfile }),
+          ...(this.#o.sessionName === undefined ? {} : { name: this.#o.sessionName }),
+          ...(this.#o.outputBufferingMode === undefined ? {} : { bufferMode: this.#o.outputBufferingMode }),
         }),
         { signal },
       )

@@ -110,8 +110,14 @@ export interface PsrpCreateOptions extends PsrpShellTarget {
   readonly noProfile?: boolean
   /** `rsp:IdleTimeOut` in seconds. */
   readonly idleTimeout?: number
-  /** `rsp:Name`. */
+  /** `rsp:Name`: the session name the server lists the shell under (MS-WSMV 2.2.4.37). */
   readonly name?: string
+  /**
+   * `rsp:BufferMode` (MS-WSMV 2.2.4.37, OutputBufferingModeEnumeration 2.2.5.10): what the server
+   * does with output while the client is disconnected and the buffer is full. Omitted: the endpoint's
+   * configured mode (Block by default).
+   */
+  readonly bufferMode?: OutputBufferingMode
   /** Extra options appended after the ones above. */
   readonly options?: readonly WSManOption[]
   /** Per-request `wsman:OperationTimeout` in seconds. */
@@ -134,7 +140,13 @@ export function psrpCreate(o: PsrpCreateOptions): CreateRequest {
       ...(o.idleTimeout === undefined ? {} : { idleTimeout: o.idleTimeout }),
       inputStreams: ['stdin', 'pr'],
       outputStreams: ['stdout'],
-      extensions: [psrpElement('creationXml', o.creationXml)],
+      // BufferMode follows OutputStreams in the Shell type's sequence; creationXml is the open content
+      extensions: [
+        ...(o.bufferMode === undefined
+          ? []
+          : [el('rsp:BufferMode', undefined, bufferModeValue(o.bufferMode))]),
+        psrpElement('creationXml', o.creationXml),
+      ],
     }),
   }
 }
@@ -262,6 +274,12 @@ export function psrpConnectCommand(o: PsrpShellTarget & { readonly pipelineId: s
     ...target(o),
     body: el('rsp:Connect', { CommandId: wireGuid(o.pipelineId, 'pipeline id') }),
   }
+}
+
+function bufferModeValue(mode: OutputBufferingMode): OutputBufferingMode {
+  if (mode !== 'Block' && mode !== 'Drop')
+    throw new InvalidArgumentError(`output buffering mode must be 'Block' or 'Drop', not '${String(mode)}'`)
+  return mode
 }
 
 /** Options of a Disconnect. */

@@ -51,7 +51,12 @@ describe('Client options over the WinRM bridge', { skip }, () => {
     'runPs binds positional arguments, with and without cwd, next to named parameters',
     { timeout: 120_000 },
     async () => {
-      await using client = new Client('127.0.0.1', { ...auth, port: bridge.port, ssl: false, operationTimeout: 5 })
+      await using client = new Client('127.0.0.1', {
+        ...auth,
+        port: bridge.port,
+        ssl: false,
+        operationTimeout: 5,
+      })
       assert.deepEqual((await client.runPs('param($a, $b) "$a-$b"', { arguments: ['x', 'y'] })).output, [
         'x-y',
       ])
@@ -73,4 +78,47 @@ describe('Client options over a local pwsh', { skip }, () => {
     await using client = new Client({ local: true, executable: pwsh as string })
     await assert.rejects(client.runPs('1', { configurationName: 'Psrp.Jea' }), NotSupportedError)
   })
+})
+
+describe('RunspacePool.open session name and output buffering mode over the WinRM bridge', { skip }, () => {
+  let bridge: Awaited<ReturnType<typeof startWinRMBridge>>
+  before(async () => {
+    bridge = await startWinRMBridge({ pwsh: pwsh as string, username: USER, password: PASSWORD })
+  })
+  after(() => bridge.close())
+
+  test(
+    'the shell carries rsp:Name and rsp:BufferMode; a WS-Man Enumerate of the shells shows them',
+    { timeout: 120_000 },
+    async () => {
+      const conn = new WSManConnection({
+        server: `http://127.0.0.1:${bridge.port}/wsman`,
+        auth: 'basic',
+        username: USER,
+        password: PASSWORD,
+        allowUnencryptedBasic: true,
+        operationTimeout: 5,
+      })
+      try {
+        await using named = await RunspacePool.open(conn, {
+          timeout: 60_000,
+          sessionName: 'psrp-nightly',
+          outputBufferingMode: 'Drop',
+        })
+        await using plain = await RunspacePool.open(conn, { timeout: 60_000 })
+        const shells = await RunspacePool.getRunspacePools(conn)
+        const of = (id: string) => shells.find((s) => s.shellId?.toLowerCase() === id)
+        assert.equal(of(named.id)?.name, 'psrp-nightly')
+        assert.equal(of(named.id)?.bufferMode, 'Drop')
+        assert.equal(of(plain.id)?.name, undefined)
+        assert.equal(of(plain.id)?.bufferMode, 'Block')
+        await assert.rejects(
+          RunspacePool.open(conn, { timeout: 60_000, outputBufferingMode: 'drop' as 'Drop' }),
+          /'Block' or 'Drop'/,
+        )
+      } finally {
+        await conn.close()
+      }
+    },
+  )
 })

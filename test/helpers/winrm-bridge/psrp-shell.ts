@@ -148,6 +148,8 @@ export class PsrpShell {
       if (m !== null) this.#idleTimeoutS = Number(m[1])
     }
     this.#name = nsChild(shellEl, Namespace.rsp, 'Name')?.text.trim()
+    const createMode = nsChild(shellEl, Namespace.rsp, 'BufferMode')?.text.trim()
+    if (createMode === 'Block' || createMode === 'Drop') this.#bufferMode = createMode
     const creation = nsChild(shellEl, Namespace.psrp, 'creationXml')
     const bytes = creation === undefined ? undefined : fromBase64(creation.text)
     if (bytes === undefined || bytes.length === 0) {
