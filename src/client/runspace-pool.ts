@@ -40,7 +40,17 @@ import {
 } from '../psrp/index.ts'
 import { compareVersions } from '../psrp/states.ts'
 import { positiveIntegerOption } from '../internal/options.ts'
-import { CommandMetadata, PSCredential, PSSecureString, retype, type ErrorRecord } from '../clixml/index.ts'
+import {
+  CommandMetadata,
+  PSCredential,
+  PSSecureString,
+  retype,
+  type ErrorRecord,
+  type InformationalRecord,
+  type InformationRecord,
+  type ProgressRecord,
+} from '../clixml/index.ts'
+import type { PSDataStreams } from './powershell.ts'
 import { isDisconnectable, type PsrpTransport } from '../transport/psrp-transport.ts'
 import { withCancel, type CallOptions } from '../transport/cancel.ts'
 import type { Attributes } from '@opentelemetry/api'
@@ -188,12 +198,40 @@ export interface RunspacePoolEvents {
     error: ErrorRecord | undefined,
   ]
   userEvent: [event: UserEventMessage]
+  /**
+   * A record the server sent to the pool rather than to a pipeline (e.g. warnings of Exchange
+   * Online's proxy); also kept in {@link RunspacePool.streams}. `error` here is a server error
+   * record, not a failure of the pool (see `stateChanged`), and is emitted only to listeners.
+   */
+  error: [record: ErrorRecord]
+  warning: [record: InformationalRecord]
+  verbose: [record: InformationalRecord]
+  debug: [record: InformationalRecord]
+  information: [record: InformationRecord]
+  progress: [record: ProgressRecord]
 }
+
+/** Pool-level records kept per stream in {@link RunspacePool.streams}; older ones are dropped. */
+const POOL_RECORDS_KEPT = 1000
 
 /** A PSRP runspace pool on a server. */
 export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements AsyncDisposable {
   /** @internal the sans-IO core: this pool's protocol state (replay tests read its session key) */
   readonly core: ClientRunspacePool
+  /**
+   * Records the server sent to the pool rather than to one pipeline (MS-PSRP allows error, warning,
+   * verbose, debug, information and progress records with the nil pipeline id; Exchange Online's
+   * proxy sends warnings so), per stream, as they arrive; the last {@link POOL_RECORDS_KEPT} of each
+   * are kept. Empty the arrays to forget them. Each also fires the stream's event.
+   */
+  readonly streams: PSDataStreams = {
+    error: [],
+    warning: [],
+    verbose: [],
+    debug: [],
+    information: [],
+    progress: [],
+  }
   /** @internal the peer's trace attributes (server.address, server.port, psrp.transport) */
   readonly traceAttributes: Attributes
   readonly #transport: PsrpTransport
@@ -747,6 +785,15 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       case 'pipelineState':
         this.#listeners.get(e.pipelineId)?.onEvent(e)
         return
+      case 'poolRecord': {
+        const kept = this.streams[e.stream] as unknown[]
+        kept.push(e.record)
+        if (kept.length > POOL_RECORDS_KEPT) kept.splice(0, kept.length - POOL_RECORDS_KEPT)
+        // emit only when someone listens: an 'error' event without listeners would throw
+        if (this.listenerCount(e.stream) > 0)
+          (this.emit as (name: string, record: unknown) => boolean)(e.stream, e.record)
+        return
+      }
       default:
         return
     }

@@ -57,6 +57,15 @@ export type PsrpEvent =
       readonly record: ErrorRecord | InformationalRecord | ProgressRecord | InformationRecord
     }
   | {
+      /**
+       * A record the server sent to the pool rather than to a pipeline (PID the nil GUID, MS-PSRP
+       * 2.2.1), e.g. warnings of a proxying endpoint such as Exchange Online's.
+       */
+      readonly type: 'poolRecord'
+      readonly stream: RecordStream
+      readonly record: ErrorRecord | InformationalRecord | ProgressRecord | InformationRecord
+    }
+  | {
       readonly type: 'pipelineState'
       readonly pipelineId: string
       readonly state: PipelineStateName

@@ -713,6 +713,14 @@ export class ClientRunspacePool {
       case 'DEBUG_RECORD':
       case 'PROGRESS_RECORD':
       case 'INFORMATION_RECORD':
+        if (msg.pid === NIL_GUID) {
+          this.#events.push({
+            type: 'poolRecord',
+            stream: RECORD_STREAMS[decoded.type] as RecordStream,
+            record: decoded.fields.record,
+          })
+          break
+        }
         this.#events.push({
           type: 'pipelineRecord',
           pipelineId: pipeline?.id ?? msg.pid,
