@@ -11,6 +11,7 @@
  * psrp shell [connection]
  * psrp copy [connection] <local> <remote> / psrp fetch [connection] <remote> <local>
  * psrp wsman get|enumerate|invoke <class|uri> … --host <server> [--json]
+ * psrp --trace <file> <command> …  # also write the run's spans to file as OTLP JSON
  * ```
  *
  * Exit codes: 0 success; 1 a failed script/command or a psrp error (printed as
@@ -60,6 +61,7 @@ commands:
                   read from file, or from stdin when no file is given
   --version       print the version
   --help          print this help
+  --trace <file>  (before the command) write the OpenTelemetry spans of the run to file as OTLP JSON
 
 Where commands run: --host <server> connects over WinRM, --ssh [user@]host[:port] over SSH (the
 powershell subsystem), --pipe <pid|name|path> attaches to a running pwsh on this machine; without
@@ -216,7 +218,28 @@ function finish(code: number): void {
   }
 }
 
-main(process.argv.slice(2)).then(finish, (err: unknown) => {
+/**
+ * {@link main}, recording its spans when the arguments start with `--trace <file>` (or
+ * `--trace=<file>`) and writing them to that file as OTLP JSON when the command ends, failed or not.
+ */
+async function mainWithTrace(argv: string[]): Promise<number> {
+  const [first, second, ...others] = argv
+  let file: string | undefined
+  let rest = argv
+  if (first === '--trace' && second !== undefined) [file, rest] = [second, others]
+  else if (first?.startsWith('--trace=') === true)
+    [file, rest] = [first.slice('--trace='.length), argv.slice(1)]
+  if (file === undefined || file === '') return main(rest)
+  const { startTraceRecording } = await import('./trace-file.ts')
+  const recording = startTraceRecording()
+  try {
+    return await recording.run(rest[0] ?? '', () => main(rest))
+  } finally {
+    await recording.write(file)
+  }
+}
+
+mainWithTrace(process.argv.slice(2)).then(finish, (err: unknown) => {
   const { code, message } = reportError(err, context)
   if (message !== '' && !stdoutClosed.signal.aborted) process.stderr.write(`${message}\n`)
   finish(code)

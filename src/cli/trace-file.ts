@@ -294,6 +294,12 @@ export function encodeOtlpJson(spans: readonly RecordedSpan[]): string {
 
 /** A trace recording started by {@link startTraceRecording}. */
 export interface TraceRecording {
+  /**
+   * Runs the CLI command `fn` inside the root span `psrp <command>` (attribute `psrp.cli.command`;
+   * never its arguments, which hold script text), so one run is one trace; the exit code is recorded
+   * as `process.exit.code`, a thrown error as the span's error status.
+   */
+  run(command: string, fn: () => Promise<number>): Promise<number>
   /** Writes the spans finished so far to `file` as OTLP JSON and stops recording. */
   write(file: string): Promise<void>
 }
@@ -308,6 +314,24 @@ export function startTraceRecording(): TraceRecording {
   context.setGlobalContextManager(manager)
   trace.setGlobalTracerProvider(provider)
   return {
+    run(command: string, fn: () => Promise<number>): Promise<number> {
+      const attributes = { 'psrp.cli.command': command }
+      return trace.getTracer('psrp-cli').startActiveSpan(`psrp ${command}`, { attributes }, async (span) => {
+        try {
+          const code = await fn()
+          span.setAttribute('process.exit.code', code)
+          return code
+        } catch (err) {
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: err instanceof Error ? err.message : String(err),
+          })
+          throw err
+        } finally {
+          span.end()
+        }
+      })
+    },
     async write(file: string): Promise<void> {
       const text = encodeOtlpJson(provider.finished)
       trace.disable()
