@@ -221,7 +221,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   /**
    * Records the server sent to the pool rather than to one pipeline (MS-PSRP allows error, warning,
    * verbose, debug, information and progress records with the nil pipeline id; Exchange Online's
-   * proxy sends warnings so), per stream, as they arrive; the last {@link POOL_RECORDS_KEPT} of each
+   * proxy sends warnings so), per stream, as they arrive; the last 1000 (`POOL_RECORDS_KEPT`) of each
    * are kept. Empty the arrays to forget them. Each also fires the stream's event.
    */
   readonly streams: PSDataStreams = {
