@@ -44,6 +44,8 @@ import { copyToRemote, fetchFromRemote, type TransferOptions, type TransferResul
 import { RUN_PROCESS_SCRIPT } from './run-process-script.ts'
 import { PSObject } from '../clixml/index.ts'
 import { clixmlStderrToText } from './clixml-stderr.ts'
+import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
+import { connectionAttributes } from './trace-attributes.ts'
 
 /** Ask for a local `pwsh` (a {@link ProcessConnection}); the other fields are its options. */
 export interface LocalTarget extends ProcessConnectionOptions {
@@ -603,10 +605,12 @@ export class Client implements AsyncDisposable {
     remotePath: string,
     options: ClientTransferOptions = {},
   ): Promise<TransferResult> {
-    const pool = await this.pool(options)
-    return copyToRemote(pool, localPath, remotePath, {
-      ...options,
-      chunkSize: options.chunkSize ?? this.chunkSize,
+    return this.#traceTransfer(SpanName.copy, async () => {
+      const pool = await this.pool(options)
+      return copyToRemote(pool, localPath, remotePath, {
+        ...options,
+        chunkSize: options.chunkSize ?? this.chunkSize,
+      })
     })
   }
 
@@ -632,11 +636,23 @@ export class Client implements AsyncDisposable {
     localPath: string,
     options: ClientTransferOptions = {},
   ): Promise<TransferResult> {
-    const pool = await this.pool(options)
-    const chunkSize =
-      options.chunkSize ??
-      (this.connection instanceof WSManConnection ? this.chunkSize : OUTOFPROC_FETCH_CHUNK)
-    return fetchFromRemote(pool, remotePath, localPath, { ...options, chunkSize })
+    return this.#traceTransfer(SpanName.fetch, async () => {
+      const pool = await this.pool(options)
+      const chunkSize =
+        options.chunkSize ??
+        (this.connection instanceof WSManConnection ? this.chunkSize : OUTOFPROC_FETCH_CHUNK)
+      return fetchFromRemote(pool, remotePath, localPath, { ...options, chunkSize })
+    })
+  }
+
+  /** A copy or fetch in its span: the host, then bytes, files and the file's SHA-256 (never the paths' contents). */
+  #traceTransfer(name: string, transfer: () => Promise<TransferResult>): Promise<TransferResult> {
+    return withSpan(name, connectionAttributes(this.connection), async (span) => {
+      const result = await transfer()
+      span.setAttributes({ [Attr.transferBytes]: result.bytes, [Attr.transferFiles]: result.files })
+      if (result.sha256 !== undefined) span.setAttribute(Attr.transferSha256, result.sha256)
+      return result
+    })
   }
 
   /**

@@ -89,6 +89,8 @@ export const Attr = {
   pipelineState: 'psrp.pipeline.state',
   /** Bytes copied or fetched. */
   transferBytes: 'psrp.transfer.bytes',
+  /** Files copied or fetched. */
+  transferFiles: 'psrp.transfer.files',
   /** SHA-256 (hex) of the file copied or fetched, when known. */
   transferSha256: 'psrp.transfer.sha256',
   /** The process id of a started local process. */

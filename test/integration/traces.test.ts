@@ -16,7 +16,10 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base'
-import { PowerShell, RunspacePool, SSHConnection, WSManConnection } from '../../src/index.ts'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Client, PowerShell, RunspacePool, SSHConnection, WSManConnection } from '../../src/index.ts'
 import { runOnHosts } from '../../src/client/fleet.ts'
 import { TRACER_NAME } from '../../src/internal/telemetry.ts'
 import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
@@ -204,6 +207,38 @@ describe('traces over WS-Man (WinRM bridge)', { skip: wsmanSkip }, () => {
     const failedRequest = spans.find((s) => s.name === 'wsman.request' && s.attributes['psrp.error.code'])
     assert.equal(failedRequest?.attributes['psrp.error.code'], 'ERR_AUTHENTICATION')
     assertNoSecrets(spans, [PASSWORD])
+  })
+
+  test('copy and fetch are spans with the bytes and the SHA-256, the host work nested under them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'psrp-trace-copy-'))
+    const body = Buffer.from('traced file body\n'.repeat(100))
+    const sha256 = createHash('sha256').update(body).digest('hex')
+    try {
+      writeFileSync(join(dir, 'in.txt'), body)
+      const remote = join(dir, 'remote.txt') // the bridge's pwsh runs on this machine
+      {
+        await using client = new Client(connect())
+        await client.copy(join(dir, 'in.txt'), remote)
+        await client.fetch(remote, join(dir, 'back.txt'))
+      }
+      assert.deepEqual(readFileSync(join(dir, 'back.txt')), body)
+      const spans = exporter.getFinishedSpans()
+      for (const name of ['psrp.copy', 'psrp.fetch']) {
+        const s = one(spans, name)
+        assert.equal(s.attributes['psrp.transfer.bytes'], body.length)
+        assert.equal(s.attributes['psrp.transfer.sha256'], sha256)
+        assert.equal(s.attributes['server.port'], bridge.port)
+        const requests = spans.filter((r) => r.name === 'wsman.request' && under(spans, r, s))
+        assert.ok(requests.length > 0, `wsman requests under ${name}`)
+      }
+      assert.ok(
+        under(spans, one(spans, 'psrp.pool.open'), one(spans, 'psrp.copy')),
+        'the pool opened by the copy',
+      )
+      assertNoSecrets(spans, [PASSWORD, body.toString().slice(0, 16)])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('runOnHosts: one psrp.fleet.host span per host, the host work nested under it', async () => {
