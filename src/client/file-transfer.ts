@@ -29,8 +29,8 @@
  *   per file keeps every file independently verified and retried-safe; running several at once keeps
  *   the connection busy for trees of small files, where per-file round trips dominate.
  * - **one large file, several pipelines**: a single file of at least {@link MIN_CHUNKS_TO_SPLIT}
- *   chunks moves through up to `concurrency` pipelines at once (default and limit: the pool's
- *   `maxRunspaces`), because one pipeline is bound by round trips (OutOfProc allows one
+ *   chunks moves through up to `concurrency` pipelines at once (at most the pool's `maxRunspaces`
+ *   and {@link DEFAULT_SPLIT_LIMIT}), because one pipeline is bound by round trips (OutOfProc allows one
  *   unacknowledged data packet per pipeline; WinRM serializes the Sends and Receives of one command)
  *   and by the server's one thread per pipeline. A copy ({@link copySplit}) reads the file once, in
  *   order, hashing as it reads; each pipeline takes the next chunk when it can send and writes it at
@@ -129,6 +129,11 @@ export interface TransferResult {
 /** The options the engine needs: {@link TransferOptions} with the chunk size settled. */
 export interface TransferEngineOptions extends TransferOptions {
   chunkSize: number
+  /**
+   * The most pipelines one file may be split across (default {@link DEFAULT_SPLIT_LIMIT}, and never
+   * more than `concurrency` or `maxRunspaces`); 1 keeps every file on one pipeline.
+   */
+  splitLimit?: number | undefined
 }
 
 const MIN_CHUNK = 1024
@@ -143,6 +148,12 @@ const RANGE_HIGH_WATER_MARK = 4
  * reading (its transport holds) until the gap closes.
  */
 const FETCH_WINDOW_PER_PIPELINE = 2
+/**
+ * The most pipelines one file is split across unless {@link TransferEngineOptions.splitLimit} says
+ * otherwise: four at once stalled against the WinRM test bridge (copy of 32 MiB not done in 10
+ * minutes; three finished), and on two cores a fourth gained nothing over local pwsh.
+ */
+const DEFAULT_SPLIT_LIMIT = 3
 /** A file is split across pipelines only when it has at least this many chunks. */
 const MIN_CHUNKS_TO_SPLIT = 4
 /** Time allowed to remove a temporary file after a failed or cancelled copy. */
@@ -234,10 +245,16 @@ function checkConcurrency(pool: RunspacePool, n: number | undefined): number {
  * `maxRunspaces`, at most one per chunk, and 1 for a file of fewer than {@link MIN_CHUNKS_TO_SPLIT}
  * chunks.
  */
-function splitWidth(pool: RunspacePool, concurrency: number, size: number, chunkSize: number): number {
+function splitWidth(
+  pool: RunspacePool,
+  concurrency: number,
+  size: number,
+  chunkSize: number,
+  limit: number | undefined,
+): number {
   const chunks = Math.ceil(size / chunkSize)
   if (chunks < MIN_CHUNKS_TO_SPLIT) return 1
-  return Math.max(1, Math.min(concurrency, pool.maxRunspaces, chunks))
+  return Math.max(1, Math.min(concurrency, pool.maxRunspaces, chunks, limit ?? DEFAULT_SPLIT_LIMIT))
 }
 
 /**
@@ -463,7 +480,7 @@ export async function copyToRemote(
         chunkSize,
         progress,
         scope,
-        width: splitWidth(pool, concurrency, info.size, chunkSize),
+        width: splitWidth(pool, concurrency, info.size, chunkSize, options.splitLimit),
       })
       return { destination: r.destination, files: 1, directories: 0, bytes: progress.bytes, sha256: r.sha256 }
     }
@@ -884,7 +901,7 @@ export async function fetchFromRemote(
         chunkSize,
         progress,
         scope,
-        splitWidth(pool, concurrency, tree.size, chunkSize),
+        splitWidth(pool, concurrency, tree.size, chunkSize, options.splitLimit),
       )
       return { destination: target, files: 1, directories: 0, bytes: progress.bytes, sha256 }
     }

@@ -240,7 +240,7 @@ function defineSplitScenarios(label: string, f: Fixture): void {
   })
 
   test(
-    `${label}: 64 MiB through 4 pipelines each way with client memory below the file's size`,
+    `${label}: 64 MiB through 3 pipelines each way with client memory below the file's size`,
     { skip: bigSkip, timeout: 900_000 },
     async () => {
       const client = f.client()
@@ -248,10 +248,10 @@ function defineSplitScenarios(label: string, f: Fixture): void {
       const hash = await randomFile(src, 64 * MiB)
       const remote = join(f.dir(), 'mem-remote.bin')
       const back = join(f.dir(), 'mem-back.bin')
-      // the client's default chunk sizes (the largest), its pool of 4 runspaces: 4 pipelines at once
-      const upGrowth = await peakGrowth(() => client.copy(src, remote, { concurrency: 4 }))
+      // the client's default chunk sizes (the largest), three pipelines at once
+      const upGrowth = await peakGrowth(() => client.copy(src, remote, { concurrency: 3 }))
       assert.equal(await sha256File(remote), hash)
-      const downGrowth = await peakGrowth(() => client.fetch(remote, back, { concurrency: 4 }))
+      const downGrowth = await peakGrowth(() => client.fetch(remote, back, { concurrency: 3 }))
       assert.equal(await sha256File(back), hash)
       assert.equal((await stat(back)).size, 64 * MiB)
       console.log(
