@@ -42,6 +42,7 @@ import {
   type SoapRequest,
 } from './soap.ts'
 import { WinRsShell } from './winrs-shell.ts'
+import { SimulatedPwshPeer, type SimulatedAnswer } from './simulated-peer.ts'
 
 /** Options of {@link startWinRMBridge}. */
 export interface WinRMBridgeOptions {
@@ -60,6 +61,11 @@ export interface WinRMBridgeOptions {
   readonly port?: number
   /** Answers the WMI resource URIs (`…/wmi/root/cimv2/…`): Get, Enumerate/Pull/Release, methods. */
   readonly cim?: CimResponder
+  /**
+   * PowerShell shells answered in-process by a {@link SimulatedPwshPeer} with these outputs
+   * instead of a `pwsh -s` each (`pwsh` is then not run): light enough for a thousand hosts.
+   */
+  readonly simulate?: SimulatedAnswer | undefined
 }
 
 /** One handled request. */
@@ -169,6 +175,9 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
             clientIp,
             operationTimeoutCapMs: cap,
             onGone: gone,
+            ...(options.simulate === undefined
+              ? {}
+              : { peer: (h) => new SimulatedPwshPeer(h, options.simulate as SimulatedAnswer) }),
           })
           shells.set(shell.shellId, shell)
           const r = await shell.create(req, address)

@@ -22,7 +22,8 @@ import { Namespace, WSManAction } from '../../../src/wsman/constants.ts'
 import { CommandStateUri, SignalCode } from '../../../src/wsman/index.ts'
 import { el, type XmlChild } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild } from '../../../src/wsman/xml-ns.ts'
-import { PwshPeer } from './pwsh-peer.ts'
+import { PwshPeer, type PwshPeerHandlers } from './pwsh-peer.ts'
+import type { ShellPeer } from './simulated-peer.ts'
 import { fault, shellDescription, WaiterSet, type OpResult, type ShellFacts } from './shell-common.ts'
 import { Faults, newGuid, type SoapRequest } from './soap.ts'
 
@@ -65,6 +66,8 @@ export interface PsrpShellOptions {
   readonly operationTimeoutCapMs: number
   /** Called once the shell is gone (deleted or its process died and it was deleted). */
   readonly onGone: (shell: PsrpShell) => void
+  /** The process behind the shell (default: a `pwsh -s` child, {@link PwshPeer}). */
+  readonly peer?: ((handlers: PwshPeerHandlers) => ShellPeer) | undefined
 }
 
 /** One PSRP shell. */
@@ -73,7 +76,7 @@ export class PsrpShell {
   readonly resourceUri: string
   readonly configurationName: string
   readonly #opts: PsrpShellOptions
-  readonly #peer: PwshPeer
+  readonly #peer: ShellPeer
   readonly #targets = new Map<string, Target>()
   readonly #waiters = new WaiterSet()
   readonly #createdAt = Date.now()
@@ -93,10 +96,11 @@ export class PsrpShell {
     this.configurationName = resourceUri.slice('http://schemas.microsoft.com/powershell/'.length)
     this.#opts = opts
     this.#targets.set(NIL_GUID, newTarget(NIL_GUID, undefined))
-    this.#peer = new PwshPeer(opts.pwsh, {
+    const handlers: PwshPeerHandlers = {
       onData: (guid, data) => this.#onData(guid, data),
       onExit: (why) => this.#onExit(why),
-    })
+    }
+    this.#peer = opts.peer?.(handlers) ?? new PwshPeer(opts.pwsh, handlers)
   }
 
   /** The pwsh process id. */
