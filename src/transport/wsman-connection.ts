@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs'
+import type { SecureContextOptions } from 'node:tls'
 import { InvalidArgumentError, KerberosError, ProtocolError, type PsrpError } from '../errors.ts'
 import { randomGuid } from '../internal/guid.ts'
 import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_OPERATION_TIMEOUT, uuidUri } from '../wsman/envelope.ts'
@@ -95,12 +97,39 @@ export interface WSManConnectionOptions {
   spn?: string | undefined
   /** Kerberos settings for `kerberos`, `negotiate` and `credssp` (see {@link WSManKerberosOptions}). */
   kerberos?: WSManKerberosOptions | undefined
+  /**
+   * CredSSP only: the inner authentication inside the tunnel (`auto`: SPNEGO, Kerberos then NTLM,
+   * the default; `kerberos` or `ntlm` alone, as pypsrp's `credssp_auth_mechanism`) and the lowest
+   * CredSSP version accepted from the server (2–6, default 2; 6 requires a server with the
+   * CVE-2018-0886 fix, as pypsrp's `credssp_minimum_version`).
+   */
+  credssp?:
+    | { authMechanism?: 'auto' | 'kerberos' | 'ntlm' | undefined; minimumVersion?: number | undefined }
+    | undefined
   /** CredSSP only: TLS versions of the CredSSP tunnel (default 1.2 to 1.3). */
   credsspTlsVersions?: { min?: '1.2' | '1.3' | undefined; max?: '1.2' | '1.3' | undefined } | undefined
   /** Client certificate and key (PEM) for `certificate` authentication over HTTPS. */
   certificate?: ClientCertificate | undefined
-  /** Trusted CA certificates (PEM) for the server certificate; default Node's bundled list. */
+  /**
+   * Trusted CA certificates (PEM) for the server certificate; default Node's bundled list plus the
+   * certificates of `NODE_EXTRA_CA_CERTS` (read by Node at start-up). Given, it replaces both.
+   */
   ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined
+  /** A PEM file of trusted CA certificates (a CA bundle), read when the connection is created; instead of `ca`. */
+  caFile?: string | undefined
+  /**
+   * Check that the server certificate names the host (default true). False keeps the chain check and
+   * skips only the name check (PowerShell's `-SkipCNCheck`).
+   */
+  checkServerName?: boolean | undefined
+  /** Further Node TLS settings for the server connection (`tls.SecureContextOptions`), passed as given. */
+  tlsOptions?: SecureContextOptions | undefined
+  /**
+   * Send channel bindings (`tls-server-end-point`) with NTLM and Kerberos over HTTPS (default true).
+   * Set false behind a load balancer that ends TLS itself, where the server sees another certificate
+   * (pypsrp's `negotiate_send_cbt`); the server must then not require them.
+   */
+  channelBindings?: boolean | undefined
   /** Validate the server certificate (default true). */
   rejectUnauthorized?: boolean | undefined
   /** Allow Basic authentication over plain HTTP (credentials then travel in clear text). */
@@ -247,6 +276,17 @@ function channelBindingsOf(ctx: AuthConnectionContext): ChannelBindings | undefi
     : undefined
 }
 
+/** The trusted CAs: `ca`, or the PEM bundle `caFile` names (never both). */
+function caOption(o: WSManConnectionOptions): WSManConnectionOptions['ca'] {
+  if (o.caFile === undefined) return o.ca
+  if (o.ca !== undefined) throw new InvalidArgumentError('give ca or caFile, not both')
+  try {
+    return readFileSync(o.caFile)
+  } catch (e) {
+    throw new InvalidArgumentError(`caFile ${o.caFile} cannot be read: ${(e as Error).message}`, { cause: e })
+  }
+}
+
 /** The connection context of CredSSP's inner exchange (inside the tunnel: no channel bindings). */
 const NO_CHANNEL: AuthConnectionContext = { tls: false, host: '', port: 0, peerCertificate: undefined }
 
@@ -258,7 +298,7 @@ function checkNtlmCredentials(o: WSManConnectionOptions, what: string): void {
 
 function newNtlmContext(o: WSManConnectionOptions, ctx: AuthConnectionContext): NtlmContext {
   const { username, password, ntHash } = o
-  const channelBindings = channelBindingsOf(ctx)
+  const channelBindings = o.channelBindings === false ? undefined : channelBindingsOf(ctx)
   return new NtlmContext({
     username: username as string,
     ...(password === undefined ? {} : { password }),
@@ -276,7 +316,8 @@ function newKerberosContext(
   tickets: KerberosTicketCache,
 ): KerberosContext {
   const k = o.kerberos ?? {}
-  const channelBindings = ctx === undefined ? undefined : channelBindingsOf(ctx)
+  const channelBindings =
+    ctx === undefined || o.channelBindings === false ? undefined : channelBindingsOf(ctx)
   const opt = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
     (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
   return createKerberosContext({
@@ -360,6 +401,11 @@ function credsspAuth(o: WSManConnectionOptions): HttpAuthenticator {
   }
   const { username, password } = o
   const tls = o.credsspTlsVersions
+  const mechanism = o.credssp?.authMechanism ?? 'auto'
+  if (mechanism !== 'auto' && mechanism !== 'kerberos' && mechanism !== 'ntlm')
+    throw new InvalidArgumentError(
+      `credssp.authMechanism must be 'auto', 'kerberos' or 'ntlm', not '${String(mechanism)}'`,
+    )
   const tickets = new KerberosTicketCache()
   return tokenAuth(
     o,
@@ -372,14 +418,21 @@ function credsspAuth(o: WSManConnectionOptions): HttpAuthenticator {
         inner: () =>
           new NegotiateContext({
             mechanisms: [
-              {
-                oid: KERBEROS_OID,
-                create: () => newKerberosContext(o, undefined, tickets),
-                isFinal: kerberosRefusedCredentials,
-              },
-              { oid: NTLM_OID, create: () => newNtlmContext(o, NO_CHANNEL) },
+              ...(mechanism === 'ntlm'
+                ? []
+                : [
+                    {
+                      oid: KERBEROS_OID,
+                      create: () => newKerberosContext(o, undefined, tickets),
+                      isFinal: kerberosRefusedCredentials,
+                    },
+                  ]),
+              ...(mechanism === 'kerberos'
+                ? []
+                : [{ oid: NTLM_OID, create: () => newNtlmContext(o, NO_CHANNEL) }]),
             ],
           }),
+        ...(o.credssp?.minimumVersion === undefined ? {} : { minVersion: o.credssp.minimumVersion }),
         ...(tls?.min === undefined ? {} : { tlsMinVersion: `TLSv${tls.min}` as const }),
         ...(tls?.max === undefined ? {} : { tlsMaxVersion: `TLSv${tls.max}` as const }),
       }),
@@ -445,8 +498,10 @@ export class WSManConnection {
       port: options.port,
       ssl: options.ssl,
       path: options.path,
-      ca: options.ca,
+      ca: caOption(options),
       rejectUnauthorized: options.rejectUnauthorized,
+      checkServerName: options.checkServerName,
+      tlsOptions: options.tlsOptions,
       certificate: options.certificate,
       proxy: options.proxy,
       connectTimeout: options.connectTimeout,

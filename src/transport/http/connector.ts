@@ -6,7 +6,7 @@
  * @module
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net'
-import { connect as tlsConnect, type TLSSocket } from 'node:tls'
+import { connect as tlsConnect, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import { AuthenticationError, ProtocolError, TransportError, type PsrpError } from '../../errors.ts'
 import type { ClientCertificate } from './auth.ts'
 import { ResponseParser, serializeRequestHead } from './http1.ts'
@@ -31,6 +31,13 @@ export interface TlsSettings {
   readonly rejectUnauthorized: boolean
   /** Client certificate presented during the handshake. */
   readonly certificate?: ClientCertificate | undefined
+  /**
+   * Check that the certificate names the host (default true). False keeps the chain validation and
+   * skips only the name check (PowerShell's `-SkipCNCheck`), for servers reached by an alias or IP.
+   */
+  readonly checkServerName?: boolean | undefined
+  /** Further TLS settings passed to Node as given (`minVersion`, `ciphers`, `sigalgs`, `crl` …). */
+  readonly secureContext?: SecureContextOptions | undefined
 }
 
 /** An opened stream plus what the HTTP layer needs to know about it. */
@@ -292,7 +299,9 @@ async function startTls(
 ): Promise<TLSSocket> {
   const cert = settings.certificate
   const tls = tlsConnect({
+    ...settings.secureContext,
     ...(socket === undefined ? { host, port } : { socket }),
+    ...(settings.checkServerName === false ? { checkServerIdentity: () => undefined } : {}),
     ...(isIP(host) === 0 ? { servername: host } : {}),
     ...(settings.ca === undefined ? {} : { ca: settings.ca as string | Buffer | Array<string | Buffer> }),
     rejectUnauthorized: settings.rejectUnauthorized,

@@ -18,6 +18,7 @@
  * @module
  */
 import { isIP } from 'node:net'
+import type { SecureContextOptions } from 'node:tls'
 import { debuglog } from 'node:util'
 import {
   AbortError,
@@ -82,6 +83,10 @@ export interface WSManHttpClientOptions {
   rejectUnauthorized?: boolean | undefined
   /** TLS client certificate (HTTPS); {@link CertificateAuth} uses it when it has none of its own. */
   certificate?: ClientCertificate | undefined
+  /** Check the host name against the certificate (default true); false skips only that check. */
+  checkServerName?: boolean | undefined
+  /** Further Node TLS settings for the server connection, passed as given. */
+  tlsOptions?: SecureContextOptions | undefined
   /**
    * HTTP(S) proxy URL (`http://[user:pass@]host:port`), or `false` for none. Default: `https_proxy` /
    * `HTTPS_PROXY` (https targets) or `http_proxy` / `HTTP_PROXY` (http targets), then `all_proxy`,
@@ -296,6 +301,8 @@ export class WSManHttpClient {
       rejectUnauthorized: options.rejectUnauthorized ?? true,
       ...(options.ca === undefined ? {} : { ca: options.ca }),
       ...(certificate === undefined ? {} : { certificate }),
+      ...(options.checkServerName === undefined ? {} : { checkServerName: options.checkServerName }),
+      ...(options.tlsOptions === undefined ? {} : { secureContext: options.tlsOptions }),
     }
     options.auth.checkTransport?.({
       tls: this.#tls,
