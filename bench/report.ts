@@ -6,7 +6,8 @@
  *
  * Options: `--quick` (smaller sizes, under 5 minutes), `--json`, `--only <terms>` (comma-separated; a
  * row runs when it carries every tag of one term, tags joined by `+`: `--only invoke,stream`,
- * `--only copy+wsman`). Sizes set by `PSRP_BENCH_*` variables win over both defaults.
+ * `--only copy+wsman`; without `--only`, `PSRP_BENCH_ONLY` does the same, and its value `pwsh-s` means
+ * the remoting rows over pwsh -s). Sizes set by `PSRP_BENCH_*` variables win over both defaults.
  */
 import { execFileSync } from 'node:child_process'
 
@@ -59,6 +60,12 @@ function parseArgs(argv: readonly string[]): BenchOptions {
       process.exit(0)
     } else throw new Error(`unknown bench option ${a} (see --help)`)
   }
+  // PSRP_BENCH_ONLY (older spelling): 'pwsh-s' is the remoting rows over pwsh -s; other values are tags
+  const legacy = process.env['PSRP_BENCH_ONLY']
+  if (only.length === 0 && legacy !== undefined && legacy !== '')
+    for (const term of legacy.split(',').map((t) => t.trim().toLowerCase()))
+      if (term === 'pwsh-s') only.push(['invoke', 'pwsh'], ['stream', 'pwsh'], ['items', 'pwsh'])
+      else if (term !== '') only.push(term.split('+'))
   return { quick, json, only }
 }
 
