@@ -55,6 +55,7 @@ import {
 import { AsyncEventQueue } from './event-queue.ts'
 import { cancelScope, type CallOptions } from './cancel.ts'
 import { sleep } from './http/signals.ts'
+import { isServerUnreachable } from './http/soap-client.ts'
 import type { PsrpDisconnectable, PsrpTransport, PsrpTransportEvent } from './psrp-transport.ts'
 import type { WSManConnection, WSManRequestOptions } from './wsman-connection.ts'
 
@@ -466,7 +467,8 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
           if (stop.aborted || !isNetworkFailure(e)) throw e
           // the response never arrived whole: ask again on a new connection (the lane's socket is gone)
           cursor.retried()
-          if (++failures <= this.#conn.receiveRetries) continue
+          // a server that cannot be reached at all is left to the reconnection window
+          if (!isServerUnreachable(e) && ++failures <= this.#conn.receiveRetries) continue
           await this.#recover(toPsrpError(e), stop)
           failures = 0
           continue
@@ -521,7 +523,8 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
     let last: PsrpError = cause
     for (let attempt = 0; ; attempt++) {
       try {
-        await sleep(Math.min(5000, 250 * 2 ** attempt), window)
+        // unref: a pool left open by a script that ends must not keep the process alive
+        await sleep(Math.min(5000, 250 * 2 ** attempt), window, true)
       } catch {
         if (this.#poolStop.signal.aborted) return
         throw new ConnectionLostError(

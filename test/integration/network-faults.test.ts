@@ -205,7 +205,7 @@ describe('network faults between the client and the WinRM server', { skip }, () 
     const src = join(tmp, 'src.bin')
     const dest = join(tmp, 'dest.bin')
     writeFileSync(src, data)
-    proxy.setRule(onPipelineReceive(2, 'reset'))
+    proxy.setRule(onPipelineReceive(1, 'reset'))
     const client = new Client(connection(), { maxRunspaces: 1 })
     try {
       const outcome = await client.copy(src, dest, { timeout: 60_000 }).then(

@@ -30,8 +30,11 @@ export function scope(
   )
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, or rejects with the signal's reason when it aborts first. With `unref` the timer
+ * does not keep the process alive (a background wait such as a reconnection probe's).
+ */
+export function sleep(ms: number, signal: AbortSignal, unref = false): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
       reject(abortReason(signal))
@@ -45,6 +48,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', onAbort)
       resolve()
     }, ms)
+    if (unref) timer.unref()
     signal.addEventListener('abort', onAbort, { once: true })
   })
 }

@@ -53,6 +53,17 @@ import { backoffDelay, retryPolicy, statusRetryDelay, type RetryOptions, type Re
 import { scope, sleep } from './signals.ts'
 import { Attr, hostAttributes, SpanKind, SpanName, withSpan, type Span } from '../../internal/telemetry.ts'
 
+/** Errors of requests that never reached the server: every connection attempt failed. */
+const UNREACHABLE = new WeakSet<Error>()
+
+/**
+ * True for the {@link TransportError} of a request that never reached the server because every
+ * connection attempt (and its retries) failed: sending it again at once would only fail again.
+ */
+export function isServerUnreachable(err: unknown): boolean {
+  return err instanceof Error && UNREACHABLE.has(err)
+}
+
 /** `Content-Type` of an unencrypted WS-Management request (MS-WSMV 2.2.9.1). */
 export const SOAP_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8'
 
@@ -463,9 +474,12 @@ export class WSManHttpClient {
         this.#trace(`connection failure (${err.error.message}); retriable`)
         if (retry >= this.#retry.count) {
           const attempts = retry + 1
-          throw new TransportError(`${err.error.message} (${attempts} attempt${attempts === 1 ? '' : 's'})`, {
-            cause: err.error.cause,
-          })
+          const unreachable = new TransportError(
+            `${err.error.message} (${attempts} attempt${attempts === 1 ? '' : 's'})`,
+            { cause: err.error.cause },
+          )
+          UNREACHABLE.add(unreachable)
+          throw unreachable
         }
         await sleep(backoffDelay(this.#retry, retry++), signal)
         continue
