@@ -17,6 +17,7 @@ import { benchRemoting } from './remoting.ts'
 import { benchSsh } from './ssh.ts'
 import { benchFileTransfer } from './file-transfer.ts'
 import { benchMemory } from './memory.ts'
+import { benchFleet } from './fleet.ts'
 import { options, report, say, size, wants, wantsAny } from './report.ts'
 
 const COUNT = size('PSRP_BENCH_OBJECTS', 10_000, 5_000)
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
   await benchSsh(pwsh)
   await benchFileTransfer(pwsh)
   await benchMemory(pwsh)
+  await benchFleet()
 }
 
 await main()

@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { setMaxListeners } from 'node:events'
 import {
   AbortError,
   AuthenticationError,
@@ -215,6 +216,8 @@ class FleetRun<T> {
     this.#options = options
     this.#throttle = throttle
     this.#retries = retries
+    // every host in flight listens on the stop signal: as many listeners as the throttle allows
+    setMaxListeners(0, this.#stop.signal)
     for (const s of specs) {
       const key = fleetTargetKey(s)
       this.#remaining.set(key, (this.#remaining.get(key) ?? 0) + 1)
