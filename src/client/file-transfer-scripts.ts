@@ -22,12 +22,12 @@ export const TRANSFER_ERROR_ID = 'PsrpFileTransfer'
 
 /**
  * Resolves a path given by the client: optionally expands it as a PowerShell expandable string
- * (`$env:TEMP\x`), then makes it absolute against the runspace's current location; raises the tagged
+ * (`$env:TEMP\x`) and then its `%VAR%` environment variables, then makes it absolute against the runspace's current location; raises the tagged
  * transfer errors (`Stop-PsrpTransfer <reason> <path> <message>`).
  */
 const RESOLVE = `
 function Resolve-PsrpPath([string]$P, [bool]$Expand) {
-  if ($Expand) { $P = $ExecutionContext.InvokeCommand.ExpandString($P) }
+  if ($Expand) { $P = [Environment]::ExpandEnvironmentVariables($ExecutionContext.InvokeCommand.ExpandString($P)) }
   $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($P)
 }
 function ConvertTo-PsrpHex([byte[]]$B) { [BitConverter]::ToString($B).Replace('-', '').ToLowerInvariant() }

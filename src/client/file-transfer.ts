@@ -45,6 +45,7 @@
  *
  * @module
  */
+import { expandLocalPath } from './local-path.ts'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
@@ -96,8 +97,10 @@ export interface TransferOptions extends CallOptions {
   /** Replace existing destination files (default false: refuse, before transferring anything). */
   overwrite?: boolean | undefined
   /**
-   * Expand the remote path as a PowerShell expandable string first (`$env:TEMP\x`, `$HOME/x`).
-   * Subexpressions (`$(…)`) run too, so use it only with trusted paths. Default false.
+   * Expand variables in both paths, as pypsrp's `expand_variables` does. The remote path is expanded
+   * by PowerShell as an expandable string (`$env:TEMP\x`, `$HOME/x`; subexpressions `$(…)` run too, so
+   * use it only with trusted paths), then its `%VAR%` environment variables (`%TEMP%\x`). The local
+   * path gets a leading `~` and its `$VAR`/`${VAR}` from this process's environment. Default false.
    */
   expandVariables?: boolean | undefined
   /** Called after every chunk (and once per empty file). Exceptions thrown by it abort the transfer. */
@@ -451,7 +454,7 @@ export async function copyToRemote(
 ): Promise<TransferResult> {
   const chunkSize = checkChunkSize(options.chunkSize)
   const concurrency = checkConcurrency(pool, options.concurrency)
-  const source = resolve(localPath)
+  const source = resolve(options.expandVariables === true ? expandLocalPath(localPath) : localPath)
   const info = await lstat(source)
     .then((s) => (s.isSymbolicLink() ? stat(source) : s))
     .catch((e: unknown) => {
@@ -868,7 +871,7 @@ export async function fetchFromRemote(
 ): Promise<TransferResult> {
   const chunkSize = checkChunkSize(options.chunkSize)
   const concurrency = checkConcurrency(pool, options.concurrency)
-  const dest = resolve(localPath)
+  const dest = resolve(options.expandVariables === true ? expandLocalPath(localPath) : localPath)
   const overwrite = options.overwrite === true
   const scope = new Scope(options, `fetching '${remotePath}' to '${dest}'`)
   try {

@@ -367,7 +367,7 @@ function defineCommonScenarios(label: string, f: Fixture): void {
     )
   })
 
-  test(`${label}: expandVariables expands remote paths`, async () => {
+  test(`${label}: expandVariables expands remote and local paths`, async () => {
     const client = f.client()
     const src = join(f.dir(), 'expand.txt')
     await writeFile(src, 'expanded')
@@ -377,6 +377,20 @@ function defineCommonScenarios(label: string, f: Fixture): void {
     const back = join(f.dir(), 'expanded-back.txt')
     await client.fetch('$env:PSRP_CLIENT_DIR/expanded.txt', back, { expandVariables: true })
     assert.equal(await readFile(back, 'utf8'), 'expanded')
+    // as pypsrp: %VAR% on the remote path, $VAR on the local one
+    process.env['PSRP_LOCAL_EXPAND'] = f.dir()
+    try {
+      const pct = await client.copy('$PSRP_LOCAL_EXPAND/expand.txt', '%PSRP_CLIENT_DIR%/pct.txt', {
+        expandVariables: true,
+      })
+      assert.equal(pct.destination, join(f.dir(), 'pct.txt'))
+      await client.fetch('%PSRP_CLIENT_DIR%/pct.txt', '${PSRP_LOCAL_EXPAND}/pct-back.txt', {
+        expandVariables: true,
+      })
+      assert.equal(await readFile(join(f.dir(), 'pct-back.txt'), 'utf8'), 'expanded')
+    } finally {
+      delete process.env['PSRP_LOCAL_EXPAND']
+    }
   })
 
   test(`${label}: an aborted copy stops the remote pipeline and leaves no file behind`, async () => {
