@@ -12,7 +12,11 @@ export function canonicalClixml(xml: string): string {
   const walk = (el: XmlElement): unknown => {
     if (el.name === 'TN' || el.name === 'TNRef') {
       const id = el.attrs['RefId'] ?? ''
-      if (el.name === 'TN') tnLists.set(id, el.children.map((c) => c.text))
+      if (el.name === 'TN')
+        tnLists.set(
+          id,
+          el.children.map((c) => c.text),
+        )
       return ['TN', tnLists.get(id) ?? `unknown TNRef ${id}`]
     }
     const attrs: Record<string, string> = {}

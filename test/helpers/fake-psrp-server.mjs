@@ -34,6 +34,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   let payload
   if (mode === 'garbled') return out('<Data Stream=Default PSGuid=nope>%%%')
   if (mode === 'orphan-fragment') payload = fragment(1, 3, 0x2, Buffer.from('xyz'))
-  else payload = fragment(1, 0, 0x3, message(0x00010002, '<Obj RefId="0"><MS><Version N="protocolversion">2.3</Ver'))
+  else
+    payload = fragment(
+      1,
+      0,
+      0x3,
+      message(0x00010002, '<Obj RefId="0"><MS><Version N="protocolversion">2.3</Ver'),
+    )
   out(`<Data Stream='Default' PSGuid='${Z}'>${payload.toString('base64')}</Data>`)
 })

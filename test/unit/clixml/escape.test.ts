@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { decodeClixmlString, encodeClixmlString, serialize, deserialize } from '../../../src/clixml/index.ts'
 
-const seed = JSON.parse(readFileSync(new URL('../../vectors/clixml/seed-escaping.json', import.meta.url), 'utf8')) as {
+const seed = JSON.parse(
+  readFileSync(new URL('../../vectors/clixml/seed-escaping.json', import.meta.url), 'utf8'),
+) as {
   value: string
   clixml: string
 }

@@ -1,7 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type {
-  InformationRecord} from '../../../src/clixml/index.ts';
+import type { InformationRecord } from '../../../src/clixml/index.ts'
 import {
   deserialize,
   serialize,
@@ -43,7 +42,10 @@ test('dictionaries become Maps, lists arrays, and both keep their .NET identity 
   assert.ok(m instanceof Map)
   assert.equal(m.get('one'), 1)
   assert.equal(m.get(2), null)
-  assert.equal(getMeta(m)?.typeNames[0], 'System.Collections.Generic.Dictionary`2[[System.String],[System.Int32]]')
+  assert.equal(
+    getMeta(m)?.typeNames[0],
+    'System.Collections.Generic.Dictionary`2[[System.String],[System.Int32]]',
+  )
   assert.equal(canonicalClixml(serialize(m)), canonicalClixml(xml))
   for (const tag of ['LST', 'IE', 'QUE', 'STK']) {
     const list = `<Obj RefId="0"><TN RefId="0"><T>X</T></TN><${tag}><S>a</S><I64>5</I64></${tag}></Obj>`
@@ -51,7 +53,10 @@ test('dictionaries become Maps, lists arrays, and both keep their .NET identity 
     assert.deepEqual([...v], ['a', 5n])
     assert.equal(serialize(v), list)
   }
-  assert.equal(serialize(new Map([['k', true]])), '<Obj RefId="0"><TN RefId="0"><T>System.Collections.Hashtable</T><T>System.Object</T></TN><DCT><En><S N="Key">k</S><B N="Value">true</B></En></DCT></Obj>')
+  assert.equal(
+    serialize(new Map([['k', true]])),
+    '<Obj RefId="0"><TN RefId="0"><T>System.Collections.Hashtable</T><T>System.Object</T></TN><DCT><En><S N="Key">k</S><B N="Value">true</B></En></DCT></Obj>',
+  )
   assert.equal(canonicalClixml(serialize({ k: true })), canonicalClixml(serialize(new Map([['k', true]]))))
 })
 
@@ -81,7 +86,10 @@ test('enums deserialize to typed classes with value and name; flags names combin
   assert.ok(e instanceof PSEnum)
   assert.equal(e.value, 2)
   assert.equal(e.name, 'ReuseThread')
-  assert.equal(RemoteStreamOptions.of(3).name, 'AddInvocationInfoToErrorRecord, AddInvocationInfoToWarningRecord')
+  assert.equal(
+    RemoteStreamOptions.of(3).name,
+    'AddInvocationInfoToErrorRecord, AddInvocationInfoToWarningRecord',
+  )
   const unknown = deserialize(
     '<Obj RefId="0"><TN RefId="0"><T>My.Enum</T><T>System.Enum</T><T>System.ValueType</T><T>System.Object</T></TN><ToString>Blue</ToString><I32>4</I32></Obj>',
   )
@@ -91,7 +99,12 @@ test('enums deserialize to typed classes with value and name; flags names combin
 })
 
 test('known record types deserialize to typed classes, also with the Deserialized. prefix', () => {
-  const err = ErrorRecord.create({ message: 'boom', fullyQualifiedErrorId: 'MyError', category: 13, exceptionType: 'System.IO.FileNotFoundException' })
+  const err = ErrorRecord.create({
+    message: 'boom',
+    fullyQualifiedErrorId: 'MyError',
+    category: 13,
+    exceptionType: 'System.IO.FileNotFoundException',
+  })
   const back = deserialize(serialize(err)) as ErrorRecord
   assert.ok(back instanceof ErrorRecord)
   assert.equal(back.message, 'boom')
@@ -123,7 +136,15 @@ test('PSCredential carries its password as a SecureString; HostInfo, Coordinates
   const hi = HostInfo.create()
   assert.equal(hi.isHostNull, true)
   const withData = deserialize(
-    serialize(HostInfo.create({ defaultData: new Map<number, unknown>([[6, Size.create(120, 50)], [2, Coordinates.create(3, 4)], [9, 'title']]) })),
+    serialize(
+      HostInfo.create({
+        defaultData: new Map<number, unknown>([
+          [6, Size.create(120, 50)],
+          [2, Coordinates.create(3, 4)],
+          [9, 'title'],
+        ]),
+      }),
+    ),
   ) as PSObject
   const data = new HostInfo({ extended: withData.extended }).hostDefaultData
   assert.equal((data?.get(6) as PSObject).get('width'), 120)
@@ -142,7 +163,9 @@ test('unknown types are kept whole and re-serialize to equivalent CLIXML', () =>
 })
 
 test('an <Objs> wrapper (Export-Clixml) yields an array of its objects', () => {
-  const v = deserialize('<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><I32>1</I32><S>a</S></Objs>')
+  const v = deserialize(
+    '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><I32>1</I32><S>a</S></Objs>',
+  )
   assert.deepEqual(v, [1, 'a'])
 })
 
@@ -159,9 +182,16 @@ test('malformed complex input gives ClixmlError with the element path', () => {
     ['<S>&e;</S>', /unknown entity/],
   ]
   for (const [xml, re] of bad) {
-    assert.throws(() => deserialize(xml), (e: unknown) => e instanceof ClixmlError && re.test(e.message), xml)
+    assert.throws(
+      () => deserialize(xml),
+      (e: unknown) => e instanceof ClixmlError && re.test(e.message),
+      xml,
+    )
   }
   const deep = '<Obj RefId="0"><MS>'.repeat(300) + '</MS></Obj>'.repeat(300)
-  assert.throws(() => deserialize(deep), (e: unknown) => e instanceof ClixmlError && /deeper/.test(e.message))
+  assert.throws(
+    () => deserialize(deep),
+    (e: unknown) => e instanceof ClixmlError && /deeper/.test(e.message),
+  )
   assert.throws(() => deserialize('<S>' + 'a'.repeat(100) + '</S>', { maxLength: 50 }), ClixmlError)
 })

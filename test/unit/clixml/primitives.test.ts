@@ -32,7 +32,10 @@ test('every primitive element deserializes to its JS type and serializes back to
     ['<C>97</C>', (v) => assert.ok(v instanceof PSChar && v.toString() === 'a')],
     ['<B>true</B>', (v) => assert.equal(v, true)],
     ['<B>false</B>', (v) => assert.equal(v, false)],
-    ['<DT>2008-04-11T10:42:32.2731993-07:00</DT>', (v) => assert.ok(v instanceof PSDateTime && v.kind === 'local')],
+    [
+      '<DT>2008-04-11T10:42:32.2731993-07:00</DT>',
+      (v) => assert.ok(v instanceof PSDateTime && v.kind === 'local'),
+    ],
     ['<TS>PT9.0269026S</TS>', (v) => assert.ok(v instanceof PSTimeSpan && v.ticks === 90269026n)],
     ['<By>255</By>', (v) => assert.ok(v instanceof PSByte && v.value === 255)],
     ['<SB>-128</SB>', (v) => assert.ok(v instanceof PSSByte && v.value === -128)],
@@ -40,7 +43,10 @@ test('every primitive element deserializes to its JS type and serializes back to
     ['<I16>-32768</I16>', (v) => assert.ok(v instanceof PSInt16)],
     ['<U32>4294967295</U32>', (v) => assert.ok(v instanceof PSUInt32)],
     ['<I32>-2147483648</I32>', (v) => assert.equal(v, -2147483648)],
-    ['<U64>18446744073709551615</U64>', (v) => assert.ok(v instanceof PSUInt64 && v.value === 18446744073709551615n)],
+    [
+      '<U64>18446744073709551615</U64>',
+      (v) => assert.ok(v instanceof PSUInt64 && v.value === 18446744073709551615n),
+    ],
     ['<I64>9223372036854775807</I64>', (v) => assert.equal(v, 9223372036854775807n)],
     ['<Sg>1.5</Sg>', (v) => assert.ok(v instanceof PSSingle && v.value === 1.5)],
     ['<Db>1.5</Db>', (v) => assert.equal(v, 1.5)],
@@ -48,11 +54,17 @@ test('every primitive element deserializes to its JS type and serializes back to
     ['<Db>1E+300</Db>', (v) => assert.equal(v, 1e300)],
     ['<Db>INF</Db>', (v) => assert.equal(v, Infinity)],
     ['<Db>NaN</Db>', (v) => assert.ok(Number.isNaN(v))],
-    ['<D>79228162514264337593543950335</D>', (v) => assert.ok(v instanceof PSDecimal && v.value === '79228162514264337593543950335')],
+    [
+      '<D>79228162514264337593543950335</D>',
+      (v) => assert.ok(v instanceof PSDecimal && v.value === '79228162514264337593543950335'),
+    ],
     ['<BA>AQID</BA>', (v) => assert.deepEqual(v, Uint8Array.from([1, 2, 3]))],
     ['<G>792e5b37-4505-47ef-b7d2-8711bb7affa8</G>', (v) => assert.ok(v instanceof PSGuid)],
     ['<URI>http://www.microsoft.com/</URI>', (v) => assert.ok(v instanceof PSUri)],
-    ['<Version>6.2.1.3</Version>', (v) => assert.ok(v instanceof PSVersion && v.major === 6 && v.minor === 2)],
+    [
+      '<Version>6.2.1.3</Version>',
+      (v) => assert.ok(v instanceof PSVersion && v.major === 6 && v.minor === 2),
+    ],
     ['<XD>&lt;a&gt;b&lt;/a&gt;</XD>', (v) => assert.ok(v instanceof PSXmlDocument && v.value === '<a>b</a>')],
     ['<SBK>Get-Command -Name Get-Process</SBK>', (v) => assert.ok(v instanceof PSScriptBlock)],
     ['<SS>AQID</SS>', (v) => assert.ok(v instanceof PSSecureString && !v.hasPlaintext)],
@@ -88,7 +100,10 @@ test('TimeSpan uses .NET xs:duration text', () => {
   assert.equal(new PSTimeSpan(0n).toString(), 'PT0S')
   assert.equal(new PSTimeSpan(864_000_000_000n + 36_000_000_000n * 2n + 5n).toString(), 'P1DT2H0.0000005S')
   assert.equal(new PSTimeSpan(-600_000_000n).toString(), '-PT1M')
-  assert.equal(PSTimeSpan.parse('-P1DT2H3M4.5S').ticks, -(864_000_000_000n + 72_000_000_000n + 1_800_000_000n + 45_000_000n))
+  assert.equal(
+    PSTimeSpan.parse('-P1DT2H3M4.5S').ticks,
+    -(864_000_000_000n + 72_000_000_000n + 1_800_000_000n + 45_000_000n),
+  )
   assert.throws(() => PSTimeSpan.parse('PT'), ClixmlError)
 })
 
@@ -107,7 +122,16 @@ test('doubles use .NET round-trip notation', () => {
 })
 
 test('out-of-range and malformed primitives give ClixmlError naming the element', () => {
-  for (const xml of ['<I32>2147483648</I32>', '<By>256</By>', '<I64>1.5</I64>', '<B>yes</B>', '<G>nope</G>', '<BA>!!</BA>', '<Db>abc</Db>', '<Version>x</Version>']) {
+  for (const xml of [
+    '<I32>2147483648</I32>',
+    '<By>256</By>',
+    '<I64>1.5</I64>',
+    '<B>yes</B>',
+    '<G>nope</G>',
+    '<BA>!!</BA>',
+    '<Db>abc</Db>',
+    '<Version>x</Version>',
+  ]) {
     assert.throws(
       () => deserialize(xml),
       (e: unknown) => e instanceof ClixmlError && e.path !== undefined && e.offset !== undefined,
