@@ -34,6 +34,8 @@ export interface RunCliOptions {
    * writes fail with EPIPE.
    */
   closeStdoutAfter?: number | undefined
+  /** Called with each stdout chunk as it arrives (to react to output while the command runs). */
+  onStdout?: ((chunk: string) => void) | undefined
 }
 
 /** Runs `psrp <args>`; resolves when it exits. */
@@ -50,6 +52,7 @@ export function runCli(args: string[], options: RunCliOptions): Promise<CliResul
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       r.stdout += d
       r.stdoutAt.push(Date.now() - t0)
+      options.onStdout?.(d)
       if (limit !== undefined && r.stdout.length >= limit) child.stdout.destroy()
     })
     child.stderr.setEncoding('utf8').on('data', (d: string) => (r.stderr += d))
