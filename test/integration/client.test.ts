@@ -668,16 +668,23 @@ describe('Client over the WinRM bridge', { skip }, () => {
 
   test('WS-Man: spawnCmd streams stdout live; runCmd abort terminates the process', async () => {
     const c = client as Client
-    const proc = await c.spawnCmd('/bin/sh', ['-c', 'echo first; sleep 2; echo second'])
-    const t0 = Date.now()
+    // the program prints "second" only once we have seen "first" (giving up after 30 s with "late"):
+    // output held back until the process ends would show as "late"
+    const seen = join(tmpdir(), `psrp-seen-first-${process.pid}-${Date.now()}`)
+    const proc = await c.spawnCmd('/bin/sh', [
+      '-c',
+      `echo first; i=0; while [ ! -f '${seen}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; ` +
+        `if [ -f '${seen}' ]; then echo second; else echo late; fi`,
+    ])
     const first = await new Promise<string>((resolve) =>
       proc.stdout.once('data', (d: Buffer) => resolve(d.toString())),
     )
     assert.equal(first, 'first\n')
-    assert.ok(Date.now() - t0 < 1500, 'stdout arrived only after the process ended')
+    await writeFile(seen, '')
     const rest: Buffer[] = []
     for await (const chunk of proc.stdout) rest.push(chunk as Buffer)
-    assert.equal(Buffer.concat(rest).toString(), 'second\n')
+    assert.equal(Buffer.concat(rest).toString(), 'second\n', 'the first line arrived while the process ran')
+    await rm(seen, { force: true })
     assert.equal(await proc.exited, 0)
 
     const ac = new AbortController()
