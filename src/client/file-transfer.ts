@@ -30,7 +30,7 @@
  *   the connection busy for trees of small files, where per-file round trips dominate.
  * - **one large file, several pipelines**: a single file of at least {@link MIN_CHUNKS_TO_SPLIT}
  *   chunks moves through up to `concurrency` pipelines at once (at most the pool's `maxRunspaces`
- *   and {@link DEFAULT_SPLIT_LIMIT}), because one pipeline is bound by round trips (OutOfProc allows one
+ *   and 3 by default), because one pipeline is bound by round trips (OutOfProc allows one
  *   unacknowledged data packet per pipeline; WinRM serializes the Sends and Receives of one command)
  *   and by the server's one thread per pipeline. A copy ({@link copySplit}) reads the file once, in
  *   order, hashing as it reads; each pipeline takes the next chunk when it can send and writes it at
@@ -133,7 +133,7 @@ export interface TransferResult {
 export interface TransferEngineOptions extends TransferOptions {
   chunkSize: number
   /**
-   * The most pipelines one file may be split across (default {@link DEFAULT_SPLIT_LIMIT}, and never
+   * The most pipelines one file may be split across (default 3; `Client` uses 1 over WinRM; and never
    * more than `concurrency` or `maxRunspaces`); 1 keeps every file on one pipeline.
    */
   splitLimit?: number | undefined
