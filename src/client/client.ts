@@ -608,7 +608,7 @@ export class Client implements AsyncDisposable {
     return this.#traceTransfer(SpanName.copy, async () => {
       const pool = await this.pool(options)
       return copyToRemote(pool, localPath, remotePath, {
-        ...this.#splitDefault(),
+        ...this.#splitDefault('copy'),
         ...options,
         chunkSize: options.chunkSize ?? this.chunkSize,
       })
@@ -642,17 +642,22 @@ export class Client implements AsyncDisposable {
       const chunkSize =
         options.chunkSize ??
         (this.connection instanceof WSManConnection ? this.chunkSize : OUTOFPROC_FETCH_CHUNK)
-      return fetchFromRemote(pool, remotePath, localPath, { ...this.#splitDefault(), ...options, chunkSize })
+      return fetchFromRemote(pool, remotePath, localPath, {
+        ...this.#splitDefault('fetch'),
+        ...options,
+        chunkSize,
+      })
     })
   }
 
   /**
-   * Over WinRM one file moves through one pipeline unless the caller says otherwise: split across
-   * several, a 32 MiB copy through the WinRM test server stalled with four pipelines and ran slower
-   * than one with three (measured under heavy load; to be measured again on a quiet machine).
+   * How many pipelines one file may take unless the caller says (`splitLimit`). Over WinRM one: split
+   * across four, a 32 MiB copy through the WinRM test server stalled, and with three it ran slower
+   * than one (measured under heavy load). A fetch takes one everywhere: split over pwsh -s, a 64 MiB
+   * fetch held 52.7 MiB in the client (the pipelines ahead of the hashing window keep receiving).
    */
-  #splitDefault(): { splitLimit?: number } {
-    return this.connection instanceof WSManConnection ? { splitLimit: 1 } : {}
+  #splitDefault(direction: 'copy' | 'fetch'): { splitLimit?: number } {
+    return direction === 'fetch' || this.connection instanceof WSManConnection ? { splitLimit: 1 } : {}
   }
 
   /** A copy or fetch in its span: the host, then bytes, files and the file's SHA-256 (never the paths' contents). */

@@ -240,7 +240,7 @@ function defineSplitScenarios(label: string, f: Fixture): void {
   })
 
   test(
-    `${label}: 64 MiB through 3 pipelines each way with client memory below the file's size`,
+    `${label}: 64 MiB each way through Client.copy/fetch with client memory below the file's size`,
     { skip: bigSkip, timeout: 900_000 },
     async () => {
       const client = f.client()
@@ -248,7 +248,8 @@ function defineSplitScenarios(label: string, f: Fixture): void {
       const hash = await randomFile(src, 64 * MiB)
       const remote = join(f.dir(), 'mem-remote.bin')
       const back = join(f.dir(), 'mem-back.bin')
-      // the client's default chunk sizes (the largest), three pipelines at once
+      // the client's default chunk sizes (the largest) and up to three pipelines, split where the
+      // Client splits: copies over pwsh -s; never a fetch (split, it held 52.7 MiB of this file)
       const upGrowth = await peakGrowth(() => client.copy(src, remote, { concurrency: 3 }))
       assert.equal(await sha256File(remote), hash)
       const downGrowth = await peakGrowth(() => client.fetch(remote, back, { concurrency: 3 }))
