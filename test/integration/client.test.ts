@@ -15,8 +15,6 @@ import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import {
   AbortError,
   Client,
@@ -33,6 +31,7 @@ import {
   type TransferProgress,
 } from '../../src/index.ts'
 import { COPY_FILE_SCRIPT, TRANSFER_ERROR_ID } from '../../src/client/file-transfer-scripts.ts'
+import { peakGrowth } from '../helpers/memory.ts'
 import { findPwsh, requirePeers, pwshSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 
@@ -72,36 +71,6 @@ async function remoteHash(client: Client, path: string): Promise<string> {
     parameters: { p: path },
   })
   return String(output[0]).toLowerCase()
-}
-
-/** Samples heap + external memory while `work` runs; resolves to the peak growth in bytes. */
-/** A full garbage collection (V8's gc, exposed for this process). */
-const collectGarbage = ((): (() => void) => {
-  setFlagsFromString('--expose-gc')
-  return runInNewContext('gc') as () => void
-})()
-
-/**
- * The peak of live memory (heap and Buffers, after a full collection, sampled every 200 ms) above
- * its level before `work`: garbage awaiting collection does not count, what is still held does.
- */
-async function peakGrowth(work: () => Promise<unknown>): Promise<number> {
-  const used = (): number => {
-    collectGarbage()
-    const m = process.memoryUsage()
-    return m.heapUsed + m.external
-  }
-  const base = used()
-  let peak = base
-  const timer = setInterval(() => {
-    peak = Math.max(peak, used())
-  }, 200)
-  try {
-    await work()
-  } finally {
-    clearInterval(timer)
-  }
-  return peak - base
 }
 
 interface Fixture {

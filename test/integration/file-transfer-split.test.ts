@@ -13,11 +13,10 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import type { RunspacePool } from '../../src/index.ts'
 import { AbortError, Client, type TransferProgress } from '../../src/index.ts'
 import { copyToRemote, fetchFromRemote } from '../../src/client/file-transfer.ts'
+import { peakGrowth } from '../helpers/memory.ts'
 import { findPwsh, pwshSkip, requirePeers } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
 
@@ -76,31 +75,6 @@ function progressLog(): { seen: TransferProgress[]; onProgress: (p: TransferProg
       seen.push(p)
     },
   }
-}
-
-const collectGarbage = ((): (() => void) => {
-  setFlagsFromString('--expose-gc')
-  return runInNewContext('gc') as () => void
-})()
-
-/** Peak growth of live memory (heap + Buffers after a full collection, sampled every 200 ms). */
-async function peakGrowth(work: () => Promise<unknown>): Promise<number> {
-  const used = (): number => {
-    collectGarbage()
-    const m = process.memoryUsage()
-    return m.heapUsed + m.external
-  }
-  const base = used()
-  let peak = base
-  const timer = setInterval(() => {
-    peak = Math.max(peak, used())
-  }, 200)
-  try {
-    await work()
-  } finally {
-    clearInterval(timer)
-  }
-  return Math.max(peak, used()) - base
 }
 
 /** Files in `dir` that a failed transfer must not leave: names starting with `prefix`, and temporaries. */
