@@ -728,10 +728,6 @@ function callOptions(o: CallOptions): CallOptions {
   }
 }
 
-/**
- * Runs the user's script in a child scope with a working directory and environment variables, both
- * restored afterwards. Parameter names are prefixed so they cannot clash with the user's.
- */
 /** How many scripts' parameter-declaration offsets a client remembers. */
 const PARAM_BLOCK_CACHE = 128
 
@@ -750,6 +746,10 @@ foreach ($u in $ast.UsingStatements) { if ($u.Extent.EndOffset -gt $at) { $at = 
 $at
 `
 
+/**
+ * Runs the user's script in a child scope with a working directory and environment variables, both
+ * restored afterwards. Parameter names are prefixed so they cannot clash with the user's.
+ */
 const SCOPED_SCRIPT = `param([string]$PsrpScript, $PsrpParameters, $PsrpArguments, $PsrpCwd, $PsrpEnvironment)
 $psrpSaved = @{}
 if ($null -ne $PsrpEnvironment) {
@@ -771,7 +771,6 @@ try {
 }
 `
 
-/** Applies `signal`/`timeout` to a promise; `onCancel` runs when they fire. */
 /** A {@link RunCmdResult} with the output as bytes (`buffer`) or decoded text (default UTF-8). */
 function cmdResult(
   stdout: Buffer,
@@ -789,6 +788,7 @@ function cmdResult(
   }
 }
 
+/** Applies `signal`/`timeout` to a promise; `onCancel` runs when they fire. */
 function withCancel<T>(
   work: Promise<T>,
   options: CallOptions,
