@@ -18,6 +18,7 @@ import { benchSsh } from './ssh.ts'
 import { benchFileTransfer } from './file-transfer.ts'
 import { benchMemory } from './memory.ts'
 import { benchFleet } from './fleet.ts'
+import { benchFleetSsh } from './fleet-ssh.ts'
 import { options, report, say, size, wants, wantsAny } from './report.ts'
 
 const COUNT = size('PSRP_BENCH_OBJECTS', 10_000, 5_000)
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
   await benchFileTransfer(pwsh)
   await benchMemory(pwsh)
   await benchFleet()
+  await benchFleetSsh(pwsh)
 }
 
 await main()
