@@ -17,6 +17,8 @@ export type {
   PsrpTransportEvent,
   PsrpDisconnectable,
   PsrpPayload,
+  PsrpTransportFactory,
+  PsrpTransportRequest,
 } from './transport/psrp-transport.ts'
 export type { CallOptions } from './transport/cancel.ts'
 export {
@@ -58,6 +60,16 @@ export {
   serialize,
   deserialize,
 } from './clixml/index.ts'
+// the common base of the OutOfProc transports (ProcessConnection, SSHConnection, NamedPipeConnection):
+// a type only, so their inherited members and options are named in the declarations
+export type {
+  OutOfProcStreamTransport,
+  OutOfProcStreamTransportOptions,
+  OutOfProcConnector,
+  OutOfProcConnectContext,
+  OutOfProcStreams,
+  OutOfProcTransportState,
+} from './transport/outofproc-stream.ts'
 // SSH and named-pipe transports (PowerShell 7's SSH remoting and Enter-PSHostProcess, in-process)
 export {
   SSHConnection,

@@ -9,7 +9,6 @@ export {
   type CallOptions,
   type RunspacePoolEvents,
   type PsrpConnection,
-  type PsrpTransportFactory,
 } from './runspace-pool.ts'
 export {
   PowerShell,

@@ -51,7 +51,11 @@ import {
   type ProgressRecord,
 } from '../clixml/index.ts'
 import type { PSDataStreams } from './powershell.ts'
-import { isDisconnectable, type PsrpTransport } from '../transport/psrp-transport.ts'
+import {
+  isDisconnectable,
+  type PsrpTransport,
+  type PsrpTransportFactory,
+} from '../transport/psrp-transport.ts'
 import { withCancel, type CallOptions } from '../transport/cancel.ts'
 import type { Attributes } from '@opentelemetry/api'
 import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
@@ -60,24 +64,6 @@ import type { OutputBufferingMode, ShellInfo } from '../wsman/index.ts'
 
 export type { CallOptions } from '../transport/cancel.ts'
 import { hostErrorRecord, hostInfoFor, invokeHostMethod, type PSHost } from './host.ts'
-
-/**
- * A connection that hosts many runspace pools (e.g. {@link WSManConnection}): it makes one transport
- * per pool.
- */
-export interface PsrpTransportFactory {
-  /** Creates the transport of the pool `poolId`. */
-  createPsrpTransport(options: {
-    poolId: string
-    protocolVersion?: string
-    configurationName?: string
-    idleTimeout?: number
-    noProfile?: boolean
-    sessionName?: string
-    outputBufferingMode?: OutputBufferingMode
-    connect?: boolean
-  }): PsrpTransport
-}
 
 const POWERSHELL_RESOURCE_PREFIX = 'http://schemas.microsoft.com/powershell/'
 

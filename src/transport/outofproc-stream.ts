@@ -70,7 +70,8 @@ export interface OutOfProcStreamTransportOptions {
   peerName?: string | undefined
 }
 
-type TransportState = 'new' | 'starting' | 'open' | 'closing' | 'closed' | 'failed'
+/** Where an {@link OutOfProcStreamTransport} is in its life, as its `state` getter reports it. */
+export type OutOfProcTransportState = 'new' | 'starting' | 'open' | 'closing' | 'closed' | 'failed'
 
 interface Waiter {
   resolve(): void
@@ -99,7 +100,7 @@ export class OutOfProcStreamTransport implements PsrpTransport {
   readonly #connectTimeout: number
   readonly #closeTimeout: number
   readonly #peer: string
-  #state: TransportState = 'new'
+  #state: OutOfProcTransportState = 'new'
   #failure: PsrpError | undefined
   #streams: OutOfProcStreams | undefined
   #startPromise: Promise<void> | undefined
@@ -141,7 +142,7 @@ export class OutOfProcStreamTransport implements PsrpTransport {
   }
 
   /** `new`, `starting`, `open`, `closing`, `closed` or `failed`. */
-  get state(): TransportState {
+  get state(): OutOfProcTransportState {
     return this.#state
   }
 

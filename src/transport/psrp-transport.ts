@@ -20,6 +20,7 @@
 import type { PsrpError } from '../errors.ts'
 import type { PsrpPayload } from '../psrp/index.ts'
 import type { CallOptions } from './cancel.ts'
+import type { OutputBufferingMode } from '../wsman/index.ts'
 
 export type { PsrpPayload } from '../psrp/index.ts'
 
@@ -83,6 +84,38 @@ export interface PsrpDisconnectable {
   listPipelines(options?: CallOptions): Promise<string[]>
   /** Attaches to a pipeline that runs on the server already and receives its output. */
   connectPipeline(pipelineId: string, options?: CallOptions): Promise<void>
+}
+
+/**
+ * What a pool asks of a {@link PsrpTransportFactory}: its id and the settings a multi-pool endpoint
+ * (WinRM) takes per pool, as {@link RunspacePool.open} was given them.
+ */
+export interface PsrpTransportRequest {
+  /** The RunspacePool id (WinRM uses it as the ShellId). */
+  readonly poolId: string
+  /** Protocol version announced when the pool is created (default 2.3). */
+  readonly protocolVersion?: string | undefined
+  /** PowerShell configuration (endpoint) name; the factory's own default when not given. */
+  readonly configurationName?: string | undefined
+  /** Idle timeout in seconds after which the server deletes an idle or disconnected pool. */
+  readonly idleTimeout?: number | undefined
+  /** Start the pool without loading profiles (`WINRS_NOPROFILE`). */
+  readonly noProfile?: boolean | undefined
+  /** The session name the server lists the pool under (`Get-PSSession`). */
+  readonly sessionName?: string | undefined
+  /** What the server does with output while the pool is disconnected. */
+  readonly outputBufferingMode?: OutputBufferingMode | undefined
+  /** The pool attaches to an existing (disconnected) pool instead of creating one. Informational. */
+  readonly connect?: boolean | undefined
+}
+
+/**
+ * A connection that hosts many runspace pools (e.g. {@link WSManConnection}): it makes one transport
+ * per pool. A one-pool connection (`ProcessConnection`) is a {@link PsrpTransport} itself.
+ */
+export interface PsrpTransportFactory {
+  /** Creates the transport of the pool `options.poolId`. */
+  createPsrpTransport(options: PsrpTransportRequest): PsrpTransport
 }
 
 /** True when `t` has the {@link PsrpDisconnectable} capability. */

@@ -39,16 +39,19 @@ import {
   type RetryOptions,
 } from './http/index.ts'
 import type { CallOptions } from './cancel.ts'
-import { WSManPsrpTransport, type WSManPsrpTransportOptions } from './wsman-psrp.ts'
+import { WSManPsrpTransport } from './wsman-psrp.ts'
+import type {
+  PsrpDisconnectable,
+  PsrpTransport,
+  PsrpTransportFactory,
+  PsrpTransportRequest,
+} from './psrp-transport.ts'
 import { resolveServerUri } from './server-uri.ts'
 import { SecurityContextAuth, type MessageEncryption } from './http/gss-auth.ts'
 import { tlsServerEndPointHash } from './http/channel-binding.ts'
 import { filetimeFromUnixMs, NtlmContext } from '../auth/ntlm/index.ts'
 import { KERBEROS_OID, NegotiateContext, NTLM_OID } from '../auth/spnego/index.ts'
 import { CredSspContext } from '../auth/credssp/index.ts'
-import type { KeytabEntry } from '../auth/kerberos/keytab.ts'
-import type { CCache } from '../auth/kerberos/ccache.ts'
-import type { Krb5Config } from '../auth/kerberos/krb5-conf.ts'
 import type { ChannelBindings } from '../auth/ntlm/channel-bindings.ts'
 import { createKerberosContext, kdcOption } from './kdc.ts'
 import type { KerberosContext } from '../auth/kerberos/context.ts'
@@ -215,12 +218,15 @@ export interface WSManKerberosOptions {
    * Anything else (or an invalid address) makes the constructor throw {@link InvalidArgumentError}.
    */
   kdc?: string | readonly string[] | undefined
-  /** krb5.conf path or parsed config. */
-  krb5Config?: string | Krb5Config | undefined
-  /** A keytab (path, bytes or entries) holding the user's keys. */
-  keytab?: string | Uint8Array | readonly KeytabEntry[] | undefined
-  /** A credential cache with a TGT or a service ticket: a name (`FILE:`/path, `DIR:`, `KCM:`), bytes or parsed. */
-  ccache?: string | Uint8Array | CCache | undefined
+  /** The path of a krb5.conf file to use instead of `KRB5_CONFIG` or /etc/krb5.conf. */
+  krb5Config?: string | undefined
+  /** A keytab holding the user's keys: its path, or its bytes (MIT keytab format, version 2). */
+  keytab?: string | Uint8Array | undefined
+  /**
+   * A credential cache with a TGT or a service ticket: a name (`FILE:`/path, `DIR:`, `KCM:`), or the
+   * bytes of an MIT ccache file (format version 3 or 4).
+   */
+  ccache?: string | Uint8Array | undefined
   /** Delegate a forwardable TGT to the server (second hop). */
   delegate?: boolean | undefined
   /** Milliseconds per KDC attempt (default 5000). */
@@ -229,7 +235,11 @@ export interface WSManKerberosOptions {
 
 /** Options of one {@link WSManConnection.request}. */
 export interface WSManRequestOptions extends CallOptions {
-  /** The HTTP connection to use (default `main`). */
+  /**
+   * The HTTP connection to use (default `main`).
+   *
+   * @internal
+   */
   lane?: HttpLane | undefined
   /** Milliseconds for the whole request; default the operation timeout plus `readTimeout`. */
   timeout?: number | undefined
@@ -456,8 +466,13 @@ function ntlmAuth(o: WSManConnectionOptions): HttpAuthenticator {
  * await using pool = await RunspacePool.open(conn)
  * ```
  */
-export class WSManConnection {
-  /** The HTTP client (one keep-alive socket per lane). */
+export class WSManConnection implements PsrpTransportFactory {
+  /**
+   * The HTTP client (one keep-alive socket per lane), shared by the pools and WinRS shells of this
+   * endpoint.
+   *
+   * @internal
+   */
   readonly http: WSManHttpClient
   /** WS-Man OperationTimeout in seconds. */
   readonly operationTimeout: number
@@ -606,11 +621,12 @@ export class WSManConnection {
    * The PSRP transport of one runspace pool on this endpoint (a WinRS shell of the PowerShell
    * resource URI). Used by {@link RunspacePool.open}.
    */
-  createPsrpTransport(options: Omit<WSManPsrpTransportOptions, 'connection'>): WSManPsrpTransport {
+  createPsrpTransport(options: PsrpTransportRequest): PsrpTransport & PsrpDisconnectable {
+    const configurationName = options.configurationName ?? this.configurationName
     return new WSManPsrpTransport({
-      connection: this,
-      ...(this.configurationName === undefined ? {} : { configurationName: this.configurationName }),
       ...options,
+      connection: this,
+      ...(configurationName === undefined ? {} : { configurationName }),
     })
   }
 

@@ -49,39 +49,24 @@ import {
   psrpReceive,
   psrpSend,
   psrpSignal,
-  type OutputBufferingMode,
   type WSManResponse,
 } from '../wsman/index.ts'
 import { AsyncEventQueue } from './event-queue.ts'
 import { cancelScope, type CallOptions } from './cancel.ts'
 import { sleep } from './http/signals.ts'
 import { isServerUnreachable } from './http/soap-client.ts'
-import type { PsrpDisconnectable, PsrpTransport, PsrpTransportEvent } from './psrp-transport.ts'
+import type {
+  PsrpDisconnectable,
+  PsrpTransport,
+  PsrpTransportEvent,
+  PsrpTransportRequest,
+} from './psrp-transport.ts'
 import type { WSManConnection, WSManRequestOptions } from './wsman-connection.ts'
 
 /** Options of {@link WSManPsrpTransport}. */
-export interface WSManPsrpTransportOptions {
+export interface WSManPsrpTransportOptions extends PsrpTransportRequest {
   /** The endpoint. */
   readonly connection: WSManConnection
-  /** The RunspacePool id, used as the ShellId. */
-  readonly poolId: string
-  /** PowerShell configuration name (default `Microsoft.PowerShell`). */
-  readonly configurationName?: string
-  /** Protocol version announced in the Create options (default 2.3). */
-  readonly protocolVersion?: string
-  /** Shell idle timeout in seconds (the server deletes an idle or disconnected shell after it). */
-  readonly idleTimeout?: number
-  /** `WINRS_NOPROFILE`. */
-  readonly noProfile?: boolean
-  /** The shell's session name (`rsp:Name`), as `Get-PSSession` lists it. */
-  readonly sessionName?: string
-  /** `rsp:BufferMode` of the shell: what the server does with output while disconnected. */
-  readonly outputBufferingMode?: OutputBufferingMode
-  /**
-   * The pool attaches to an existing (disconnected) shell ({@link WSManPsrpTransport.connectPool})
-   * instead of creating one. Informational: the client calls the operation.
-   */
-  readonly connect?: boolean
 }
 
 const ENVELOPE_OVERHEAD = 4096
