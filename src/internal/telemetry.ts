@@ -23,7 +23,10 @@ export const TRACER_VERSION = '0.1.0'
 
 /** Span names. */
 export const SpanName = {
-  /** Opening the byte stream to a peer: TCP (and TLS, proxy) for WS-Man, the SSH handshake and login. */
+  /**
+   * Opening the byte stream to a peer: TCP (and TLS, proxy) for WS-Man, the SSH handshake and login,
+   * the socket of a named pipe.
+   */
   connect: 'psrp.connect',
   /** A WS-Man authentication handshake on its own empty-body requests (mechanisms that encrypt messages). */
   auth: 'psrp.auth',
@@ -45,7 +48,10 @@ export const SpanName = {
 
 /** Attribute names: OpenTelemetry semantic conventions where they exist, `psrp.*` otherwise. */
 export const Attr = {
-  /** Host name or address of the peer, as configured (semantic convention). */
+  /**
+   * Host name or address of the peer, as configured; the socket or pipe path of a named pipe
+   * (semantic convention).
+   */
   serverAddress: 'server.address',
   /** Port of the peer (semantic convention). */
   serverPort: 'server.port',

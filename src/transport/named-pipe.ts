@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Duplex } from 'node:stream'
 import { InvalidArgumentError, TransportError } from '../errors.ts'
+import { Attr, SpanKind, SpanName, withSpan, type Span } from '../internal/telemetry.ts'
 import type { OutOfProcSessionOptions } from '../outofproc/index.ts'
 import {
   OutOfProcStreamTransport,
@@ -187,7 +188,14 @@ export class NamedPipeConnection extends OutOfProcStreamTransport {
     const opts = { ...options }
     const resolved: { path?: string } = {}
     const connectTimeout = opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
-    super((context) => connectPipe(opts, context, resolved), {
+    const connector = (context: OutOfProcConnectContext): Promise<OutOfProcStreams> =>
+      withSpan(
+        SpanName.connect,
+        { [Attr.transport]: 'named-pipe', [Attr.networkTransport]: 'pipe' },
+        (span) => connectPipe(opts, context, resolved, span),
+        { kind: SpanKind.CLIENT },
+      )
+    super(connector, {
       connectTimeout,
       closeTimeout: opts.closeTimeout,
       maxLineLength: opts.maxLineLength,
@@ -345,13 +353,19 @@ export class PipeStream extends Duplex {
   }
 }
 
+/**
+ * Opens the pipe inside its `psrp.connect` span, which gets the socket or pipe path as
+ * `server.address` once it is known.
+ */
 async function connectPipe(
   o: Readonly<NamedPipeConnectionOptions>,
   context: OutOfProcConnectContext,
   resolved: { path?: string },
+  span: Span,
 ): Promise<OutOfProcStreams> {
   const path = await resolvePath(o)
   resolved.path = path
+  span.setAttribute(Attr.serverAddress, path)
   const deadline = Date.now() + (o.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
   const stream = new PipeStream(await connectWithRetry(path, context.signal), async () => {
     // early reset: retry within the connect deadline, unless start() gave up already

@@ -26,30 +26,19 @@ import { parseCCache } from '../../src/auth/kerberos/ccache.ts'
 import { parseKeytab } from '../../src/auth/kerberos/keytab.ts'
 import { SecurityContextAuth } from '../../src/transport/http/gss-auth.ts'
 import { createKerberosContext } from '../../src/transport/kdc.ts'
+import { kerberosFrontSkip, startKerberosFront, type KerberosFront } from '../helpers/auth-fronts.ts'
 import { bounded } from '../helpers/bounded.ts'
-import { findPwsh, opensslSkip, peerSkip, pwshSkip } from '../helpers/peers.ts'
+import { findPwsh, opensslSkip } from '../helpers/peers.ts'
 import { freePort } from '../helpers/net.ts'
-import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
-import {
-  ntlmPeerAvailable,
-  startNtlmPeer,
-  type NtlmPeer,
-  type NtlmPeerStatus,
-} from '../peers/auth/ntlm-peer.ts'
-import { kdcAvailable, startKdc, type KdcPeer } from '../peers/kdc/kdc.ts'
+import type { WinRMBridge } from '../helpers/winrm-bridge/index.ts'
+import { startNtlmPeer, type NtlmPeer, type NtlmPeerStatus } from '../peers/auth/ntlm-peer.ts'
+import type { KdcPeer } from '../peers/kdc/kdc.ts'
 import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
 import { sessionRoundTrip } from '../helpers/round-trip.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
 
 const pwsh = findPwsh()
-const skip =
-  pwshSkip(pwsh) ||
-  peerSkip('MIT KDC', kdcAvailable(), 'apt-get install krb5-kdc krb5-admin-server krb5-user') ||
-  peerSkip(
-    'python3-gssapi + gss-ntlmssp acceptor',
-    ntlmPeerAvailable(),
-    'apt-get install gss-ntlmssp python3-gssapi',
-  )
+const skip = kerberosFrontSkip(pwsh)
 const tlsSkip = skip || opensslSkip()
 
 const KERBEROS_ENCRYPTED = 'application/HTTP-Kerberos-session-encrypted'
@@ -112,21 +101,13 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
     return { as: issued('AS'), tgs: issued('TGS') }
   }
 
+  let front: KerberosFront | undefined
   before(async () => {
-    kdc = await startKdc()
-    bridge = await startWinRMBridge({ pwsh: pwsh as string })
-    peer = await startNtlmPeer({
-      upstream: bridge.url,
-      // alice has the same password for NTLM, so Negotiate can fall back for her too
-      users: [{ domain: 'LAB', user: 'alice', password: kdc.password }, NTLM_ONLY],
-      krb5: { config: kdc.krb5ConfPath, keytab: kdc.serviceKeytab },
-    })
+    // alice has the same password for NTLM, so Negotiate can fall back for her too
+    front = await startKerberosFront(pwsh as string, [NTLM_ONLY])
+    ;({ kdc, bridge, peer } = front)
   })
-  after(async () => {
-    await peer?.close()
-    await bridge?.close()
-    await kdc?.close()
-  })
+  after(() => front?.close())
 
   test(
     "auth 'negotiate' with a password chooses Kerberos: pool, output and errors, 256 KiB input, close, all encrypted",

@@ -17,18 +17,17 @@ import {
 import { md4 } from '../../src/auth/crypto/md4.ts'
 import { filetimeFromUnixMs, NtlmContext } from '../../src/auth/ntlm/index.ts'
 import { SecurityContextAuth, type MessageEncryption } from '../../src/transport/http/gss-auth.ts'
+import { ntlmFrontSkip, startNtlmFront, type AuthFront } from '../helpers/auth-fronts.ts'
 import { bounded } from '../helpers/bounded.ts'
-import { findPwsh, opensslSkip, peerSkip, pwshSkip } from '../helpers/peers.ts'
+import { findPwsh, opensslSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
-import { ntlmPeerAvailable, startNtlmPeer, type NtlmPeer } from '../peers/auth/ntlm-peer.ts'
+import { startNtlmPeer, type NtlmPeer } from '../peers/auth/ntlm-peer.ts'
 import { makeCertificates, type TestCertificates } from '../helpers/http-servers.ts'
 import { sessionRoundTrip } from '../helpers/round-trip.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
 
 const pwsh = findPwsh()
-const skip =
-  pwshSkip(pwsh) ||
-  peerSkip('gss-ntlmssp NTLM peer', ntlmPeerAvailable(), 'apt-get install gss-ntlmssp python3-gssapi')
+const skip = ntlmFrontSkip(pwsh)
 const tlsSkip = skip || opensslSkip()
 
 const DOMAIN = 'LAB'
@@ -86,14 +85,12 @@ function connectionWithoutChannelBindings(peer: NtlmPeer, o: NtlmClientOptions =
 describe('NTLM over HTTP with message encryption (gss-ntlmssp peer, real pwsh)', { skip }, () => {
   let bridge: WinRMBridge
   let peer: NtlmPeer
+  let front: AuthFront | undefined
   before(async () => {
-    bridge = await startWinRMBridge({ pwsh: pwsh as string })
-    peer = await startNtlmPeer({ upstream: bridge.url, users: USERS })
+    front = await startNtlmFront(pwsh as string, USERS)
+    ;({ bridge, peer } = front)
   })
-  after(async () => {
-    await peer?.close()
-    await bridge?.close()
-  })
+  after(() => front?.close())
 
   test(
     'a pool, output and errors, 1 MiB of input, close: every SOAP body encrypted',

@@ -7,8 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import {
   InvalidArgumentError,
   NamedPipeConnection,
@@ -24,36 +22,21 @@ import {
 import type { CallOptions } from '../../src/transport/cancel.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
 import { findPwsh, pwshSkip } from '../helpers/peers.ts'
+import {
+  startPipeTarget,
+  stopAllPipeTargets,
+  stopPipeTarget as stopTarget,
+  waitForPipe,
+  type PipeTarget,
+} from '../helpers/pipe-target.ts'
 
 const pwsh = findPwsh()
 const skip = process.platform === 'win32' ? 'the named-pipe tests use Unix domain sockets' : pwshSkip(pwsh)
-
-let serial = 0
-const started = new Set<ChildProcess>()
-
-/** Starts `pwsh -CustomPipeName <name> -Command 'Start-Sleep 600'` (its own process group). */
-function startTarget(name = `psrp${process.pid}x${serial++}`): { child: ChildProcess; name: string } {
-  const child = spawn(
-    pwsh as string,
-    ['-NoLogo', '-NoProfile', '-NonInteractive', '-CustomPipeName', name, '-Command', 'Start-Sleep 600'],
-    { stdio: 'ignore', detached: true, env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' } },
-  )
-  started.add(child)
-  return { child, name }
-}
-
-function stopTarget(child: ChildProcess): void {
-  started.delete(child)
-  try {
-    process.kill(-(child.pid as number), 'SIGKILL')
-  } catch {
-    // already gone
-  }
-}
+const startTarget = (): PipeTarget => startPipeTarget(pwsh as string)
 
 /** A pipe connection that owns its target pwsh and ends it when the pool closes. */
 class OwnedPipeConnection extends NamedPipeConnection {
-  readonly #child: ChildProcess
+  readonly #child: PipeTarget['child']
   constructor() {
     const { child, name } = startTarget()
     super({ pipeName: name, connectTimeout: 60_000 })
@@ -68,9 +51,7 @@ class OwnedPipeConnection extends NamedPipeConnection {
   }
 }
 
-after(() => {
-  for (const c of [...started]) stopTarget(c)
-})
+after(stopAllPipeTargets)
 
 definePoolScenarios({
   label: 'named pipe (-CustomPipeName)',
@@ -80,13 +61,11 @@ definePoolScenarios({
 })
 
 describe('named pipe: one long-running pwsh', { skip, timeout: 180_000 }, () => {
-  let target: { child: ChildProcess; name: string }
+  let target: PipeTarget
   before(async () => {
     target = startTarget()
     // wait for its socket (pwsh startup)
-    const path = pipePath(target.name)
-    for (let i = 0; i < 300 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 100))
-    assert.ok(existsSync(path), `${path} did not appear`)
+    assert.ok(await waitForPipe(target.name), `${pipePath(target.name)} did not appear`)
   })
   after(() => stopTarget(target.child))
 

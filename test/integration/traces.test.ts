@@ -19,16 +19,41 @@ import {
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Client, PowerShell, RunspacePool, SSHConnection, WSManConnection } from '../../src/index.ts'
+import {
+  AuthenticationError,
+  Client,
+  NamedPipeConnection,
+  PowerShell,
+  RunspacePool,
+  SSHConnection,
+  TransportError,
+  WSManConnection,
+  pipePath,
+  type WSManConnectionOptions,
+} from '../../src/index.ts'
+import { md4 } from '../../src/auth/crypto/md4.ts'
 import { runOnHosts } from '../../src/client/fleet.ts'
 import { TRACER_NAME } from '../../src/internal/telemetry.ts'
+import {
+  kerberosFrontSkip,
+  ntlmFrontSkip,
+  startKerberosFront,
+  startNtlmFront,
+  type AuthFront,
+  type KerberosFront,
+} from '../helpers/auth-fronts.ts'
 import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
+import { startPipeTarget, stopAllPipeTargets, waitForPipe, type PipeTarget } from '../helpers/pipe-target.ts'
 import { startWinRMBridge } from '../helpers/winrm-bridge/index.ts'
 import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
 
 const pwsh = findPwsh()
 const wsmanSkip = pwshSkip(pwsh)
 const sshSkip = wsmanSkip || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
+const unixSockets = process.platform === 'win32' ? 'the named-pipe tests use Unix domain sockets' : false
+const pipeSkip = unixSockets || wsmanSkip
+const ntlmSkip = ntlmFrontSkip(pwsh)
+const kerberosSkip = kerberosFrontSkip(pwsh)
 
 const USER = 'psrp'
 const PASSWORD = 'trace-pässword-7f3a9c'
@@ -105,6 +130,57 @@ function assertNoSecrets(spans: readonly ReadableSpan[], secrets: readonly strin
       }
     }
   }
+}
+
+/**
+ * No attribute or event value looks like key material or a token: a run of 24 or more base64 or hex
+ * characters (GUIDs have dashes; the script hash is 16 hex digits).
+ */
+function assertNoKeyMaterial(spans: readonly ReadableSpan[]): void {
+  for (const span of spans) {
+    for (const text of spanTexts(span)) {
+      assert.doesNotMatch(text, /[A-Za-z0-9+/]{24,}/, `span ${span.name} carries a token-like value`)
+    }
+  }
+}
+
+/** Attributes of a `psrp.auth` span: host, mechanism and the handshake's final status, nothing else. */
+const AUTH_SPAN_KEYS = ['http.response.status_code', 'psrp.auth.mechanism', 'server.address', 'server.port']
+
+/**
+ * Checks the `psrp.auth` spans of one pool's life over an authenticating peer at `port`: at least one
+ * (one per HTTP connection that needed the handshake), each the child of the `wsman.request` whose
+ * connection it authenticated, which also holds that connection's `psrp.connect`; the first under
+ * `psrp.pool.open`; all under the caller's root; only the expected attributes.
+ */
+function assertAuthSpans(spans: readonly ReadableSpan[], mechanism: string, port: number): ReadableSpan[] {
+  const root = one(spans, 'caller')
+  const open = one(spans, 'psrp.pool.open')
+  const auths = spans.filter((s) => s.name === 'psrp.auth')
+  assert.ok(auths.length >= 1, 'a psrp.auth span')
+  const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]))
+  for (const auth of auths) {
+    assert.equal(auth.instrumentationScope.name, TRACER_NAME)
+    assert.deepEqual(Object.keys(auth.attributes).sort(), AUTH_SPAN_KEYS)
+    assert.equal(auth.attributes['psrp.auth.mechanism'], mechanism)
+    assert.equal(auth.attributes['server.address'], '127.0.0.1')
+    assert.equal(auth.attributes['server.port'], port)
+    assert.equal(auth.attributes['http.response.status_code'], 200)
+    assert.notEqual(auth.status.code, 2, 'not failed') // SpanStatusCode.ERROR
+    const request = byId.get(parentId(auth) ?? '')
+    assert.equal(request?.name, 'wsman.request', 'psrp.auth is the child of a wsman.request')
+    const connects = childrenOf(spans, request).filter((c) => c.name === 'psrp.connect')
+    assert.equal(connects.length, 1, 'the request opened the connection it authenticated')
+    assert.equal(connects[0]?.attributes['psrp.auth.mechanism'], mechanism)
+    assert.ok(under(spans, auth, root), 'psrp.auth under the caller')
+  }
+  const first = [...auths].sort((a, b) => hrMs(a.startTime) - hrMs(b.startTime))[0] as ReadableSpan
+  assert.ok(under(spans, first, open), 'the first psrp.auth under psrp.pool.open')
+  return auths
+}
+
+function hrMs([s, ns]: readonly [number, number]): number {
+  return s * 1e3 + ns / 1e6
 }
 
 const expectedScriptHash = createHash('sha256').update(SCRIPT, 'utf8').digest('hex').slice(0, 16)
@@ -315,4 +391,173 @@ describe('traces over SSH (private sshd)', { skip: sshSkip }, () => {
     assert.equal(pipeline.attributes['psrp.pipeline.state'], 'Completed')
     assertNoSecrets(spans, [sshd.password, SECRET_VALUE, SCRIPT, 'script-text-marker-9e107d9d'])
   })
+})
+
+describe('traces over a named pipe (pwsh -CustomPipeName)', { skip: pipeSkip }, () => {
+  let target: PipeTarget
+  before(async () => {
+    target = startPipeTarget(pwsh as string)
+    assert.ok(await waitForPipe(target.name), `${pipePath(target.name)} did not appear`)
+  })
+  after(stopAllPipeTargets)
+
+  test('psrp.connect under psrp.pool.open, with the socket path as the address', async () => {
+    const conn = new NamedPipeConnection({ pipeName: target.name, connectTimeout: 60_000 })
+    const out = await underRoot('caller', async () => {
+      await using pool = await RunspacePool.open(conn, { timeout: 60_000 })
+      return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
+    })
+    assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
+
+    const spans = exporter.getFinishedSpans()
+    const root = one(spans, 'caller')
+    const open = one(spans, 'psrp.pool.open')
+    const connect = one(spans, 'psrp.connect')
+    assert.equal(parentId(open), root.spanContext().spanId)
+    assert.ok(under(spans, connect, open), 'psrp.connect under psrp.pool.open')
+    assert.equal(connect.instrumentationScope.name, TRACER_NAME)
+    assert.equal(connect.kind, 2) // SpanKind.CLIENT
+    assert.equal(connect.attributes['psrp.transport'], 'named-pipe')
+    assert.equal(connect.attributes['network.transport'], 'pipe')
+    assert.equal(connect.attributes['server.address'], pipePath(target.name))
+    assert.equal(connect.attributes['server.address'], conn.path)
+    assert.notEqual(connect.status.code, 2, 'not failed')
+    assert.equal(one(spans, 'psrp.pipeline').attributes['psrp.pipeline.state'], 'Completed')
+    assertNoSecrets(spans, [SECRET_VALUE, SCRIPT, 'script-text-marker-9e107d9d'])
+  })
+})
+
+describe('traces of a named pipe that cannot be reached', { skip: unixSockets }, () => {
+  test('the failed psrp.connect carries the path and the error code', async () => {
+    const path = '/dev/null/psrp-no-pipe' // ENOTDIR: refused at once, not retried
+    const conn = new NamedPipeConnection({ path, connectTimeout: 60_000 })
+    await assert.rejects(
+      underRoot('caller', () => RunspacePool.open(conn, { timeout: 60_000 })),
+      TransportError,
+    )
+    const spans = exporter.getFinishedSpans()
+    const connect = one(spans, 'psrp.connect')
+    assert.ok(under(spans, connect, one(spans, 'psrp.pool.open')), 'psrp.connect under psrp.pool.open')
+    assert.equal(connect.status.code, 2) // SpanStatusCode.ERROR
+    assert.equal(connect.attributes['psrp.error.code'], 'ERR_TRANSPORT')
+    assert.equal(connect.attributes['server.address'], path)
+    assert.equal(connect.attributes['psrp.transport'], 'named-pipe')
+  })
+})
+
+describe('psrp.auth spans over WinRM with NTLM (gss-ntlmssp peer)', { skip: ntlmSkip }, () => {
+  const DOMAIN = 'LAB'
+  const NTLM_USER = 'alice'
+  const NTLM_PASSWORD = 'trace-ntlm-Pässw0rd-c4ca4238'
+  const ntHash = Buffer.from(md4(Buffer.from(NTLM_PASSWORD, 'utf16le')))
+  const secrets = [
+    NTLM_PASSWORD,
+    ntHash.toString('hex'),
+    ntHash.toString('base64'),
+    'TlRMTVNT', // "NTLMSS", the start of every NTLM token in base64
+    SECRET_VALUE,
+    SCRIPT,
+  ]
+  let front: AuthFront | undefined
+  before(async () => {
+    front = await startNtlmFront(pwsh as string, [
+      { domain: DOMAIN, user: NTLM_USER, password: NTLM_PASSWORD },
+    ])
+  })
+  after(() => front?.close())
+
+  const options = (password: string): WSManConnectionOptions => ({
+    server: '127.0.0.1',
+    port: (front as AuthFront).peer.port,
+    ssl: false,
+    auth: 'ntlm',
+    username: `${DOMAIN}\\${NTLM_USER}`,
+    password,
+    operationTimeout: 5,
+    connectTimeout: 5000,
+    readTimeout: 20_000,
+    retries: { count: 0 },
+  })
+
+  test('each connection’s handshake is a psrp.auth span under its request, without a secret', async () => {
+    const conn = new WSManConnection(options(NTLM_PASSWORD))
+    const out = await underRoot('caller', async () => {
+      await using pool = await RunspacePool.open(conn, { timeout: 60_000 })
+      return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
+    })
+    await conn.close()
+    assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
+    const spans = exporter.getFinishedSpans()
+    const auths = assertAuthSpans(spans, 'Negotiate', (front as AuthFront).peer.port)
+    const status = await (front as AuthFront).peer.status()
+    assert.equal(auths.length, status.authenticated, 'one psrp.auth span per authentication the peer saw')
+    assertNoSecrets(spans, secrets)
+    assertNoKeyMaterial(spans)
+  })
+
+  test('a refused handshake is a failed psrp.auth span with the error code, without the password', async () => {
+    const wrong = 'not-the-trace-Pässw0rd-1679091c'
+    const conn = new WSManConnection(options(wrong))
+    await assert.rejects(
+      underRoot('caller', () => RunspacePool.open(conn, { timeout: 60_000 })),
+      AuthenticationError,
+    )
+    await conn.close()
+    const spans = exporter.getFinishedSpans()
+    const auth = one(spans, 'psrp.auth')
+    assert.equal(auth.status.code, 2) // SpanStatusCode.ERROR
+    assert.equal(auth.attributes['psrp.error.code'], 'ERR_AUTHENTICATION')
+    assert.equal(auth.attributes['psrp.auth.mechanism'], 'Negotiate')
+    assert.ok(under(spans, auth, one(spans, 'psrp.pool.open')), 'psrp.auth under psrp.pool.open')
+    assertNoSecrets(spans, [wrong, ...secrets])
+    assertNoKeyMaterial(spans)
+  })
+})
+
+describe('psrp.auth spans over WinRM with Kerberos (MIT KDC peer)', { skip: kerberosSkip }, () => {
+  let front: KerberosFront | undefined
+  before(async () => {
+    front = await startKerberosFront(pwsh as string)
+  })
+  after(() => front?.close())
+
+  const options = (auth: 'kerberos' | 'negotiate'): WSManConnectionOptions => {
+    const { kdc, peer } = front as KerberosFront
+    return {
+      server: '127.0.0.1',
+      port: peer.port,
+      ssl: false,
+      auth,
+      username: 'alice',
+      password: kdc.password,
+      kerberos: { hostname: 'localhost', krb5Config: kdc.krb5ConfPath, kdcTimeout: 3000 },
+      operationTimeout: 5,
+      connectTimeout: 5000,
+      readTimeout: 20_000,
+      retries: { count: 0 },
+    }
+  }
+
+  for (const [auth, mechanism] of [
+    ['kerberos', 'Kerberos'],
+    ['negotiate', 'Negotiate'],
+  ] as const) {
+    test(`auth '${auth}': a psrp.auth span (${mechanism}) per connection, without a secret`, async () => {
+      const { kdc, peer } = front as KerberosFront
+      const before = (await peer.status()).authenticated
+      const conn = new WSManConnection(options(auth))
+      const out = await underRoot('caller', async () => {
+        await using pool = await RunspacePool.open(conn, { timeout: 60_000 })
+        return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
+      })
+      await conn.close()
+      assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
+      const spans = exporter.getFinishedSpans()
+      const auths = assertAuthSpans(spans, mechanism, peer.port)
+      const s = await peer.status()
+      assert.equal(auths.length, s.authenticated - before, 'one psrp.auth span per authentication')
+      assertNoSecrets(spans, [kdc.password, SECRET_VALUE, SCRIPT])
+      assertNoKeyMaterial(spans)
+    })
+  }
 })
