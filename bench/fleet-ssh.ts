@@ -5,9 +5,9 @@
  * them again. The N targets are N loopback addresses (127.0.0.1, 127.0.0.2 …) that one private sshd
  * (test/peers/sshd) listens on, so that every target is a distinct host name to both clients and each
  * opens its own SSH connection, with its own `pwsh -sshs` on the server side; the sshd log is counted
- * to check that both sides really opened N sessions. Prints the wall time of each side (as hosts per
- * second) and psrp's p50/p99 per host; never fails on numbers. Needs root, openssh-server and
- * openssh-client.
+ * to check that both sides really opened N sessions. Prints the wall time of each side (the row: hosts
+ * per second), psrp's p50/p99 per host, and each client's CPU time; never fails on numbers. Needs root,
+ * openssh-server and openssh-client.
  *
  * Size (full / `--quick`): `PSRP_BENCH_FLEET_SSH` (16 / 8 targets). Row tags: `fleet`, `ssh`,
  * `throttle-32`.
@@ -46,22 +46,29 @@ function sessionsIn(log: string): { accepted: number; addresses: Set<string> } {
 interface Sessions {
   readonly sessions: number
   readonly addresses: number
+  /** Milliseconds the server's sessions outlived the client's run (the client did not wait for them). */
+  readonly lingerMs: number
 }
 
 /** Runs `fn` (one client's run) and counts the sessions the sshd accepted meanwhile, once they have ended. */
 async function watchSessions<T>(peer: SshdPeer, fn: () => Promise<T>): Promise<[T, Sessions]> {
   const logBefore = peer.log().length
   const value = await fn()
-  // the sessions end (and sshd logs them) shortly after the client closes them
-  const deadline = performance.now() + SESSION_EXIT_WAIT
-  while (peer.sessionPids().length > 0 && performance.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+  // the sessions end (and sshd logs them) once the client has closed them
+  const returned = performance.now()
+  while (peer.sessionPids().length > 0 && performance.now() < returned + SESSION_EXIT_WAIT)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  const lingerMs = performance.now() - returned
   const { accepted, addresses } = sessionsIn(peer.log().slice(logBefore))
-  return [value, { sessions: accepted, addresses: addresses.size }]
+  return [value, { sessions: accepted, addresses: addresses.size, lingerMs }]
 }
 
-function describe(s: Sessions): string {
-  return `${s.sessions} sessions on ${s.addresses} addresses`
+function describe(s: Sessions, warmUps = 0): string {
+  const count = warmUps === 0 ? `${s.sessions}` : `${s.sessions - warmUps} (+${warmUps} warm-up)`
+  return (
+    `${count} sessions on ${s.addresses} addresses, ` +
+    `the last ended ${s.lingerMs.toFixed(0)} ms after the client returned`
+  )
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -70,6 +77,8 @@ function percentile(sorted: number[], p: number): number {
 
 interface OurRun {
   readonly totalMs: number
+  /** CPU seconds of this process (SSH included: it runs in-process) over the run. */
+  readonly cpuSeconds: number
   readonly durations: number[]
   readonly failures: string[]
 }
@@ -77,6 +86,7 @@ interface OurRun {
 async function runOurs(peer: SshdPeer, hosts: string[], knownHosts: string): Promise<OurRun> {
   const durations: number[] = []
   const failures: string[] = []
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   for await (const r of runOnHosts(
     hosts.map((h) => `ssh://${peer.username}@${h}:${peer.port}`),
@@ -97,7 +107,9 @@ async function runOurs(peer: SshdPeer, hosts: string[], knownHosts: string): Pro
     else if (r.output?.length !== 1) failures.push(`${r.host}: ${r.output?.length ?? 0} objects`)
   }
   const totalMs = performance.now() - t0
-  return { totalMs, durations: durations.sort((a, b) => a - b), failures }
+  const cpu = process.cpuUsage(cpu0)
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  return { totalMs, cpuSeconds, durations: durations.sort((a, b) => a - b), failures }
 }
 
 /** Runs pwsh to completion without blocking the event loop (the sshd log must keep draining). */
@@ -210,10 +222,7 @@ export async function benchFleetSsh(pwsh: string | undefined): Promise<void> {
     )
 
     await runOurs(peer, hosts.slice(0, 1), knownHosts) // warm-up
-    const cpu0 = process.cpuUsage()
     const [ours, ourSessions] = await watchSessions(peer, () => runOurs(peer, hosts, knownHosts))
-    const cpu = process.cpuUsage(cpu0)
-    const clientCpuSeconds = (cpu.user + cpu.system) / 1e6
     const p50 = percentile(ours.durations, 50)
     const p99 = percentile(ours.durations, 99)
     const failed =
@@ -222,7 +231,7 @@ export async function benchFleetSsh(pwsh: string | undefined): Promise<void> {
         : `, ${ours.failures.length} failed: ${ours.failures.slice(0, 3).join('; ')}`
     say(
       `  psrp runOnHosts: ${ours.totalMs.toFixed(0)} ms, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms per host, ` +
-        `client CPU ${clientCpuSeconds.toFixed(2)} s, ${describe(ourSessions)}${failed}`,
+        `client CPU ${ours.cpuSeconds.toFixed(2)} s, ${describe(ourSessions)}${failed}`,
     )
 
     let theirs: PowerShellRun | { error: string }
@@ -237,7 +246,7 @@ export async function benchFleetSsh(pwsh: string | undefined): Promise<void> {
       say(
         `  PowerShell Invoke-Command -HostName: ${theirs.ms.toFixed(0)} ms, ` +
           `client CPU ${theirs.cpuSeconds.toFixed(2)} s (pwsh and its ssh processes)` +
-          (theirSessions === undefined ? '' : `, ${describe(theirSessions)} (1 of them the warm-up)`),
+          (theirSessions === undefined ? '' : `, ${describe(theirSessions, 1)}`),
       )
 
     const perSecond = (ms: number): number => n / (ms / 1000)
@@ -257,7 +266,7 @@ export async function benchFleetSsh(pwsh: string | undefined): Promise<void> {
         peerTotalMs: peerRun === undefined ? null : Math.round(peerRun.ms),
         p50Ms: Math.round(p50),
         p99Ms: Math.round(p99),
-        clientCpuS: Number(clientCpuSeconds.toFixed(2)),
+        clientCpuS: Number(ours.cpuSeconds.toFixed(2)),
         peerClientCpuS: peerRun === undefined ? null : peerRun.cpuSeconds,
         sessions: ourSessions.sessions,
         peerSessions: theirSessions === undefined ? null : theirSessions.sessions - 1,
