@@ -123,46 +123,77 @@ export function frameKcmRequest(request: Uint8Array): Uint8Array {
  * Reassembles replies read from the socket in any split: `push(chunk)` then `next()` gives each
  * complete reply (`undefined` while more bytes are needed). A transport status other than 0 or a
  * length over {@link KCM_MAX_REPLY_SIZE} is an error.
+ *
+ * Cost is linear in the bytes pushed however they are split: the 8-byte header is read once per
+ * reply, and each byte is copied once, into its reply, when the reply is complete.
  */
 export class KcmReplyReader {
-  #buffered: Uint8Array[] = []
+  /** Chunks not consumed yet, from index `#first` on. */
+  #chunks: Uint8Array[] = []
+  #first = 0
   #size = 0
+  /** Header and body length of the reply being received, once its header is read and accepted. */
+  #needed: number | undefined
 
   /** Adds bytes read from the socket. */
   push(chunk: Uint8Array): void {
-    this.#buffered.push(chunk)
+    if (chunk.length === 0) return
+    this.#chunks.push(chunk)
     this.#size += chunk.length
   }
 
   /** The next complete reply (KCM status word and results), or undefined when incomplete. */
   next(): Uint8Array | undefined {
-    if (this.#size < 8) return undefined
-    const all = this.#flatten()
-    const view = new DataView(all.buffer, all.byteOffset, all.byteLength)
-    const length = view.getUint32(0)
-    if (length > KCM_MAX_REPLY_SIZE) {
-      throw new ProtocolError(`KCM: reply of ${length} bytes is over the ${KCM_MAX_REPLY_SIZE}-byte limit`)
+    if (this.#needed === undefined) {
+      if (this.#size < 8) return undefined
+      const head = this.#copy(8, false)
+      const view = new DataView(head.buffer, head.byteOffset, head.byteLength)
+      const length = view.getUint32(0)
+      if (length > KCM_MAX_REPLY_SIZE) {
+        throw new ProtocolError(`KCM: reply of ${length} bytes is over the ${KCM_MAX_REPLY_SIZE}-byte limit`)
+      }
+      const transportStatus = view.getInt32(4)
+      if (transportStatus !== 0) throw kcmStatusError(transportStatus, 'the KCM transport')
+      this.#needed = 8 + length
     }
-    const transportStatus = view.getInt32(4)
-    if (transportStatus !== 0) throw kcmStatusError(transportStatus, 'the KCM transport')
-    if (all.length < 8 + length) return undefined
-    const reply = all.slice(8, 8 + length)
-    const rest = all.subarray(8 + length)
-    this.#buffered = rest.length === 0 ? [] : [rest]
-    this.#size = rest.length
+    if (this.#size < this.#needed) return undefined
+    this.#copy(8, true)
+    const reply = this.#copy(this.#needed - 8, true)
+    this.#needed = undefined
     return reply
   }
 
-  #flatten(): Uint8Array {
-    if (this.#buffered.length === 1) return this.#buffered[0] as Uint8Array
-    const all = new Uint8Array(this.#size)
-    let at = 0
-    for (const b of this.#buffered) {
-      all.set(b, at)
-      at += b.length
+  /**
+   * A copy of the first `n` buffered bytes (n ≤ the buffered size), removed from the buffer when
+   * `consume`.
+   */
+  #copy(n: number, consume: boolean): Uint8Array {
+    const out = new Uint8Array(n)
+    let i = this.#first
+    for (let at = 0; at < n;) {
+      const chunk = this.#chunks[i] as Uint8Array
+      const take = Math.min(chunk.length, n - at)
+      out.set(take === chunk.length ? chunk : chunk.subarray(0, take), at)
+      at += take
+      if (take < chunk.length) {
+        // the copy ends inside this chunk; its rest stays buffered
+        if (consume) this.#chunks[i] = chunk.subarray(take)
+        break
+      }
+      i++
     }
-    this.#buffered = [all]
-    return all
+    if (consume) {
+      this.#size -= n
+      this.#first = i
+      if (this.#first === this.#chunks.length) {
+        this.#chunks = []
+        this.#first = 0
+      } else if (this.#first > 32 && this.#first * 2 > this.#chunks.length) {
+        this.#chunks = this.#chunks.slice(this.#first)
+        this.#first = 0
+      }
+    }
+    return out
   }
 }
 
