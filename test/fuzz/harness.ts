@@ -88,6 +88,37 @@ export function typedWithinBudget<T>(surface: string, input: T, run: (input: T) 
   return result
 }
 
+/**
+ * {@link typedWithinBudget} for a parser behind a promise (e.g. one driving an in-memory connection):
+ * `run(input)` resolves, or rejects with a `PsrpError` subclass, within {@link BUDGET_MS}. A promise
+ * that never settles is a hang: the watchdog ends the process and names the input.
+ */
+export async function typedWithinBudgetAsync<T>(
+  surface: string,
+  input: T,
+  run: (input: T) => Promise<unknown>,
+): Promise<unknown> {
+  watch(surface, input)
+  const t0 = performance.now()
+  let result: unknown
+  try {
+    result = await run(input)
+  } catch (e) {
+    if (!(e instanceof PsrpError)) {
+      const what = e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)
+      assert.fail(`${surface}: escaped a non-PsrpError (${what}) for ${preview(input)}`)
+    }
+    result = e
+  } finally {
+    unwatch()
+  }
+  const ms = performance.now() - t0
+  if (ms > BUDGET_MS) {
+    assert.fail(`${surface}: one input took ${ms.toFixed(0)} ms (budget ${BUDGET_MS}) for ${preview(input)}`)
+  }
+  return result
+}
+
 /** Longest an input may run before the watchdog kills the process. */
 const HANG_MS = Number(process.env['PSRP_FUZZ_HANG_MS'] ?? 10 * BUDGET_MS)
 const PREVIEW_BYTES = 1024
