@@ -20,10 +20,9 @@
  * it puts in a ReceiveResponse (MS-PSRP 3.2.5.4.1): a Receive whose response was lost cannot ask for
  * that output again. So a Receive that timed out on read or lost its connection is sent again on a new
  * connection (up to `receiveRetries`, then for a pool until `reconnectWindow` passes, reconnecting the
- * shell if the server disconnected it), and the PSRP fragment ids (ObjectId, FragmentId: consecutive
- * per sender, MS-PSRP 2.2.4) of the first output after it decide: a repeat of what arrived is dropped,
- * the next fragment continues, anything else means output was lost and fails the stream with a
- * {@link TransportError}. Output is delivered exactly once or the loss is reported; never a silent gap.
+ * shell if the server disconnected it), and the PSRP fragment ids of the first output after it decide
+ * (fragment-cursor.ts): a repeat of what arrived is dropped, the next fragment continues, anything
+ * else means output was lost and fails the stream with a {@link TransportError}. Output is delivered exactly once or the loss is reported; never a silent gap.
  *
  * @module
  */
@@ -36,7 +35,7 @@ import {
   WSManFaultError,
 } from '../errors.ts'
 import type { PsrpPayload } from '../psrp/index.ts'
-import { decodeFragment } from '../psrp/wire/fragment.ts'
+import { FragmentCursor, ObjectIdLedger } from './fragment-cursor.ts'
 import {
   psrpCommand,
   psrpConnect,
@@ -92,6 +91,8 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
   readonly #chains = new Map<string, Promise<void>>()
   readonly #pipelines = new Map<string, PipelineEntry>()
   readonly #poolStop = new AbortController()
+  /** The PSRP ObjectIds seen on the pool's streams, for the loss check after a retried Receive. */
+  readonly #ledger = new ObjectIdLedger()
   #created = false
   /**
    * The WS-Man ShellId: the pool id, unless the server chose its own in the CreateResponse (PowerShell
@@ -431,7 +432,7 @@ export class WSManPsrpTransport implements PsrpTransport, PsrpDisconnectable {
   async #receiveLoop(pipelineId: string | undefined, stop: AbortSignal): Promise<void> {
     const lane = `receive:${this.#o.poolId}:${pipelineId ?? 'pool'}`
     const what = pipelineId === undefined ? 'the runspace pool' : `pipeline ${pipelineId}`
-    const cursor = new FragmentCursor(what)
+    const cursor = new FragmentCursor(what, this.#ledger)
     let failures = 0
     try {
       while (!stop.aborted && this.#failure === undefined) {
@@ -578,84 +579,4 @@ function toPsrpError(e: unknown): PsrpError {
 /** A failure of the network rather than of the server: a lost connection or a read timeout. */
 function isNetworkFailure(e: unknown): boolean {
   return e instanceof TransportError || e instanceof TimeoutError
-}
-
-/** The last PSRP fragment received on one Receive stream. */
-interface FragmentPosition {
-  readonly objectId: bigint
-  readonly fragmentId: bigint
-  readonly end: boolean
-}
-
-/**
- * Follows the PSRP fragments (MS-PSRP 2.2.4) of one Receive stream so that the first output after a
- * retried Receive can be checked: fragments up to the last one delivered are repeats and are dropped,
- * the next one (the following fragment of the same object, or fragment 0 of the next object after an
- * end fragment) continues the stream, anything further on means output was lost. Stream data that is
- * not whole fragments is passed on unchecked.
- */
-export class FragmentCursor {
-  readonly #what: string
-  #last: FragmentPosition | undefined
-  #check = false
-
-  /** @param what names the stream in errors (`pipeline …`, `the runspace pool`). */
-  constructor(what: string) {
-    this.#what = what
-  }
-
-  /** A Receive of this stream was sent again: check where the next output starts. */
-  retried(): void {
-    this.#check = this.#last !== undefined
-  }
-
-  /**
-   * The bytes of `data` to deliver: all of it, or without the fragments already delivered. Throws
-   * {@link TransportError} when the output does not continue where it stopped.
-   */
-  accept(data: Uint8Array): Uint8Array {
-    const keep: Uint8Array[] = []
-    let dropped = false
-    let offset = 0
-    while (offset < data.length) {
-      let decoded: ReturnType<typeof decodeFragment>
-      try {
-        decoded = decodeFragment(data, offset)
-      } catch {
-        decoded = undefined
-      }
-      if (decoded === undefined) {
-        // not whole fragments: nothing to compare with from here on
-        this.#last = undefined
-        this.#check = false
-        keep.push(data.subarray(offset))
-        break
-      }
-      const f = decoded.fragment
-      const last = this.#last
-      if (this.#check && last !== undefined) {
-        if (f.objectId < last.objectId || (f.objectId === last.objectId && f.fragmentId <= last.fragmentId)) {
-          dropped = true
-          offset = decoded.next
-          continue
-        }
-        const continues = last.end
-          ? f.objectId === last.objectId + 1n && f.fragmentId === 0n
-          : f.objectId === last.objectId && f.fragmentId === last.fragmentId + 1n
-        if (!continues) {
-          throw new TransportError(
-            `output of ${this.#what} was lost with the connection: after object ${last.objectId} ` +
-              `fragment ${last.fragmentId} the server continued at object ${f.objectId} fragment ` +
-              `${f.fragmentId} (a Receive response that never arrived took it off the server's queue)`,
-          )
-        }
-        this.#check = false
-      }
-      this.#last = { objectId: f.objectId, fragmentId: f.fragmentId, end: f.end }
-      keep.push(data.subarray(offset, decoded.next))
-      offset = decoded.next
-    }
-    if (!dropped) return data
-    return new Uint8Array(Buffer.concat(keep))
-  }
 }
