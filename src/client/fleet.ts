@@ -17,7 +17,8 @@
  * ```
  *
  * Resources: at most `throttle` hosts are in flight, each with one connection and one runspace pool;
- * a host's client is closed as soon as its last entry in `targets` finishes. Targets naming the same
+ * a host's client is closed as soon as its last entry in `targets` finishes (its result is yielded
+ * first; its slot is taken by the next host once the connection is closed). Targets naming the same
  * endpoint as the same user share one client (and so one WinRM connection, its authentication and
  * Kerberos tickets, or one SSH session). Memory per in-flight host is one connection plus whatever its
  * output holds: pass `onOutput` to stream objects instead of collecting them.
@@ -240,9 +241,13 @@ class FleetRun<T> {
         while (this.#inFlight < this.#throttle && next < this.#specs.length && !this.#stop.signal.aborted) {
           const spec = this.#specs[next++] as FleetTargetSpec
           this.#inFlight++
-          const task = this.#runHost(spec).then((result) => {
-            this.#inFlight--
+          // the result is yielded as soon as it is known; the host's slot is free once its
+          // connection is closed too (at most `throttle` connections are ever open)
+          const task = this.#runHost(spec).then(async ({ result, released }) => {
             this.#done.push(result)
+            this.#wake?.()
+            await released
+            this.#inFlight--
             this.#wake?.()
           })
           running.add(task)
@@ -271,47 +276,50 @@ class FleetRun<T> {
 
   /**
    * The host's whole run in its `psrp.fleet.host` span (connect, pool and pipeline spans nest under
-   * it): attempts, retries and the client's release; never rejects.
+   * it): attempts and retries, then the release of its client, which is started in the span but not
+   * waited for: `released` settles when the connection is closed. Never rejects.
    */
-  #runHost(spec: FleetTargetSpec): Promise<HostResult<T | unknown[]>> {
+  #runHost(spec: FleetTargetSpec): Promise<{ result: HostResult<T | unknown[]>; released: Promise<void> }> {
     const attributes = {
       ...hostAttributes(spec.host, spec.port),
       [Attr.transport]: spec.kind,
       [Attr.fleetTarget]: spec.text,
     }
     return withSpan(SpanName.fleetHost, attributes, async (span) => {
-      const result = await this.#runHostAttempts(spec)
+      const key = fleetTargetKey(spec)
+      let result: HostResult<T | unknown[]>
+      try {
+        result = await this.#runHostAttempts(spec, key)
+      } catch (e) {
+        await this.#release(key)
+        throw e
+      }
       span.setAttributes({ [Attr.fleetOk]: result.ok, [Attr.fleetAttempts]: result.attempts })
       if (!result.ok) recordError(span, result.error)
-      return result
+      return { result, released: this.#release(key) }
     })
   }
 
-  async #runHostAttempts(spec: FleetTargetSpec): Promise<HostResult<T | unknown[]>> {
+  async #runHostAttempts(spec: FleetTargetSpec, key: string): Promise<HostResult<T | unknown[]>> {
     const started = performance.now()
-    const key = fleetTargetKey(spec)
     const base = (attempts: number): HostResultBase => ({
       host: spec.host,
       target: spec,
       durationMs: performance.now() - started,
       attempts,
     })
-    try {
-      for (let attempt = 1; ; attempt++) {
-        const outcome = await this.#attempt(spec, key, attempt)
-        if (outcome.ok) return { ...base(attempt), ...outcome }
-        const retry =
-          outcome.phase === 'connect' &&
-          attempt <= this.#retries &&
-          !this.#stop.signal.aborted &&
-          isConnectFailure(outcome.error)
-        if (!retry) return { ...base(attempt), ...outcome }
-        this.#discard(key)
-        const delay = (this.#options.retryDelay ?? DEFAULT_RETRY_DELAY) * 2 ** (attempt - 1)
-        if (!(await sleep(delay, this.#stop.signal))) return { ...base(attempt), ...outcome }
-      }
-    } finally {
-      await this.#release(key)
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#attempt(spec, key, attempt)
+      if (outcome.ok) return { ...base(attempt), ...outcome }
+      const retry =
+        outcome.phase === 'connect' &&
+        attempt <= this.#retries &&
+        !this.#stop.signal.aborted &&
+        isConnectFailure(outcome.error)
+      if (!retry) return { ...base(attempt), ...outcome }
+      this.#discard(key)
+      const delay = (this.#options.retryDelay ?? DEFAULT_RETRY_DELAY) * 2 ** (attempt - 1)
+      if (!(await sleep(delay, this.#stop.signal))) return { ...base(attempt), ...outcome }
     }
   }
 

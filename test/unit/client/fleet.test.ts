@@ -98,6 +98,42 @@ test('at most `throttle` hosts in flight; every host reported once, in completio
   )
 })
 
+test('a host is reported before its slow close ends; open connections never exceed the throttle', async () => {
+  let open = 0
+  let peakOpen = 0
+  const closing: (() => void)[] = []
+  class SlowClose extends StubClient {
+    override async pool(): Promise<object> {
+      open++
+      peakOpen = Math.max(peakOpen, open)
+      return super.pool()
+    }
+    override async close(): Promise<void> {
+      await super.close()
+      await new Promise<void>((resolve) => closing.push(resolve)) // ends when the test says so
+      open--
+    }
+  }
+  const { options } = harness((spec) => new SlowClose(spec))
+  const it = runOnHosts(['a', 'b', 'c'], async (_c, { host }) => host, { ...options, throttle: 2 })[
+    Symbol.asyncIterator
+  ]()
+  const first = await it.next()
+  assert.ok(first.done !== true && first.value.ok, 'the first result arrives while its close is pending')
+  assert.equal(closing.length >= 1, true, 'its close has started')
+  assert.equal(open, 2, 'the third host waits for a slot: both closes are still pending')
+  const second = await it.next()
+  assert.ok(second.done !== true)
+  closing.splice(0).forEach((end) => end()) // the closes finish: the third host may start
+  const third = await it.next()
+  assert.ok(third.done !== true && third.value.host === 'c')
+  const pending = it.next()
+  await delay(10)
+  closing.splice(0).forEach((end) => end())
+  assert.equal((await pending).done, true)
+  assert.equal(peakOpen, 2)
+})
+
 test('one host failing does not stop the others; the failure says its phase', async () => {
   const { options } = harness(
     (spec) =>
