@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
+import { psrpShellCommand } from '../helpers/cli.ts'
 
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const repo = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '')
 const pwsh = findPwsh()
 const hasTmux = spawnSync('tmux', ['-V'], { timeout: 5000 }).status === 0
@@ -93,7 +93,7 @@ describe('psrp shell in tmux (local pwsh)', { skip }, () => {
       '40',
       '-c',
       repo,
-      `node --import tsx ${main} shell; echo "EXITED rc=$?"; sleep 600`,
+      `${psrpShellCommand} shell; echo "EXITED rc=$?"; sleep 600`,
     )
   })
   after(() => {
@@ -232,7 +232,7 @@ describe('psrp shell in tmux (local pwsh)', { skip }, () => {
         '10',
         '-c',
         repo,
-        `node --import tsx ${main} decode; echo "EXITED rc=$?"; sleep 600`,
+        `${psrpShellCommand} decode; echo "EXITED rc=$?"; sleep 600`,
       )
       const pane = (): string => tmux('capture-pane', '-p', '-J', '-t', 'decode')
       const t0 = Date.now()
@@ -267,7 +267,7 @@ describe('psrp shell in tmux (local pwsh)', { skip }, () => {
           '10',
           '-c',
           repo,
-          `node --import tsx ${main} copy ${dir}/big.bin ${dir}/copy.bin; echo "EXITED rc=$?"; sleep 600`,
+          `${psrpShellCommand} copy ${dir}/big.bin ${dir}/copy.bin; echo "EXITED rc=$?"; sleep 600`,
         )
         let sawBar = false
         const t0 = Date.now()

@@ -1,5 +1,5 @@
 /**
- * The `psrp` command over SSH and named pipes, end to end: `node --import tsx src/cli/main.ts …`
+ * The `psrp` command over SSH and named pipes, end to end: `psrp …` (run as test/helpers/cli.ts says)
  * spawned (as in cli.test.ts) against a private sshd (test/peers/sshd, `powershell` subsystem) and
  * against pwsh processes started with `-CustomPipeName`; plus `psrp cmd` through PowerShell on a
  * local pwsh. Every SSH child runs with HOME set to an empty temp dir and no SSH_AUTH_SOCK, so the
@@ -17,10 +17,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findPipeForPid, pipePath } from '../../src/index.ts'
 import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
-import { runCli, type CliResult } from '../helpers/cli.ts'
+import { psrpShellCommand, runCli, type CliResult } from '../helpers/cli.ts'
 import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
 
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const pwsh = findPwsh()
 const skipPwsh = pwshSkip(pwsh)
 const sshSkip = skipPwsh || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
@@ -313,7 +312,7 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
         'the password is asked for when no key works; an encrypted key asks for its passphrase',
         { timeout: 150_000 },
         async () => {
-          const cli = `${quote(process.execPath)} --import tsx ${quote(main)}`
+          const cli = psrpShellCommand
           const script = [
             'unset SSH_AUTH_SOCK PSRP_PASSWORD PSRP_SSH_PASSPHRASE',
             `${cli} run ${ssh(false).map(quote).join(' ')} '"prompted password ok"'; echo "EXIT1=$?"`,

@@ -1,5 +1,5 @@
 /**
- * The `psrp` command end to end: `node --import tsx src/cli/main.ts …` spawned against a local pwsh
+ * The `psrp` command end to end: `psrp …` (run as test/helpers/cli.ts says) spawned against a local pwsh
  * and against the WinRM bridge (test/helpers/winrm-bridge: WS-Man on 127.0.0.1, PowerShell shells in
  * real pwsh, WinRS shells as local processes) over HTTP (Basic allowed with --allow-unencrypted) and
  * HTTPS (test CA via --ca, and --insecure with a self-signed certificate).

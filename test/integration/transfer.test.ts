@@ -14,17 +14,15 @@ import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { AbortError, Client, FileTransferError, TimeoutError } from '../../src/index.ts'
 import { findPwsh, peerSkip, pwshSkip } from '../helpers/peers.ts'
-import { runCli, type CliResult } from '../helpers/cli.ts'
+import { psrpNodeArgs, runCli, type CliResult } from '../helpers/cli.ts'
 import { startSshd, sshdUnavailable, type SshdPeer } from '../peers/sshd/index.ts'
 
 const pwsh = findPwsh()
 const skip = pwshSkip(pwsh)
 const sshSkip = skip || peerSkip('sshd', sshdUnavailable() === undefined, sshdUnavailable() ?? '')
 const MiB = 1024 * 1024
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const cliEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PSRP_PWSH: pwsh ?? '', NO_COLOR: '' })
 
 /** Runs the CLI against this machine's pwsh. */
@@ -348,7 +346,7 @@ async function interruptTransfer(
   await chmod(join(from, 'big.bin'), 0o644)
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', main, direction, ...flags, join(from, 'big.bin'), join(to, 'big.bin')],
+    [...psrpNodeArgs, direction, ...flags, join(from, 'big.bin'), join(to, 'big.bin')],
     { env: { ...cliEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let stderr = ''

@@ -10,9 +10,9 @@ import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { findPwsh, pwshSkip } from '../helpers/peers.ts'
+import { psrpShellCommand } from '../helpers/cli.ts'
 
 const SERVER = fileURLToPath(new URL('../helpers/winrm-bridge/server-cli.ts', import.meta.url))
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const pwsh = findPwsh()
 const skip = pwshSkip(pwsh)
 const env = { ...process.env, PSRP_PWSH: pwsh ?? '', PSRP_PASSWORD: '' }
@@ -46,7 +46,7 @@ function startServer(args: string[]): Promise<{ server: Server; out: string }> {
 
 /** Runs bash with `npx psrp` as this checkout's CLI. */
 function bash(script: string, extraEnv: Record<string, string> = {}): ReturnType<typeof spawnSync> {
-  const shim = `npx() { shift; node --import tsx '${CLI}' "$@"; }`
+  const shim = `npx() { shift; ${psrpShellCommand} "$@"; }`
   return spawnSync('bash', ['-c', `${shim}\n${script}`], {
     env: { ...env, ...extraEnv },
     encoding: 'utf8',

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { existsSync } from 'node:fs'
 import { corpusDir, peerSkip } from '../../helpers/peers.ts'
 import { decodeFragment, encodeFragment } from '../../../src/psrp/index.ts'
+import { psrpNodeArgs } from '../../helpers/cli.ts'
 
 function decodeFragmentAt(bytes: Uint8Array, offset: number): NonNullable<ReturnType<typeof decodeFragment>> {
   const r = decodeFragment(bytes, offset)
@@ -13,7 +14,6 @@ function decodeFragmentAt(bytes: Uint8Array, offset: number): NonNullable<Return
   return r
 }
 
-const main = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 const seed = fileURLToPath(new URL('../../vectors/psrp/seed-creation-xml.b64', import.meta.url))
 const corpus = corpusDir()
 const corpusSkip = peerSkip(
@@ -22,7 +22,7 @@ const corpusSkip = peerSkip(
   'put the shared folder beside the checkout (../shared/corpus)',
 )
 const run = (args: string[], input?: string) =>
-  spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+  spawnSync(process.execPath, [...psrpNodeArgs, ...args], {
     input,
     encoding: 'utf8',
     timeout: 30_000,
