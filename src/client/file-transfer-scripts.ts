@@ -49,6 +49,28 @@ function Resolve-PsrpDestination([string]$P, [string]$Name) {
 `
 
 /**
+ * The last step of every copy, whole-file or split: when the server's SHA-256 (`Actual`) matches the
+ * client's (`Expected`), moves the temporary file to the destination (`File.Replace` over an existing
+ * file, refused without `Overwrite`; otherwise `Move`) and outputs the destination path; a mismatch is
+ * the tagged `checksum` refusal naming the byte count. The caller removes the temporary file on any
+ * failure.
+ */
+const COMPLETE = `
+function Complete-PsrpCopy([string]$Path, [string]$Temp, [string]$Expected, [string]$Actual, [long]$Count, [bool]$Overwrite) {
+  if ($Actual -ne $Expected) {
+    Stop-PsrpTransfer 'checksum' $Path "Cannot copy to '$Path': SHA-256 mismatch after $Count bytes (sent $Expected, received $Actual)."
+  }
+  if ([IO.File]::Exists($Path)) {
+    if (-not $Overwrite) { Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)." }
+    [IO.File]::Replace($Temp, $Path, [NullString]::Value)
+  } else {
+    [IO.File]::Move($Temp, $Path)
+  }
+  $Path
+}
+`
+
+/**
  * Receives one file as pipeline input and writes it to `<dir>/<TempName>` (created exclusively, shared
  * for delete so a cleanup pipeline can remove it after a stop), hashing as it writes. The last input
  * record is the hex SHA-256 the client computed while reading; on a match the temporary file replaces
@@ -66,6 +88,7 @@ begin {
   $ErrorActionPreference = 'Stop'
   ${RESOLVE}
   ${DESTINATION}
+  ${COMPLETE}
   $Path = Resolve-PsrpDestination (Resolve-PsrpPath $Path $Expand) $Name
   if ([IO.Directory]::Exists($Path)) { throw "Cannot copy to '$Path': it is a directory." }
   if (-not $Overwrite -and [IO.File]::Exists($Path)) {
@@ -105,16 +128,7 @@ end {
     $null = $sha.TransformFinalBlock((New-Object byte[] 0), 0, 0)
     $actual = ConvertTo-PsrpHex $sha.Hash
     if ($null -eq $expected) { throw "Cannot copy to '$Path': the transfer ended before the checksum arrived." }
-    if ($actual -ne $expected) {
-      Stop-PsrpTransfer 'checksum' $Path "Cannot copy to '$Path': SHA-256 mismatch after $count bytes (sent $expected, received $actual)."
-    }
-    if ([IO.File]::Exists($Path)) {
-      if (-not $Overwrite) { Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)." }
-      [IO.File]::Replace($tmp, $Path, [NullString]::Value)
-    } else {
-      [IO.File]::Move($tmp, $Path)
-    }
-    $Path
+    Complete-PsrpCopy $Path $tmp $expected $actual $count $Overwrite
   } catch {
     [IO.File]::Delete($tmp)
     throw
@@ -308,6 +322,7 @@ end { $fs.Dispose() }
 export const COPY_COMMIT_SCRIPT = `param([string]$Path, [string]$Temp, [long]$Length, [string]$Sha256, [bool]$Overwrite)
 $ErrorActionPreference = 'Stop'
 ${RESOLVE}
+${COMPLETE}
 try {
   $fs = New-Object IO.FileStream($Temp, [IO.FileMode]::Open, [IO.FileAccess]::ReadWrite, [IO.FileShare]::Delete, 1048576)
   try {
@@ -317,16 +332,7 @@ try {
   } finally {
     $fs.Dispose()
   }
-  if ($actual -ne $Sha256) {
-    Stop-PsrpTransfer 'checksum' $Path "Cannot copy to '$Path': SHA-256 mismatch after $Length bytes (sent $Sha256, received $actual)."
-  }
-  if ([IO.File]::Exists($Path)) {
-    if (-not $Overwrite) { Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)." }
-    [IO.File]::Replace($Temp, $Path, [NullString]::Value)
-  } else {
-    [IO.File]::Move($Temp, $Path)
-  }
-  $Path
+  Complete-PsrpCopy $Path $Temp $Sha256 $actual $Length $Overwrite
 } catch {
   [IO.File]::Delete($Temp)
   throw
