@@ -71,6 +71,8 @@ export const Attr = {
   transport: 'psrp.transport',
   /** The authentication mechanism name (`Basic`, `Negotiate`, `password`, `publickey`, …), never credentials. */
   authMechanism: 'psrp.auth.mechanism',
+  /** The mechanism a `Negotiate` handshake settled on (`NTLM`, `Kerberos`). */
+  authNegotiatedMechanism: 'psrp.auth.negotiated_mechanism',
   /** True when the WS-Man connection uses TLS. */
   tls: 'psrp.tls',
   /** The WS-Man action (`create`, `command`, `receive`, … or the action URI of a custom request). */

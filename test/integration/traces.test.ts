@@ -144,7 +144,10 @@ function assertNoKeyMaterial(spans: readonly ReadableSpan[]): void {
   }
 }
 
-/** Attributes of a `psrp.auth` span: host, mechanism and the handshake's final status, nothing else. */
+/**
+ * Attributes of a `psrp.auth` span: host, mechanism (and, under Negotiate, the mechanism it settled
+ * on) and the handshake's final status, nothing else.
+ */
 const AUTH_SPAN_KEYS = ['http.response.status_code', 'psrp.auth.mechanism', 'server.address', 'server.port']
 
 /**
@@ -153,7 +156,12 @@ const AUTH_SPAN_KEYS = ['http.response.status_code', 'psrp.auth.mechanism', 'ser
  * connection it authenticated, which also holds that connection's `psrp.connect`; the first under
  * `psrp.pool.open`; all under the caller's root; only the expected attributes.
  */
-function assertAuthSpans(spans: readonly ReadableSpan[], mechanism: string, port: number): ReadableSpan[] {
+function assertAuthSpans(
+  spans: readonly ReadableSpan[],
+  mechanism: string,
+  port: number,
+  negotiated?: string,
+): ReadableSpan[] {
   const root = one(spans, 'caller')
   const open = one(spans, 'psrp.pool.open')
   const auths = spans.filter((s) => s.name === 'psrp.auth')
@@ -161,8 +169,11 @@ function assertAuthSpans(spans: readonly ReadableSpan[], mechanism: string, port
   const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]))
   for (const auth of auths) {
     assert.equal(auth.instrumentationScope.name, TRACER_NAME)
-    assert.deepEqual(Object.keys(auth.attributes).sort(), AUTH_SPAN_KEYS)
+    const keys =
+      negotiated === undefined ? AUTH_SPAN_KEYS : [...AUTH_SPAN_KEYS, 'psrp.auth.negotiated_mechanism']
+    assert.deepEqual(Object.keys(auth.attributes).sort(), keys.sort())
     assert.equal(auth.attributes['psrp.auth.mechanism'], mechanism)
+    assert.equal(auth.attributes['psrp.auth.negotiated_mechanism'], negotiated)
     assert.equal(auth.attributes['server.address'], '127.0.0.1')
     assert.equal(auth.attributes['server.port'], port)
     assert.equal(auth.attributes['http.response.status_code'], 200)
@@ -488,7 +499,7 @@ describe('psrp.auth spans over WinRM with NTLM (gss-ntlmssp peer)', { skip: ntlm
     await conn.close()
     assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
     const spans = exporter.getFinishedSpans()
-    const auths = assertAuthSpans(spans, 'Negotiate', (front as AuthFront).peer.port)
+    const auths = assertAuthSpans(spans, 'Negotiate', (front as AuthFront).peer.port, 'NTLM')
     const status = await (front as AuthFront).peer.status()
     assert.equal(auths.length, status.authenticated, 'one psrp.auth span per authentication the peer saw')
     assertNoSecrets(spans, secrets)
@@ -538,9 +549,9 @@ describe('psrp.auth spans over WinRM with Kerberos (MIT KDC peer)', { skip: kerb
     }
   }
 
-  for (const [auth, mechanism] of [
-    ['kerberos', 'Kerberos'],
-    ['negotiate', 'Negotiate'],
+  for (const [auth, mechanism, negotiated] of [
+    ['kerberos', 'Kerberos', undefined],
+    ['negotiate', 'Negotiate', 'Kerberos'],
   ] as const) {
     test(`auth '${auth}': a psrp.auth span (${mechanism}) per connection, without a secret`, async () => {
       const { kdc, peer } = front as KerberosFront
@@ -553,7 +564,7 @@ describe('psrp.auth spans over WinRM with Kerberos (MIT KDC peer)', { skip: kerb
       await conn.close()
       assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
       const spans = exporter.getFinishedSpans()
-      const auths = assertAuthSpans(spans, mechanism, peer.port)
+      const auths = assertAuthSpans(spans, mechanism, peer.port, negotiated)
       const s = await peer.status()
       assert.equal(auths.length, s.authenticated - before, 'one psrp.auth span per authentication')
       assertNoSecrets(spans, [kdc.password, SECRET_VALUE, SCRIPT])

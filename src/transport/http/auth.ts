@@ -74,6 +74,12 @@ export interface WrappedBody {
  */
 export interface AuthSession {
   /**
+   * The mechanism the handshake settled on when it differs by connection (`NTLM` or `Kerberos` under
+   * `Negotiate`); undefined before the server chose, or for single-mechanism schemes. Recorded on the
+   * `psrp.auth` trace span; never a credential.
+   */
+  readonly negotiatedMechanism?: string | undefined
+  /**
    * True when the client must complete the handshake on an empty-body POST before sending the next
    * message (mechanisms that encrypt bodies need the keys first). Asked before every request.
    */

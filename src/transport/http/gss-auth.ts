@@ -211,6 +211,12 @@ class SecurityContextSession implements AuthSession {
     this.#encrypt = encrypt
   }
 
+  /** The context's mechanism (`NTLM`, `Kerberos`) once it is no longer the scheme itself. */
+  get negotiatedMechanism(): string | undefined {
+    const mech = this.#ctx?.mechanism
+    return mech === undefined || mech === this.#auth.scheme ? undefined : mech
+  }
+
   /** `Negotiate` or `Negotiate (NTLM)` when the context negotiated a specific mechanism. */
   #mechanism(): string {
     const scheme = this.#auth.scheme

@@ -514,6 +514,8 @@ export class WSManHttpClient {
         const refused = await withSpan(SpanName.auth, attributes, async (authSpan) => {
           const hs = await this.#exchangeWithAuth(conn, new Uint8Array(0), false, signal, timeout)
           authSpan.setAttribute(Attr.httpResponseStatusCode, hs.status)
+          const negotiated = session.negotiatedMechanism
+          if (negotiated !== undefined) authSpan.setAttribute(Attr.authNegotiatedMechanism, negotiated)
           if (session.needsHandshake?.() !== true) return undefined
           // a retried status (503, 429, …) goes back to the retry loop; any other status is the
           // reason the handshake stopped
