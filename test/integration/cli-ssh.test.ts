@@ -430,9 +430,18 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
     test('run by pid reaches the default PSHost pipe of that process', { timeout: 90_000 }, async () => {
       // a pwsh of its own: one process is not reached through its custom and its default pipe in
       // turn (pwsh re-creates its listeners after each client, and the two have raced under load)
+      // it says when its startup is over: the PSHost pipe's socket appears earlier, while the
+      // listener behind it may not answer yet on a loaded machine
+      const ready = join(home, `ready-${process.pid}-${Date.now()}`)
       const own = spawn(
         pwsh as string,
-        ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', 'Start-Sleep 600'],
+        [
+          '-NoLogo',
+          '-NoProfile',
+          '-NonInteractive',
+          '-Command',
+          `Set-Content -LiteralPath '${ready}' -Value ok; Start-Sleep 600`,
+        ],
         {
           stdio: 'ignore',
           detached: true,
@@ -441,10 +450,11 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
       )
       try {
         let path = ''
-        for (let i = 0; i < 300 && path === ''; i++) {
-          path = await findPipeForPid(own.pid as number).catch(() => '')
-          if (path === '') await new Promise((r) => setTimeout(r, 100))
+        for (let i = 0; i < 600 && (path === '' || !existsSync(ready)); i++) {
+          if (path === '') path = await findPipeForPid(own.pid as number).catch(() => '')
+          if (path === '' || !existsSync(ready)) await new Promise((r) => setTimeout(r, 100))
         }
+        assert.ok(existsSync(ready), 'pwsh did not finish starting within 60 s')
         assert.notEqual(path, '', 'the PSHost pipe did not appear')
         const byPid = await psrp(['run', '--pipe', String(own.pid), '$PID'])
         assert.equal(byPid.code, 0, byPid.stderr)
