@@ -12,7 +12,10 @@ import type { Client } from '../../../src/client/client.ts'
 import type { FleetTargetSpec } from '../../../src/client/fleet-target.ts'
 import { AbortError, AuthenticationError, TimeoutError, TransportError } from '../../../src/errors.ts'
 
-/** A stand-in client: `pool()` resolves (or rejects with `openError`) after `openMs`; counts closes. */
+/**
+ * A stand-in client: `pool()` resolves (or rejects with `openError`) after `openMs`, or rejects when its
+ * signal aborts; counts closes.
+ */
 class StubClient {
   closed = 0
   opens = 0
@@ -21,9 +24,10 @@ class StubClient {
     readonly openMs = 0,
     readonly openError?: Error,
   ) {}
-  async pool(): Promise<object> {
+  async pool(options: { signal?: AbortSignal } = {}): Promise<object> {
     this.opens++
-    await delay(this.openMs)
+    // as Client.pool does, it gives up when its signal aborts (no timer outlives the test)
+    await delay(this.openMs, undefined, { signal: options.signal })
     if (this.openError !== undefined) throw this.openError
     return {}
   }
@@ -103,10 +107,10 @@ test('a host is reported before its slow close ends; open connections never exce
   let peakOpen = 0
   const closing: (() => void)[] = []
   class SlowClose extends StubClient {
-    override async pool(): Promise<object> {
+    override async pool(options: { signal?: AbortSignal } = {}): Promise<object> {
       open++
       peakOpen = Math.max(peakOpen, open)
-      return super.pool()
+      return super.pool(options)
     }
     override async close(): Promise<void> {
       await super.close()
