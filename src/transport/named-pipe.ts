@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { lstat, readdir, readFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -107,10 +107,50 @@ async function childPids(pid: number): Promise<number[]> {
   }
 }
 
+/** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on every Linux ABI). */
+const USER_HZ = 100
+
+/**
+ * When process `pid` started (ms since the epoch, to the second), from `/proc/<pid>/stat` (field 22,
+ * ticks since boot) and `/proc/stat` (`btime`); undefined where there is no such `/proc`.
+ */
+async function processStartMs(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // the command name (field 2) is in parentheses and may hold spaces: count fields after it
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[19])
+    const btime = /^btime (\d+)$/m.exec(await readFile('/proc/stat', 'utf8'))?.[1]
+    if (!Number.isFinite(ticks) || btime === undefined) return undefined
+    return Number(btime) * 1000 + (ticks * 1000) / USER_HZ
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The socket of process `pid` among `names` (files of `dir` named for that pid). Process ids are
+ * reused, and a PowerShell process that was killed leaves its socket behind, so several may name the
+ * same pid: only one made since the process started can be its own (the newest such one is taken).
+ */
+async function liveSocket(dir: string, names: string[], pid: number): Promise<string | undefined> {
+  if (names.length === 0) return undefined
+  const started = await processStartMs(pid)
+  let best: { name: string; at: number } | undefined
+  for (const name of names) {
+    const at = (await lstat(join(dir, name)).catch(() => undefined))?.mtimeMs
+    // a second of slack: the start time is known to the second
+    if (at === undefined || (started !== undefined && at < started - 1000)) continue
+    if (best === undefined || at > best.at) best = { name, at }
+  }
+  return best?.name
+}
+
 /**
  * Finds the default IPC pipe of a PowerShell process: the socket `CoreFxPipe_PSHost.*.<pid>.*` (Unix)
  * or pipe `PSHost.*.<pid>.*` (Windows). When `pid` has none and is the .NET global tool's shim, its
- * child's pipe is used.
+ * child's pipe is used. A socket left behind by an earlier process with the same id (a killed pwsh
+ * does not remove its socket) is told apart by its time: it predates the process.
  *
  * @throws {TransportError} when there is none, naming where it looked.
  * @example
@@ -129,12 +169,12 @@ export async function findPipeForPid(pid: number, tempDir: string = defaultTempD
   } catch (e) {
     throw new TransportError(`cannot list ${dir}: ${(e as Error).message}`, { cause: e })
   }
-  const find = (p: number): string | undefined =>
-    names.find((n) => n.startsWith(prefix) && n.slice(prefix.length).split('.')[1] === String(p))
-  let name = find(pid)
+  const named = (p: number): string[] =>
+    names.filter((n) => n.startsWith(prefix) && n.slice(prefix.length).split('.')[1] === String(p))
+  let name = win ? named(pid)[0] : await liveSocket(dir, named(pid), pid)
   if (name === undefined && !win) {
     for (const child of await childPids(pid)) {
-      name = find(child)
+      name = await liveSocket(dir, named(child), child)
       if (name !== undefined) break
     }
   }
