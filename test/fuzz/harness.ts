@@ -62,6 +62,21 @@ export function preview(input: unknown): string {
   return text
 }
 
+/** Fails unless `e`, what `run` threw for `input`, is a `PsrpError` subclass. */
+function assertTyped(surface: string, input: unknown, e: unknown): void {
+  if (e instanceof PsrpError) return
+  const what = e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)
+  assert.fail(`${surface}: escaped a non-PsrpError (${what}) for ${preview(input)}`)
+}
+
+/** Fails when the input that started at `t0` took longer than {@link BUDGET_MS}. */
+function assertWithinBudget(surface: string, input: unknown, t0: number): void {
+  const ms = performance.now() - t0
+  if (ms > BUDGET_MS) {
+    assert.fail(`${surface}: one input took ${ms.toFixed(0)} ms (budget ${BUDGET_MS}) for ${preview(input)}`)
+  }
+}
+
 /**
  * The property: `run(input)` returns, or throws a `PsrpError` subclass (anything else fails), and
  * takes at most {@link BUDGET_MS}. Returns what `run` returned, or the error.
@@ -73,18 +88,12 @@ export function typedWithinBudget<T>(surface: string, input: T, run: (input: T) 
   try {
     result = run(input)
   } catch (e) {
-    if (!(e instanceof PsrpError)) {
-      const what = e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)
-      assert.fail(`${surface}: escaped a non-PsrpError (${what}) for ${preview(input)}`)
-    }
+    assertTyped(surface, input, e)
     result = e
   } finally {
     unwatch()
   }
-  const ms = performance.now() - t0
-  if (ms > BUDGET_MS) {
-    assert.fail(`${surface}: one input took ${ms.toFixed(0)} ms (budget ${BUDGET_MS}) for ${preview(input)}`)
-  }
+  assertWithinBudget(surface, input, t0)
   return result
 }
 
@@ -104,18 +113,12 @@ export async function typedWithinBudgetAsync<T>(
   try {
     result = await run(input)
   } catch (e) {
-    if (!(e instanceof PsrpError)) {
-      const what = e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)
-      assert.fail(`${surface}: escaped a non-PsrpError (${what}) for ${preview(input)}`)
-    }
+    assertTyped(surface, input, e)
     result = e
   } finally {
     unwatch()
   }
-  const ms = performance.now() - t0
-  if (ms > BUDGET_MS) {
-    assert.fail(`${surface}: one input took ${ms.toFixed(0)} ms (budget ${BUDGET_MS}) for ${preview(input)}`)
-  }
+  assertWithinBudget(surface, input, t0)
   return result
 }
 

@@ -29,6 +29,7 @@ import {
   TransportError,
   WSManConnection,
   pipePath,
+  type PsrpConnection,
   type WSManConnectionOptions,
 } from '../../src/index.ts'
 import { md4 } from '../../src/auth/crypto/md4.ts'
@@ -83,6 +84,17 @@ function underRoot<T>(name: string, fn: () => Promise<T>): Promise<T> {
     } finally {
       span.end()
     }
+  })
+}
+
+/**
+ * Under the `caller` root span: opens a pool on `conn`, runs {@link SCRIPT} with the secret token as a
+ * parameter and closes the pool; resolves with the output.
+ */
+function invokeUnderCaller(conn: PsrpConnection, timeout?: number): Promise<unknown[]> {
+  return underRoot('caller', async () => {
+    await using pool = await RunspacePool.open(conn, timeout === undefined ? {} : { timeout })
+    return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
   })
 }
 
@@ -217,10 +229,7 @@ describe('traces over WS-Man (WinRM bridge)', { skip: wsmanSkip }, () => {
 
   test('one invoke is a tree: pool open and pipeline under the caller, WS-Man requests under them', async () => {
     const conn = connect()
-    const out = await underRoot('caller', async () => {
-      await using pool = await RunspacePool.open(conn)
-      return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
-    })
+    const out = await invokeUnderCaller(conn)
     await conn.close()
     assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
 
@@ -374,10 +383,7 @@ describe('traces over SSH (private sshd)', { skip: sshSkip }, () => {
       sshConfig: false,
       connectTimeout: 30_000,
     })
-    const out = await underRoot('caller', async () => {
-      await using pool = await RunspacePool.open(conn)
-      return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
-    })
+    const out = await invokeUnderCaller(conn)
     assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
 
     const spans = exporter.getFinishedSpans()
@@ -414,10 +420,7 @@ describe('traces over a named pipe (pwsh -CustomPipeName)', { skip: pipeSkip }, 
 
   test('psrp.connect under psrp.pool.open, with the socket path as the address', async () => {
     const conn = new NamedPipeConnection({ pipeName: target.name, connectTimeout: 60_000 })
-    const out = await underRoot('caller', async () => {
-      await using pool = await RunspacePool.open(conn, { timeout: 60_000 })
-      return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
-    })
+    const out = await invokeUnderCaller(conn, 60_000)
     assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
 
     const spans = exporter.getFinishedSpans()
@@ -492,10 +495,7 @@ describe('psrp.auth spans over WinRM with NTLM (gss-ntlmssp peer)', { skip: ntlm
 
   test('each connection’s handshake is a psrp.auth span under its request, without a secret', async () => {
     const conn = new WSManConnection(options(NTLM_PASSWORD))
-    const out = await underRoot('caller', async () => {
-      await using pool = await RunspacePool.open(conn, { timeout: 60_000 })
-      return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
-    })
+    const out = await invokeUnderCaller(conn, 60_000)
     await conn.close()
     assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
     const spans = exporter.getFinishedSpans()
@@ -557,10 +557,7 @@ describe('psrp.auth spans over WinRM with Kerberos (MIT KDC peer)', { skip: kerb
       const { kdc, peer } = front as KerberosFront
       const before = (await peer.status()).authenticated
       const conn = new WSManConnection(options(auth))
-      const out = await underRoot('caller', async () => {
-        await using pool = await RunspacePool.open(conn, { timeout: 60_000 })
-        return await new PowerShell(pool).addScript(SCRIPT).addParameter('Token', SECRET_VALUE).invoke()
-      })
+      const out = await invokeUnderCaller(conn, 60_000)
       await conn.close()
       assert.deepEqual(out, [`len=${SECRET_VALUE.length}`])
       const spans = exporter.getFinishedSpans()
