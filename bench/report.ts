@@ -55,7 +55,7 @@ function parseArgs(argv: readonly string[]): BenchOptions {
       process.stderr.write(
         'usage: npm run bench -- [--quick] [--json] [--only tag[+tag],...]\n' +
           'tags: clixml serialize deserialize fragment invoke stream items memory copy fetch transfer\n' +
-          '      pwsh wsman ssh (see bench/README.md)\n',
+          '      fleet throttle-32 throttle-128 throttle-512 pwsh wsman ssh (see bench/README.md)\n',
       )
       process.exit(0)
     } else throw new Error(`unknown bench option ${a} (see --help)`)
