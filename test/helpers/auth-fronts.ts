@@ -11,6 +11,7 @@
  * await front.close()
  * ```
  */
+import type { WSManConnectionOptions } from '../../src/index.ts'
 import { startWinRMBridge, type WinRMBridge } from './winrm-bridge/index.ts'
 import { peerSkip, pwshSkip } from './peers.ts'
 import {
@@ -35,6 +36,27 @@ export interface AuthFront {
 export interface KerberosFront extends AuthFront {
   /** The KDC of the realm; user `alice` has the password `kdc.password`. */
   readonly kdc: KdcPeer
+}
+
+/**
+ * Where and how a test client reaches an auth peer: 127.0.0.1 at its port, TLS when it serves https,
+ * short timeouts and no retries (a test wants a refusal at once); the caller adds auth and credentials.
+ */
+export function peerEndpoint(
+  peer: Pick<NtlmPeer, 'port' | 'url'>,
+): Pick<
+  WSManConnectionOptions,
+  'server' | 'port' | 'ssl' | 'operationTimeout' | 'connectTimeout' | 'readTimeout' | 'retries'
+> {
+  return {
+    server: '127.0.0.1',
+    port: peer.port,
+    ssl: peer.url.startsWith('https:'),
+    operationTimeout: 5,
+    connectTimeout: 5000,
+    readTimeout: 20_000,
+    retries: { count: 0 },
+  }
 }
 
 /** {@link peerSkip} for {@link startNtlmFront}: pwsh and the gss-ntlmssp acceptor. */

@@ -24,6 +24,7 @@ import {
 } from '../../src/index.ts'
 import { CredSspContext, spnegoNtlmInner } from '../../src/auth/credssp/index.ts'
 import { SecurityContextAuth } from '../../src/transport/http/gss-auth.ts'
+import { peerEndpoint } from '../helpers/auth-fronts.ts'
 import { bounded } from '../helpers/bounded.ts'
 import { findPwsh, opensslSkip, peerSkip, pwshSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
@@ -71,16 +72,7 @@ function credsspAuth(o: ClientOptions = {}): SecurityContextAuth {
 }
 
 function connection(peer: NtlmPeer, o: ClientOptions = {}): WSManConnection {
-  return new WSManConnection({
-    server: '127.0.0.1',
-    port: peer.port,
-    ssl: false,
-    auth: credsspAuth(o),
-    operationTimeout: 5,
-    connectTimeout: 5000,
-    readTimeout: 20_000,
-    retries: { count: 0 },
-  })
+  return new WSManConnection({ ...peerEndpoint(peer), auth: credsspAuth(o) })
 }
 
 describe(
@@ -348,9 +340,7 @@ describe(
       o: { username: string; password: string; tls: '1.2' | '1.3'; krb5Config?: string },
     ): WSManConnection =>
       new WSManConnection({
-        server: '127.0.0.1',
-        port: p.port,
-        ssl: false,
+        ...peerEndpoint(p),
         auth: 'credssp',
         username: o.username,
         password: o.password,
@@ -359,10 +349,6 @@ describe(
           ...(o.krb5Config === undefined ? {} : { krb5Config: o.krb5Config }),
         },
         credsspTlsVersions: { max: o.tls },
-        operationTimeout: 5,
-        connectTimeout: 5000,
-        readTimeout: 20_000,
-        retries: { count: 0 },
       })
 
     before(async () => {

@@ -26,7 +26,12 @@ import { parseCCache } from '../../src/auth/kerberos/ccache.ts'
 import { parseKeytab } from '../../src/auth/kerberos/keytab.ts'
 import { SecurityContextAuth } from '../../src/transport/http/gss-auth.ts'
 import { createKerberosContext } from '../../src/transport/kdc.ts'
-import { kerberosFrontSkip, startKerberosFront, type KerberosFront } from '../helpers/auth-fronts.ts'
+import {
+  kerberosFrontSkip,
+  peerEndpoint,
+  startKerberosFront,
+  type KerberosFront,
+} from '../helpers/auth-fronts.ts'
 import { bounded } from '../helpers/bounded.ts'
 import { findPwsh, opensslSkip } from '../helpers/peers.ts'
 import { freePort } from '../helpers/net.ts'
@@ -78,17 +83,11 @@ describe('Kerberos and Negotiate against an MIT KDC and acceptor (real pwsh)', {
     o: Partial<WSManConnectionOptions> = {},
     kerberos: WSManKerberosOptions = {},
   ): WSManConnectionOptions => ({
-    server: '127.0.0.1',
-    port: target.port,
-    ssl: target.url.startsWith('https:'),
+    ...peerEndpoint(target),
     auth,
     username: 'alice',
     password: kdc.password,
     kerberos: { hostname: 'localhost', krb5Config: kdc.krb5ConfPath, kdcTimeout: 3000, ...kerberos },
-    operationTimeout: 5,
-    connectTimeout: 5000,
-    readTimeout: 20_000,
-    retries: { count: 0 },
     ...o,
   })
 

@@ -17,7 +17,7 @@ import {
 import { md4 } from '../../src/auth/crypto/md4.ts'
 import { filetimeFromUnixMs, NtlmContext } from '../../src/auth/ntlm/index.ts'
 import { SecurityContextAuth, type MessageEncryption } from '../../src/transport/http/gss-auth.ts'
-import { ntlmFrontSkip, startNtlmFront, type AuthFront } from '../helpers/auth-fronts.ts'
+import { ntlmFrontSkip, peerEndpoint, startNtlmFront, type AuthFront } from '../helpers/auth-fronts.ts'
 import { bounded } from '../helpers/bounded.ts'
 import { findPwsh, opensslSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
@@ -44,15 +44,9 @@ interface NtlmClientOptions {
 
 function connectionOptions(peer: NtlmPeer, o: NtlmClientOptions = {}): WSManConnectionOptions {
   return {
-    server: '127.0.0.1',
-    port: peer.port,
-    ssl: peer.url.startsWith('https:'),
+    ...peerEndpoint(peer),
     username: `${DOMAIN}\\${USER}`,
     password: o.password ?? PASSWORD,
-    operationTimeout: 5,
-    connectTimeout: 5000,
-    readTimeout: 20_000,
-    retries: { count: 0 },
     ...(o.encryption === undefined ? {} : { encryption: o.encryption }),
     ...(o.allowUnencrypted === undefined ? {} : { allowUnencrypted: o.allowUnencrypted }),
     ...(o.ca === undefined ? {} : { ca: o.ca }),

@@ -14,6 +14,7 @@ import {
   WSManConnection,
   type WSManConnectionOptions,
 } from '../../src/index.ts'
+import { peerEndpoint } from '../helpers/auth-fronts.ts'
 import { bounded } from '../helpers/bounded.ts'
 import { findPwsh, opensslSkip, peerSkip, pwshSkip } from '../helpers/peers.ts'
 import { startWinRMBridge, type WinRMBridge } from '../helpers/winrm-bridge/index.ts'
@@ -32,18 +33,7 @@ const PASSWORD = 'options Pässw0rd!'
 const USERS = [{ domain: DOMAIN, user: USER, password: PASSWORD }]
 
 function options(peer: NtlmPeer, extra: Partial<WSManConnectionOptions>): WSManConnectionOptions {
-  return {
-    server: '127.0.0.1',
-    port: peer.port,
-    ssl: peer.url.startsWith('https:'),
-    username: `${DOMAIN}\\${USER}`,
-    password: PASSWORD,
-    operationTimeout: 5,
-    connectTimeout: 5000,
-    readTimeout: 20_000,
-    retries: { count: 0 },
-    ...extra,
-  }
+  return { ...peerEndpoint(peer), username: `${DOMAIN}\\${USER}`, password: PASSWORD, ...extra }
 }
 
 async function runs(conn: WSManConnection): Promise<void> {

@@ -38,6 +38,7 @@ import { TRACER_NAME } from '../../src/internal/telemetry.ts'
 import {
   kerberosFrontSkip,
   ntlmFrontSkip,
+  peerEndpoint,
   startKerberosFront,
   startNtlmFront,
   type AuthFront,
@@ -481,16 +482,10 @@ describe('psrp.auth spans over WinRM with NTLM (gss-ntlmssp peer)', { skip: ntlm
   after(() => front?.close())
 
   const options = (password: string): WSManConnectionOptions => ({
-    server: '127.0.0.1',
-    port: (front as AuthFront).peer.port,
-    ssl: false,
+    ...peerEndpoint((front as AuthFront).peer),
     auth: 'ntlm',
     username: `${DOMAIN}\\${NTLM_USER}`,
     password,
-    operationTimeout: 5,
-    connectTimeout: 5000,
-    readTimeout: 20_000,
-    retries: { count: 0 },
   })
 
   test('each connection’s handshake is a psrp.auth span under its request, without a secret', async () => {
@@ -535,17 +530,11 @@ describe('psrp.auth spans over WinRM with Kerberos (MIT KDC peer)', { skip: kerb
   const options = (auth: 'kerberos' | 'negotiate'): WSManConnectionOptions => {
     const { kdc, peer } = front as KerberosFront
     return {
-      server: '127.0.0.1',
-      port: peer.port,
-      ssl: false,
+      ...peerEndpoint(peer),
       auth,
       username: 'alice',
       password: kdc.password,
       kerberos: { hostname: 'localhost', krb5Config: kdc.krb5ConfPath, kdcTimeout: 3000 },
-      operationTimeout: 5,
-      connectTimeout: 5000,
-      readTimeout: 20_000,
-      retries: { count: 0 },
     }
   }
 
