@@ -39,12 +39,22 @@ function Stop-PsrpTransfer([string]$Reason, [string]$Target, [string]$Message) {
 
 /**
  * The destination file of a copy: `Path`, or `<Path>/<Name>` when `Path` is an existing directory (as
- * `cp` and `Copy-Item` do). Shared by the copy script and the cleanup after an interrupted copy, so
- * both find the same temporary file.
+ * `cp` and `Copy-Item` do). Shared by the copy scripts and the cleanup after an interrupted copy, so
+ * all find the same temporary file. `Assert-PsrpDestination` makes the refusals every copy makes
+ * before it creates anything: a directory in the way, an existing file without `Overwrite` (the
+ * tagged `exists` refusal), a missing parent directory.
  */
 const DESTINATION = `
 function Resolve-PsrpDestination([string]$P, [string]$Name) {
   if ($Name -and [IO.Directory]::Exists($P)) { [IO.Path]::Combine($P, $Name) } else { $P }
+}
+function Assert-PsrpDestination([string]$P, [bool]$Overwrite) {
+  if ([IO.Directory]::Exists($P)) { throw "Cannot copy to '$P': it is a directory." }
+  if (-not $Overwrite -and [IO.File]::Exists($P)) {
+    Stop-PsrpTransfer 'exists' $P "Cannot copy to '$P': the file exists (set overwrite to replace it)."
+  }
+  $dir = [IO.Path]::GetDirectoryName($P)
+  if (-not [IO.Directory]::Exists($dir)) { throw "Cannot copy to '$P': the directory '$dir' does not exist." }
 }
 `
 
@@ -90,13 +100,8 @@ begin {
   ${DESTINATION}
   ${COMPLETE}
   $Path = Resolve-PsrpDestination (Resolve-PsrpPath $Path $Expand) $Name
-  if ([IO.Directory]::Exists($Path)) { throw "Cannot copy to '$Path': it is a directory." }
-  if (-not $Overwrite -and [IO.File]::Exists($Path)) {
-    Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)."
-  }
-  $dir = [IO.Path]::GetDirectoryName($Path)
-  if (-not [IO.Directory]::Exists($dir)) { throw "Cannot copy to '$Path': the directory '$dir' does not exist." }
-  $tmp = [IO.Path]::Combine($dir, $TempName)
+  Assert-PsrpDestination $Path $Overwrite
+  $tmp = [IO.Path]::Combine([IO.Path]::GetDirectoryName($Path), $TempName)
   $share = [IO.FileShare]::Read -bor [IO.FileShare]::Delete
   $fs = New-Object IO.FileStream($tmp, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, $share, 65536)
   $sha = [Security.Cryptography.SHA256]::Create()
@@ -272,13 +277,8 @@ $ErrorActionPreference = 'Stop'
 ${RESOLVE}
 ${DESTINATION}
 $Path = Resolve-PsrpDestination (Resolve-PsrpPath $Path $Expand) $Name
-if ([IO.Directory]::Exists($Path)) { throw "Cannot copy to '$Path': it is a directory." }
-if (-not $Overwrite -and [IO.File]::Exists($Path)) {
-  Stop-PsrpTransfer 'exists' $Path "Cannot copy to '$Path': the file exists (set overwrite to replace it)."
-}
-$dir = [IO.Path]::GetDirectoryName($Path)
-if (-not [IO.Directory]::Exists($dir)) { throw "Cannot copy to '$Path': the directory '$dir' does not exist." }
-$tmp = [IO.Path]::Combine($dir, $TempName)
+Assert-PsrpDestination $Path $Overwrite
+$tmp = [IO.Path]::Combine([IO.Path]::GetDirectoryName($Path), $TempName)
 $share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
 (New-Object IO.FileStream($tmp, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, $share, 4096)).Dispose()
 $Path
