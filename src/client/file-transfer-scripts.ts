@@ -386,3 +386,105 @@ try {
   $fs.Dispose()
 }
 `
+
+/**
+ * Copies a batch of small files of a directory copy in one pipeline: file `i` is `Data[i]` (a
+ * `byte[]`), goes to `Paths[i]` (resolved by {@link PREPARE_DIRECTORY_SCRIPT}) through the temporary
+ * file `TempNames[i]` beside it (created exclusively), and is moved into place only when the SHA-256
+ * of what was written matches `Sha256[i]` ({@link COMPLETE}); the destination refusals are the
+ * whole-file copy's. Outputs each destination path once that file is in place, in order, so the
+ * client knows which file a failure concerns. A file's temporary file is removed on any failure,
+ * including a stop of the pipeline (`finally`); the files placed before it stay.
+ *
+ * Parameters: `Paths`, `TempNames`, `Sha256`, `Data`, `Overwrite`.
+ */
+export const COPY_BATCH_SCRIPT = `param([string[]]$Paths, [string[]]$TempNames, [string[]]$Sha256, [object[]]$Data, [bool]$Overwrite)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+${DESTINATION}
+${COMPLETE}
+$share = [IO.FileShare]::Read -bor [IO.FileShare]::Delete
+$sha = [Security.Cryptography.SHA256]::Create()
+for ($i = 0; $i -lt $Paths.Count; $i++) {
+  $Path = $Paths[$i]
+  [byte[]]$bytes = $Data[$i]
+  if ($null -eq $bytes) { $bytes = New-Object byte[] 0 }
+  Assert-PsrpDestination $Path $Overwrite
+  $tmp = [IO.Path]::Combine([IO.Path]::GetDirectoryName($Path), $TempNames[$i])
+  $created = $false
+  $placed = $false
+  try {
+    $fs = New-Object IO.FileStream($tmp, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, $share, 4096)
+    $created = $true
+    try { $fs.Write($bytes, 0, $bytes.Length) } finally { $fs.Dispose() }
+    $actual = ConvertTo-PsrpHex $sha.ComputeHash($bytes)
+    Complete-PsrpCopy $Path $tmp $Sha256[$i] $actual $bytes.Length $Overwrite
+    $placed = $true
+  } finally {
+    if ($created -and -not $placed) { [IO.File]::Delete($tmp) }
+  }
+}
+`
+
+/**
+ * Removes the temporary files a batch copy ({@link COPY_BATCH_SCRIPT}) may have left when it was
+ * interrupted: `<directory of Paths[i]>/<TempNames[i]>`. Outputs `removed<TAB><path>` for each one it
+ * deleted; a failure to delete is a terminating error naming the path.
+ *
+ * Parameters: `Paths`, `TempNames`.
+ */
+export const REMOVE_TEMPS_SCRIPT = `param([string[]]$Paths, [string[]]$TempNames)
+$ErrorActionPreference = 'Stop'
+for ($i = 0; $i -lt $Paths.Count; $i++) {
+  $tmp = [IO.Path]::Combine([IO.Path]::GetDirectoryName($Paths[$i]), $TempNames[$i])
+  if ([IO.File]::Exists($tmp)) { [IO.File]::Delete($tmp); "removed\`t$tmp" }
+}
+`
+
+/**
+ * Fetches a batch of small files of a directory fetch in one pipeline. For each of `Paths` (resolved,
+ * from {@link STAT_SCRIPT}) in order it outputs either the file's bytes as one `byte[]` followed by
+ * `sha256:<hex>` of those bytes, or, when the file is now longer than `Sizes[i]` bytes (it grew since
+ * it was listed), the string `large`, and the client fetches that file on its own
+ * ({@link FETCH_FILE_SCRIPT}); so a batch never sends more than the listed sizes add up to. Files are
+ * opened shared, as by the whole-file fetch; a file that is gone is the tagged `not-found` refusal, a
+ * directory in its place an error naming it.
+ *
+ * Parameters: `Paths`, `Sizes` (as listed).
+ */
+export const FETCH_BATCH_SCRIPT = `param([string[]]$Paths, [long[]]$Sizes)
+$ErrorActionPreference = 'Stop'
+${RESOLVE}
+$share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
+$sha = [Security.Cryptography.SHA256]::Create()
+for ($i = 0; $i -lt $Paths.Count; $i++) {
+  $Path = $Paths[$i]
+  if ([IO.Directory]::Exists($Path)) { throw "Cannot fetch '$Path' as a file: it is a directory." }
+  if (-not [IO.File]::Exists($Path)) {
+    Stop-PsrpTransfer 'not-found' $Path "Cannot fetch '$Path': no such file on the remote host."
+  }
+  $fs = New-Object IO.FileStream($Path, [IO.FileMode]::Open, [IO.FileAccess]::Read, $share, 4096)
+  try {
+    if ($fs.Length -gt $Sizes[$i]) {
+      'large'
+    } else {
+      $buf = New-Object byte[] ([int]$fs.Length)
+      $got = 0
+      while ($got -lt $buf.Length) {
+        $r = $fs.Read($buf, $got, $buf.Length - $got)
+        if ($r -le 0) { break }
+        $got += $r
+      }
+      if ($got -lt $buf.Length) {
+        $last = New-Object byte[] $got
+        [Array]::Copy($buf, $last, $got)
+        $buf = $last
+      }
+      Write-Output -InputObject $buf -NoEnumerate
+      'sha256:' + (ConvertTo-PsrpHex $sha.ComputeHash($buf))
+    }
+  } finally {
+    $fs.Dispose()
+  }
+}
+`

@@ -24,10 +24,13 @@
  *   says what was removed, or which temporary file was left behind and why.
  * - **errors**: every failure of the transfer itself is a {@link FileTransferError} naming the path
  *   (Node's file-system errors and the server's failures included, as `cause`).
- * - **directories**: one pipeline per file, up to `concurrency` files at once (default: the pool's
- *   `maxRunspaces`), plus one pipeline that lists (fetch) or prepares (copy) the tree. One pipeline
- *   per file keeps every file independently verified and retried-safe; running several at once keeps
- *   the connection busy for trees of small files, where per-file round trips dominate.
+ * - **directories**: one pipeline lists (fetch) or prepares (copy) the tree; then files of at most half
+ *   a chunk travel many to a pipeline (`file-transfer-batch.ts`: up to one chunk of data per batch,
+ *   each file still hashed, verified and placed on its own), and larger files one pipeline each; up to
+ *   `concurrency` batches and files at once (default: the pool's `maxRunspaces`). A pipeline costs
+ *   round trips and server work whatever it carries, so a tree of small files is bound by the number
+ *   of pipelines: 1,000 files of up to 3 KB took 13 s to copy over a local pwsh -s one per file, 1.9 s
+ *   in batches.
  * - **one large file, several pipelines**: a single file of at least {@link MIN_CHUNKS_TO_SPLIT}
  *   chunks moves through up to `concurrency` pipelines at once (at most the pool's `maxRunspaces`
  *   and 3 by default), because one pipeline is bound by round trips (OutOfProc allows one
@@ -40,29 +43,25 @@
  *   ({@link OrderedHash}, a bounded window of chunks ahead of the first gap) and compares with a
  *   pipeline that hashes the whole file on the server meanwhile. A failure or an abort in one
  *   pipeline stops all of them and removes the temporary file; memory stays bounded by the chunks in
- *   flight per pipeline. A directory transfer keeps one pipeline per file (the files are the
- *   parallelism there).
+ *   flight per pipeline. A directory transfer keeps each large file on one pipeline (the files are
+ *   the parallelism there).
  *
  * @module
  */
 import { expandLocalPath } from './local-path.ts'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
-import { basename, dirname, join, relative, resolve, sep } from 'node:path'
+import { lstat, mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
+import { basename, join, relative, resolve, sep } from 'node:path'
 import {
   AbortError,
   FileTransferError,
   InvalidArgumentError,
   PipelineFailedError,
   ProtocolError,
-  PsrpError,
-  TimeoutError,
-  type FileTransferFailure,
 } from '../errors.ts'
 import { PowerShell } from './powershell.ts'
 import type { CallOptions, RunspacePool } from './runspace-pool.ts'
-import { cancelScope, type CancelScope } from '../transport/cancel.ts'
 import {
   COPY_BEGIN_SCRIPT,
   COPY_COMMIT_SCRIPT,
@@ -74,9 +73,31 @@ import {
   PREPARE_DIRECTORY_SCRIPT,
   REMOVE_TEMP_SCRIPT,
   STAT_SCRIPT,
-  TRANSFER_ERROR_ID,
 } from './file-transfer-scripts.ts'
-import { ErrorRecord } from '../clixml/index.ts'
+import {
+  checkDigest,
+  CLEANUP_TIMEOUT,
+  eachLimited,
+  errno,
+  exists,
+  leafName,
+  local,
+  localError,
+  type LocalFileHandle,
+  Progress,
+  randomTempName,
+  remoteError,
+  run,
+  Scope,
+  writeLocalFile,
+} from './file-transfer-support.ts'
+import {
+  copyBatch,
+  fetchBatch,
+  planBatches,
+  type CopyBatchFile,
+  type FetchBatchFile,
+} from './file-transfer-batch.ts'
 
 /** What {@link TransferOptions.onProgress} receives. */
 export interface TransferProgress {
@@ -159,77 +180,6 @@ const FETCH_WINDOW_PER_PIPELINE = 2
 const DEFAULT_SPLIT_LIMIT = 3
 /** A file is split across pipelines only when it has at least this many chunks. */
 const MIN_CHUNKS_TO_SPLIT = 4
-/** Time allowed to remove a temporary file after a failed or cancelled copy. */
-const CLEANUP_TIMEOUT = 15_000
-
-/**
- * One transfer's cancellation: a {@link CancelScope} over the caller's signal and timeout, plus what
- * happened to temporary files, appended to the cancellation error.
- */
-class Scope {
-  readonly #limits: CancelScope
-  readonly #signal: AbortSignal | undefined
-  /** What happened to temporary files after a cancellation, appended to the cancellation error. */
-  readonly notes: string[] = []
-  readonly timeout: number | undefined
-
-  constructor(
-    options: CallOptions,
-    readonly what: string,
-  ) {
-    this.#signal = options.signal
-    this.timeout = options.timeout
-    this.#limits = cancelScope(options, { what })
-  }
-
-  get signal(): AbortSignal {
-    return this.#limits.signal
-  }
-
-  /** Throws the cancellation error if the transfer was cancelled. */
-  check(): void {
-    if (this.signal.aborted) throw this.error()
-  }
-
-  /**
-   * The error to report: TimeoutError or AbortError when cancelled, a {@link FileTransferError} for a
-   * refusal the server tagged, else `e`.
-   */
-  translate(e: unknown): unknown {
-    if (this.signal.aborted) return this.error(e)
-    return transferError(e) ?? localError(e, `${this.what} failed`, undefined)
-  }
-
-  error(cause?: unknown): PsrpError {
-    const notes = this.notes.length === 0 ? '' : `; ${this.notes.join('; ')}`
-    if (this.#limits.timedOut)
-      return new TimeoutError(
-        `${this.what} timed out after ${this.timeout ?? 0} ms${notes}`,
-        this.timeout ?? 0,
-        { cause },
-      )
-    return new AbortError(`${this.what} was aborted${notes}`, { cause: cause ?? this.#signal?.reason })
-  }
-
-  dispose(): void {
-    this.#limits.dispose()
-  }
-}
-
-/** Progress over a whole transfer. */
-class Progress {
-  bytes = 0
-  constructor(
-    readonly totalBytes: number,
-    readonly callback: TransferOptions['onProgress'],
-  ) {}
-
-  report(file: string, fileBytes: number, fileTotalBytes: number, delta: number): void {
-    this.bytes += delta
-    this.callback?.({ bytes: this.bytes, totalBytes: this.totalBytes, file, fileBytes, fileTotalBytes })
-  }
-}
-
 function checkChunkSize(n: number): number {
   if (!Number.isSafeInteger(n) || n < MIN_CHUNK || n > MAX_CHUNK)
     throw new InvalidArgumentError(`chunkSize must be an integer from ${MIN_CHUNK} to ${MAX_CHUNK}`)
@@ -290,114 +240,6 @@ async function allOrNothing(
     signal.removeEventListener('abort', follow)
   }
   if (failure !== undefined) throw failure.error
-}
-
-const TRANSFER_REASON = new RegExp(`^${TRANSFER_ERROR_ID}\\.(exists|not-found|checksum)(?:,|$)`)
-
-/** The {@link FileTransferError} for a script failure tagged `PsrpFileTransfer.<reason>`, if `e` is one. */
-function transferError(e: unknown): FileTransferError | undefined {
-  if (!(e instanceof PipelineFailedError) || !(e.errorRecord instanceof ErrorRecord)) return undefined
-  const m = TRANSFER_REASON.exec(e.errorRecord.fullyQualifiedErrorId ?? '')
-  if (m === null) return undefined
-  const target = e.errorRecord.targetObject
-  return new FileTransferError(
-    e.message,
-    m[1] as FileTransferFailure,
-    typeof target === 'string' ? target : '',
-    { cause: e },
-  )
-}
-
-/**
- * A failure of a transfer script that is not a tagged refusal (access denied, a missing directory, a
- * path of the wrong kind), as a {@link FileTransferError} `io` naming `path`; other errors unchanged.
- */
-function remoteError(e: unknown, pool: RunspacePool, path: string): unknown {
-  const tagged = transferError(e)
-  if (tagged !== undefined) return tagged
-  // a broken pool is the connection's failure, not the transfer's
-  if (!(e instanceof PipelineFailedError) || pool.failure !== undefined) return e
-  const message = e.message.includes(path) ? e.message : `'${path}': ${e.message}`
-  return new FileTransferError(message, 'io', path, { cause: e })
-}
-
-/**
- * A local file-system error (`EACCES`, `EISDIR`, `ENOSPC` …) as a {@link FileTransferError} `io`
- * naming the path (`path`, else the error's own). psrp errors and non-errno errors pass through
- * unchanged.
- */
-function localError(e: unknown, what: string, path: string | undefined): unknown {
-  if (e instanceof PsrpError) return e
-  const code = errno(e)
-  if (code === undefined) return e
-  const target =
-    path ?? (typeof (e as { path?: unknown }).path === 'string' ? (e as { path: string }).path : '')
-  const detail = e instanceof Error ? e.message : String(e)
-  return new FileTransferError(`${what}: ${detail}`, 'io', target, { cause: e })
-}
-
-/** Wraps a local file-system step so that its errors name the path (see {@link localError}). */
-async function local<T>(what: string, path: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step()
-  } catch (e) {
-    throw localError(e, what, path)
-  }
-}
-
-/** The last component of a local or remote (Windows or POSIX) path. */
-function leafName(path: string): string {
-  const parts = path.split(/[\\/]/).filter((p) => p !== '')
-  return parts[parts.length - 1] ?? path
-}
-
-/** A fetch refused because the local destination file `dest` exists and overwrite is not set. */
-function localFileExists(dest: string): FileTransferError {
-  return new FileTransferError(
-    `cannot fetch to '${dest}': the file exists (set overwrite to replace it)`,
-    'exists',
-    dest,
-  )
-}
-
-function randomTempName(fileName: string): string {
-  return `${fileName}.${randomBytes(6).toString('hex')}.tmp`
-}
-
-function errno(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined
-}
-
-/** Runs `work` on at most `limit` items at once; the first failure stops starting new ones. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0
-  let failure: { error: unknown } | undefined
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++] as T
-      try {
-        await work(item)
-      } catch (e) {
-        failure ??= { error: e }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  if (failure !== undefined) throw failure.error
-}
-
-/** Runs a script to completion in the pool and returns its output. */
-async function run(
-  pool: RunspacePool,
-  script: string,
-  parameters: Record<string, unknown>,
-  options: CallOptions,
-): Promise<unknown[]> {
-  return new PowerShell(pool).addScript(script, true).addParameters(parameters).invoke(undefined, options)
 }
 
 // ---------------------------------------------------------------- copy
@@ -514,13 +356,12 @@ export async function copyToRemote(
       tree.files.reduce((n, f) => n + f.size, 0),
       options.onProgress,
     )
-    await eachLimited(tree.files, concurrency, async (f) => {
-      const dest = root + separator + f.rel.split('/').join(separator)
-      // name '': the file's own path, never into a directory that happens to be there
+    // name '': the file's own path, never into a directory that happens to be there
+    const alone = async (f: CopyBatchFile): Promise<void> => {
       await copyFile(pool, {
         source: f.path,
         size: f.size,
-        remotePath: dest,
+        remotePath: f.dest,
         name: '',
         expand: false,
         overwrite,
@@ -529,7 +370,20 @@ export async function copyToRemote(
         scope,
         width: 1,
       })
-    })
+    }
+    const plan = planBatches(
+      tree.files.map((f) => ({
+        path: f.path,
+        size: f.size,
+        dest: root + separator + f.rel.split('/').join(separator),
+      })),
+      chunkSize,
+    )
+    const jobs = [
+      ...plan.batches.map((batch) => () => copyBatch(pool, batch, { overwrite, progress, scope, alone })),
+      ...plan.single.map((f) => () => alone(f)),
+    ]
+    await eachLimited(jobs, concurrency, (job) => job())
     return {
       destination: root,
       files: tree.files.length,
@@ -840,13 +694,6 @@ function safeRelative(rel: string): string[] {
   return parts
 }
 
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  )
-}
-
 /**
  * Fetches a remote file or directory tree from the server of `pool` to `localPath`. For a file,
  * `localPath` is the destination file (its directory must exist), or an existing directory, which
@@ -928,10 +775,22 @@ export async function fetchFromRemote(
       files.reduce((n, f) => n + f.size, 0),
       options.onProgress,
     )
-    await eachLimited(files, concurrency, async (f) => {
-      const remote = remoteRoot + separator + f.rel.split('/').join(separator)
-      await fetchFile(pool, remote, f.size, f.local, overwrite, chunkSize, progress, scope, 1)
-    })
+    const alone = async (f: FetchBatchFile): Promise<void> => {
+      await fetchFile(pool, f.remote, f.size, f.local, overwrite, chunkSize, progress, scope, 1)
+    }
+    const plan = planBatches(
+      files.map((f) => ({
+        remote: remoteRoot + separator + f.rel.split('/').join(separator),
+        size: f.size,
+        local: f.local,
+      })),
+      chunkSize,
+    )
+    const jobs = [
+      ...plan.batches.map((batch) => () => fetchBatch(pool, batch, { overwrite, progress, scope, alone })),
+      ...plan.single.map((f) => () => alone(f)),
+    ]
+    await eachLimited(jobs, concurrency, (job) => job())
     return {
       destination: dest,
       files: files.length,
@@ -957,44 +816,10 @@ async function fetchFile(
   scope: Scope,
   width: number,
 ): Promise<string> {
-  scope.check()
-  const existing = await lstat(dest).catch(() => undefined)
-  if (existing?.isDirectory() === true)
-    throw new FileTransferError(`cannot fetch to '${dest}': it is a directory`, 'io', dest)
-  if (!overwrite && existing !== undefined) throw localFileExists(dest)
-  const temp = join(dirname(dest), randomTempName(basename(dest)))
-  const handle = await open(temp, 'wx').catch((e: unknown) => {
-    if (errno(e) === 'ENOENT')
-      throw new FileTransferError(
-        `cannot fetch to '${dest}': the local directory does not exist`,
-        'io',
-        dest,
-        { cause: e },
-      )
-    throw localError(e, `cannot fetch to '${dest}'`, dest)
-  })
-  let done = false
-  try {
+  return writeLocalFile(dest, overwrite, scope, async (temp, handle) => {
     const target: FetchTarget = { remotePath, size, temp, handle, chunkSize, progress, scope }
-    const digest = width > 1 ? await receiveSplit(pool, target, width) : await receiveSequential(pool, target)
-    await local(`writing '${temp}'`, temp, () => handle.close())
-    await local(`cannot fetch to '${dest}'`, dest, () => placeFile(temp, dest, overwrite))
-    done = true
-    return digest
-  } finally {
-    if (!done) {
-      await handle.close().catch(() => undefined)
-      const removed = await unlink(temp).then(
-        () => undefined,
-        (e: unknown) => (errno(e) === 'ENOENT' ? undefined : e),
-      )
-      if (removed === undefined) scope.notes.push(`removed the partial file '${temp}'`)
-      else
-        scope.notes.push(
-          `the partial file '${temp}' was left (removing it failed: ${removed instanceof Error ? removed.message : String(removed)})`,
-        )
-    }
-  }
+    return width > 1 ? receiveSplit(pool, target, width) : receiveSequential(pool, target)
+  })
 }
 
 /** Where a fetch writes: the local temporary file and what it needs to report. */
@@ -1002,27 +827,10 @@ interface FetchTarget {
   readonly remotePath: string
   readonly size: number
   readonly temp: string
-  readonly handle: Awaited<ReturnType<typeof open>>
+  readonly handle: LocalFileHandle
   readonly chunkSize: number
   readonly progress: Progress
   readonly scope: Scope
-}
-
-/** Checks the client's SHA-256 of what it received against the server's. */
-function checkDigest(
-  remotePath: string,
-  bytes: number,
-  digest: string,
-  remoteDigest: string | undefined,
-): void {
-  if (remoteDigest === undefined)
-    throw new ProtocolError(`fetching '${remotePath}': the transfer ended without the server's checksum`)
-  if (remoteDigest !== digest)
-    throw new FileTransferError(
-      `fetching '${remotePath}': SHA-256 mismatch after ${bytes} bytes (server ${remoteDigest}, received ${digest})`,
-      'checksum',
-      remotePath,
-    )
 }
 
 /**
@@ -1181,20 +989,4 @@ async function receiveSplit(pool: RunspacePool, t: FetchTarget, width: number): 
   const digest = ordered.digest()
   checkDigest(remotePath, fileBytes, digest, remoteDigest)
   return digest
-}
-
-/** Moves the finished temporary file into place; without `overwrite`, never replaces a file. */
-async function placeFile(temp: string, dest: string, overwrite: boolean): Promise<void> {
-  if (overwrite) return rename(temp, dest)
-  try {
-    // link fails with EEXIST instead of replacing: no window between the check and the rename
-    await link(temp, dest)
-    await unlink(temp)
-  } catch (e) {
-    const code = errno(e)
-    if (code === 'EEXIST') throw localFileExists(dest)
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e
-    if (await exists(dest)) throw localFileExists(dest)
-    await rename(temp, dest)
-  }
 }
