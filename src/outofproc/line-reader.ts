@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isAscii } from 'node:buffer'
 import { InvalidArgumentError, ProtocolError } from '../errors.ts'
 
 /**
@@ -41,6 +42,11 @@ export class LineReader {
   /** The previous chunk ended in `\r`: a leading `\n` in the next chunk belongs to that terminator. */
   #skipLeadingLf = false
   #ended = false
+  /**
+   * The decoder may hold the start of a multi-byte sequence: the last chunk it decoded ended in a
+   * non-ASCII byte. Until a chunk ends in ASCII, every chunk goes through it.
+   */
+  #decoderPending = false
 
   /** @throws {InvalidArgumentError} when `maxLineLength` is not a positive integer. */
   constructor(options: LineReaderOptions = {}) {
@@ -64,8 +70,7 @@ export class LineReader {
    */
   push(chunk: Uint8Array | string): string[] {
     if (this.#ended) throw new ProtocolError('LineReader.push() after end()', { side: 'local' })
-    const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true })
-    return this.#split(text)
+    return this.#split(typeof chunk === 'string' ? chunk : this.#decode(chunk))
   }
 
   /**
@@ -83,6 +88,19 @@ export class LineReader {
     this.#parts = []
     this.#pendingLength = 0
     return rest
+  }
+
+  /**
+   * UTF-8 text of a chunk. OutOfProc packets are ASCII (base64 in XML), and an all-ASCII chunk is its
+   * own Latin-1 text, which V8 copies into a one-byte string several times faster than `TextDecoder`
+   * decodes it (measured: `decode` was 5% of the client's CPU on a 100 MiB fetch).
+   */
+  #decode(chunk: Uint8Array): string {
+    if (!this.#decoderPending && isAscii(chunk))
+      return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1')
+    const text = this.#decoder.decode(chunk, { stream: true })
+    this.#decoderPending = chunk.length > 0 && (chunk[chunk.length - 1] as number) >= 0x80
+    return text
   }
 
   #split(text: string): string[] {

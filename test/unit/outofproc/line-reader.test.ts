@@ -80,6 +80,20 @@ describe('LineReader', () => {
     }
   })
 
+  test('a sequence cut at a chunk end completes in the next chunk; ASCII chunks around it stay exact', () => {
+    const r = new LineReader()
+    const euro = enc('€') // three bytes
+    const got = [
+      ...r.push(enc('ab')),
+      ...r.push(Uint8Array.of(...enc('c'), euro[0] as number)),
+      ...r.push(euro.subarray(1)),
+      ...r.push(enc('d\n')),
+      ...r.push(Uint8Array.of(0xe2)), // a lone lead byte, then ASCII: replaced, the ASCII kept
+      ...r.push(enc('xy\nz\n')),
+    ]
+    assert.deepEqual(got, ['abc€d', '\uFFFDxy', 'z'])
+  })
+
   test('an incomplete UTF-8 sequence at the end is replaced, not lost silently', () => {
     const r = new LineReader()
     assert.deepEqual(r.push(Uint8Array.of(0x61, 0xe2, 0x82)), [])
