@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { escapeXmlAttr, escapeXmlText } from '../internal/xml.ts'
 
 const HEX = '0123456789ABCDEF'
 
@@ -48,6 +49,53 @@ export function encodeClixmlString(s: string): string {
   }
   if (run < len) out += s.slice(run)
   return out
+}
+
+/**
+ * What the one-scan checks of {@link encodeClixmlText} and {@link encodeClixmlAttr} look for in an
+ * ASCII character: 1 when {@link encodeClixmlString} escapes it (a control character), 2 for `_`
+ * (escaped before an `x` or `X`), 4 for what XML text escapes (`&`, `<`, `>`), 8 for what an attribute
+ * value escapes on top (`"`).
+ */
+const ASCII_CLASS = new Uint8Array(128)
+for (let c = 0; c <= 0x1f; c++) ASCII_CLASS[c] = 1
+ASCII_CLASS[0x7f] = 1
+ASCII_CLASS[0x5f] = 2
+for (const c of [0x26, 0x3c, 0x3e]) ASCII_CLASS[c] = 4
+ASCII_CLASS[0x22] = 8
+
+/**
+ * True when `s` reads the same after {@link encodeClixmlString} and XML escaping: no character that
+ * either escapes. `special` is 4 for element text, 4 | 8 for an attribute value.
+ */
+function isPlain(s: string, special: number): boolean {
+  const len = s.length
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) {
+      const k = ASCII_CLASS[c] as number
+      if (k === 0) continue
+      if (k === 2) {
+        if (i + 1 < len && (s.charCodeAt(i + 1) | 0x20) === 0x78) return false
+        continue
+      }
+      if ((k & (1 | special)) !== 0) return false
+    } else if (c <= 0x9f || (c >= 0xd800 && c <= 0xdfff) || c >= 0xfffe) return false
+  }
+  return true
+}
+
+/**
+ * `escapeXmlText(encodeClixmlString(s))` (the text of a CLIXML string element) in one scan of `s` when
+ * nothing needs escaping, which is most text.
+ */
+export function encodeClixmlText(s: string): string {
+  return isPlain(s, 4) ? s : escapeXmlText(encodeClixmlString(s))
+}
+
+/** `escapeXmlAttr(encodeClixmlString(s))` (an `N` attribute value), in one scan when nothing needs escaping. */
+export function encodeClixmlAttr(s: string): string {
+  return isPlain(s, 4 | 8) ? s : escapeXmlAttr(encodeClixmlString(s))
 }
 
 function hexValue(c: number): number {

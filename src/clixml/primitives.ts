@@ -306,28 +306,77 @@ const MAX_TICKS = 3155378975999999999n
 /** `DateTimeKind` of a {@link PSDateTime}. */
 export type DateTimeKind = 'utc' | 'local' | 'unspecified'
 
-/** The round-trip form; the fraction is one digit run (its first 7 digits are used), matched one way only. */
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/
-
 /** Days from 0001-01-01 to 1970-01-01. */
 const EPOCH_DAYS = 719162
-const MS_PER_DAY = 86_400_000
+/** Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar. */
+const MARCH_EPOCH_DAYS = 719468
 
-/** Days since 0001-01-01 of a proleptic Gregorian date (UTC calendar arithmetic, no clock). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const dt = new Date(0)
-  dt.setUTCFullYear(y, m - 1, d)
-  return Math.round(dt.getTime() / MS_PER_DAY) + EPOCH_DAYS
+/** True for a leap year of the proleptic Gregorian calendar. */
+function isLeapYear(y: number): boolean {
+  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
 }
 
-/** [year, month, day] of a day count since 0001-01-01. */
-function civilFromDays(days: number): [number, number, number] {
-  const dt = new Date((days - EPOCH_DAYS) * MS_PER_DAY)
-  return [dt.getUTCFullYear(), dt.getUTCMonth() + 1, dt.getUTCDate()]
+/** Days of month `m` (1–12) of year `y`. */
+function daysInMonth(y: number, m: number): number {
+  return m === 2 ? (isLeapYear(y) ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31
+}
+
+/**
+ * Days since 0001-01-01 of a valid proleptic Gregorian date (year ≥ 1), by calendar arithmetic over
+ * 400-year eras counted from March (H. Hinnant's `days_from_civil`).
+ */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const year = m <= 2 ? y - 1 : y
+  const era = Math.floor(year / 400)
+  const yearOfEra = year - era * 400
+  const dayOfYear = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear
+  return era * 146097 + dayOfEra - MARCH_EPOCH_DAYS + EPOCH_DAYS
+}
+
+/** The date of a day count since 0001-01-01, packed as `year * 10000 + month * 100 + day` (no array). */
+function civilFromDays(days: number): number {
+  const z = days - EPOCH_DAYS + MARCH_EPOCH_DAYS
+  const era = Math.floor(z / 146097)
+  const dayOfEra = z - era * 146097
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) /
+      365,
+  )
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100))
+  const mp = Math.floor((5 * dayOfYear + 2) / 153)
+  const d = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1
+  const m = mp < 10 ? mp + 3 : mp - 9
+  const y = yearOfEra + era * 400 + (m <= 2 ? 1 : 0)
+  return y * 10000 + m * 100 + d
 }
 
 function pad(n: number | bigint, width: number): string {
   return String(n).padStart(width, '0')
+}
+
+/** `00` to `99`. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'))
+
+/** The value of the ASCII digits `text[from, from + count)`, or -1 when one is not a digit. */
+function digitsAt(text: string, from: number, count: number): number {
+  let v = 0
+  for (let i = from; i < from + count; i++) {
+    const d = text.charCodeAt(i) - 0x30
+    if (!(d >= 0 && d <= 9)) return -1
+    v = v * 10 + d
+  }
+  return v
+}
+
+/** The 7 digits of a fraction of a second, ticks, without trailing zeros (`.5` for 5000000). */
+function fractionText(frac: number): string {
+  let width = 7
+  while (frac % 10 === 0) {
+    frac /= 10
+    width--
+  }
+  return String(frac).padStart(width, '0')
 }
 
 /**
@@ -359,35 +408,48 @@ export class PSDateTime {
 
   /** Parses the .NET round-trip form (`2008-04-11T10:42:32.2731993-07:00`, `…Z`, or no suffix). */
   static parse(text: string): PSDateTime {
-    const m = DATE_TIME.exec(text.trim())
-    if (m === null) throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
-    const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ]
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || y < 1) {
+    // the form is `yyyy-MM-ddTHH:mm:ss`, then `.` and digits (the first 7 count), then `Z` or `±hh:mm`
+    const t = text.trim()
+    const len = t.length
+    const invalid = (): never => {
       throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
     }
-    const days = daysFromCivil(y, mo, d)
-    const [cy, cm, cd] = civilFromDays(days)
-    if (cy !== y || cm !== mo || cd !== d) throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
-    const frac = BigInt((m[7] ?? '').slice(0, 7).padEnd(7, '0'))
-    const ticks =
-      BigInt(days) * TICKS_PER_DAY +
-      BigInt(h) * TICKS_PER_HOUR +
-      BigInt(mi) * TICKS_PER_MINUTE +
-      BigInt(s) * TICKS_PER_SECOND +
-      frac
-    const zone = m[8]
-    if (zone === undefined) return new PSDateTime(ticks, 'unspecified')
-    if (zone === 'Z') return new PSDateTime(ticks, 'utc')
-    const sign = zone.startsWith('-') ? -1 : 1
-    const offset = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)))
-    return new PSDateTime(ticks, 'local', offset)
+    if (len < 19 || t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d || t.charCodeAt(10) !== 0x54)
+      invalid()
+    if (t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a) invalid()
+    const y = digitsAt(t, 0, 4)
+    const mo = digitsAt(t, 5, 2)
+    const d = digitsAt(t, 8, 2)
+    const h = digitsAt(t, 11, 2)
+    const mi = digitsAt(t, 14, 2)
+    const s = digitsAt(t, 17, 2)
+    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) invalid()
+    let i = 19
+    let frac = 0
+    if (t.charCodeAt(i) === 0x2e /* . */) {
+      const start = ++i
+      while (i < len && t.charCodeAt(i) >= 0x30 && t.charCodeAt(i) <= 0x39) i++
+      if (i === start) invalid()
+      const used = Math.min(i - start, 7)
+      frac = digitsAt(t, start, used) * 10 ** (7 - used)
+    }
+    let kind: DateTimeKind = 'unspecified'
+    let offset = 0
+    if (i < len) {
+      const c = t.charCodeAt(i)
+      if (c === 0x5a /* Z */ && i + 1 === len) kind = 'utc'
+      else if ((c === 0x2b || c === 0x2d) && i + 6 === len && t.charCodeAt(i + 3) === 0x3a) {
+        const oh = digitsAt(t, i + 1, 2)
+        const om = digitsAt(t, i + 4, 2)
+        if (oh < 0 || om < 0) invalid()
+        kind = 'local'
+        offset = (c === 0x2d ? -1 : 1) * (oh * 60 + om)
+      } else invalid()
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59 || y < 1)
+      invalid()
+    const seconds = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+    return new PSDateTime(BigInt(seconds) * TICKS_PER_SECOND + BigInt(frac), kind, offset)
   }
 
   /** Ticks of the same instant in UTC (unspecified values are taken as UTC). */
@@ -402,17 +464,26 @@ export class PSDateTime {
 
   /** The .NET round-trip text, as `XmlConvert.ToString(value, RoundtripKind)` writes it. */
   toString(): string {
-    const days = this.ticks / TICKS_PER_DAY
-    let rest = this.ticks % TICKS_PER_DAY
-    const [y, mo, d] = civilFromDays(Number(days))
-    const h = rest / TICKS_PER_HOUR
-    rest %= TICKS_PER_HOUR
-    const mi = rest / TICKS_PER_MINUTE
-    rest %= TICKS_PER_MINUTE
-    const s = rest / TICKS_PER_SECOND
-    const frac = rest % TICKS_PER_SECOND
-    let text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}`
-    if (frac !== 0n) text += '.' + pad(frac, 7).replace(/0+$/, '')
+    // whole seconds (under 2^53) and the fraction as numbers: two bigint operations in all
+    const seconds = Number(this.ticks / TICKS_PER_SECOND)
+    const frac = Number(this.ticks % TICKS_PER_SECOND)
+    const days = Math.floor(seconds / 86400)
+    const rest = seconds - days * 86400
+    const date = civilFromDays(days)
+    const y = Math.floor(date / 10000)
+    let text =
+      (y >= 1000 ? String(y) : pad(y, 4)) +
+      '-' +
+      (TWO_DIGITS[Math.floor(date / 100) % 100] as string) +
+      '-' +
+      (TWO_DIGITS[date % 100] as string) +
+      'T' +
+      (TWO_DIGITS[Math.floor(rest / 3600)] as string) +
+      ':' +
+      (TWO_DIGITS[Math.floor(rest / 60) % 60] as string) +
+      ':' +
+      (TWO_DIGITS[rest % 60] as string)
+    if (frac !== 0) text += '.' + fractionText(frac)
     if (this.kind === 'utc') text += 'Z'
     else if (this.kind === 'local') {
       const o = Math.abs(this.offsetMinutes)
@@ -501,11 +572,27 @@ export class PSTimeSpan {
 const GUID =
   /^\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/
 
+/** True for a GUID in the canonical form already: 36 characters, lower-case hex digits and hyphens at 8, 13, 18, 23. */
+function isCanonicalGuid(value: string): boolean {
+  if (value.length !== 36) return false
+  for (let i = 0; i < 36; i++) {
+    const c = value.charCodeAt(i)
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d) return false
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false
+  }
+  return true
+}
+
 /** `System.Guid` (`<G>`, MS-PSRP 2.2.5.1.18). */
 export class PSGuid {
   /** Canonical lower-case form with hyphens. */
   readonly value: string
   constructor(value: string) {
+    if (isCanonicalGuid(value)) {
+      this.value = value
+      return
+    }
     const m = GUID.exec(value.trim())
     if (m === null) throw new ClixmlError(`invalid Guid ${JSON.stringify(value)}`)
     this.value = `${m[1]}-${m[2]}-${m[3]}-${m[4]}-${m[5]}`.toLowerCase()

@@ -10,17 +10,25 @@ import type { PSObject } from './ps-object.ts'
 /** A PSObject subclass constructible the way the deserializer builds objects. */
 export type PSObjectClass = new (init?: { typeNames?: string[] }) => PSObject
 
-const types = new Map<string, PSObjectClass>()
+/**
+ * The registered classes by the incoming type names that find them: each registered name under itself (unless it
+ * starts with `Deserialized.`, which incoming names lose before the look-up) and under
+ * `Deserialized.` + itself, so a look-up needs no sliced copy of the name.
+ */
+const incoming = new Map<string, PSObjectClass>()
+
+const PREFIX = 'Deserialized.'
 
 /** Registers a typed class for a .NET type name. */
 export function registerType(typeName: string, cls: PSObjectClass): void {
-  types.set(typeName, cls)
+  if (!typeName.startsWith(PREFIX)) incoming.set(typeName, cls)
+  incoming.set(PREFIX + typeName, cls)
 }
 
 /** The registered class for the most derived known type name, if any. */
 export function lookupType(typeNames: readonly string[]): PSObjectClass | undefined {
   for (const t of typeNames) {
-    const cls = types.get(t.startsWith('Deserialized.') ? t.slice(13) : t)
+    const cls = incoming.get(t)
     if (cls !== undefined) return cls
   }
   return undefined

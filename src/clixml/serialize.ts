@@ -6,9 +6,9 @@
  * @module
  */
 import { ClixmlError } from '../errors.ts'
-import { escapeXmlAttr, escapeXmlText } from '../internal/xml.ts'
+import { escapeXmlText } from '../internal/xml.ts'
 import { toBase64, utf16leEncode } from '../internal/base64.ts'
-import { encodeClixmlString } from './escape.ts'
+import { encodeClixmlAttr, encodeClixmlString, encodeClixmlText } from './escape.ts'
 import { getMeta, PSEnum, PSObject, type CollectionKind } from './ps-object.ts'
 import { enumName, ProgressRecordType } from './types/enums.ts'
 import { ProgressRecord } from './types/records.ts'
@@ -52,41 +52,79 @@ const LIST_TYPES = ['System.Object[]', 'System.Array', 'System.Object']
 const HASHTABLE_TYPES = ['System.Collections.Hashtable', 'System.Object']
 const MAX_DEPTH = 1000
 
+/** A type name list written as `<TN>`, kept (copied) for the `<TNRef>` of an equal list. */
+interface WrittenTypeNames {
+  readonly names: readonly string[]
+  readonly id: number
+}
+
+/**
+ * The ` N="…"` attribute text of recently written property names (most objects of a stream share
+ * their names); emptied when it reaches {@link NAME_CACHE_LIMIT} entries, so it stays small.
+ */
+const nameAttrs = new Map<string, string>()
+const NAME_CACHE_LIMIT = 4096
+
+/** ` N="…"` for a property name, escaped as {@link encodeClixmlString} and XML attributes want it. */
+function nameAttr(name: string): string {
+  let attr = nameAttrs.get(name)
+  if (attr === undefined) {
+    if (nameAttrs.size >= NAME_CACHE_LIMIT) nameAttrs.clear()
+    attr = ` N="${encodeClixmlAttr(name)}"`
+    nameAttrs.set(name, attr)
+  }
+  return attr
+}
+
+/** True when `a` and `b` hold the same type names in the same order. */
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/**
+ * Writes one value. The output is a list of pieces joined once at the end: each element is pushed as
+ * its parts (tag, attribute, content, end tag), so no intermediate string is made per element.
+ */
 class Writer {
   readonly out: string[] = []
   readonly refIds = new Map<object, number>()
-  readonly tnIds = new Map<string, number>()
+  /** The type name lists written so far, by their first name. */
+  readonly typeNameLists = new Map<string, WrittenTypeNames[]>()
+  typeNameListCount = 0
   depth = 0
   constructor(readonly options: SerializeOptions) {}
 
   write(value: unknown, name: string | undefined): void {
-    const n = name === undefined ? '' : ` N="${escapeXmlAttr(encodeClixmlString(name))}"`
+    const n = name === undefined ? '' : nameAttr(name)
+    const out = this.out
     switch (typeof value) {
       case 'string':
-        this.text('S', n, encodeClixmlString(value))
+        out.push('<S', n, '>', encodeClixmlText(value), '</S>')
         return
       case 'boolean':
-        this.out.push(`<B${n}>${value ? 'true' : 'false'}</B>`)
+        out.push('<B', n, value ? '>true</B>' : '>false</B>')
         return
       case 'number':
         if (Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff && !Object.is(value, -0)) {
-          this.out.push(`<I32${n}>${value}</I32>`)
+          out.push('<I32', n, '>', String(value), '</I32>')
         } else {
-          this.out.push(`<Db${n}>${formatDouble(value)}</Db>`)
+          out.push('<Db', n, '>', formatDouble(value), '</Db>')
         }
         return
       case 'bigint':
         if (value < -0x8000000000000000n || value > 0x7fffffffffffffffn) {
           throw new ClixmlError(`bigint ${value} does not fit Int64; use PSUInt64 or PSDecimal`)
         }
-        this.out.push(`<I64${n}>${value}</I64>`)
+        out.push('<I64', n, '>', String(value), '</I64>')
         return
       case 'undefined':
-        this.out.push(`<Nil${n} />`)
+        out.push('<Nil', n, ' />')
         return
       case 'object':
         if (value === null) {
-          this.out.push(`<Nil${n} />`)
+          out.push('<Nil', n, ' />')
           return
         }
         this.object(value, n)
@@ -96,11 +134,23 @@ class Writer {
     }
   }
 
+  /** An element whose content is `content` XML-escaped (it needs no CLIXML escaping, or has had it). */
   text(tag: string, n: string, content: string): void {
-    this.out.push(`<${tag}${n}>${escapeXmlText(content)}</${tag}>`)
+    this.out.push('<', tag, n, '>', escapeXmlText(content), '</', tag, '>')
+  }
+
+  /** An element whose content has nothing to escape (a DateTime or TimeSpan as their `toString` writes them). */
+  plain(tag: string, n: string, content: string): void {
+    this.out.push('<', tag, n, '>', content, '</', tag, '>')
   }
 
   object(value: object, n: string): void {
+    // the common classes by their prototype first: one comparison each, where the instanceof chain
+    // below tries twenty classes before it gets to an object or a collection
+    const proto = Object.getPrototypeOf(value) as unknown
+    if (proto === PSObject.prototype || proto === Array.prototype || proto === Map.prototype)
+      return this.complex(value, n)
+    if (proto === PSDateTime.prototype) return this.plain('DT', n, (value as PSDateTime).toString())
     if (value instanceof Uint8Array) return this.text('BA', n, toBase64(value))
     if (value instanceof PSDateTime) return this.text('DT', n, value.toString())
     if (value instanceof Date) return this.text('DT', n, PSDateTime.from(value).toString())
@@ -123,16 +173,21 @@ class Writer {
     if (value instanceof PSSecureString) return this.text('SS', n, this.secureString(value))
     // like the primitives, PowerShell's <PR> carries no RefId
     if (value instanceof ProgressRecord && value.element === 'PR') return this.progressRecord(value, n)
+    this.complex(value, n)
+  }
 
+  /** An `<Obj>`: a PSObject, a collection or a plain object (or a `<Ref>` to one written before). */
+  complex(value: object, n: string): void {
+    const out = this.out
     const seen = this.refIds.get(value)
     if (seen !== undefined) {
-      this.out.push(`<Ref${n} RefId="${seen}" />`)
+      out.push('<Ref', n, ' RefId="', String(seen), '" />')
       return
     }
     const refId = this.refIds.size
     this.refIds.set(value, refId)
     if (++this.depth > MAX_DEPTH) throw new ClixmlError(`object graph deeper than ${MAX_DEPTH}`)
-    this.out.push(`<Obj${n} RefId="${refId}">`)
+    out.push('<Obj', n, ' RefId="', String(refId), '">')
     if (value instanceof PSObject) this.psObject(value)
     else if (Array.isArray(value)) this.collection(value, getMeta(value), LIST_TYPES, 'LST')
     else if (value instanceof Map) this.collection(value, getMeta(value), HASHTABLE_TYPES, 'DCT')
@@ -141,10 +196,9 @@ class Writer {
       this.collection(new Map(Object.entries(value)), undefined, HASHTABLE_TYPES, 'DCT')
     else
       throw new ClixmlError(`cannot serialize an instance of ${value.constructor?.name ?? 'unknown class'}`)
-    this.out.push('</Obj>')
+    out.push('</Obj>')
     this.depth--
   }
-
   /** `<PR>` as PowerShell's `WriteProgressRecord` writes it: AV AI CurrentOperation PI PC T SR SD. */
   progressRecord(rec: ProgressRecord, n: string): void {
     const text = (name: string): string => {
@@ -187,31 +241,47 @@ class Writer {
     return toBase64(cipher.encrypt(utf16leEncode(value.reveal())))
   }
 
+  /**
+   * `<TN>` with the type names, or `<TNRef>` to the `<TN>` of an equal list written before (MS-PSRP
+   * 2.2.5.2.3). Lists are compared name by name, found by their first name.
+   */
   typeNames(names: string[]): void {
-    if (names.length === 0) return
-    const key = names.join('\u0000')
-    const id = this.tnIds.get(key)
-    if (id !== undefined) {
-      this.out.push(`<TNRef RefId="${id}" />`)
-      return
+    const count = names.length
+    if (count === 0) return
+    const first = names[0] as string
+    const out = this.out
+    let written = this.typeNameLists.get(first)
+    if (written !== undefined) {
+      for (const w of written) {
+        if (sameNames(w.names, names)) {
+          out.push('<TNRef RefId="', String(w.id), '" />')
+          return
+        }
+      }
+    } else {
+      written = []
+      this.typeNameLists.set(first, written)
     }
-    const newId = this.tnIds.size
-    this.tnIds.set(key, newId)
-    this.out.push(`<TN RefId="${newId}">`)
-    for (const t of names) this.text('T', '', encodeClixmlString(t))
-    this.out.push('</TN>')
+    const id = this.typeNameListCount++
+    written.push({ names: names.slice(), id })
+    out.push('<TN RefId="', String(id), '">')
+    for (let i = 0; i < count; i++) out.push('<T>', encodeClixmlText(names[i] as string), '</T>')
+    out.push('</TN>')
   }
 
   toStringValue(s: string | undefined): void {
-    if (s !== undefined) this.text('ToString', '', encodeClixmlString(s))
+    if (s !== undefined) this.out.push('<ToString>', encodeClixmlText(s), '</ToString>')
   }
 
   properties(tag: 'Props' | 'MS', props: Map<string, unknown>): void {
     if (props.size === 0) return
-    this.out.push(`<${tag}>`)
-    for (const [k, v] of props) this.write(v, k)
-    this.out.push(`</${tag}>`)
+    this.out.push(tag === 'Props' ? '<Props>' : '<MS>')
+    props.forEach(this.property)
+    this.out.push(tag === 'Props' ? '</Props>' : '</MS>')
   }
+
+  /** One property of {@link properties} (bound once, a callback of `Map.forEach`). */
+  readonly property = (value: unknown, name: string): void => this.write(value, name)
 
   psObject(o: PSObject): void {
     this.typeNames(o.typeNames)
@@ -246,12 +316,12 @@ class Writer {
   items(list: unknown[], kind: CollectionKind): void {
     const tag = kind === 'DCT' ? 'LST' : kind
     if (list.length === 0) {
-      this.out.push(`<${tag} />`)
+      this.out.push('<', tag, ' />')
       return
     }
-    this.out.push(`<${tag}>`)
+    this.out.push('<', tag, '>')
     for (const item of list) this.write(item, undefined)
-    this.out.push(`</${tag}>`)
+    this.out.push('</', tag, '>')
   }
 
   entries(map: Map<unknown, unknown>): void {
@@ -285,6 +355,11 @@ export function formatDouble(v: number): string {
   if (v === Infinity) return 'INF'
   if (v === -Infinity) return '-INF'
   if (v === 0) return Object.is(v, -0) ? '-0' : '0'
+  // between 1e-4 and 1e17 the shortest digits have a decimal exponent from -4 to 16, which JavaScript
+  // writes without an exponent, as .NET does (the bounds are exact: a double below the double nearest
+  // 1e-4, or from 1e17 up, has shortest digits below 1e-4, or from 1e17 up, and so the other way round)
+  const magnitude = v < 0 ? -v : v
+  if (magnitude >= 1e-4 && magnitude < 1e17) return String(v)
   const exp = v.toExponential() // shortest round-trip digits
   const e = exp.indexOf('e')
   const mantissa = exp.slice(0, e)

@@ -1,7 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import fc from 'fast-check'
 import { decodeClixmlString, encodeClixmlString, serialize, deserialize } from '../../../src/clixml/index.ts'
+import { encodeClixmlAttr, encodeClixmlText } from '../../../src/clixml/escape.ts'
+import { escapeXmlAttr, escapeXmlText } from '../../../src/internal/xml.ts'
 
 const seed = JSON.parse(
   readFileSync(new URL('../../vectors/clixml/seed-escaping.json', import.meta.url), 'utf8'),
@@ -39,4 +42,25 @@ test('decoding accepts upper and lower case hex, 8-digit forms, and leaves non-e
 
 test('lone surrogates survive a serialize/deserialize round trip', () => {
   for (const s of ['\ud800', '\udfff', 'x\ud83dy', '\ude00\ud83d']) assert.equal(deserialize(serialize(s)), s)
+})
+
+test('the one-scan text and attribute encoders give what CLIXML escaping then XML escaping give', () => {
+  const special = fc.constantFrom(
+    ...'_xX&<>"\'\t\n\r\u0000\u001f\u007f\u0080\u009f\u00a0\ud800\udfff\ufffe\uffffa'.split(''),
+  )
+  const text = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.array(special, { maxLength: 12 }).map((cs) => cs.join('')),
+  )
+  fc.assert(
+    fc.property(text, (s) => {
+      assert.equal(encodeClixmlText(s), escapeXmlText(encodeClixmlString(s)))
+      assert.equal(encodeClixmlAttr(s), escapeXmlAttr(encodeClixmlString(s)))
+    }),
+    { numRuns: 5000 },
+  )
+  assert.equal(encodeClixmlText('a_x & "b"'), 'a_x005F_x &amp; "b"')
+  assert.equal(encodeClixmlAttr('a_x & "b"'), 'a_x005F_x &amp; &quot;b&quot;')
+  assert.equal(encodeClixmlText('_'), '_')
+  assert.equal(encodeClixmlText('plain'), 'plain')
 })

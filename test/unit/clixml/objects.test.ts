@@ -79,6 +79,24 @@ test('TNRef reuse and Ref identity, including cycles, resolve to the same instan
   assert.equal(again[0], again)
 })
 
+test('type name lists are reused by TNRef only when equal name by name', () => {
+  // one name holding a NUL and two names that joined with a NUL would read the same are different lists
+  const one = new PSObject({ typeNames: ['A\u0000B'] })
+  const two = new PSObject({ typeNames: ['A', 'B'] })
+  const same = new PSObject({ typeNames: ['A', 'B'] })
+  const longer = new PSObject({ typeNames: ['A', 'B', 'C'] })
+  const xml = serialize([one, two, same, longer])
+  assert.match(xml, /<TN RefId="1"><T>A_x0000_B<\/T><\/TN>/)
+  assert.match(xml, /<TN RefId="2"><T>A<\/T><T>B<\/T><\/TN>/)
+  assert.match(xml, /<Obj RefId="3"><TNRef RefId="2" \/><\/Obj>/)
+  assert.match(xml, /<TN RefId="3"><T>A<\/T><T>B<\/T><T>C<\/T><\/TN>/)
+  const back = deserialize(xml) as PSObject[]
+  assert.deepEqual(
+    back.map((o) => o.typeNames),
+    [['A\u0000B'], ['A', 'B'], ['A', 'B'], ['A', 'B', 'C']],
+  )
+})
+
 test('enums deserialize to typed classes with value and name; flags names combine', () => {
   const xml = serialize(PSThreadOptions.of(2))
   const e = deserialize(xml)

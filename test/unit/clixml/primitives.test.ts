@@ -24,6 +24,7 @@ import {
   formatDouble,
 } from '../../../src/clixml/index.ts'
 import { ClixmlError } from '../../../src/errors.ts'
+import fc from 'fast-check'
 
 test('every primitive element deserializes to its JS type and serializes back to the same element', () => {
   const cases: [string, (v: unknown) => void][] = [
@@ -96,6 +97,79 @@ test('DateTime keeps ticks, kind and offset; UTC and unspecified forms; trailing
   assert.throws(() => PSDateTime.parse('yesterday'), ClixmlError)
 })
 
+test('DateTime calendar arithmetic agrees with the JS Date calendar over the whole range, both ways', () => {
+  // the reference: the proleptic Gregorian calendar of Date, from day counts since 0001-01-01
+  const dayMs = 86_400_000
+  const epochDays = 719162
+  const reference = (days: number, secondOfDay: number, fraction: number): string => {
+    const dt = new Date((days - epochDays) * dayMs + secondOfDay * 1000)
+    const year = String(dt.getUTCFullYear()).padStart(4, '0')
+    const rest = dt.toISOString().slice(dt.toISOString().indexOf('-', 1) + 1, 19)
+    const frac = fraction === 0 ? '' : '.' + String(fraction).padStart(7, '0').replace(/0+$/, '')
+    return `${year}-${rest}${frac}`
+  }
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 3652058 }), // 0001-01-01 to 9999-12-31
+      fc.integer({ min: 0, max: 86399 }),
+      fc.integer({ min: 0, max: 9_999_999 }),
+      (days, secondOfDay, fraction) => {
+        const ticks = (BigInt(days) * 86400n + BigInt(secondOfDay)) * 10_000_000n + BigInt(fraction)
+        const text = reference(days, secondOfDay, fraction)
+        assert.equal(new PSDateTime(ticks).toString(), text)
+        assert.equal(PSDateTime.parse(text).ticks, ticks)
+      },
+    ),
+    { numRuns: 5000 },
+  )
+  // month lengths: the last day of each month reads, the day after is refused
+  for (const [ym, last] of [
+    ['2023-02', 28],
+    ['2024-02', 29],
+    ['1900-02', 28],
+    ['2000-02', 29],
+    ['2024-04', 30],
+    ['2024-12', 31],
+  ] as const) {
+    assert.equal(PSDateTime.parse(`${ym}-${last}T00:00:00`).toString(), `${ym}-${last}T00:00:00`)
+    assert.throws(() => PSDateTime.parse(`${ym}-${last + 1}T00:00:00`), ClixmlError)
+  }
+  // the form: fraction digits past the seventh are read and dropped; a zone is Z or ±hh:mm at the end
+  assert.equal(
+    PSDateTime.parse(' 2024-01-02T03:04:05.123456789Z ').toString(),
+    '2024-01-02T03:04:05.1234567Z',
+  )
+  assert.equal(PSDateTime.parse('2024-01-02T03:04:05+05:30').offsetMinutes, 330)
+  for (const bad of [
+    '2024-01-02T03:04:05.',
+    '2024-01-02T03:04:05Z+01:00',
+    '2024-01-02T03:04:05+0530',
+    '2024-01-02 03:04:05',
+    '2024-1-02T03:04:05',
+    '0000-01-01T00:00:00',
+    '2024-01-02T24:00:00',
+    '2024-01-02T03:04:05Zx',
+    '２024-01-02T03:04:05',
+  ]) {
+    assert.throws(() => PSDateTime.parse(bad), ClixmlError, bad)
+  }
+})
+
+test('Guid text in any accepted form reads as the canonical lower-case form', () => {
+  const canonical = '6e2f4cc5-3bd8-4a4a-9d52-27e5b0f0a6c1'
+  for (const form of [
+    canonical,
+    canonical.toUpperCase(),
+    `{${canonical}}`,
+    canonical.replaceAll('-', ''),
+    ` ${canonical} `,
+  ]) {
+    assert.equal(new PSGuid(form).value, canonical, form)
+  }
+  assert.throws(() => new PSGuid(canonical.slice(0, 35) + 'g'), ClixmlError)
+  assert.throws(() => new PSGuid(canonical.slice(0, 8) + '+' + canonical.slice(9)), ClixmlError)
+})
+
 test('TimeSpan uses .NET xs:duration text', () => {
   assert.equal(new PSTimeSpan(0n).toString(), 'PT0S')
   assert.equal(new PSTimeSpan(864_000_000_000n + 36_000_000_000n * 2n + 5n).toString(), 'P1DT2H0.0000005S')
@@ -119,6 +193,25 @@ test('doubles use .NET round-trip notation', () => {
   assert.equal(formatDouble(-1.5e-7), '-1.5E-07') // values checked against pwsh 7.6 [double]::ToString('R')
   assert.equal(serialize(1.5), '<Db>1.5</Db>')
   assert.equal(serialize(2 ** 31), '<Db>2147483648</Db>')
+  // around the bounds of plain notation (1e-4 and 1e17), the neighbouring doubles on each side
+  const reference = (v: number): string => {
+    const exp = v.toExponential()
+    const power = Number(exp.slice(exp.indexOf('e') + 1))
+    if (power >= 17 || power < -4) {
+      const mantissa = exp.slice(0, exp.indexOf('e')).toUpperCase()
+      return `${mantissa}E${power < 0 ? '-' : '+'}${String(Math.abs(power)).padStart(2, '0')}`
+    }
+    return String(v)
+  }
+  for (const bound of [1e-4, 1e17]) {
+    for (let k = -50; k <= 50; k++) {
+      const v = bound * (1 + k * 2 ** -52)
+      assert.equal(formatDouble(v), reference(v), String(v))
+      assert.equal(formatDouble(-v), reference(-v), String(-v))
+    }
+  }
+  assert.equal(formatDouble(99999999999999980), '99999999999999980')
+  assert.equal(formatDouble(0.00009999999999999999), '9.999999999999999E-05')
 })
 
 test('out-of-range and malformed primitives give ClixmlError naming the element', () => {
