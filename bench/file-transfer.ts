@@ -16,10 +16,15 @@
  * Size (full / `--quick`): `PSRP_BENCH_FILE_MIB` (200 / 50). `PSRP_BENCH_TRANSFER_CONCURRENCY` sets
  * the pipelines per file (default: the client's pool, 4 runspaces; 1 is the one-pipeline path). Row tags: `transfer`, `copy` or
  * `fetch`, and `pwsh`, `wsman` or `ssh`.
+ *
+ * A tree of small files (`PSRP_BENCH_TREE_FILES`, 1,000 / 200, of 0 to 3,000 bytes in 20 directories),
+ * copied and fetched back by `Client.copy`/`Client.fetch` next to `Copy-Item -Recurse -ToSession` /
+ * `-FromSession` over a local `pwsh -s`; both results are compared with the source. Row tags:
+ * `transfer`, `tree`, `copy` or `fetch`, `pwsh`.
  */
 import { spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { chmod, mkdtemp, open, rm } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, ProcessConnection, SSHConnection, WSManConnection } from '../src/index.ts'
@@ -134,6 +139,105 @@ function rows(
     })
 }
 
+/** Writes the bench's tree of `count` small files (0 to 3,000 bytes, 20 directories) under `root`. */
+async function writeTree(root: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const sub = join(root, `d${i % 20}`)
+    if (i < 20) await mkdir(sub, { recursive: true })
+    await writeFile(join(sub, `f${i}.bin`), randomBytes(i % 10 === 0 ? 0 : 1 + ((i * 37) % 3000)))
+  }
+}
+
+/** Relative path → SHA-256 of every file under `root`. */
+async function treeHashes(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue
+    const full = join(e.parentPath, e.name)
+    out.set(
+      full.slice(root.length + 1),
+      createHash('sha256')
+        .update(await readFile(full))
+        .digest('hex'),
+    )
+  }
+  return out
+}
+
+/** Whether two trees hold the same files with the same bytes. */
+function sameTree(a: Map<string, string>, b: Map<string, string>): boolean {
+  return a.size === b.size && [...a].every(([rel, hash]) => b.get(rel) === hash)
+}
+
+/**
+ * The tree rows: `Client.copy`/`fetch` of a directory of small files next to `Copy-Item -Recurse`
+ * over a local `pwsh -s`, in files per second; a transfer whose result differs from the source is
+ * reported instead of timed.
+ */
+async function benchTree(pwsh: string, kinds: readonly ('copy' | 'fetch')[]): Promise<void> {
+  const count = size('PSRP_BENCH_TREE_FILES', 1000, 200)
+  const dir = await mkdtemp(join(tmpdir(), 'psrp-bench-tree-'))
+  try {
+    const src = join(dir, 'tree')
+    await writeTree(src, count)
+    const want = await treeHashes(src)
+    say(`file transfer of a tree of ${count} small files (0 to 3,000 bytes)`)
+    const client = new Client(new ProcessConnection({ executable: pwsh }))
+    const ours: Seconds = { copy: 0, fetch: 0 }
+    try {
+      await client.runPs('$null') // opens the pool outside the timing
+      let t0 = process.hrtime.bigint()
+      await client.copy(src, join(dir, 'ours-remote'))
+      ours.copy = Number(process.hrtime.bigint() - t0) / 1e9
+      t0 = process.hrtime.bigint()
+      await client.fetch(join(dir, 'ours-remote'), join(dir, 'ours-back'))
+      ours.fetch = Number(process.hrtime.bigint() - t0) / 1e9
+    } finally {
+      await client.close()
+    }
+    if (!sameTree(want, await treeHashes(join(dir, 'ours-back')))) {
+      say('psrp tree transfer: the fetched tree differs from the source; rows skipped')
+      return
+    }
+    const script = `
+$ErrorActionPreference = 'Stop'
+${LOCAL_SESSION}
+$sw = [Diagnostics.Stopwatch]::StartNew()
+Copy-Item -LiteralPath ${q(src)} -Destination ${q(join(dir, 'ps-remote'))} -ToSession $s -Recurse
+"COPY|$($sw.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture))"
+$sw.Restart()
+Copy-Item -LiteralPath ${q(join(dir, 'ps-remote'))} -Destination ${q(join(dir, 'ps-back'))} -FromSession $s -Recurse
+"FETCH|$($sw.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture))"
+Remove-PSSession $s
+`
+    const r = spawnSync(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], {
+      encoding: 'utf8',
+      timeout: 3_600_000,
+      env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' },
+    })
+    const copy = /^COPY\|([\d.]+)/m.exec(r.stdout)
+    const fetch = /^FETCH\|([\d.]+)/m.exec(r.stdout)
+    let theirs: Seconds | undefined
+    if (r.status !== 0 || copy === null || fetch === null)
+      say(`Copy-Item -Recurse comparison failed: ${r.stderr || r.stdout || `exit ${r.status}`}`)
+    else if (!sameTree(want, await treeHashes(join(dir, 'ps-back'))))
+      say('Copy-Item -Recurse: the fetched tree differs from the source; peer figures left out')
+    else theirs = { copy: Number(copy[1]), fetch: Number(fetch[1]) }
+    for (const kind of kinds)
+      report({
+        name: `${kind} a tree of small files, pwsh -s`,
+        unit: 'files/s',
+        psrp: count / ours[kind],
+        peer: theirs === undefined ? null : count / theirs[kind],
+        peerName: 'Copy-Item -Recurse -ToSession/-FromSession (pwsh -s session)',
+        better: 'higher',
+        params: { files: count },
+      })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 /** Runs the file-transfer benchmarks and prints their rows. */
 export async function benchFileTransfer(pwsh: string | undefined): Promise<void> {
   const want = (transport: string): ('copy' | 'fetch')[] =>
@@ -141,11 +245,14 @@ export async function benchFileTransfer(pwsh: string | undefined): Promise<void>
   const local = want('pwsh')
   const overWsman = want('wsman')
   const overSsh = want('ssh')
-  if (local.length + overWsman.length + overSsh.length === 0) return
+  const tree = KINDS.filter((k) => wants('transfer', 'tree', k, 'pwsh'))
+  if (local.length + overWsman.length + overSsh.length + tree.length === 0) return
   if (pwsh === undefined) {
     say('pwsh not found: file-transfer benchmarks skipped')
     return
   }
+  if (tree.length > 0) await benchTree(pwsh, tree)
+  if (local.length + overWsman.length + overSsh.length === 0) return
   const mib = size('PSRP_BENCH_FILE_MIB', 200, 50)
   const dir = await mkdtemp(join(tmpdir(), 'psrp-bench-ft-'))
   try {
