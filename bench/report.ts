@@ -54,7 +54,7 @@ function parseArgs(argv: readonly string[]): BenchOptions {
     } else if (a === '--help' || a === '-h') {
       process.stderr.write(
         'usage: npm run bench -- [--quick] [--json] [--only tag[+tag],...]\n' +
-          'tags: clixml serialize deserialize fragment invoke stream items memory copy fetch transfer\n' +
+          'tags: clixml serialize deserialize fragment invoke stream items memory copy fetch transfer tree\n' +
           '      fleet throttle-32 throttle-128 throttle-512 pwsh wsman ssh (see bench/README.md)\n',
       )
       process.exit(0)
