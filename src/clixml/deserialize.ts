@@ -96,6 +96,29 @@ function isEnum(typeNames: string[]): boolean {
 }
 
 /**
+ * Property and type names read recently, each kept once: most objects of a stream repeat them, and a
+ * name read from a document is a view into it (for 13 characters and more, in V8), so each object
+ * would otherwise hold a string, and the document, of its own. Emptied when it reaches
+ * {@link SHARED_LIMIT} names; names longer than {@link SHARED_LENGTH} are not kept.
+ */
+const sharedNames = new Map<string, string>()
+const SHARED_LIMIT = 2048
+const SHARED_LENGTH = 256
+
+/** `name`, or the equal string read before. */
+function shared(name: string): string {
+  const known = sharedNames.get(name)
+  if (known !== undefined) return known
+  if (name.length > SHARED_LENGTH) return name
+  if (sharedNames.size >= SHARED_LIMIT) sharedNames.clear()
+  // a copy of its own (concatenating makes a new string, slicing that keeps only it), so that the
+  // table never holds on to a document
+  const own = name.length > 12 ? (' ' + name).slice(1) : name
+  sharedNames.set(own, own)
+  return own
+}
+
+/**
  * Reads values from a pull tokenizer. Each method that reads an element is called with the reader on
  * that element's start tag and returns with its end tag consumed.
  */
@@ -420,7 +443,7 @@ class Reader {
     let count = 0
     while (this.nextChild()) {
       if (r.name !== 'T') this.fail(`unexpected <${r.name}> in TN`, r.name, r.attr('N'), r.offset)
-      scratch[count++] = decodeClixmlString(r.readOwnText())
+      scratch[count++] = shared(decodeClixmlString(r.readOwnText()))
     }
     const names = scratch.slice(0, count)
     if (id !== undefined) this.typeNameLists.set(id, names)
@@ -574,7 +597,7 @@ class Reader {
     while (this.nextChild()) {
       const n = r.attr('N')
       if (n === undefined) this.fail(`property in ${container} without N attribute`, r.name, n, r.offset)
-      into.set(decodeClixmlString(n), this.value(n))
+      into.set(shared(decodeClixmlString(n)), this.value(n))
     }
     this.leave()
   }

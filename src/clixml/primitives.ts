@@ -380,6 +380,51 @@ function fractionText(frac: number): string {
 }
 
 /**
+ * The DateTime of the .NET round-trip form `t` (`yyyy-MM-ddTHH:mm:ss`, then `.` and digits of which
+ * the first 7 count, then `Z` or `±hh:mm`, each optional), or undefined when `t` is not that form or
+ * not a date of the calendar.
+ */
+function parseDateTime(t: string): PSDateTime | undefined {
+  const len = t.length
+  if (len < 19 || t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d || t.charCodeAt(10) !== 0x54)
+    return undefined
+  if (t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a) return undefined
+  const y = digitsAt(t, 0, 4)
+  const mo = digitsAt(t, 5, 2)
+  const d = digitsAt(t, 8, 2)
+  const h = digitsAt(t, 11, 2)
+  const mi = digitsAt(t, 14, 2)
+  const s = digitsAt(t, 17, 2)
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) return undefined
+  let i = 19
+  let frac = 0
+  if (t.charCodeAt(i) === 0x2e /* . */) {
+    const start = ++i
+    while (i < len && t.charCodeAt(i) >= 0x30 && t.charCodeAt(i) <= 0x39) i++
+    if (i === start) return undefined
+    const used = Math.min(i - start, 7)
+    frac = digitsAt(t, start, used) * 10 ** (7 - used)
+  }
+  let kind: DateTimeKind = 'unspecified'
+  let offset = 0
+  if (i < len) {
+    const c = t.charCodeAt(i)
+    if (c === 0x5a /* Z */ && i + 1 === len) kind = 'utc'
+    else if ((c === 0x2b || c === 0x2d) && i + 6 === len && t.charCodeAt(i + 3) === 0x3a) {
+      const oh = digitsAt(t, i + 1, 2)
+      const om = digitsAt(t, i + 4, 2)
+      if (oh < 0 || om < 0) return undefined
+      kind = 'local'
+      offset = (c === 0x2d ? -1 : 1) * (oh * 60 + om)
+    } else return undefined
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59 || y < 1)
+    return undefined
+  const seconds = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+  return new PSDateTime(BigInt(seconds) * TICKS_PER_SECOND + BigInt(frac), kind, offset)
+}
+
+/**
  * `System.DateTime` (`<DT>`, MS-PSRP 2.2.5.1.4) without losing precision: 100-ns ticks since
  * 0001-01-01 in the value's own clock, its kind, and for `local` values the UTC offset it was
  * written with.
@@ -408,48 +453,9 @@ export class PSDateTime {
 
   /** Parses the .NET round-trip form (`2008-04-11T10:42:32.2731993-07:00`, `…Z`, or no suffix). */
   static parse(text: string): PSDateTime {
-    // the form is `yyyy-MM-ddTHH:mm:ss`, then `.` and digits (the first 7 count), then `Z` or `±hh:mm`
-    const t = text.trim()
-    const len = t.length
-    const invalid = (): never => {
-      throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
-    }
-    if (len < 19 || t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d || t.charCodeAt(10) !== 0x54)
-      invalid()
-    if (t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a) invalid()
-    const y = digitsAt(t, 0, 4)
-    const mo = digitsAt(t, 5, 2)
-    const d = digitsAt(t, 8, 2)
-    const h = digitsAt(t, 11, 2)
-    const mi = digitsAt(t, 14, 2)
-    const s = digitsAt(t, 17, 2)
-    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0) invalid()
-    let i = 19
-    let frac = 0
-    if (t.charCodeAt(i) === 0x2e /* . */) {
-      const start = ++i
-      while (i < len && t.charCodeAt(i) >= 0x30 && t.charCodeAt(i) <= 0x39) i++
-      if (i === start) invalid()
-      const used = Math.min(i - start, 7)
-      frac = digitsAt(t, start, used) * 10 ** (7 - used)
-    }
-    let kind: DateTimeKind = 'unspecified'
-    let offset = 0
-    if (i < len) {
-      const c = t.charCodeAt(i)
-      if (c === 0x5a /* Z */ && i + 1 === len) kind = 'utc'
-      else if ((c === 0x2b || c === 0x2d) && i + 6 === len && t.charCodeAt(i + 3) === 0x3a) {
-        const oh = digitsAt(t, i + 1, 2)
-        const om = digitsAt(t, i + 4, 2)
-        if (oh < 0 || om < 0) invalid()
-        kind = 'local'
-        offset = (c === 0x2d ? -1 : 1) * (oh * 60 + om)
-      } else invalid()
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 59 || y < 1)
-      invalid()
-    const seconds = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-    return new PSDateTime(BigInt(seconds) * TICKS_PER_SECOND + BigInt(frac), kind, offset)
+    const parsed = parseDateTime(text.trim())
+    if (parsed === undefined) throw new ClixmlError(`invalid DateTime ${JSON.stringify(text)}`)
+    return parsed
   }
 
   /** Ticks of the same instant in UTC (unspecified values are taken as UTC). */

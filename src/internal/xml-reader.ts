@@ -69,6 +69,86 @@ function startsName(c: number): boolean {
 }
 
 /**
+ * Names of CLIXML (MS-PSRP 2.2.5) elements and attributes of two to eight characters, each in the slot
+ * {@link knownSlot} gives it (one-character names need no table: V8 keeps those strings already).
+ * Never written after this module loads.
+ */
+const KNOWN_NAMES: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined)
+
+/** The slot of a name of `len` characters starting `first`, ending `last`, with `middle` in between. */
+function knownSlot(len: number, first: number, middle: number, last: number): number {
+  return (len + first * 5 + middle * 5 + last) & 255
+}
+
+for (const name of [
+  'Objs',
+  'Obj',
+  'TN',
+  'TNRef',
+  'ToString',
+  'Props',
+  'MS',
+  'LST',
+  'IE',
+  'QUE',
+  'STK',
+  'DCT',
+  'En',
+  'I32',
+  'Ref',
+  'Nil',
+  'I64',
+  'DT',
+  'Version',
+  'TS',
+  'Db',
+  'U64',
+  'U32',
+  'I16',
+  'U16',
+  'By',
+  'SB',
+  'Sg',
+  'URI',
+  'XD',
+  'SBK',
+  'BA',
+  'SS',
+  'PR',
+  'AV',
+  'AI',
+  'PI',
+  'PC',
+  'SR',
+  'SD',
+  'RefId',
+]) {
+  const len = name.length
+  const slot = knownSlot(len, name.charCodeAt(0), name.charCodeAt(len >> 1), name.charCodeAt(len - 1))
+  KNOWN_NAMES[slot] ??= name
+}
+
+/**
+ * The name `xml[from, to)`: the string of {@link KNOWN_NAMES} when it is one of those (reading it then
+ * allocates nothing), else a slice.
+ */
+function readName(xml: string, from: number, to: number): string {
+  const len = to - from
+  if (len >= 2 && len <= 8) {
+    const known =
+      KNOWN_NAMES[
+        knownSlot(len, xml.charCodeAt(from), xml.charCodeAt(from + (len >> 1)), xml.charCodeAt(to - 1))
+      ]
+    if (known !== undefined && known.length === len) {
+      let k = 0
+      while (k < len && known.charCodeAt(k) === xml.charCodeAt(from + k)) k++
+      if (k === len) return known
+    }
+  }
+  return xml.slice(from, to)
+}
+
+/**
  * Pull tokenizer over one XML document. Call {@link next} until it returns
  * {@link XmlToken.EndOfDocument}. The XML declaration, comments and processing instructions are
  * skipped, whitespace (and a BOM) outside the root element is ignored, end tags are checked against
@@ -315,7 +395,7 @@ export class XmlReader {
     if (!startsName(xml.charCodeAt(i + 1))) this.fail('element name expected', i)
     let n = i + 2
     while (!endsName(xml.charCodeAt(n))) n++
-    const name = xml.slice(i + 1, n)
+    const name = readName(xml, i + 1, n)
     const names = this.#attrNames
     const values = this.#attrValues
     let count = 0
@@ -345,7 +425,7 @@ export class XmlReader {
       if (!startsName(c)) this.fail(`malformed attribute in <${name}>`, n)
       const a = n
       while (!endsName(xml.charCodeAt(n))) n++
-      const attrName = xml.slice(a, n)
+      const attrName = readName(xml, a, n)
       while (isSpace(xml.charCodeAt(n))) n++
       if (xml.charCodeAt(n) !== EQ) this.fail(`attribute ${attrName} has no value`, n)
       n++

@@ -88,6 +88,20 @@ test('attr() finds attributes by qualified name; depth and openElements track ne
   assert.deepEqual(r.openElements, ['s:E', 's:B', 'c'])
 })
 
+test('element and attribute names read exactly as written, CLIXML names and names that nearly are', () => {
+  const clixml = ['Obj', 'Objs', 'TN', 'TNRef', 'ToString', 'Props', 'MS', 'LST', 'DCT', 'En', 'I32', 'RefId']
+  const near = clixml.flatMap((n) => [
+    n.slice(0, -1) + String.fromCharCode(n.charCodeAt(n.length - 1) + 1),
+    String.fromCharCode(n.charCodeAt(0) + 1) + n.slice(1),
+    n.slice(0, n.length >> 1) + 'q' + n.slice((n.length >> 1) + 1),
+    n + 'x',
+    n.toLowerCase(),
+  ])
+  for (const name of [...clixml, ...near, 'S', 'Versions', 'ToStrings', 'a-b', 'p:Obj']) {
+    assert.deepEqual(tokens(`<${name} ${name}="v"></${name}>`), [`<${name} ${name}=v>`, `</${name}>`], name)
+  }
+})
+
 test('readText returns the decoded content and consumes the end tag, for every shape of content', () => {
   const r = reader('<r><S>a&amp;b</S><E/><F></F><M>x<![CDATA[<y>]]><!-- z -->w</M><N>1</N></r>')
   r.next()
