@@ -129,9 +129,11 @@ export interface TransferOptions extends CallOptions {
   /** Bytes per chunk; default sized to the connection (see {@link Client}). */
   chunkSize?: number | undefined
   /**
-   * Pipelines at once: files transferred at once in a directory transfer, and pipelines that share one
-   * large file in a single-file transfer (each moves its own chunks); default the pool's
-   * `maxRunspaces`. 1 moves a single file through one pipeline.
+   * Pipelines at once: files (and batches of small files) transferred at once in a directory
+   * transfer, default the pool's `maxRunspaces`; and pipelines that share one large file in a
+   * single-file copy (each moves its own chunks). {@link Client.copy} moves a single file through
+   * one pipeline unless `concurrency` is given, and always over WinRM; {@link Client.fetch} always
+   * uses one pipeline per file.
    */
   concurrency?: number | undefined
 }
@@ -642,7 +644,8 @@ async function removeRemoteTemp(
     )
     const m = typeof out[0] === 'string' ? /^(removed|absent)\t(.*)$/s.exec(out[0]) : null
     if (m?.[1] === 'removed') scope.notes.push(`removed the partial file '${m[2]}' on the server`)
-    else if (m === null) scope.notes.push(`the partial file ${guess} may be left on the server`)
+    else if (m?.[1] === 'absent') scope.notes.push(`no partial file '${m[2]}' is left on the server`)
+    else scope.notes.push(`the partial file ${guess} may be left on the server`)
   } catch (e) {
     scope.notes.push(
       `the partial file ${guess} may be left on the server (removing it failed: ${e instanceof Error ? e.message : String(e)})`,
