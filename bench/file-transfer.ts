@@ -85,24 +85,27 @@ $s = New-PSSession -HostName ${q(peer.host)} -Port ${peer.port} -UserName ${q(pe
 $null = Invoke-Command -Session $s -ScriptBlock { 1 }`
 }
 
-function measurePowerShell(
+/**
+ * Times two `Copy-Item` commands, a copy then a fetch, in one pwsh over the PowerShell session
+ * `session` builds (as `$s`), then runs `after`; their seconds, or what went wrong.
+ */
+function timeCopyItem(
   pwsh: string,
-  src: string,
-  dir: string,
-  session: string = LOCAL_SESSION,
+  session: string,
+  copy: string,
+  fetch: string,
+  after: string,
 ): Seconds | string {
   const script = `
 $ErrorActionPreference = 'Stop'
 ${session}
-$remote = ${q(join(dir, 'ps-remote.bin'))}
-$back = ${q(join(dir, 'ps-back.bin'))}
 $sw = [Diagnostics.Stopwatch]::StartNew()
-Copy-Item -LiteralPath ${q(src)} -Destination $remote -ToSession $s -Force
+${copy}
 "COPY|$($sw.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture))"
 $sw.Restart()
-Copy-Item -LiteralPath $remote -Destination $back -FromSession $s -Force
+${fetch}
 "FETCH|$($sw.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture))"
-Remove-Item -LiteralPath $remote, $back -Force
+${after}
 Remove-PSSession $s
 `
   const r = spawnSync(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], {
@@ -110,10 +113,27 @@ Remove-PSSession $s
     timeout: 3_600_000,
     env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' },
   })
-  const copy = /^COPY\|([\d.]+)/m.exec(r.stdout)
-  const fetch = /^FETCH\|([\d.]+)/m.exec(r.stdout)
-  if (r.status !== 0 || copy === null || fetch === null) return r.stderr || r.stdout || `exit ${r.status}`
-  return { copy: Number(copy[1]), fetch: Number(fetch[1]) }
+  const copied = /^COPY\|([\d.]+)/m.exec(r.stdout)
+  const fetched = /^FETCH\|([\d.]+)/m.exec(r.stdout)
+  if (r.status !== 0 || copied === null || fetched === null) return r.stderr || r.stdout || `exit ${r.status}`
+  return { copy: Number(copied[1]), fetch: Number(fetched[1]) }
+}
+
+function measurePowerShell(
+  pwsh: string,
+  src: string,
+  dir: string,
+  session: string = LOCAL_SESSION,
+): Seconds | string {
+  const remote = q(join(dir, 'ps-remote.bin'))
+  const back = q(join(dir, 'ps-back.bin'))
+  return timeCopyItem(
+    pwsh,
+    session,
+    `Copy-Item -LiteralPath ${q(src)} -Destination ${remote} -ToSession $s -Force`,
+    `Copy-Item -LiteralPath ${remote} -Destination ${back} -FromSession $s -Force`,
+    `Remove-Item -LiteralPath ${remote}, ${back} -Force`,
+  )
 }
 
 const KINDS = ['copy', 'fetch'] as const
@@ -199,30 +219,18 @@ async function benchTree(pwsh: string, kinds: readonly ('copy' | 'fetch')[]): Pr
       say('psrp tree transfer: the fetched tree differs from the source; rows skipped')
       return
     }
-    const script = `
-$ErrorActionPreference = 'Stop'
-${LOCAL_SESSION}
-$sw = [Diagnostics.Stopwatch]::StartNew()
-Copy-Item -LiteralPath ${q(src)} -Destination ${q(join(dir, 'ps-remote'))} -ToSession $s -Recurse
-"COPY|$($sw.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture))"
-$sw.Restart()
-Copy-Item -LiteralPath ${q(join(dir, 'ps-remote'))} -Destination ${q(join(dir, 'ps-back'))} -FromSession $s -Recurse
-"FETCH|$($sw.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture))"
-Remove-PSSession $s
-`
-    const r = spawnSync(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', script], {
-      encoding: 'utf8',
-      timeout: 3_600_000,
-      env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' },
-    })
-    const copy = /^COPY\|([\d.]+)/m.exec(r.stdout)
-    const fetch = /^FETCH\|([\d.]+)/m.exec(r.stdout)
+    const measured = timeCopyItem(
+      pwsh,
+      LOCAL_SESSION,
+      `Copy-Item -LiteralPath ${q(src)} -Destination ${q(join(dir, 'ps-remote'))} -ToSession $s -Recurse`,
+      `Copy-Item -LiteralPath ${q(join(dir, 'ps-remote'))} -Destination ${q(join(dir, 'ps-back'))} -FromSession $s -Recurse`,
+      '',
+    )
     let theirs: Seconds | undefined
-    if (r.status !== 0 || copy === null || fetch === null)
-      say(`Copy-Item -Recurse comparison failed: ${r.stderr || r.stdout || `exit ${r.status}`}`)
+    if (typeof measured === 'string') say(`Copy-Item -Recurse comparison failed: ${measured}`)
     else if (!sameTree(want, await treeHashes(join(dir, 'ps-back'))))
       say('Copy-Item -Recurse: the fetched tree differs from the source; peer figures left out')
-    else theirs = { copy: Number(copy[1]), fetch: Number(fetch[1]) }
+    else theirs = measured
     for (const kind of kinds)
       report({
         name: `${kind} a tree of small files, pwsh -s`,

@@ -85,6 +85,15 @@ export function planBatches<F extends { readonly size: number }>(
   return { batches, single }
 }
 
+/** What a batch needs besides its files. */
+export interface BatchOptions<F> {
+  readonly overwrite: boolean
+  readonly progress: Progress
+  readonly scope: Scope
+  /** Transfers a file on its own: one that grew since it was listed. */
+  readonly alone: (file: F) => Promise<void>
+}
+
 /** A local file of a copy batch and its destination on the server. */
 export interface CopyBatchFile {
   /** The local path. */
@@ -121,12 +130,7 @@ async function readSmall(path: string, limit: number): Promise<Uint8Array | unde
 export async function copyBatch(
   pool: RunspacePool,
   files: readonly CopyBatchFile[],
-  options: {
-    readonly overwrite: boolean
-    readonly progress: Progress
-    readonly scope: Scope
-    readonly alone: (file: CopyBatchFile) => Promise<void>
-  },
+  options: BatchOptions<CopyBatchFile>,
 ): Promise<void> {
   const { overwrite, progress, scope } = options
   const batch: { file: CopyBatchFile; data: Uint8Array; sha256: string; temp: string }[] = []
@@ -223,12 +227,7 @@ export interface FetchBatchFile {
 export async function fetchBatch(
   pool: RunspacePool,
   files: readonly FetchBatchFile[],
-  options: {
-    readonly overwrite: boolean
-    readonly progress: Progress
-    readonly scope: Scope
-    readonly alone: (file: FetchBatchFile) => Promise<void>
-  },
+  options: BatchOptions<FetchBatchFile>,
 ): Promise<void> {
   const { overwrite, progress, scope } = options
   const grown: FetchBatchFile[] = []
