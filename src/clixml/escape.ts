@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { escapeXmlAttr, escapeXmlText } from '../internal/xml.ts'
 
 const HEX = '0123456789ABCDEF'
 
@@ -90,12 +89,37 @@ function isPlain(s: string, special: number): boolean {
  * nothing needs escaping, which is most text.
  */
 export function encodeClixmlText(s: string): string {
-  return isPlain(s, 4) ? s : escapeXmlText(encodeClixmlString(s))
+  return isPlain(s, 4) ? s : encodeEscaped(s, false)
 }
 
 /** `escapeXmlAttr(encodeClixmlString(s))` (an `N` attribute value), in one scan when nothing needs escaping. */
 export function encodeClixmlAttr(s: string): string {
-  return isPlain(s, 4 | 8) ? s : escapeXmlAttr(encodeClixmlString(s))
+  return isPlain(s, 4 | 8) ? s : encodeEscaped(s, true)
+}
+
+/**
+ * {@link encodeClixmlString} and XML escaping (`&`, `<`, `>`, and `"` in an attribute) in one pass:
+ * after CLIXML escaping no TAB, LF or CR is left for XML escaping to write as a reference.
+ */
+function encodeEscaped(s: string, attribute: boolean): string {
+  const len = s.length
+  let out = ''
+  let run = 0
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i)
+    let escaped: string
+    if (needsEscape(s, i, c)) {
+      escaped = '_x' + HEX[(c >> 12) & 15] + HEX[(c >> 8) & 15] + HEX[(c >> 4) & 15] + HEX[c & 15] + '_'
+    } else if (c === 0x26) escaped = '&amp;'
+    else if (c === 0x3c) escaped = '&lt;'
+    else if (c === 0x3e) escaped = '&gt;'
+    else if (c === 0x22 && attribute) escaped = '&quot;'
+    else continue
+    if (run < i) out += s.slice(run, i)
+    out += escaped
+    run = i + 1
+  }
+  return run < len ? out + s.slice(run) : out
 }
 
 function hexValue(c: number): number {

@@ -59,21 +59,42 @@ interface WrittenTypeNames {
 }
 
 /**
- * The ` N="…"` attribute text of recently written property names (most objects of a stream share
- * their names); emptied when it reaches {@link NAME_CACHE_LIMIT} entries, so it stays small.
+ * Written forms of names that recur from object to object: the ` N="…"` attribute of property names
+ * and the `<T>…</T>` element of type names, by the name. Each table is emptied when it reaches
+ * {@link NAME_CACHE_LIMIT} entries, and names longer than {@link NAME_CACHE_LENGTH} are not kept; a
+ * kept name is a string of its own and its text is made flat, so the tables never hold on to a caller's string
+ * (which could be a view into a whole document).
  */
 const nameAttrs = new Map<string, string>()
+const typeNameElements = new Map<string, string>()
 const NAME_CACHE_LIMIT = 4096
+const NAME_CACHE_LENGTH = 256
+
+/** A string of its own equal to `s`: the copy that concatenating and slicing make (V8 copies short slices anyway). */
+function ownCopy(s: string): string {
+  return s.length > 12 ? (' ' + s).slice(1) : s
+}
+
+/** The text `cache` holds for `name`, made by `make` (and kept) the first time. */
+function cached(cache: Map<string, string>, name: string, make: (name: string) => string): string {
+  let text = cache.get(name)
+  if (text === undefined) {
+    text = make(name)
+    if (name.length <= NAME_CACHE_LENGTH) {
+      if (cache.size >= NAME_CACHE_LIMIT) cache.clear()
+      text = flat(text)
+      cache.set(ownCopy(name), text)
+    }
+  }
+  return text
+}
+
+const makeNameAttr = (name: string): string => ` N="${encodeClixmlAttr(name)}"`
+const makeTypeNameElement = (name: string): string => `<T>${encodeClixmlText(name)}</T>`
 
 /** ` N="…"` for a property name, escaped as {@link encodeClixmlString} and XML attributes want it. */
 function nameAttr(name: string): string {
-  let attr = nameAttrs.get(name)
-  if (attr === undefined) {
-    if (nameAttrs.size >= NAME_CACHE_LIMIT) nameAttrs.clear()
-    attr = ` N="${encodeClixmlAttr(name)}"`
-    nameAttrs.set(name, attr)
-  }
-  return attr
+  return cached(nameAttrs, name, makeNameAttr)
 }
 
 /** True when `a` and `b` hold the same type names in the same order. */
@@ -84,11 +105,13 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * Writes one value. The output is a list of pieces joined once at the end: each element is pushed as
- * its parts (tag, attribute, content, end tag), so no intermediate string is made per element.
+ * Writes one value. The output grows by concatenation, which V8 keeps as a rope of the pieces until
+ * the text is read; {@link flat} then copies it once (cheaper than collecting the pieces in an array
+ * and joining them).
  */
 class Writer {
-  readonly out: string[] = []
+  /** What has been written so far. */
+  out = ''
   readonly refIds = new Map<object, number>()
   /** The type name lists written so far, by their first name. */
   readonly typeNameLists = new Map<string, WrittenTypeNames[]>()
@@ -98,33 +121,32 @@ class Writer {
 
   write(value: unknown, name: string | undefined): void {
     const n = name === undefined ? '' : nameAttr(name)
-    const out = this.out
     switch (typeof value) {
       case 'string':
-        out.push('<S', n, '>', encodeClixmlText(value), '</S>')
+        this.out += '<S' + n + '>' + encodeClixmlText(value) + '</S>'
         return
       case 'boolean':
-        out.push('<B', n, value ? '>true</B>' : '>false</B>')
+        this.out += '<B' + n + (value ? '>true</B>' : '>false</B>')
         return
       case 'number':
         if (Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff && !Object.is(value, -0)) {
-          out.push('<I32', n, '>', String(value), '</I32>')
+          this.out += '<I32' + n + '>' + String(value) + '</I32>'
         } else {
-          out.push('<Db', n, '>', formatDouble(value), '</Db>')
+          this.out += '<Db' + n + '>' + formatDouble(value) + '</Db>'
         }
         return
       case 'bigint':
         if (value < -0x8000000000000000n || value > 0x7fffffffffffffffn) {
           throw new ClixmlError(`bigint ${value} does not fit Int64; use PSUInt64 or PSDecimal`)
         }
-        out.push('<I64', n, '>', String(value), '</I64>')
+        this.out += '<I64' + n + '>' + String(value) + '</I64>'
         return
       case 'undefined':
-        out.push('<Nil', n, ' />')
+        this.out += '<Nil' + n + ' />'
         return
       case 'object':
         if (value === null) {
-          out.push('<Nil', n, ' />')
+          this.out += '<Nil' + n + ' />'
           return
         }
         this.object(value, n)
@@ -136,12 +158,12 @@ class Writer {
 
   /** An element whose content is `content` XML-escaped (it needs no CLIXML escaping, or has had it). */
   text(tag: string, n: string, content: string): void {
-    this.out.push('<', tag, n, '>', escapeXmlText(content), '</', tag, '>')
+    this.out += '<' + tag + n + '>' + escapeText(content) + '</' + tag + '>'
   }
 
   /** An element whose content has nothing to escape (a DateTime or TimeSpan as their `toString` writes them). */
   plain(tag: string, n: string, content: string): void {
-    this.out.push('<', tag, n, '>', content, '</', tag, '>')
+    this.out += '<' + tag + n + '>' + content + '</' + tag + '>'
   }
 
   object(value: object, n: string): void {
@@ -178,16 +200,15 @@ class Writer {
 
   /** An `<Obj>`: a PSObject, a collection or a plain object (or a `<Ref>` to one written before). */
   complex(value: object, n: string): void {
-    const out = this.out
     const seen = this.refIds.get(value)
     if (seen !== undefined) {
-      out.push('<Ref', n, ' RefId="', String(seen), '" />')
+      this.out += '<Ref' + n + ' RefId="' + String(seen) + '" />'
       return
     }
     const refId = this.refIds.size
     this.refIds.set(value, refId)
     if (++this.depth > MAX_DEPTH) throw new ClixmlError(`object graph deeper than ${MAX_DEPTH}`)
-    out.push('<Obj', n, ' RefId="', String(refId), '">')
+    this.out += '<Obj' + n + ' RefId="' + String(refId) + '">'
     if (value instanceof PSObject) this.psObject(value)
     else if (Array.isArray(value)) this.collection(value, getMeta(value), LIST_TYPES, 'LST')
     else if (value instanceof Map) this.collection(value, getMeta(value), HASHTABLE_TYPES, 'DCT')
@@ -196,7 +217,7 @@ class Writer {
       this.collection(new Map(Object.entries(value)), undefined, HASHTABLE_TYPES, 'DCT')
     else
       throw new ClixmlError(`cannot serialize an instance of ${value.constructor?.name ?? 'unknown class'}`)
-    out.push('</Obj>')
+    this.out += '</Obj>'
     this.depth--
   }
   /** `<PR>` as PowerShell's `WriteProgressRecord` writes it: AV AI CurrentOperation PI PC T SR SD. */
@@ -223,13 +244,12 @@ class Writer {
             ? 'Processing'
             : String(t)
     const op = rec.get('CurrentOperation')
-    this.out.push(`<PR${n}><AV>${text('Activity')}</AV><AI>${int32('ActivityId', 0)}</AI>`)
+    this.out += `<PR${n}><AV>${text('Activity')}</AV><AI>${int32('ActivityId', 0)}</AI>`
     this.write(op === undefined || op === null ? null : String(op), undefined)
-    this.out.push(
+    this.out +=
       `<PI>${int32('ParentActivityId', -1)}</PI><PC>${int32('PercentComplete', -1)}</PC>` +
-        `<T>${escapeXmlText(encodeClixmlString(type))}</T><SR>${int32('SecondsRemaining', -1)}</SR>` +
-        `<SD>${text('StatusDescription')}</SD></PR>`,
-    )
+      `<T>${escapeXmlText(encodeClixmlString(type))}</T><SR>${int32('SecondsRemaining', -1)}</SR>` +
+      `<SD>${text('StatusDescription')}</SD></PR>`
   }
 
   secureString(value: PSSecureString): string {
@@ -249,12 +269,11 @@ class Writer {
     const count = names.length
     if (count === 0) return
     const first = names[0] as string
-    const out = this.out
     let written = this.typeNameLists.get(first)
     if (written !== undefined) {
       for (const w of written) {
         if (sameNames(w.names, names)) {
-          out.push('<TNRef RefId="', String(w.id), '" />')
+          this.out += '<TNRef RefId="' + String(w.id) + '" />'
           return
         }
       }
@@ -264,24 +283,22 @@ class Writer {
     }
     const id = this.typeNameListCount++
     written.push({ names: names.slice(), id })
-    out.push('<TN RefId="', String(id), '">')
-    for (let i = 0; i < count; i++) out.push('<T>', encodeClixmlText(names[i] as string), '</T>')
-    out.push('</TN>')
+    this.out += '<TN RefId="' + String(id) + '">'
+    for (let i = 0; i < count; i++)
+      this.out += cached(typeNameElements, names[i] as string, makeTypeNameElement)
+    this.out += '</TN>'
   }
 
   toStringValue(s: string | undefined): void {
-    if (s !== undefined) this.out.push('<ToString>', encodeClixmlText(s), '</ToString>')
+    if (s !== undefined) this.out += '<ToString>' + encodeClixmlText(s) + '</ToString>'
   }
 
   properties(tag: 'Props' | 'MS', props: Map<string, unknown>): void {
     if (props.size === 0) return
-    this.out.push(tag === 'Props' ? '<Props>' : '<MS>')
-    props.forEach(this.property)
-    this.out.push(tag === 'Props' ? '</Props>' : '</MS>')
+    this.out += tag === 'Props' ? '<Props>' : '<MS>'
+    props.forEach(writeProperty, this)
+    this.out += tag === 'Props' ? '</Props>' : '</MS>'
   }
-
-  /** One property of {@link properties} (bound once, a callback of `Map.forEach`). */
-  readonly property = (value: unknown, name: string): void => this.write(value, name)
 
   psObject(o: PSObject): void {
     this.typeNames(o.typeNames)
@@ -316,28 +333,51 @@ class Writer {
   items(list: unknown[], kind: CollectionKind): void {
     const tag = kind === 'DCT' ? 'LST' : kind
     if (list.length === 0) {
-      this.out.push('<', tag, ' />')
+      this.out += '<' + tag + ' />'
       return
     }
-    this.out.push('<', tag, '>')
+    this.out += '<' + tag + '>'
     for (const item of list) this.write(item, undefined)
-    this.out.push('</', tag, '>')
+    this.out += '</' + tag + '>'
   }
 
   entries(map: Map<unknown, unknown>): void {
     if (map.size === 0) {
-      this.out.push('<DCT />')
+      this.out += '<DCT />'
       return
     }
-    this.out.push('<DCT>')
+    this.out += '<DCT>'
     for (const [k, v] of map) {
-      this.out.push('<En>')
+      this.out += '<En>'
       this.write(k, 'Key')
       this.write(v, 'Value')
-      this.out.push('</En>')
+      this.out += '</En>'
     }
-    this.out.push('</DCT>')
+    this.out += '</DCT>'
   }
+}
+
+/** {@link escapeXmlText}, after a scan that finds most text has nothing to escape. */
+function escapeText(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 0x26 || c === 0x3c || c === 0x3e || c === 0x0d) return escapeXmlText(s)
+  }
+  return s
+}
+
+/**
+ * `text` made flat: a rope built by concatenation is copied into one string when a character is first
+ * read, so here, where its cost is the serializer's, rather than in whatever reads the text next.
+ */
+function flat(text: string): string {
+  text.charCodeAt(0)
+  return text
+}
+
+/** One property of {@link Writer.properties}: the `Map.forEach` callback, the writer as `this`. */
+function writeProperty(this: Writer, value: unknown, name: string): void {
+  this.write(value, name)
 }
 
 function isPlainObject(value: object): value is Record<string, unknown> {
@@ -378,12 +418,12 @@ export function formatDouble(v: number): string {
 export function serialize(value: unknown, options: SerializeOptions = {}): string {
   const w = new Writer(options)
   w.write(value, undefined)
-  return w.out.join('')
+  return flat(w.out)
 }
 
 /** Serializes a value as a named property element (e.g. `<I32 N="MinRunspaces">1</I32>`). */
 export function serializeNamed(name: string, value: unknown, options: SerializeOptions = {}): string {
   const w = new Writer(options)
   w.write(value, name)
-  return w.out.join('')
+  return flat(w.out)
 }
