@@ -256,7 +256,10 @@ class Reader {
       case 'I32':
         return this.int(r.readOwnText(), name, n, offset, -0x80000000, 0x7fffffff)
       case 'B': {
-        const t = r.readOwnText().trim().toLowerCase()
+        const text = r.readOwnText()
+        if (text === 'true') return true
+        if (text === 'false') return false
+        const t = text.trim().toLowerCase()
         if (t === 'true') return true
         if (t === 'false') return false
         return this.fail(`B is not a boolean: ${JSON.stringify(t.slice(0, 40))}`, name, n, offset)

@@ -32,8 +32,21 @@ export function getMeta(value: object): CollectionMeta | undefined {
 
 /** Tags an array or Map with a CLIXML identity (non-enumerable, invisible to JSON). */
 export function setMeta<T extends object>(value: T, meta: CollectionMeta): T {
-  Object.defineProperty(value, psMeta, { value: meta, enumerable: false, configurable: true, writable: true })
+  metaDescriptor.value = meta
+  try {
+    Object.defineProperty(value, psMeta, metaDescriptor)
+  } finally {
+    metaDescriptor.value = undefined
+  }
   return value
+}
+
+/** The property descriptor of {@link setMeta}, one object for every call (its value set for the call only). */
+const metaDescriptor: PropertyDescriptor = {
+  value: undefined,
+  enumerable: false,
+  configurable: true,
+  writable: true,
 }
 
 /**

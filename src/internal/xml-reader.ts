@@ -48,6 +48,7 @@ const QUESTION = 0x3f
 const EQ = 0x3d
 const DQUOTE = 0x22
 const SQUOTE = 0x27
+const AMP = 0x26
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
@@ -196,8 +197,6 @@ export class XmlReader {
   readonly #textMode: Normalization
   /** How raw characters of attribute values read: as they are, or TAB, LF, CR as a space when present. */
   readonly #attrMode: Normalization
-  /** The first `<` after the current start tag's `<` (-1: none left), found once per start tag. */
-  #nextLt = -2
   #pendingEnd = false
   #rootSeen = false
 
@@ -432,13 +431,20 @@ export class XmlReader {
       while (isSpace(xml.charCodeAt(n))) n++
       const quote = xml.charCodeAt(n)
       if (quote !== DQUOTE && quote !== SQUOTE) this.fail(`attribute ${attrName} value must be quoted`, n)
-      const close = xml.indexOf(quote === DQUOTE ? '"' : "'", n + 1)
-      if (close < 0) this.fail(`unterminated attribute ${attrName}`, n)
-      // one search for the next '<' per start tag (not per attribute, which made a tag with many
-      // attributes quadratic): any '<' before a closing quote is inside that value
-      if (this.#nextLt !== -1 && this.#nextLt <= i) this.#nextLt = xml.indexOf('<', i + 1)
-      const lt = this.#nextLt
-      if (lt >= 0 && lt < close) this.fail(`'<' in the value of attribute ${attrName}`, lt)
+      // one scan of the value finds its closing quote, the first '<' (an error) and whether it has a
+      // reference ('&') to decode
+      let close = n + 1
+      let lt = -1
+      let plain = this.#attrMode === PLAIN
+      for (; close < len; close++) {
+        const v = xml.charCodeAt(close)
+        if (v === quote) break
+        if (v === LT) {
+          if (lt < 0) lt = close
+        } else if (v === AMP) plain = false
+      }
+      if (close >= len) this.fail(`unterminated attribute ${attrName}`, n)
+      if (lt >= 0) this.fail(`'<' in the value of attribute ${attrName}`, lt)
       if (count < 16) {
         for (let k = 0; k < count; k++)
           if (names[k] === attrName) this.fail(`duplicate attribute ${attrName}`, a)
@@ -448,7 +454,9 @@ export class XmlReader {
         seen?.add(attrName)
       }
       names[count] = attrName
-      values[count] = decodeXmlText(xml, n + 1, close, this.#attrMode, this.#amps, this.#error)
+      values[count] = plain
+        ? xml.slice(n + 1, close)
+        : decodeXmlText(xml, n + 1, close, this.#attrMode, this.#amps, this.#error)
       this.#attrCount = ++count
       n = close + 1
     }
