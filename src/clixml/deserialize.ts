@@ -167,7 +167,8 @@ class Reader {
       for (let t = r.next(); t !== XmlToken.EndElement; t = r.next()) {
         if (t === XmlToken.StartElement) values.push(this.value(r.attr('N')))
       }
-      result = values
+      // a copy of its exact size: an array grown by push keeps spare room (16 slots for one object)
+      result = values.slice()
     } else {
       result = this.value(r.attr('N'))
     }
