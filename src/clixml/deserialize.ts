@@ -118,6 +118,11 @@ function shared(name: string): string {
   return own
 }
 
+/** Arrays of a released {@link Reader}: the path names, the path `N` attributes, the scratch. */
+let spareArrays: [string[], (string | undefined)[], string[]] | undefined
+/** Arrays longer than this are not kept by {@link Reader.release} (emptying them costs their length). */
+const SPARE_LIMIT = 64
+
 /**
  * Reads values from a pull tokenizer. Each method that reads an element is called with the reader on
  * that element's start tag and returns with its end tag consumed.
@@ -126,16 +131,38 @@ class Reader {
   readonly objects = new Map<string, unknown>()
   readonly typeNameLists = new Map<string, string[]>()
   /** The elements read into (for error paths): names, and the `N` attribute of each. */
-  readonly pathNames: string[] = []
-  readonly pathNs: (string | undefined)[] = []
+  readonly pathNames: string[]
+  readonly pathNs: (string | undefined)[]
   /** Reused by {@link typeNameList}. */
-  readonly scratch: string[] = []
+  readonly scratch: string[]
   constructor(
     readonly r: XmlReader,
     readonly options: DeserializeOptions,
     /** Every object's first pass, when the document is read the second time; undefined the first time. */
     readonly firstPass: FirstPass | undefined,
-  ) {}
+  ) {
+    // the arrays of a reader that has been released, if any (their storage is then not allocated again)
+    const arrays = spareArrays ?? [[], [], []]
+    spareArrays = undefined
+    this.pathNames = arrays[0]
+    this.pathNs = arrays[1]
+    this.scratch = arrays[2]
+  }
+
+  /**
+   * Ends the use of this reader and its tokenizer: their arrays, emptied, serve the next document
+   * read (most are small, and these arrays were much of what reading one allocated).
+   */
+  release(): void {
+    this.r.release()
+    const { pathNames, pathNs, scratch } = this
+    if (spareArrays !== undefined || scratch.length > SPARE_LIMIT || pathNames.length > SPARE_LIMIT) return
+    // emptied so they hold no string (a view into) the document; the paths by pop, which keeps storage
+    scratch.fill('')
+    while (pathNames.length > 0) pathNames.pop()
+    while (pathNs.length > 0) pathNs.pop()
+    spareArrays = [pathNames, pathNs, scratch]
+  }
 
   enter(name: string, n: string | undefined): void {
     this.pathNames.push(name)
@@ -631,21 +658,35 @@ class Reader {
   }
 }
 
+/** The tokenizer limits of {@link deserialize} when its options set none. */
+const DEFAULT_LIMITS: XmlParseOptions = { maxDepth: 256, maxLength: 64 * 1024 * 1024, error: xmlError }
+
 /**
  * Deserializes one CLIXML element (the body of one PSRP message), like PowerShell's
  * `PSSerializer.Deserialize`. An `<Objs>` wrapper (as `Export-Clixml` writes) yields an array.
  */
 export function deserialize(xml: string, options: DeserializeOptions = {}): unknown {
-  const limits: XmlParseOptions = {
-    maxDepth: options.maxDepth ?? 256,
-    maxLength: options.maxLength ?? 64 * 1024 * 1024,
-    error: xmlError,
-  }
+  const limits: XmlParseOptions =
+    options.maxDepth === undefined && options.maxLength === undefined
+      ? DEFAULT_LIMITS
+      : {
+          maxDepth: options.maxDepth ?? 256,
+          maxLength: options.maxLength ?? 64 * 1024 * 1024,
+          error: xmlError,
+        }
+  const reader = new Reader(new XmlReader(xml, limits), options, undefined)
   try {
-    return new Reader(new XmlReader(xml, limits), options, undefined).document()
+    return reader.document()
   } catch {
     // out of writing order, or an error: read again, every first pass known (an error is then final)
+  } finally {
+    reader.release()
   }
   const firstPass = scanFirstPass(xml, limits)
-  return new Reader(new XmlReader(xml, limits), options, firstPass).document()
+  const again = new Reader(new XmlReader(xml, limits), options, firstPass)
+  try {
+    return again.document()
+  } finally {
+    again.release()
+  }
 }

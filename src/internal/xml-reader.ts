@@ -149,6 +149,11 @@ function readName(xml: string, from: number, to: number): string {
   return xml.slice(from, to)
 }
 
+/** Arrays of a released {@link XmlReader}: attribute names, attribute values, open elements. */
+let spareArrays: [string[], string[], string[]] | undefined
+/** Arrays longer than this are not kept by {@link XmlReader.release} (emptying them costs their length). */
+const SPARE_LIMIT = 64
+
 /**
  * Pull tokenizer over one XML document. Call {@link next} until it returns
  * {@link XmlToken.EndOfDocument}. The XML declaration, comments and processing instructions are
@@ -181,15 +186,15 @@ export class XmlReader {
 
   // the attributes of the current start tag are the first #attrCount entries: the arrays are reused,
   // never truncated (truncating frees their storage, and the next tag would allocate it again)
-  readonly #attrNames: string[] = []
-  readonly #attrValues: string[] = []
+  readonly #attrNames: string[]
+  readonly #attrValues: string[]
   #attrCount = 0
 
   readonly #xml: string
   readonly #len: number
   readonly #maxDepth: number
   readonly #error: XmlErrorFactory
-  readonly #stack: string[] = []
+  readonly #stack: string[]
   #pos = 0
   /** Finds the `&` that start references, each stretch of the document searched once. */
   readonly #amps: AmpFinder
@@ -202,6 +207,12 @@ export class XmlReader {
 
   /** Starts reading `xml`; throws at once when it is longer than `options.maxLength` (default 256 MiB). */
   constructor(xml: string, options: XmlParseOptions) {
+    // the arrays of a reader that has been released, if any (their storage is then not allocated again)
+    const arrays = spareArrays ?? [[], [], []]
+    spareArrays = undefined
+    this.#attrNames = arrays[0]
+    this.#attrValues = arrays[1]
+    this.#stack = arrays[2]
     this.#xml = xml
     this.#len = xml.length
     this.#maxDepth = options.maxDepth ?? 512
@@ -215,6 +226,23 @@ export class XmlReader {
     this.#textMode = xml.indexOf('\r') >= 0 ? TEXT_CR : PLAIN
     this.#attrMode =
       this.#textMode !== PLAIN || xml.indexOf('\n') >= 0 || xml.indexOf('\t') >= 0 ? ATTRIBUTE : PLAIN
+  }
+
+  /**
+   * Ends the use of this reader: its arrays, emptied, serve the next reader made (most documents are
+   * small, and these arrays were most of what reading one allocated). The reader must not be used
+   * afterwards.
+   */
+  release(): void {
+    const names = this.#attrNames
+    const values = this.#attrValues
+    const stack = this.#stack
+    if (spareArrays !== undefined || names.length > SPARE_LIMIT || stack.length > SPARE_LIMIT) return
+    // emptied so they hold no string (a view into) the document; the stack by pop, which keeps its storage
+    names.fill('')
+    values.fill('')
+    while (stack.length > 0) stack.pop()
+    spareArrays = [names, values, stack]
   }
 
   /** Current element depth (1 inside the root element). */

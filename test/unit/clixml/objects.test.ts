@@ -213,3 +213,33 @@ test('malformed complex input gives ClixmlError with the element path', () => {
   )
   assert.throws(() => deserialize('<S>' + 'a'.repeat(100) + '</S>', { maxLength: 50 }), ClixmlError)
 })
+
+test('documents read one after another, after refused ones and from inside a cipher callback, read as alone', () => {
+  const doc = serialize(PSObject.custom({ a: 1, list: ['x', 'y'], nested: PSObject.custom({ b: 'c' }) }))
+  const alone = canonicalClixml(serialize(deserialize(doc)))
+  // refused mid-document (open elements, attributes and type names left behind by the failed read)
+  const refused = [
+    '<Obj RefId="0"><TN RefId="0"><T>A</T></TN><MS><Obj N="x" RefId="1"><LST><S>a</S><Bad /></LST></Obj></MS></Obj>',
+    '<Obj RefId="0" a="1" b="2" c="3"><MS><S N="s">x</S><I32 N="i">nope</I32></MS></Obj>',
+    '<Obj RefId="0"><MS><S N="s">x</S></MS>',
+  ]
+  for (const bad of refused) {
+    assert.throws(() => deserialize(bad), ClixmlError)
+    assert.equal(canonicalClixml(serialize(deserialize(doc))), alone)
+  }
+  // a document read while another is being read (a cipher that deserializes)
+  const inner = serialize(PSObject.custom({ inner: true }))
+  let seen: unknown
+  const cipher = {
+    encrypt: (b: Uint8Array): Uint8Array => b,
+    decrypt: (b: Uint8Array): Uint8Array => {
+      seen = deserialize(inner)
+      return b
+    },
+  }
+  const outer = `<Obj RefId="0"><MS><SS N="secret">AAEC</SS><S N="after">z</S></MS></Obj>`
+  const read = deserialize(outer, { cipher }) as PSObject
+  assert.equal(read.get('after'), 'z')
+  assert.equal((seen as PSObject).get('inner'), true)
+  assert.equal(canonicalClixml(serialize(deserialize(doc))), alone)
+})
