@@ -156,13 +156,15 @@ function nextEscape(s: string, from: number): number {
 export function decodeClixmlString(s: string): string {
   let i = nextEscape(s, 0)
   if (i < 0) return s
-  let out = ''
+  // the pieces are joined once: one flat string, where concatenating kept a rope of them (and views
+  // into the document) for as long as the value lives
+  const parts: string[] = []
   let run = 0
   while (i >= 0) {
     if (i + 6 < s.length && s.charCodeAt(i + 6) === 0x5f) {
       const value = readHex(s, i + 2, 4)
       if (value >= 0) {
-        out += s.slice(run, i) + String.fromCharCode(value)
+        parts.push(s.slice(run, i), String.fromCharCode(value))
         run = i + 7
         i = nextEscape(s, run)
         continue
@@ -173,7 +175,10 @@ export function decodeClixmlString(s: string): string {
       if (value >= 0) {
         const u = value | 0 // .NET computes it in (unchecked) Int32
         if (u <= 0x10ffff) {
-          out += s.slice(run, i) + (u >= 0x10000 ? String.fromCodePoint(u) : String.fromCharCode(u & 0xffff))
+          parts.push(
+            s.slice(run, i),
+            u >= 0x10000 ? String.fromCodePoint(u) : String.fromCharCode(u & 0xffff),
+          )
           run = i + 11
         }
         // a match over U+10FFFF stays as written, but is still consumed (regex matches never overlap)
@@ -183,5 +188,7 @@ export function decodeClixmlString(s: string): string {
     }
     i = nextEscape(s, i + 1)
   }
-  return out + s.slice(run)
+  if (parts.length === 0) return s
+  parts.push(s.slice(run))
+  return parts.join('')
 }
