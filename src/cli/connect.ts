@@ -113,8 +113,13 @@ export async function wsmanOptions(
   }
 }
 
-/** How long a missing pipe socket is looked for: pwsh re-creates its listener after each client. */
-const PIPE_APPEAR_MS = 1_000
+/**
+ * How long a missing pipe socket is looked for: pwsh re-creates its listener after each client, and
+ * a pwsh started just before (`pwsh -CustomPipeName x … &` then `psrp run --pipe x`) creates it only
+ * once it has started, which took over a second on a loaded machine (the README's snippet failed with
+ * 1 s).
+ */
+const PIPE_APPEAR_MS = 5_000
 
 /**
  * Fails at once, naming the pipe and where it looked, when the socket of a `--pipe <name|path>`

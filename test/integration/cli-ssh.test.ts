@@ -7,6 +7,7 @@
  * passphrase prompts run in tmux (a real terminal). Skips without pwsh, or without root/sshd for the
  * SSH part, or tmux for the prompts (fails under PSRP_REQUIRE_PEERS=1).
  */
+// test-lane: heavy — psrp over SSH and named pipes, a pwsh per run (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -94,7 +95,7 @@ describe('psrp over SSH, named pipes and local cmd', { concurrency: true }, () =
       r.stderr,
     )
     assert.match(r.stderr, new RegExp(`-CustomPipeName ${name}`))
-    // the library alone waits 30 s for the socket to appear; the check looks for 1 s
+    // the library alone waits 30 s for the socket to appear; the check looks for 5 s
     assert.equal(baseline.code, 2, baseline.stderr)
     assert.ok(
       r.exitedAt - baseline.exitedAt < 15_000,

@@ -66,7 +66,7 @@ export interface NtlmPeerOptions {
   /** NetBIOS domain and computer names the acceptor announces (default `LAB`, `WINRMSRV`). */
   readonly netbiosDomain?: string | undefined
   readonly netbiosComputer?: string | undefined
-  /** Milliseconds to wait for `LISTENING` (default 10 000). */
+  /** Milliseconds to wait for `LISTENING` (default 30 000: the Python acceptor took over 10 s to start on a machine at load 12). */
   readonly startTimeout?: number | undefined
   /** Log every request to stderr. */
   readonly verbose?: boolean | undefined
@@ -213,7 +213,7 @@ export async function startNtlmPeer(options: NtlmPeerOptions): Promise<NtlmPeer>
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true })
   let port: number
   try {
-    port = await waitListening(child, options.startTimeout ?? 10_000, () => stderr)
+    port = await waitListening(child, options.startTimeout ?? 30_000, () => stderr)
   } catch (e) {
     await stop(child)
     cleanup()
