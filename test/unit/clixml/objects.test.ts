@@ -85,15 +85,18 @@ test('type name lists are reused by TNRef only when equal name by name', () => {
   const two = new PSObject({ typeNames: ['A', 'B'] })
   const same = new PSObject({ typeNames: ['A', 'B'] })
   const longer = new PSObject({ typeNames: ['A', 'B', 'C'] })
-  const xml = serialize([one, two, same, longer])
+  // a name that spells a length-prefixed key of two names is still one name
+  const spelled = new PSObject({ typeNames: ['1:A1:B'] })
+  const xml = serialize([one, two, same, longer, spelled])
   assert.match(xml, /<TN RefId="1"><T>A_x0000_B<\/T><\/TN>/)
   assert.match(xml, /<TN RefId="2"><T>A<\/T><T>B<\/T><\/TN>/)
   assert.match(xml, /<Obj RefId="3"><TNRef RefId="2" \/><\/Obj>/)
   assert.match(xml, /<TN RefId="3"><T>A<\/T><T>B<\/T><T>C<\/T><\/TN>/)
+  assert.match(xml, /<TN RefId="4"><T>1:A1:B<\/T><\/TN>/)
   const back = deserialize(xml) as PSObject[]
   assert.deepEqual(
     back.map((o) => o.typeNames),
-    [['A\u0000B'], ['A', 'B'], ['A', 'B'], ['A', 'B', 'C']],
+    [['A\u0000B'], ['A', 'B'], ['A', 'B'], ['A', 'B', 'C'], ['1:A1:B']],
   )
 })
 
