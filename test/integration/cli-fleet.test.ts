@@ -3,7 +3,6 @@
  * server and a closed port. Output tagged per host, the summary (table or `--json` last line), and an
  * exit code of 0 only when every host succeeded.
  */
-// test-lane: heavy — a pwsh per target host (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'

@@ -7,7 +7,6 @@
  * passphrase prompts run in tmux (a real terminal). Skips without pwsh, or without root/sshd for the
  * SSH part, or tmux for the prompts (fails under PSRP_REQUIRE_PEERS=1).
  */
-// test-lane: heavy — psrp over SSH and named pipes, a pwsh per run (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'

@@ -4,7 +4,6 @@
  * real pwsh, WinRS shells as local processes) over HTTP (Basic allowed with --allow-unencrypted) and
  * HTTPS (test CA via --ca, and --insecure with a self-signed certificate).
  */
-// test-lane: heavy — one psrp process and one pwsh per case, dozens of cases (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'

@@ -8,7 +8,6 @@
  * The 200 MiB copy and fetch (with a bound on client memory) take about 40 s per transport on two
  * cores, so they run only with `PSRP_BIG_FILES=1` or `PSRP_REQUIRE_PEERS=1`.
  */
-// test-lane: heavy — 200 MiB copies and 1,000-file trees over pwsh -s and WS-Man (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'

@@ -6,7 +6,6 @@
  * variables its header documents. Each run must exit 0 and print what the example is for; a new file
  * in examples/ without a case here fails.
  */
-// test-lane: heavy — every example against a local pwsh (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'

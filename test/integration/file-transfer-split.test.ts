@@ -6,7 +6,6 @@
  * leaves neither a temporary file nor a destination; an abort removes the temporary file; live
  * memory stays bounded while several pipelines are in flight.
  */
-// test-lane: heavy — 64 MiB transfers through several pipelines (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'

@@ -3,7 +3,6 @@
  * of issue 3 (pool-scenarios.ts) plus process failures and malformed server output. Skips when pwsh
  * is absent (fails under PSRP_REQUIRE_PEERS=1).
  */
-// test-lane: heavy — streams 200,000 objects and sends 100,000 from one pwsh (scripts/run-tests.mjs runs these one at a time)
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'

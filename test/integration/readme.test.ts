@@ -14,7 +14,6 @@
  * a Windows host or an SSH server of the reader's are skipped with the reason their marker gives.
  * `dist` is rebuilt first when it is older than `src`.
  */
-// test-lane: heavy — every snippet of the docs, each with its own pwsh (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'

@@ -7,7 +7,6 @@
  * one, before it connects. Ctrl+C is tested with the real CLI over a local pwsh and over SSH (the
  * private sshd of test/peers/sshd, skipped without root/sshd).
  */
-// test-lane: heavy — 48 MiB transfers and the CLI with Ctrl+C (scripts/run-tests.mjs runs these one at a time)
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
