@@ -28,6 +28,7 @@ import { COPY_BATCH_SCRIPT, FETCH_BATCH_SCRIPT, REMOVE_TEMPS_SCRIPT } from './fi
 import {
   CLEANUP_TIMEOUT,
   checkDigest,
+  eachLimited,
   leafName,
   local,
   randomTempName,
@@ -92,6 +93,23 @@ export interface BatchOptions<F> {
   readonly scope: Scope
   /** Transfers a file on its own: one that grew since it was listed. */
   readonly alone: (file: F) => Promise<void>
+}
+
+/**
+ * Moves the files of a directory transfer: {@link planBatches} groups them, then every batch (through
+ * `batch`) and every file that goes alone (through `alone`) runs, up to `concurrency` at once; the
+ * first failure stops starting new ones.
+ */
+export async function transferFiles<F extends { readonly size: number }>(
+  files: readonly F[],
+  chunkSize: number,
+  concurrency: number,
+  batch: (files: F[]) => Promise<void>,
+  alone: (file: F) => Promise<void>,
+): Promise<void> {
+  const plan = planBatches(files, chunkSize)
+  const jobs = [...plan.batches.map((b) => () => batch(b)), ...plan.single.map((f) => () => alone(f))]
+  await eachLimited(jobs, concurrency, (job) => job())
 }
 
 /** A local file of a copy batch and its destination on the server. */

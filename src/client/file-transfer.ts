@@ -77,7 +77,6 @@ import {
 import {
   checkDigest,
   CLEANUP_TIMEOUT,
-  eachLimited,
   errno,
   exists,
   leafName,
@@ -94,7 +93,7 @@ import {
 import {
   copyBatch,
   fetchBatch,
-  planBatches,
+  transferFiles,
   type CopyBatchFile,
   type FetchBatchFile,
 } from './file-transfer-batch.ts'
@@ -373,19 +372,17 @@ export async function copyToRemote(
         width: 1,
       })
     }
-    const plan = planBatches(
+    await transferFiles(
       tree.files.map((f) => ({
         path: f.path,
         size: f.size,
         dest: root + separator + f.rel.split('/').join(separator),
       })),
       chunkSize,
+      concurrency,
+      (batch) => copyBatch(pool, batch, { overwrite, progress, scope, alone }),
+      alone,
     )
-    const jobs = [
-      ...plan.batches.map((batch) => () => copyBatch(pool, batch, { overwrite, progress, scope, alone })),
-      ...plan.single.map((f) => () => alone(f)),
-    ]
-    await eachLimited(jobs, concurrency, (job) => job())
     return {
       destination: root,
       files: tree.files.length,
@@ -781,19 +778,17 @@ export async function fetchFromRemote(
     const alone = async (f: FetchBatchFile): Promise<void> => {
       await fetchFile(pool, f.remote, f.size, f.local, overwrite, chunkSize, progress, scope, 1)
     }
-    const plan = planBatches(
+    await transferFiles(
       files.map((f) => ({
         remote: remoteRoot + separator + f.rel.split('/').join(separator),
         size: f.size,
         local: f.local,
       })),
       chunkSize,
+      concurrency,
+      (batch) => fetchBatch(pool, batch, { overwrite, progress, scope, alone }),
+      alone,
     )
-    const jobs = [
-      ...plan.batches.map((batch) => () => fetchBatch(pool, batch, { overwrite, progress, scope, alone })),
-      ...plan.single.map((f) => () => alone(f)),
-    ]
-    await eachLimited(jobs, concurrency, (job) => job())
     return {
       destination: dest,
       files: files.length,
