@@ -220,6 +220,28 @@ while ($stack.Count -gt 0) {
 `
 
 /**
+ * `Read-PsrpBytes $Stream $Count`: the next `Count` bytes of a stream as one `byte[]`, shorter at the
+ * end of the stream (empty there). Shared by the whole-file and the batch fetch.
+ */
+const READ_BYTES = `
+function Read-PsrpBytes([IO.Stream]$Stream, [int]$Count) {
+  $buf = New-Object byte[] $Count
+  $got = 0
+  while ($got -lt $Count) {
+    $r = $Stream.Read($buf, $got, $Count - $got)
+    if ($r -le 0) { break }
+    $got += $r
+  }
+  if ($got -lt $Count) {
+    $last = New-Object byte[] $got
+    [Array]::Copy($buf, $last, $got)
+    $buf = $last
+  }
+  ,$buf
+}
+`
+
+/**
  * Streams one file to the client: outputs `byte[]` chunks of `ChunkSize` bytes (the last may be
  * shorter), then the string `sha256:<hex>` of what it sent. The file is opened shared for read and
  * write so files other programs hold open can be fetched. A missing file is a terminating error naming
@@ -230,6 +252,7 @@ while ($stack.Count -gt 0) {
 export const FETCH_FILE_SCRIPT = `param([string]$Path, [int]$ChunkSize, [bool]$Expand)
 $ErrorActionPreference = 'Stop'
 ${RESOLVE}
+${READ_BYTES}
 $Path = Resolve-PsrpPath $Path $Expand
 if ([IO.Directory]::Exists($Path)) { throw "Cannot fetch '$Path' as a file: it is a directory." }
 if (-not [IO.File]::Exists($Path)) {
@@ -240,22 +263,11 @@ $fs = New-Object IO.FileStream($Path, [IO.FileMode]::Open, [IO.FileAccess]::Read
 try {
   $sha = [Security.Cryptography.SHA256]::Create()
   while ($true) {
-    $buf = New-Object byte[] $ChunkSize
-    $got = 0
-    while ($got -lt $ChunkSize) {
-      $r = $fs.Read($buf, $got, $ChunkSize - $got)
-      if ($r -le 0) { break }
-      $got += $r
-    }
-    if ($got -eq 0) { break }
-    if ($got -lt $ChunkSize) {
-      $last = New-Object byte[] $got
-      [Array]::Copy($buf, $last, $got)
-      $buf = $last
-    }
-    $null = $sha.TransformBlock($buf, 0, $got, $null, 0)
+    $buf = Read-PsrpBytes $fs $ChunkSize
+    if ($buf.Length -eq 0) { break }
+    $null = $sha.TransformBlock($buf, 0, $buf.Length, $null, 0)
     Write-Output -InputObject $buf -NoEnumerate
-    if ($got -lt $ChunkSize) { break }
+    if ($buf.Length -lt $ChunkSize) { break }
   }
   $null = $sha.TransformFinalBlock((New-Object byte[] 0), 0, 0)
   'sha256:' + (ConvertTo-PsrpHex $sha.Hash)
@@ -455,6 +467,7 @@ for ($i = 0; $i -lt $Paths.Count; $i++) {
 export const FETCH_BATCH_SCRIPT = `param([string[]]$Paths, [long[]]$Sizes)
 $ErrorActionPreference = 'Stop'
 ${RESOLVE}
+${READ_BYTES}
 $share = [IO.FileShare]::ReadWrite -bor [IO.FileShare]::Delete
 $sha = [Security.Cryptography.SHA256]::Create()
 for ($i = 0; $i -lt $Paths.Count; $i++) {
@@ -468,18 +481,7 @@ for ($i = 0; $i -lt $Paths.Count; $i++) {
     if ($fs.Length -gt $Sizes[$i]) {
       'large'
     } else {
-      $buf = New-Object byte[] ([int]$fs.Length)
-      $got = 0
-      while ($got -lt $buf.Length) {
-        $r = $fs.Read($buf, $got, $buf.Length - $got)
-        if ($r -le 0) { break }
-        $got += $r
-      }
-      if ($got -lt $buf.Length) {
-        $last = New-Object byte[] $got
-        [Array]::Copy($buf, $last, $got)
-        $buf = $last
-      }
+      $buf = Read-PsrpBytes $fs ([int]$fs.Length)
       Write-Output -InputObject $buf -NoEnumerate
       'sha256:' + (ConvertTo-PsrpHex $sha.ComputeHash($buf))
     }
