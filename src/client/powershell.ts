@@ -399,6 +399,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       onFailure: (error: PsrpError): void => {
         this.#setState('Failed')
         finish(error)
+        notify()
       },
       onEvent: (ev: PsrpEvent): void => {
         switch (ev.type) {
@@ -412,6 +413,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
             return
           case 'pipelineState':
             this.#setState(ev.state)
+            notify()
             if (ev.state === 'Completed') finish()
             else if (ev.state === 'Failed') {
               this.#hadErrors = true
@@ -484,6 +486,18 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
           wake = r
         })
       }
+      // a cancelled pipeline is released once the server reports its end (for at most
+      // STOPPED_WAIT_MS): a Close sent while it is still stopping is acknowledged, and its last state
+      // message then arrives after the CloseAck, which the OutOfProc session must refuse (a split
+      // copy aborted under load broke its pool so)
+      if (!pipeline.done && pipeline.state !== 'NotStarted' && !pipeline.poolFailed()) {
+        const timer = setTimeout(notify, STOPPED_WAIT_MS)
+        const deadline = performance.now() + STOPPED_WAIT_MS
+        while (!pipeline.done && !pipeline.poolFailed() && performance.now() < deadline) {
+          await new Promise<void>((r) => (wake = r))
+        }
+        clearTimeout(timer)
+      }
       await traced(() => pipeline.release())
       this.#running = undefined
       resolveRun(undefined)
@@ -519,6 +533,12 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     if (this.listenerCount(stream) > 0) (this.emit as (e: string, r: unknown) => boolean)(stream, record)
   }
 }
+
+/**
+ * How long a cancelled pipeline waits for the server to report its end before it is released anyway
+ * (a server that never answers the stop must not hold the caller).
+ */
+const STOPPED_WAIT_MS = 30_000
 
 /** Input bytes (binary and text) that may be in flight unacknowledged; bounds memory with big values. */
 const INPUT_BATCH_BYTES = 4 * 1024 * 1024
