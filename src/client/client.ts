@@ -203,8 +203,8 @@ export interface CmdProcess extends AsyncDisposable {
 }
 
 /**
- * Copy chunk size over OutOfProc transports: PowerShell batches up to 64 input values before waiting
- * for acknowledgements, so this bounds the client's buffered input to 16 MiB.
+ * Copy chunk size over OutOfProc transports (measured fastest against local pwsh 7.6). Pipeline input
+ * waits for an acknowledgement after every 4 MiB of bytes, which bounds what the client buffers.
  */
 const OUTOFPROC_CHUNK = 256 * 1024
 /** Fetch chunk size over OutOfProc transports (output is bounded by the stream's high-water mark). */

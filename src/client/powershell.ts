@@ -509,18 +509,29 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
   async #feed(pipeline: PipelineHandle, input: PipelineInput): Promise<void> {
     const batch: unknown[] = []
     let batchBytes = 0
+    let unsized = 0
     const flush = async (): Promise<void> => {
       if (batch.length === 0 || !pipeline.acceptsInput) return
       const values = batch.splice(0, batch.length)
       batchBytes = 0
+      unsized = 0
       await pipeline.send(values)
     }
     for await (const v of input as AsyncIterable<unknown>) {
       if (!pipeline.acceptsInput) return
       batch.push(v)
-      batchBytes += approximateSize(v)
-      // up to 64 values or INPUT_BATCH_BYTES of bytes and strings wait for one acknowledgement
-      if (batch.length >= 64 || batchBytes >= INPUT_BATCH_BYTES) await flush()
+      const size = approximateSize(v)
+      if (size === undefined) unsized++
+      else batchBytes += size
+      // one acknowledgement per batch: at most INPUT_BATCH_BYTES of values whose size is known,
+      // INPUT_BATCH_VALUES values, and INPUT_BATCH_OBJECTS of the others (objects of any size)
+      if (
+        batchBytes >= INPUT_BATCH_BYTES ||
+        batch.length >= INPUT_BATCH_VALUES ||
+        unsized >= INPUT_BATCH_OBJECTS
+      ) {
+        await flush()
+      }
     }
     await flush()
     await pipeline.endInput()
@@ -540,14 +551,33 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
  */
 const STOPPED_WAIT_MS = 30_000
 
-/** Input bytes (binary and text) that may be in flight unacknowledged; bounds memory with big values. */
+/** Input bytes (binary, text, scalars) that may be in flight unacknowledged; bounds memory with big values. */
 const INPUT_BATCH_BYTES = 4 * 1024 * 1024
 
-/** The bytes a value's payload takes: a byte array's length, a string's UTF-16 size, else 0. */
-function approximateSize(v: unknown): number {
+/**
+ * Input values per acknowledgement. Each batch waits for one round trip, which over WinRM is a Send
+ * request: 100,000 integers took 1,563 of them in batches of 64, and took 30% less time over the WinRM
+ * test bridge in batches of 1,024 (more over Kerberos with message encryption, where a request costs more).
+ */
+const INPUT_BATCH_VALUES = 1024
+
+/** Input objects of unknown size (anything but bytes, strings and scalars) per acknowledgement. */
+const INPUT_BATCH_OBJECTS = 64
+
+/** Approximate bytes of a value held until it is acknowledged, or undefined when not cheaply known. */
+function approximateSize(v: unknown): number | undefined {
   if (v instanceof Uint8Array) return v.length
   if (typeof v === 'string') return v.length * 2
-  return 0
+  if (
+    v === null ||
+    v === undefined ||
+    typeof v === 'number' ||
+    typeof v === 'boolean' ||
+    typeof v === 'bigint'
+  ) {
+    return 16
+  }
+  return undefined
 }
 
 function apartmentStateValue(name: ApartmentStateName): number {
