@@ -99,7 +99,7 @@ const groupable = (file) =>
   !TOP_LEVEL_HOOK.test(readFileSync(file, 'utf8'))
 const alone = files.filter((f) => !groupable(f))
 const grouped = files.filter(groupable)
-const groupCount = Math.min(grouped.length, 2 * slots)
+const groupCount = Math.min(2 * slots, Math.ceil(grouped.length / 10))
 const queue = alone
   .map((file, order) => ({ files: [file], name: key(file), order }))
   .sort((a, b) => rank(a.files[0]) - rank(b.files[0]) || a.order - b.order)
@@ -110,7 +110,10 @@ for (let g = 0; g < groupCount; g++) {
   )
   queue.push({
     files: part,
-    name: `${key(part[0])} … ${key(part[part.length - 1])} (${part.length} files in one process)`,
+    name:
+      part.length === 1
+        ? key(part[0])
+        : `${key(part[0])} … ${key(part[part.length - 1])} (${part.length} files in one process)`,
   })
 }
 
