@@ -136,32 +136,36 @@ export async function startFaultProxy(
       new Promise((resolve) => {
         const up = upstreamSocket()
         let response = Buffer.alloc(0)
+        // one upstream connection carries many requests: take both listeners off once this one is done
+        const finish = (): void => {
+          up.off('data', onData)
+          up.off('close', finish)
+          resolve()
+        }
         const onData = (chunk: Buffer): void => {
           response = Buffer.concat([response, chunk])
           if (fault === 'cutResponse') {
             const end = responseEnd(response)
             const total = end < 0 ? response.length * 2 : end
             if (response.length * 2 >= total) {
-              up.off('data', onData)
               client.write(response.subarray(0, Math.max(1, Math.floor(total / 2))), () => closeBoth())
-              resolve()
+              finish()
             }
             return
           }
           const end = responseEnd(response)
           if (end < 0) return
-          up.off('data', onData)
           client.write(response.subarray(0, end))
-          resolve()
+          finish()
         }
         up.on('data', onData)
-        up.once('close', () => resolve())
+        up.once('close', finish)
         up.write(request, () => {
           if (fault === 'dropAfterForward') {
             // give the server the request, then vanish before it can answer
             setImmediate(() => {
               closeBoth()
-              resolve()
+              finish()
             })
           }
         })
