@@ -50,7 +50,7 @@ function parseArgs(argv: readonly string[]): BenchOptions {
       if (value === undefined || value === '')
         throw new Error('--only needs a list, e.g. --only invoke,stream')
       for (const term of value.split(','))
-        if (term.trim() !== '') only.push(term.trim().toLowerCase().split('+'))
+        if (term.trim() !== '') only.push(knownTags(term.trim().toLowerCase().split('+')))
     } else if (a === '--help' || a === '-h') {
       process.stderr.write(
         'usage: npm run bench -- [--quick] [--json] [--only tag[+tag],...]\n' +
@@ -65,8 +65,22 @@ function parseArgs(argv: readonly string[]): BenchOptions {
   if (only.length === 0 && legacy !== undefined && legacy !== '')
     for (const term of legacy.split(',').map((t) => t.trim().toLowerCase()))
       if (term === 'pwsh-s') only.push(['invoke', 'pwsh'], ['stream', 'pwsh'], ['items', 'pwsh'])
-      else if (term !== '') only.push(term.split('+'))
+      else if (term !== '') only.push(knownTags(term.split('+')))
   return { quick, json, only }
+}
+
+/** Every tag a row carries (`--help` lists them): a misspelt tag would otherwise select no row. */
+const TAGS = new Set(
+  'clixml serialize deserialize fragment invoke stream items memory copy fetch transfer tree fleet throttle-32 throttle-128 throttle-512 pwsh wsman ssh'.split(
+    ' ',
+  ),
+)
+
+function knownTags(term: string[]): string[] {
+  const unknown = term.filter((t) => !TAGS.has(t))
+  if (unknown.length > 0)
+    throw new Error(`unknown bench tag ${unknown.map((t) => `'${t}'`).join(', ')} (see --help for the tags)`)
+  return term
 }
 
 /** The options of this run. */
