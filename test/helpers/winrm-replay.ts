@@ -171,6 +171,9 @@ export async function startReplayServer(
       res.end(`replay server error: ${String(err)}`)
     })
   })
+  // no keep-alive timeout: the 5 s default can close an idle socket just as the client reuses it, and
+  // the request then fails with ECONNRESET (seen once in CI, under load); close() destroys every socket
+  server.keepAliveTimeout = 0
   server.on('connection', (s) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
