@@ -22,7 +22,8 @@ if [ -z "$tool_dir" ] || [ ! -x "$tool_dir/pwsh" ]; then
   echo "pwsh-ready-to-run: no PowerShell global tool under $store" >&2
   exit 1
 fi
-version="$(basename "$(dirname "$(dirname "$(dirname "$(dirname "$tool_dir")")")")")"
+version="${tool_dir#"$store"/}" # <version>/powershell/<version>/tools/…
+version="${version%%/*}"
 out="${PSRP_PWSH_R2R_DIR:-/opt/psrp-pwsh-r2r/$version}"
 if [ -f "$out/.ready-to-run" ]; then
   echo "$out/pwsh"
