@@ -172,10 +172,27 @@ function run({ files: list, name }, waiting) {
     for (const m of text.matchAll(/^ℹ (tests|suites|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) {
       totals.set(m[1], (totals.get(m[1]) ?? 0) + Number(m[2]))
     }
-    if (code !== 0) failed.push(`${name} (${signal ?? `exit ${code}`})`)
+    if (code !== 0) failed.push({ name: `${name} (${signal ?? `exit ${code}`})`, text })
     process.stdout.write(`\n▶ ${name} (${seconds.toFixed(1)} s)\n${text}`)
     startNext()
   })
+}
+
+/**
+ * The spec reporter's closing "✖ failing tests:" section of a process's output (each failure with its
+ * error and stack), or the output's last lines when there is none (a crash before the report).
+ */
+function failureSummary(text) {
+  const MAX = 8000
+  const start = text.lastIndexOf('✖ failing tests:')
+  if (start >= 0) {
+    const end = text.indexOf('\nℹ tests ', start)
+    const section = text.slice(start, end < 0 ? undefined : end)
+    return section.length > MAX
+      ? `${section.slice(0, MAX)}\n… (${section.length - MAX} more characters not shown)`
+      : section
+  }
+  return text.split('\n').slice(-40).join('\n')
 }
 
 function finish() {
@@ -188,7 +205,11 @@ function finish() {
   console.log(`ℹ duration_ms ${Date.now() - started}`)
   const slowest = timings.sort((a, b) => b.seconds - a.seconds).slice(0, 10)
   console.log(`# slowest: ${slowest.map((t) => `${t.name} ${t.seconds.toFixed(0)} s`).join(', ')}`)
-  if (failed.length > 0) console.log(`# failed: ${failed.join(', ')}`)
+  if (failed.length > 0) {
+    // Again, at the end, where a log's tail shows it: what each failed process said about its failures.
+    for (const f of failed) console.log(`\n# failed: ${f.name}\n${failureSummary(f.text)}`)
+    console.log(`# failed: ${failed.map((f) => f.name).join(', ')}`)
+  }
   process.exitCode = failed.length > 0 ? 1 : 0
 }
 
