@@ -93,6 +93,11 @@ const rank = (file) => {
  * and the complexity checks (they measure the process's CPU time, which a heap left by earlier files
  * inflates: V8's concurrent marking of it counts).
  */
+/** Node flags of the complexity checks' processes: why, in test/unit/complexity/measure.ts. */
+const COMPLEXITY_FLAGS = JSON.parse(
+  readFileSync(join(import.meta.dirname, '../test/unit/complexity/node-flags.json'), 'utf8'),
+).flags
+const isComplexity = (file) => key(file).startsWith('test/unit/complexity/')
 const TOP_LEVEL_HOOK = /^(before|after|beforeEach|afterEach)\(/m
 const groupable = (file) =>
   !/^test\/(integration|unit\/complexity)\//.test(key(file)) &&
@@ -156,7 +161,8 @@ function run({ files: list, name }, waiting) {
   running.add(entry)
   const t0 = Date.now()
   const target = list.length === 1 ? list : [join(import.meta.dirname, 'test-group.mjs'), ...list]
-  const child = spawn(process.execPath, ['--import', 'tsx', ...passThrough, ...target], {
+  const flags = list.length === 1 && isComplexity(list[0]) ? COMPLEXITY_FLAGS : []
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', ...passThrough, ...target], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.add(child)

@@ -22,6 +22,25 @@
  * taken again before the assertion fails ({@link ComplexityOptions.attempts}). A quadratic cost (16x)
  * still fails every time.
  *
+ * The process runs with the flags in `node-flags.json` (scripts/run-tests.mjs passes them), because
+ * two V8 behaviours made a linear function's 4n/n ratio range from 0.8 to 14 in one process:
+ * - every full collection (one per sample) throws away optimized code whose embedded objects died
+ *   ("weak objects"), so each sample re-ran the code unoptimized and paid for its recompilation, a cost
+ *   that does not grow with the input. `--no-opt --no-maglev` keep the code at the baseline tier, which
+ *   is the same at every sample; the asymptotic cost is the same at every tier;
+ * - after a full collection V8 shrinks the young generation and grows it again as the sample
+ *   allocates, so whether and how often a sample scavenges varied from sample to sample. A fixed
+ *   64 MiB semi-space (`--min-semi-space-size`, `--max-semi-space-size`) holds what nearly every sample
+ *   allocates; allocation is measured and compared on its own.
+ * Measured over all 118 checks here (two files at a time, as scripts/run-tests.mjs runs them): the
+ * median 4n/n time ratio was 2.2 without the flags, with a check retried now and then and one failing
+ * all three attempts beside busy processes; with them the median is 3.7 to 3.8 (linear is 4), nine in
+ * ten are under 4.3, also beside three busy processes on two cores, and a rare single measurement over
+ * 6 (a size crossing into V8's large-object space) passes when taken again.
+ * A process started without them (say `node --test` on one file) gets the first two flags when this module
+ * loads (`v8.setFlagsFromString` works for code compiled after it); the semi-space size cannot
+ * change after start, so its ratios are noisier.
+ *
  * Set `COMPLEXITY_LOG=1` to print every measurement.
  *
  * ```ts
@@ -93,6 +112,12 @@ export interface Scaling {
 function cpuMs(): number {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1000
+}
+
+// The compiler flags of `node-flags.json`, when the process was started without them (see above);
+// applied as this module loads, before any check has run the code it measures.
+for (const flag of ['--no-opt', '--no-maglev']) {
+  if (!process.execArgv.includes(flag)) v8.setFlagsFromString(flag)
 }
 
 let gcFunction: (() => void) | undefined
