@@ -5,6 +5,7 @@
  * @module
  */
 
+const EQUALS = 0x3d
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /** Encodes bytes as standard base64 with padding. */
@@ -14,11 +15,21 @@ export function toBase64(bytes: Uint8Array): string {
 
 /** Decodes standard base64 (whitespace ignored); returns undefined when the text is not valid base64. */
 export function fromBase64(text: string): Uint8Array | undefined {
-  // fast path: canonical base64 (what .NET and Node write) re-encodes to itself, which is checked
-  // natively in a fraction of the time the validating regex takes on multi-megabyte `<BA>` text
-  if (text.length % 4 === 0) {
+  // fast path, without whitespace: Node's decoder skips what is not in its alphabet and stops at '=',
+  // so each such character costs the output at least one byte of the length that text of this length
+  // and padding must decode to. The length alone proves the text valid, once '-' and '_' (Node also
+  // reads base64url) are ruled out. This allocates only the output: re-encoding to compare (as before)
+  // made a second string the size of the text, 3-6x slower on the 1.4 MB `<BA>` text of a fetch chunk.
+  const length = text.length
+  if (length % 4 === 0 && text.indexOf('-') < 0 && text.indexOf('_') < 0) {
     const b = Buffer.from(text, 'base64')
-    if (b.toString('base64') === text) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+    const padding =
+      length === 0 || text.charCodeAt(length - 1) !== EQUALS
+        ? 0
+        : text.charCodeAt(length - 2) !== EQUALS
+          ? 1
+          : 2
+    if (b.length === (length / 4) * 3 - padding) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
   }
   const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text
   if (!BASE64.test(compact)) return undefined

@@ -70,6 +70,26 @@ test('hex and base64: strict parsing, separators, round trips', () => {
       assert.ok(bytesEqual(fromBase64(toBase64(b)) as Uint8Array, b))
     }),
   )
+  // strict, whatever the text: the same answer as the RFC 4648 grammar (whitespace removed first) on
+  // text made of base64's alphabet, padding in any place, base64url's '-' and '_', whitespace and others
+  const grammar = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+  const reference = (text: string): number[] | undefined => {
+    const compact = text.replace(/\s+/g, '')
+    return grammar.test(compact) ? [...Buffer.from(compact, 'base64')] : undefined
+  }
+  const hostile = fc.string({
+    unit: fc.constantFrom(...'AQgw+/09=-_ \n!.\u00e9'.split('')),
+    maxLength: 24,
+  })
+  fc.assert(
+    fc.property(hostile, (text) => {
+      const got = fromBase64(text)
+      assert.deepEqual(got === undefined ? undefined : [...got], reference(text), JSON.stringify(text))
+    }),
+    { numRuns: 20_000 },
+  )
+  for (const text of ['QQ==QQ==', 'QQ=AQQ==', 'QUJD-A==', 'QUJD_A==', 'QUJDRA=', '====', 'QUJ\u00c9'])
+    assert.equal(fromBase64(text), undefined, text)
   assert.deepEqual([...concatBytes([Uint8Array.of(1), new Uint8Array(0), Uint8Array.of(2, 3)])], [1, 2, 3])
   assert.ok(!bytesEqual(Uint8Array.of(1), Uint8Array.of(1, 2)))
 })

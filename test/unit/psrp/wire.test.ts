@@ -68,6 +68,27 @@ test('message header: BOM optional, destination checked, short input rejected', 
   assert.throws(() => decodeMessage(bad), /destination 7/)
 })
 
+test('message body: ASCII, other UTF-8 and a U+FEFF after the BOM decode exactly; invalid UTF-8 is refused', () => {
+  const body = (data: string, bom = false): Uint8Array =>
+    encodeMessage({
+      destination: 'client',
+      type: MessageType.PIPELINE_OUTPUT,
+      rpid: RPID,
+      pid: PID,
+      data,
+      bom,
+    })
+  for (const data of ['<BA>QUJD</BA>', '<S>\u007f\u0000x</S>', '<S>é ü 💩</S>', ''])
+    for (const bom of [false, true]) assert.equal(decodeMessage(body(data, bom)).data, data)
+  // a U+FEFF after PowerShell's BOM is text
+  assert.equal(decodeMessage(body('\ufeff<S>x</S>', true)).data, '\ufeff<S>x</S>')
+  const latin1 = body('<S>xé</S>')
+  // é as one Latin-1 byte (0xE9) is not UTF-8: refused, not read as Latin-1
+  const i = latin1.indexOf(0xc3)
+  const bad = Uint8Array.from([...latin1.subarray(0, i), 0xe9, ...latin1.subarray(i + 2)])
+  assert.throws(() => decodeMessage(bad), /not valid UTF-8/)
+})
+
 test('fragmenter splits to the size limit and the defragmenter reassembles interleaved objects', () => {
   const f = new Fragmenter()
   const a = Uint8Array.from({ length: 100 }, (_, i) => i)
