@@ -11,7 +11,8 @@ import { InvalidStateError } from '../errors.ts'
  * values are consumed. When the consumer stops early (`break` in `for await`), later pushes are dropped.
  */
 export class AsyncEventQueue<T> implements AsyncIterableIterator<T> {
-  readonly #buffer: T[] = []
+  /** Values not yet pulled from {@link #head} on; pulled slots are emptied (they must not keep a value alive). */
+  readonly #buffer: (T | undefined)[] = []
   #head = 0
   #waiter: ((r: IteratorResult<T, undefined>) => void) | undefined
   #ended = false
@@ -54,7 +55,9 @@ export class AsyncEventQueue<T> implements AsyncIterableIterator<T> {
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.#head < this.#buffer.length) {
       const value = this.#buffer[this.#head] as T
-      this.#head++
+      // emptied: up to 1024 pulled values wait here for the next compaction, and a value kept alive
+      // until then (a 32 KiB fragment of a file transfer, say) is memory nobody can use
+      this.#buffer[this.#head++] = undefined
       if (this.#head >= 1024 && this.#head * 2 >= this.#buffer.length) {
         this.#buffer.splice(0, this.#head)
         this.#head = 0

@@ -234,7 +234,9 @@ function defineSplitScenarios(label: string, f: Fixture): void {
       )
       // live memory, not garbage: holding the file would take 64 MiB, more as base64 text
       assert.ok(upGrowth < 48 * MiB, `copy grew memory by ${(upGrowth / MiB).toFixed(1)} MiB`)
-      assert.ok(downGrowth < 48 * MiB, `fetch grew memory by ${(downGrowth / MiB).toFixed(1)} MiB`)
+      // a fetch holds at most its 8 buffered output chunks of 1 MiB and the message being read: it
+      // grew 1-3 MiB, and 34-54 MiB while the session kept up to 1,024 taken 32 KiB fragments alive
+      assert.ok(downGrowth < 16 * MiB, `fetch grew memory by ${(downGrowth / MiB).toFixed(1)} MiB`)
       await rm(src)
       await rm(remote)
       await rm(back)

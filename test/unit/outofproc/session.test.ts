@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { setImmediate as tick } from 'node:timers/promises'
 import { InvalidArgumentError, InvalidStateError, ProtocolError } from '../../../src/errors.ts'
 import {
   MAX_PACKET_DATA,
@@ -8,6 +9,7 @@ import {
   type OutOfProcEvent,
   type OutgoingPacket,
 } from '../../../src/outofproc/index.ts'
+import { collectGarbage } from '../../helpers/memory.ts'
 
 const P = '4a2c1b8e-5f3d-4e6a-8b9c-0d1e2f3a4b5c'
 const Q = '9d3e7a10-2b4c-4d5e-8f60-718293a4b5c6'
@@ -358,6 +360,21 @@ describe('OutOfProcSession: input handling', () => {
     const t = new OutOfProcSession({ maxLineLength: 100 })
     assert.throws(() => t.receiveData('A'.repeat(101)), /longer than 100/)
     assert.equal(t.state, 'failed')
+  })
+
+  test('a taken event is not kept alive by the session (a fetch held 32 MiB of taken fragments)', async () => {
+    const s = new OutOfProcSession()
+    // fewer than the 1024 taken events after which the session compacts its queue
+    for (let i = 0; i < 10; i++) s.receiveLine(dataLine(Z, Buffer.alloc(3000, i).toString('base64')))
+    const refs: WeakRef<object>[] = []
+    for (let e; (e = s.nextEvent()) !== undefined;) refs.push(new WeakRef(e))
+    assert.equal(refs.length, 10)
+    await tick() // a WeakRef target is held until the end of the job that made the WeakRef
+    collectGarbage()
+    assert.deepEqual(
+      refs.map((r) => r.deref() === undefined),
+      refs.map(() => true),
+    )
   })
 
   test('server error lines are events, not exceptions', () => {
