@@ -487,9 +487,9 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
         })
       }
       // a cancelled pipeline is released once the server reports its end (for at most
-      // STOPPED_WAIT_MS): a Close sent while it is still stopping is acknowledged, and its last state
-      // message then arrives after the CloseAck, which the OutOfProc session must refuse (a split
-      // copy aborted under load broke its pool so)
+      // STOPPED_WAIT_MS), so that its final state reaches the caller: a Close sent while it is still
+      // stopping is acknowledged first, and its last messages then come after the CloseAck (the
+      // OutOfProc session drops them)
       if (!pipeline.done && pipeline.state !== 'NotStarted' && !pipeline.poolFailed()) {
         const timer = setTimeout(notify, STOPPED_WAIT_MS)
         const deadline = performance.now() + STOPPED_WAIT_MS

@@ -18,8 +18,9 @@
  *
  * Rules enforced on the way in (violations throw {@link ProtocolError} with side `remote` and break the
  * session): an ack must match a packet in flight for that GUID and kind; `<Data>` must be for the pool or
- * for a pipeline whose Command was acked and not yet closed; the server never sends `Command`, `Signal`
- * or `Close`; nothing but server error lines may follow the pool's `<CloseAck>`.
+ * for a pipeline whose Command was acked (`<Data>` for one of the recently closed pipelines is dropped:
+ * pwsh can send a pipeline's last messages after its `<CloseAck>`); the server never sends `Command`,
+ * `Signal` or `Close`; nothing but server error lines may follow the pool's `<CloseAck>`.
  *
  * @module
  */
@@ -151,6 +152,8 @@ export class OutOfProcSession {
   readonly #reader: LineReader
   /** The pool and every pipeline that had a Command and no CloseAck yet (closed ones are dropped). */
   readonly #targets = new Map<string, Target>()
+  /** `<Data>` packets dropped because they came after their pipeline's CloseAck. */
+  #lateDataDropped = 0
   /** GUIDs of the last {@link RECENTLY_CLOSED} pipelines whose Close was acknowledged, oldest first. */
   readonly #closed = new Set<string>()
   readonly #pool: Target
@@ -191,6 +194,11 @@ export class OutOfProcSession {
    */
   get pipelineCount(): number {
     return this.#targets.size - 1
+  }
+
+  /** `<Data>` packets dropped because they came after their pipeline's `<CloseAck>` (see the module notes). */
+  get lateDataDropped(): number {
+    return this.#lateDataDropped
   }
 
   /** Largest payload of one `<Data>` packet. */
@@ -455,6 +463,13 @@ export class OutOfProcSession {
     const t = this.#targets.get(p.guid)
     const what = p.guid === SESSION_GUID ? 'the session' : `pipeline ${p.guid}`
     if (t === undefined && this.#closed.has(p.guid)) {
+      // pwsh writes a pipeline's messages on other threads than its acks, so the last of them can
+      // follow the CloseAck (seen when a pipeline is stopped and closed under load): they belong to
+      // a pipeline this client has released and are dropped. An ack after the CloseAck stays an error.
+      if (p.kind === 'data') {
+        this.#lateDataDropped++
+        return
+      }
       throw new ProtocolError(`received <${p.kind}> for ${what} after its CloseAck`, { side: 'remote' })
     }
     switch (p.kind) {
