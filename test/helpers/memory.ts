@@ -19,9 +19,12 @@ export function collectGarbage(): void {
 }
 
 /**
- * The peak of live memory (heap and Buffers, after a full collection, sampled every 200 ms and once
- * at the end) above its level before `work`: garbage awaiting collection does not count, what is
- * still held does.
+ * The peak of live memory (heap and Buffers, after full collections, sampled every 500 ms or more
+ * and once at the end) above its level before `work`: garbage awaiting collection does not count,
+ * what is still held does. A sample waits at least eight times as long as the last one took, so that
+ * the collections (tens of milliseconds on a large heap, two per sample) cost the work they measure
+ * little: a 200 MiB transfer over the WinRM test bridge took 55 s sampled every 200 ms, 47 s with
+ * one collection per sample (which counted freed buffers not yet swept).
  */
 export async function peakGrowth(work: () => Promise<unknown>): Promise<number> {
   const used = (): number => {
@@ -31,13 +34,17 @@ export async function peakGrowth(work: () => Promise<unknown>): Promise<number> 
   }
   const base = used()
   let peak = base
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | undefined
+  const sample = (): void => {
+    const t0 = performance.now()
     peak = Math.max(peak, used())
-  }, 200)
+    timer = setTimeout(sample, Math.max(500, 8 * (performance.now() - t0)))
+  }
+  timer = setTimeout(sample, 500)
   try {
     await work()
   } finally {
-    clearInterval(timer)
+    clearTimeout(timer)
   }
   return Math.max(peak, used()) - base
 }

@@ -448,9 +448,11 @@ function defineBigFileScenario(label: string, f: Fixture): void {
       console.log(
         `# ${label}: 200 MiB copy ${(200 / upS).toFixed(1)} MiB/s (+${(upGrowth / MiB).toFixed(0)} MiB), fetch ${(200 / downS).toFixed(1)} MiB/s (+${(downGrowth / MiB).toFixed(0)} MiB)`,
       )
-      // live memory, not garbage: buffering the file would need at least its 200 MiB (more as base64)
-      assert.ok(upGrowth < 96 * MiB, `copy grew memory by ${(upGrowth / MiB).toFixed(0)} MiB`)
-      assert.ok(downGrowth < 96 * MiB, `fetch grew memory by ${(downGrowth / MiB).toFixed(0)} MiB`)
+      // live memory, not garbage: buffering the file would need at least its 200 MiB (more as base64).
+      // Measured +11-13 MiB for a copy (input waits for an ack every 4 MiB) and +2-3 MiB for a fetch
+      // (at most 8 buffered chunks of 1 MiB), over pwsh -s and WS-Man alike
+      assert.ok(upGrowth < 48 * MiB, `copy grew memory by ${(upGrowth / MiB).toFixed(0)} MiB`)
+      assert.ok(downGrowth < 16 * MiB, `fetch grew memory by ${(downGrowth / MiB).toFixed(0)} MiB`)
       await rm(src)
       await rm(back)
       await rm(remote)
