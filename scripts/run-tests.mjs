@@ -86,6 +86,11 @@ const rank = (file) => {
   const i = LONGEST_FIRST.indexOf(key(file))
   return i === -1 ? LONGEST_FIRST.length : i
 }
+/** Node flags of the complexity checks' processes: why, in test/unit/complexity/measure.ts. */
+const COMPLEXITY_FLAGS = JSON.parse(
+  readFileSync(join(import.meta.dirname, '../test/unit/complexity/node-flags.json'), 'utf8'),
+).flags
+const isComplexity = (file) => key(file).startsWith('test/unit/complexity/')
 /**
  * Unit, fuzz and replay files run several to a process (scripts/test-group.mjs): each process loads tsx
  * and src/ once, which costs about a second of CPU per file otherwise. A file with hooks at its top level
@@ -93,11 +98,6 @@ const rank = (file) => {
  * and the complexity checks (they measure the process's CPU time, which a heap left by earlier files
  * inflates: V8's concurrent marking of it counts).
  */
-/** Node flags of the complexity checks' processes: why, in test/unit/complexity/measure.ts. */
-const COMPLEXITY_FLAGS = JSON.parse(
-  readFileSync(join(import.meta.dirname, '../test/unit/complexity/node-flags.json'), 'utf8'),
-).flags
-const isComplexity = (file) => key(file).startsWith('test/unit/complexity/')
 const TOP_LEVEL_HOOK = /^(before|after|beforeEach|afterEach)\(/m
 const groupable = (file) =>
   !/^test\/(integration|unit\/complexity)\//.test(key(file)) &&
