@@ -656,7 +656,10 @@ export class Client implements AsyncDisposable {
    * server spends the same CPU either way, and on two cores the extra pipelines only contend). Over
    * WinRM always one: split across four, a 32 MiB copy through the WinRM test server stalled, and with
    * three it ran slower than one. A fetch takes one everywhere: split over pwsh -s, a 64 MiB fetch
-   * held 52.7 MiB in the client (the pipelines ahead of the hashing window keep receiving).
+   * held 52.7 MiB in the client. Most of that was the OutOfProc session keeping taken fragments alive
+   * (fixed since): re-measured, a 64 MiB fetch split three ways held 3.8-4.2 MiB and ran at 18-22
+   * MiB/s against 15-20 MiB/s for one pipeline (two alternating pairs), which is not yet enough
+   * evidence to change this default.
    */
   #splitDefault(direction: 'copy' | 'fetch', options: ClientTransferOptions): { splitLimit: number } {
     if (direction === 'fetch' || this.connection instanceof WSManConnection) return { splitLimit: 1 }
