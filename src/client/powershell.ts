@@ -31,6 +31,7 @@ import { hostInfoFor } from './host.ts'
 import type { CallOptions, PipelineHandle, RunspacePool } from './runspace-pool.ts'
 import { context, trace, type Attributes } from '@opentelemetry/api'
 import { Attr, recordError, scriptHash, SpanName, tracer } from '../internal/telemetry.ts'
+import { Fifo } from '../internal/fifo.ts'
 
 /** The six record streams of a pipeline, filled as records arrive. */
 export interface PSDataStreams {
@@ -374,8 +375,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     const traced = <T>(fn: () => Promise<T>): Promise<T> => context.with(spanContext, fn)
     let outputCount = 0
     const hwm = options.highWaterMark ?? 1000
-    const buffer: unknown[] = []
-    let head = 0
+    const buffer = new Fifo<unknown>()
     let holding = false
     const hold = (on: boolean): void => {
       if (holding === on) return
@@ -405,7 +405,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
         switch (ev.type) {
           case 'pipelineOutput':
             buffer.push(ev.value)
-            if (buffer.length - head >= hwm && pipeline.state === 'Running') hold(true)
+            if (buffer.size >= hwm && pipeline.state === 'Running') hold(true)
             notify()
             return
           case 'pipelineRecord':
@@ -455,14 +455,9 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
         ),
       )
       for (;;) {
-        if (head < buffer.length) {
-          const v = buffer[head]
-          buffer[head++] = undefined
-          if (head > 4096 && head * 2 > buffer.length) {
-            buffer.splice(0, head)
-            head = 0
-          }
-          if (holding && buffer.length - head <= hwm >> 1) hold(false)
+        if (buffer.size > 0) {
+          const v = buffer.shift()
+          if (holding && buffer.size <= hwm >> 1) hold(false)
           outputCount++
           yield v
           continue

@@ -26,6 +26,7 @@
  */
 import { InvalidArgumentError, InvalidStateError, ProtocolError, type PsrpError } from '../errors.ts'
 import type { PsrpPayload } from '../internal/payload.ts'
+import { Fifo } from '../internal/fifo.ts'
 import { LineReader, type LineReaderOptions } from './line-reader.ts'
 import {
   MAX_PACKET_DATA,
@@ -157,9 +158,7 @@ export class OutOfProcSession {
   /** GUIDs of the last {@link RECENTLY_CLOSED} pipelines whose Close was acknowledged, oldest first. */
   readonly #closed = new Set<string>()
   readonly #pool: Target
-  /** Events not yet taken from {@link #eventHead} on; taken slots are emptied. */
-  readonly #events: (OutOfProcEvent | undefined)[] = []
-  #eventHead = 0
+  readonly #events = new Fifo<OutOfProcEvent>()
   #nextId: RequestId = 1
   #state: OutOfProcSessionState = 'open'
   #failure: PsrpError | undefined
@@ -395,16 +394,7 @@ export class OutOfProcSession {
 
   /** The next event, or `undefined` when there is none. */
   nextEvent(): OutOfProcEvent | undefined {
-    if (this.#eventHead >= this.#events.length) return undefined
-    const ev = this.#events[this.#eventHead] as OutOfProcEvent
-    // emptied: until the next compaction (1024 events on) a taken event's data would stay alive, which
-    // during a fetch was 1024 fragments of 32 KiB, 32 MiB held for nothing
-    this.#events[this.#eventHead++] = undefined
-    if (this.#eventHead > 1024 && this.#eventHead * 2 > this.#events.length) {
-      this.#events.splice(0, this.#eventHead)
-      this.#eventHead = 0
-    }
-    return ev
+    return this.#events.shift()
   }
 
   // ---------------------------------------------------------------- input

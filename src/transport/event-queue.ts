@@ -5,22 +5,21 @@
  * @module
  */
 import { InvalidStateError } from '../errors.ts'
+import { Fifo } from '../internal/fifo.ts'
 
 /**
  * Unbounded single-consumer async event queue. `end()` finishes the iteration after the buffered
  * values are consumed. When the consumer stops early (`break` in `for await`), later pushes are dropped.
  */
 export class AsyncEventQueue<T> implements AsyncIterableIterator<T> {
-  /** Values not yet pulled from {@link #head} on; pulled slots are emptied (they must not keep a value alive). */
-  readonly #buffer: (T | undefined)[] = []
-  #head = 0
+  readonly #buffer = new Fifo<T>()
   #waiter: ((r: IteratorResult<T, undefined>) => void) | undefined
   #ended = false
   #detached = false
 
   /** Number of buffered values not yet consumed. */
   get size(): number {
-    return this.#buffer.length - this.#head
+    return this.#buffer.size
   }
 
   /** True once {@link end} was called or the consumer detached. */
@@ -53,15 +52,8 @@ export class AsyncEventQueue<T> implements AsyncIterableIterator<T> {
 
   /** Pulls the next value. */
   next(): Promise<IteratorResult<T, undefined>> {
-    if (this.#head < this.#buffer.length) {
-      const value = this.#buffer[this.#head] as T
-      // emptied: up to 1024 pulled values wait here for the next compaction, and a value kept alive
-      // until then (a 32 KiB fragment of a file transfer, say) is memory nobody can use
-      this.#buffer[this.#head++] = undefined
-      if (this.#head >= 1024 && this.#head * 2 >= this.#buffer.length) {
-        this.#buffer.splice(0, this.#head)
-        this.#head = 0
-      }
+    if (this.#buffer.size > 0) {
+      const value = this.#buffer.shift() as T
       return Promise.resolve({ value, done: false })
     }
     if (this.#ended || this.#detached) return Promise.resolve({ value: undefined, done: true })
@@ -76,8 +68,7 @@ export class AsyncEventQueue<T> implements AsyncIterableIterator<T> {
   /** Detaches the consumer (called by `break` in `for await`); buffered and later values are dropped. */
   return(): Promise<IteratorResult<T, undefined>> {
     this.#detached = true
-    this.#buffer.length = 0
-    this.#head = 0
+    this.#buffer.clear()
     const w = this.#waiter
     this.#waiter = undefined
     w?.({ value: undefined, done: true })
