@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { isAscii } from 'node:buffer'
 import { InvalidArgumentError, ProtocolError } from '../errors.ts'
+import { asciiText } from '../internal/base64.ts'
 
 /**
  * Default bound on one line, in characters: 16 MiB. PowerShell's longest line is about 43.8 KB (a
@@ -96,8 +96,8 @@ export class LineReader {
    * decodes it (measured: `decode` was 5% of the client's CPU on a 100 MiB fetch).
    */
   #decode(chunk: Uint8Array): string {
-    if (!this.#decoderPending && isAscii(chunk))
-      return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1')
+    const ascii = this.#decoderPending ? undefined : asciiText(chunk)
+    if (ascii !== undefined) return ascii
     const text = this.#decoder.decode(chunk, { stream: true })
     this.#decoderPending = chunk.length > 0 && (chunk[chunk.length - 1] as number) >= 0x80
     return text
