@@ -12,7 +12,7 @@ import { InvalidArgumentError, KerberosError, ProtocolError, type PsrpError } fr
 import { randomGuid } from '../internal/guid.ts'
 import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_OPERATION_TIMEOUT, uuidUri } from '../wsman/envelope.ts'
 import {
-  buildEnvelope,
+  buildEnvelopeBytes,
   faultToError,
   parseResponse,
   parseShell,
@@ -544,7 +544,7 @@ export class WSManConnection implements PsrpTransportFactory {
    */
   async request(request: WSManRequest, options: WSManRequestOptions = {}): Promise<WSManResponse> {
     const messageId = uuidUri(randomGuid())
-    const xml = buildEnvelope(request, { ...this.#envelope, messageId })
+    const xml = buildEnvelopeBytes(request, { ...this.#envelope, messageId })
     const operation = (request.operationTimeout ?? this.operationTimeout) * 1000
     const res = await this.http.post(xml, {
       lane: options.lane,
@@ -596,7 +596,7 @@ export class WSManConnection implements PsrpTransportFactory {
       ...(options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout }),
     }
     const messageId = uuidUri(randomGuid())
-    const xml = buildEnvelope(request, { ...this.#envelope, messageId })
+    const xml = buildEnvelopeBytes(request, { ...this.#envelope, messageId })
     const operation = (request.operationTimeout ?? this.operationTimeout) * 1000
     const res = await this.http.post(xml, {
       lane: options.lane,

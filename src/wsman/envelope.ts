@@ -21,7 +21,7 @@ import { InvalidArgumentError } from '../errors.ts'
 import { normalizeGuid, randomGuid, type GuidSource } from '../internal/guid.ts'
 import { ANONYMOUS_ADDRESS, Namespace, SELECTOR_FILTER_DIALECT, WSManAction } from './constants.ts'
 import { formatDuration } from './duration.ts'
-import { el, renderXml, usedPrefixes, type XmlChild, type XmlNode } from './xml-node.ts'
+import { el, renderXml, renderXmlBytes, usedPrefixes, type XmlChild, type XmlNode } from './xml-node.ts'
 
 /** Selector name → value (`wsman:SelectorSet`, DSP0226 7.2), written in insertion order. */
 export type SelectorSet = Readonly<Record<string, string>>
@@ -186,6 +186,19 @@ export function uuidUri(guid: string, what = 'GUID'): string {
  * bad GUIDs, characters XML cannot carry, out-of-range numbers).
  */
 export function buildEnvelope(request: WSManRequest, options: EnvelopeOptions): string {
+  return renderXml(envelopeNode(request, options))
+}
+
+/**
+ * The envelope of {@link buildEnvelope} as UTF-8 bytes, the same text: a Send's payload is encoded
+ * straight into them (see {@link renderXmlBytes}).
+ */
+export function buildEnvelopeBytes(request: WSManRequest, options: EnvelopeOptions): Buffer {
+  return renderXmlBytes(envelopeNode(request, options))
+}
+
+/** The envelope's element tree, namespaces declared. */
+function envelopeNode(request: WSManRequest, options: EnvelopeOptions): XmlNode {
   if (options.to === '') throw new InvalidArgumentError('wsa:To must not be empty')
   if (request.resourceUri === '') throw new InvalidArgumentError('ResourceURI must not be empty')
   if (request.action === 'custom' && request.actionUri === '')
@@ -229,7 +242,7 @@ export function buildEnvelope(request: WSManRequest, options: EnvelopeOptions): 
       throw new InvalidArgumentError(`undeclared namespace prefix "${prefix}" in request body`)
     attrs[`xmlns:${prefix}`] = ns
   }
-  return renderXml({ name: 's:Envelope', attrs, children: envelope.children ?? [] })
+  return { name: 's:Envelope', attrs, children: envelope.children ?? [] }
 }
 
 /** A `wsman:SelectorSet` element, or undefined when there are no selectors. */

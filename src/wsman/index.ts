@@ -32,7 +32,7 @@ export {
 } from './cim.ts'
 export type { CimInputValue, CimObject, CimParseOptions, CimSchema, CimType, CimValue } from './cim.ts'
 export { ResourceUri } from './constants.ts'
-export { buildEnvelope } from './envelope.ts'
+export { buildEnvelope, buildEnvelopeBytes } from './envelope.ts'
 export type {
   CreateRequest,
   CustomRequest,
@@ -134,6 +134,7 @@ export type {
   WinRSSignalOptions,
 } from './winrs.ts'
 // request bodies are element trees of this shape (CreateRequest.body, ShellBodyOptions.extensions)
-export type { XmlChild, XmlNode } from './xml-node.ts'
+export type { XmlBase64, XmlChild, XmlNode } from './xml-node.ts'
+export { base64Text } from './xml-node.ts'
 // response bodies and enumerated items are namespace-resolved elements of this shape
 export type { NamespaceScope, NsElement } from './xml-ns.ts'

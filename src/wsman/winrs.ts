@@ -16,11 +16,11 @@
  * @module
  */
 import { InvalidArgumentError, ProtocolError } from '../errors.ts'
-import { fromBase64, toBase64 } from '../internal/base64.ts'
+import { fromBase64 } from '../internal/base64.ts'
 import { Namespace, ResourceUri } from './constants.ts'
 import { formatDuration, parseDuration } from './duration.ts'
 import type { CreateRequest, ShellRequest, TransferRequest, WSManOption } from './envelope.ts'
-import { el, type XmlNode } from './xml-node.ts'
+import { base64Text, el, type XmlNode } from './xml-node.ts'
 import { nsAttr, nsChild, nsChildren, type NsElement } from './xml-ns.ts'
 
 /** Signal codes (MS-WSMV 2.2.5 `SignalCodeEnumeration`, plus PowerShell's stop signal). */
@@ -324,7 +324,7 @@ export function sendBody(o: SendStreamOptions): XmlNode {
         CommandId: o.commandId,
         End: o.end === undefined ? undefined : bool(o.end),
       },
-      toBase64(o.data),
+      base64Text(o.data),
     ),
   )
 }

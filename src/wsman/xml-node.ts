@@ -12,10 +12,26 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.ts'
+import { base64Length, toBase64, writeBase64 } from '../internal/base64.ts'
 import { escapeXmlAttr, escapeXmlText } from '../internal/xml.ts'
 
-/** One child of an {@link XmlNode}: an element, character data, or nothing (skipped). */
-export type XmlChild = XmlNode | string | undefined | false
+/** One child of an {@link XmlNode}: an element, character data, bytes as base64, or nothing (skipped). */
+export type XmlChild = XmlNode | XmlBase64 | string | undefined | false
+
+/**
+ * Bytes written as their base64 text, which has nothing to escape (the payload of a WS-Man Send).
+ * {@link renderXmlBytes} encodes them straight into the output, so a large payload never becomes a
+ * large string.
+ */
+export interface XmlBase64 {
+  /** The bytes whose base64 text is the content. */
+  readonly base64: Uint8Array
+}
+
+/** An {@link XmlBase64} child: `bytes` as base64 text. */
+export function base64Text(bytes: Uint8Array): XmlBase64 {
+  return { base64: bytes }
+}
 
 /** An element to be written. Attributes whose value is `undefined` are left out. */
 export interface XmlNode {
@@ -66,12 +82,42 @@ export function xmlAttr(s: string, where = 'attribute'): string {
 
 /** Serializes a node tree. Elements without content are written self-closing (`<a />`). */
 export function renderXml(node: XmlNode): string {
-  const parts: string[] = []
+  const parts: (string | Uint8Array)[] = []
   write(node, parts)
-  return parts.join('')
+  return parts.map((p) => (typeof p === 'string' ? p : toBase64(p))).join('')
 }
 
-function write(node: XmlNode, out: string[]): void {
+/**
+ * Serializes a node tree as UTF-8 bytes, the same text as {@link renderXml}: markup and text are
+ * joined as strings, {@link XmlBase64} content is encoded into the output piece by piece.
+ */
+export function renderXmlBytes(node: XmlNode): Buffer {
+  const parts: (string | Uint8Array)[] = []
+  write(node, parts)
+  // runs of markup and text become one string each; the payloads stay bytes
+  const runs: (string | Uint8Array)[] = []
+  let text = ''
+  let size = 0
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      text += p
+      continue
+    }
+    if (text !== '') runs.push(text)
+    size += Buffer.byteLength(text, 'utf8') + base64Length(p.length)
+    text = ''
+    runs.push(p)
+  }
+  if (text !== '') runs.push(text)
+  size += Buffer.byteLength(text, 'utf8')
+  const out = Buffer.allocUnsafe(size)
+  let at = 0
+  for (const r of runs) at += typeof r === 'string' ? out.write(r, at, 'utf8') : writeBase64(r, out, at)
+  return out
+}
+
+/** Appends the markup of `node` to `out`: strings as written, bytes standing for their base64 text. */
+function write(node: XmlNode, out: (string | Uint8Array)[]): void {
   if (!XML_NAME.test(node.name))
     throw new InvalidArgumentError(`invalid XML element name ${JSON.stringify(node.name)}`)
   out.push('<', node.name)
@@ -84,7 +130,8 @@ function write(node: XmlNode, out: string[]): void {
     }
   }
   const children = (node.children ?? []).filter(
-    (c): c is XmlNode | string => c !== undefined && c !== false && c !== '',
+    (c): c is XmlNode | XmlBase64 | string =>
+      c !== undefined && c !== false && c !== '' && !(isBase64(c) && c.base64.length === 0),
   )
   if (children.length === 0) {
     out.push(' />')
@@ -93,9 +140,14 @@ function write(node: XmlNode, out: string[]): void {
   out.push('>')
   for (const c of children) {
     if (typeof c === 'string') out.push(xmlText(c, `text of <${node.name}>`))
+    else if (isBase64(c)) out.push(c.base64)
     else write(c, out)
   }
   out.push('</', node.name, '>')
+}
+
+function isBase64(c: XmlNode | XmlBase64 | string): c is XmlBase64 {
+  return typeof c === 'object' && 'base64' in c
 }
 
 /**
@@ -118,7 +170,7 @@ export function usedPrefixes(node: XmlNode, declared: ReadonlySet<string> = new 
   add(node.name)
   for (const [name, value] of Object.entries(node.attrs ?? {})) if (value !== undefined) add(name)
   for (const c of node.children ?? []) {
-    if (typeof c === 'object') for (const p of usedPrefixes(c, inScope)) into.add(p)
+    if (typeof c === 'object' && !isBase64(c)) for (const p of usedPrefixes(c, inScope)) into.add(p)
   }
   return into
 }

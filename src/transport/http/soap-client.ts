@@ -359,28 +359,30 @@ export class WSManHttpClient {
    * {@link TimeoutError}, {@link AbortError}, or {@link InvalidStateError} after {@link close}.
    * After a rejection the client stays usable; the next request opens a new connection if needed.
    */
-  post(body: string, options: HttpPostOptions = {}): Promise<HttpPostResponse> {
+  post(body: string | Uint8Array, options: HttpPostOptions = {}): Promise<HttpPostResponse> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body
     const attributes = {
       ...hostAttributes(this.#host, this.#port),
       [Attr.transport]: 'wsman',
       [Attr.httpRequestMethod]: 'POST',
-      [Attr.wsmanRequestSize]: Buffer.byteLength(body, 'utf8'),
+      [Attr.wsmanRequestSize]: bytes.length,
       ...(options.action === undefined ? {} : { [Attr.wsmanAction]: options.action }),
     }
     return withSpan(
       SpanName.wsmanRequest,
       attributes,
       async (span) => {
-        const res = await this.#post(body, options, span)
+        const res = await this.#post(bytes, options, span)
         span.setAttribute(Attr.httpResponseStatusCode, res.status)
-        span.setAttribute(Attr.wsmanResponseSize, Buffer.byteLength(res.body, 'utf8'))
+        // measuring a long body's bytes is a pass over it: only for a span that is kept
+        if (span.isRecording()) span.setAttribute(Attr.wsmanResponseSize, Buffer.byteLength(res.body, 'utf8'))
         return res
       },
       { kind: SpanKind.CLIENT },
     )
   }
 
-  async #post(body: string, options: HttpPostOptions, span: Span): Promise<HttpPostResponse> {
+  async #post(body: Uint8Array, options: HttpPostOptions, span: Span): Promise<HttpPostResponse> {
     if (this.closed) throw new InvalidStateError('post a WS-Management request', 'closed')
     const name = options.lane ?? 'main'
     if (typeof name !== 'string' || name === '')
@@ -399,7 +401,7 @@ export class WSManHttpClient {
     try {
       return await this.#send(
         lane,
-        Buffer.from(body, 'utf8'),
+        body,
         call.signal,
         timeout ?? this.#readTimeout,
         options.replayable === true,
@@ -443,7 +445,7 @@ export class WSManHttpClient {
 
   async #send(
     lane: Lane,
-    body: Buffer,
+    body: Uint8Array,
     signal: AbortSignal,
     exchangeTimeout: number,
     replayable: boolean,
@@ -502,7 +504,7 @@ export class WSManHttpClient {
     }
   }
 
-  async #attempt(lane: Lane, body: Buffer, signal: AbortSignal, timeout: number): Promise<HttpPostResponse> {
+  async #attempt(lane: Lane, body: Uint8Array, signal: AbortSignal, timeout: number): Promise<HttpPostResponse> {
     const conn = await this.#connection(lane, signal)
     const session = conn.session
     try {
