@@ -107,13 +107,22 @@ function typeNamesKey(names: readonly string[]): string {
  * and joining them).
  */
 class Writer {
-  /** What has been written so far. */
+  /** What has been written so far (since the last entry of {@link parts}). */
   out = ''
+  /**
+   * With {@link serializeParts}: the text before each large `<BA>` content, then that content's
+   * bytes; {@link out} holds what follows the last of them.
+   */
+  readonly parts: (string | Uint8Array)[] = []
   readonly refIds = new Map<object, number>()
   /** The `<TN>` RefId of each type name list written so far, by {@link typeNamesKey}. */
   readonly typeNameIds = new Map<string, number>()
   depth = 0
-  constructor(readonly options: SerializeOptions) {}
+  constructor(
+    readonly options: SerializeOptions,
+    /** Byte arrays of at least this many bytes go to {@link parts} as bytes. */
+    readonly bytesAsPartsFrom = Number.POSITIVE_INFINITY,
+  ) {}
 
   write(value: unknown, name: string | undefined): void {
     const n = name === undefined ? '' : nameAttr(name)
@@ -170,7 +179,12 @@ class Writer {
       return this.complex(value, n)
     if (proto === PSDateTime.prototype) return this.plain('DT', n, (value as PSDateTime).toString())
     // base64 has nothing to escape: scanning it was 5% of the client's CPU copying a large file
-    if (value instanceof Uint8Array) return this.plain('BA', n, toBase64(value))
+    if (value instanceof Uint8Array) {
+      if (value.length < this.bytesAsPartsFrom) return this.plain('BA', n, toBase64(value))
+      this.parts.push(flat(this.out + '<BA' + n + '>'), value)
+      this.out = '</BA>'
+      return
+    }
     if (value instanceof PSDateTime) return this.text('DT', n, value.toString())
     if (value instanceof Date) return this.text('DT', n, PSDateTime.from(value).toString())
     if (value instanceof PSTimeSpan) return this.text('TS', n, value.toString())
@@ -410,6 +424,31 @@ export function serialize(value: unknown, options: SerializeOptions = {}): strin
   const w = new Writer(options)
   w.write(value, undefined)
   return flat(w.out)
+}
+
+/**
+ * CLIXML text in pieces: strings, and byte arrays that stand for their base64 text. A message
+ * encoder writes each array's base64 straight into the message bytes.
+ */
+export type ClixmlParts = readonly (string | Uint8Array)[]
+
+/**
+ * Byte arrays from this size on are left as bytes by {@link serializeParts}: their base64 text would
+ * be over 128 KiB, a large heap object to V8 (fresh pages and a collection of its own for each), and
+ * then flattened into a second one with the rest of the message.
+ */
+const BYTES_AS_PARTS_FROM = 64 * 1024
+
+/**
+ * {@link serialize}, with the content of each large byte array (`<BA>`) left as its bytes: the same
+ * text once every array is replaced by its base64.
+ */
+export function serializeParts(value: unknown, options: SerializeOptions = {}): ClixmlParts {
+  const w = new Writer(options, BYTES_AS_PARTS_FROM)
+  w.write(value, undefined)
+  if (w.parts.length === 0) return [flat(w.out)]
+  w.parts.push(flat(w.out))
+  return w.parts
 }
 
 /** Serializes a value as a named property element (e.g. `<I32 N="MinRunspaces">1</I32>`). */

@@ -34,7 +34,7 @@ import {
 } from './wire/index.ts'
 import {
   decodeMessageBody,
-  encodeMessageBody,
+  encodeMessageBodyParts,
   VOID_HOST_METHODS,
   type GetCommandMetadataMessage,
   type MessageFieldsMap,
@@ -551,7 +551,7 @@ export class ClientRunspacePool {
     fields: MessageFieldsMap[K],
   ): void {
     const cipher = this.#cipher
-    const data = encodeMessageBody(type, fields, cipher === undefined ? {} : { cipher })
+    const data = encodeMessageBodyParts(type, fields, cipher === undefined ? {} : { cipher })
     const message = encodeMessage({
       destination: 'server',
       type: MessageType[type],

@@ -5,6 +5,7 @@
  * @module
  */
 import { deserialize, serialize, type DeserializeOptions, type SerializeOptions } from '../../clixml/index.ts'
+import { serializeParts, type ClixmlParts } from '../../clixml/serialize.ts'
 import { ProtocolError, ClixmlError } from '../../errors.ts'
 import { MessageType, messageTypeName, type MessageTypeName } from '../wire/message-type.ts'
 
@@ -243,6 +244,19 @@ export function encodeMessageBody<K extends MessageTypeName>(
 ): string {
   const value = (codecs[type].encode as (m: MessageFieldsMap[K]) => unknown)(fields)
   return value === undefined ? '' : serialize(value, options)
+}
+
+/**
+ * {@link encodeMessageBody} in pieces for `encodeMessage`: the content of each large byte array is
+ * left as its bytes (see `serializeParts`).
+ */
+export function encodeMessageBodyParts<K extends MessageTypeName>(
+  type: K,
+  fields: MessageFieldsMap[K],
+  options: SerializeOptions = {},
+): ClixmlParts {
+  const value = (codecs[type].encode as (m: MessageFieldsMap[K]) => unknown)(fields)
+  return value === undefined ? [] : serializeParts(value, options)
 }
 
 /**

@@ -15,7 +15,7 @@
  */
 import { ProtocolError } from '../../errors.ts'
 import { guidFromBytes, guidToBytes, NIL_GUID } from '../../internal/guid.ts'
-import { asciiText, utf8Encode } from '../../internal/base64.ts'
+import { asciiText, base64Length, utf8Encode, writeBase64 } from '../../internal/base64.ts'
 import { messageTypeName, type MessageTypeName } from './message-type.ts'
 
 /** Size of the message header. */
@@ -51,8 +51,11 @@ export interface MessageInit {
   type: number
   rpid: string
   pid?: string | undefined
-  /** CLIXML body. */
-  data: string
+  /**
+   * CLIXML body: its text, or its pieces, where a byte array stands for its base64 text (written
+   * straight into the message, so a large `<BA>` never becomes one large string).
+   */
+  data: string | readonly (string | Uint8Array)[]
   /** Prefix the body with a UTF-8 BOM as PowerShell does (default false). */
   bom?: boolean
 }
@@ -78,16 +81,27 @@ function decodeBody(body: Uint8Array, at: number): string {
 
 /** Encodes a message. */
 export function encodeMessage(m: MessageInit): Uint8Array {
-  const body = utf8Encode(m.data)
   const bom = m.bom === true ? 3 : 0
-  const out = new Uint8Array(MESSAGE_HEADER_SIZE + bom + body.length)
-  const view = new DataView(out.buffer)
+  const start = MESSAGE_HEADER_SIZE + bom
+  let out: Uint8Array
+  if (typeof m.data === 'string') {
+    const body = utf8Encode(m.data)
+    out = new Uint8Array(start + body.length)
+    out.set(body, start)
+  } else {
+    let size = start
+    for (const p of m.data) size += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : base64Length(p.length)
+    const buf = Buffer.allocUnsafe(size)
+    let at = start
+    for (const p of m.data) at += typeof p === 'string' ? buf.write(p, at, 'utf8') : writeBase64(p, buf, at)
+    out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+  }
+  const view = new DataView(out.buffer, out.byteOffset, MESSAGE_HEADER_SIZE)
   view.setUint32(0, m.destination === 'client' ? 1 : 2, true)
   view.setUint32(4, m.type, true)
   out.set(guidToBytes(m.rpid), 8)
   out.set(guidToBytes(m.pid ?? NIL_GUID), 24)
   if (bom > 0) out.set(BOM, MESSAGE_HEADER_SIZE)
-  out.set(body, MESSAGE_HEADER_SIZE + bom)
   return out
 }
 
