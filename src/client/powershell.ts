@@ -320,7 +320,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       const attached = this.pool.attachPipeline(this.#attachTo)
       this.#attachTo = undefined
       this.#pipeline = attached
-      return this.#iterate(attached, undefined, options, {})
+      return this.#iterate(attached, undefined, options, () => ({}))
     }
     const statements = this.#statements.filter((s) => s.length > 0)
     if (statements.length === 0)
@@ -343,7 +343,7 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       ...(this.#host === undefined ? {} : { hostInfo: hostInfoFor(this.#host) }),
     })
     this.#pipeline = pipeline
-    return this.#iterate(pipeline, input, options, commandAttributes(statements))
+    return this.#iterate(pipeline, input, options, () => commandAttributes(statements))
   }
 
   /** Stops the running pipeline; resolves when it has stopped. */
@@ -364,13 +364,15 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
     pipeline: PipelineHandle,
     input: PipelineInput | undefined,
     options: InvokeOptions,
-    commands: Attributes,
+    commands: () => Attributes,
   ): AsyncIterableIterator<unknown> {
     // one psrp.pipeline span from the first read to the end; the transport work the pipeline causes
     // (WS-Man Command, Send, Receive, Signal) runs in its context so it nests under it
     const span = tracer().startSpan(SpanName.pipeline, {
-      attributes: { ...this.pool.traceAttributes, [Attr.pipelineId]: pipeline.id, ...commands },
+      attributes: { ...this.pool.traceAttributes, [Attr.pipelineId]: pipeline.id },
     })
+    // the commands' attributes (a SHA-256 of the script among them) only for a span that is kept
+    if (span.isRecording()) span.setAttributes(commands())
     const spanContext = trace.setSpan(context.active(), span)
     const traced = <T>(fn: () => Promise<T>): Promise<T> => context.with(spanContext, fn)
     let outputCount = 0
@@ -431,8 +433,12 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       if (!pipeline.done) void traced(() => pipeline.stop()).catch(() => undefined)
       finish(reason)
     }
-    const limits = cancelScope(options, { what: 'the pipeline' })
-    if (limits.signal.aborted) {
+    // a scope (an AbortController and listeners) only for a caller's signal or timeout
+    const limits =
+      options.signal === undefined && options.timeout === undefined
+        ? undefined
+        : cancelScope(options, { what: 'the pipeline' })
+    if (limits?.signal.aborted === true) {
       limits.dispose()
       await traced(() => pipeline.release())
       recordError(span, limits.reason)
@@ -440,8 +446,8 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       throw limits.reason
     }
     pipeline.listen(listener)
-    const onCancel = (): void => cancel(limits.signal.reason as PsrpError)
-    limits.signal.addEventListener('abort', onCancel, { once: true })
+    const onCancel = (): void => cancel(limits?.signal.reason as PsrpError)
+    limits?.signal.addEventListener('abort', onCancel, { once: true })
 
     let resolveRun: (v: unknown) => void = () => undefined
     this.#running = new Promise((r) => (resolveRun = r))
@@ -471,8 +477,8 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       throw err
     } finally {
       hold(false)
-      limits.signal.removeEventListener('abort', onCancel)
-      limits.dispose()
+      limits?.signal.removeEventListener('abort', onCancel)
+      limits?.dispose()
       if (!pipeline.done && pipeline.state !== 'NotStarted' && finished === undefined) {
         // the consumer broke out early: stop the remote pipeline
         await traced(() => pipeline.stop()).catch(() => undefined)
@@ -588,7 +594,9 @@ function emptyStreams(): PSDataStreams {
 
 /**
  * Trace attributes of a pipeline's commands: their count, their names (`<script>` for a script) and
- * the SHA-256 prefix of the script texts. Never the texts themselves or any parameter value.
+ * the SHA-256 prefix of the script texts. Never the texts themselves or any parameter value. Set
+ * once the span exists, and only on one that records (hashing was 1.5% of the client's CPU in a run
+ * of `$null` invokes), so a sampler does not see them.
  */
 function commandAttributes(statements: readonly PipelineCommand[][]): Attributes {
   const commands = statements.flat()
