@@ -5,7 +5,7 @@
  * @module
  */
 import { deserialize, serialize, type DeserializeOptions, type SerializeOptions } from '../../clixml/index.ts'
-import { serializeParts, type ClixmlParts } from '../../clixml/serialize.ts'
+import { serializeParts } from '../../clixml/serialize.ts'
 import { ProtocolError, ClixmlError } from '../../errors.ts'
 import { MessageType, messageTypeName, type MessageTypeName } from '../wire/message-type.ts'
 
@@ -247,14 +247,14 @@ export function encodeMessageBody<K extends MessageTypeName>(
 }
 
 /**
- * {@link encodeMessageBody} in pieces for `encodeMessage`: the content of each large byte array is
- * left as its bytes (see `serializeParts`).
+ * {@link encodeMessageBody} in pieces, the `data` of `encodeMessage`: strings, and large byte arrays
+ * (64 KiB or more) that stand for their base64 text, so that their text is never one large string.
  */
 export function encodeMessageBodyParts<K extends MessageTypeName>(
   type: K,
   fields: MessageFieldsMap[K],
   options: SerializeOptions = {},
-): ClixmlParts {
+): readonly (string | Uint8Array)[] {
   const value = (codecs[type].encode as (m: MessageFieldsMap[K]) => unknown)(fields)
   return value === undefined ? [] : serializeParts(value, options)
 }
