@@ -218,7 +218,13 @@ describe('transfers into directories, transfer errors and cancellation (library)
     ac.abort()
     await assert.rejects(copying, (e: unknown) => {
       assert.ok(e instanceof AbortError, String(e))
-      assert.match(e.message, /removed the partial file '.*big-src\.bin\.[0-9a-f]+\.tmp' on the server/)
+      // a stop that lands inside the copy script's process block runs its catch, which deletes the
+      // file itself (pwsh does so for most stops of a tight loop of .NET calls); the client's cleanup
+      // then finds none. Either way the message names the file and says it is gone.
+      assert.match(
+        e.message,
+        /(removed the partial file|no partial file) '.*big-src\.bin\.[0-9a-f]+\.tmp' (is left )?on the server/,
+      )
       return true
     })
     assert.deepEqual(await readdir(remoteDir), [])
@@ -373,7 +379,9 @@ async function interruptTransfer(
     const code = await exited
     assert.equal(code, 130, stderr)
     assert.match(stderr, /stopping… removing the partial file/)
-    assert.match(stderr, /removed the partial file '.*big\.bin\.[0-9a-f]+\.tmp'/)
+    // removed by the client's cleanup, or by the copy script itself when the stop lands in its
+    // process block (see the library test above)
+    assert.match(stderr, /(removed the partial file|no partial file) '.*big\.bin\.[0-9a-f]+\.tmp'/)
     assert.deepEqual(await readdir(to), [], 'nothing is left in the destination directory')
   } finally {
     clearTimeout(killer)
