@@ -190,8 +190,9 @@ export function buildEnvelope(request: WSManRequest, options: EnvelopeOptions): 
 }
 
 /**
- * The envelope of {@link buildEnvelope} as UTF-8 bytes, the same text: a Send's payload is encoded
- * straight into them (see {@link renderXmlBytes}).
+ * The envelope of {@link buildEnvelope} as UTF-8 bytes, the same text. The base64 of a Send's payload
+ * ({@link XmlBase64}) is encoded straight into them, a piece at a time, so that a large payload
+ * never becomes one large string.
  */
 export function buildEnvelopeBytes(request: WSManRequest, options: EnvelopeOptions): Buffer {
   return renderXmlBytes(envelopeNode(request, options))

@@ -20,7 +20,7 @@ export type XmlChild = XmlNode | XmlBase64 | string | undefined | false
 
 /**
  * Bytes written as their base64 text, which has nothing to escape (the payload of a WS-Man Send).
- * {@link renderXmlBytes} encodes them straight into the output, so a large payload never becomes a
+ * `buildEnvelopeBytes` encodes them straight into its output, so a large payload never becomes a
  * large string.
  */
 export interface XmlBase64 {
