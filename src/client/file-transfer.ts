@@ -40,7 +40,7 @@
  *   its offset into one temporary file; a last pipeline hashes the whole temporary file on the server
  *   and renames it into place only when that hash matches. A fetch ({@link receiveSplit}) has
  *   pipeline `i` send chunks `i`, `i + n`, …, writes each at its offset, hashes in file order
- *   ({@link OrderedHash}, a bounded window of chunks ahead of the first gap) and compares with a
+ *   ({@link OrderedHash}: chunks past a gap are read back from the file) and compares with a
  *   pipeline that hashes the whole file on the server meanwhile. A failure or an abort in one
  *   pipeline stops all of them and removes the temporary file; memory stays bounded by the chunks in
  *   flight per pipeline. A directory transfer keeps each large file on one pipeline (the files are
@@ -167,12 +167,6 @@ const MAX_CHUNK = 16 * 1024 * 1024
 const FETCH_HIGH_WATER_MARK = 8
 /** Output chunks buffered per pipeline by a split fetch (several pipelines share the bound). */
 const RANGE_HIGH_WATER_MARK = 4
-/**
- * Chunks a split fetch may receive ahead of the first chunk not yet received, per pipeline: the
- * client hashes in file order, so chunks past a gap wait in memory; a pipeline further ahead stops
- * reading (its transport holds) until the gap closes.
- */
-const FETCH_WINDOW_PER_PIPELINE = 2
 /**
  * The most pipelines one file is split across unless {@link TransferEngineOptions.splitLimit} says
  * otherwise: four at once stalled against the WinRM test bridge (copy of 32 MiB not done in 10
@@ -871,53 +865,41 @@ async function receiveSequential(pool: RunspacePool, t: FetchTarget): Promise<st
 }
 
 /**
- * Hashes chunks that arrive out of order in file order: a chunk past a gap waits here until the gap
- * closes. {@link admit} makes a receiver wait while its chunk is more than `window` chunks past the
- * gap, which bounds what waits here (and, through the stream's high-water mark, what the transport
- * reads).
+ * Hashes chunks that arrive out of order in file order. A chunk past a gap is not kept: it is on disk
+ * already, and is read back from the file when the gap closes. So no receiver ever waits for another:
+ * the pipelines of a split fetch share one connection, and a receiver that stopped reading (as an
+ * earlier version did, to bound the chunks held here) paused the connection for all of them, the one
+ * that would have closed the gap included, and the fetch hung.
  */
 class OrderedHash {
   readonly #hash = createHash('sha256')
-  readonly #pending = new Map<number, Uint8Array>()
+  /** Chunks received past the first gap, by index. */
+  readonly #received = new Set<number>()
   #next = 0
-  #waiters: { index: number; resolve: () => void; reject: (e: unknown) => void }[] = []
+  /** The additions, one after another (one may be reading chunks back). */
+  #queue: Promise<void> = Promise.resolve()
 
-  constructor(readonly window: number) {}
+  constructor(
+    /** Reads chunk `index` back from the file it was written to. */
+    readonly readBack: (index: number) => Promise<Uint8Array>,
+  ) {}
 
-  /** Resolves when chunk `index` is within the window; rejects when `signal` aborts. */
-  admit(index: number, signal: AbortSignal): Promise<void> {
-    if (index < this.#next + this.window) return Promise.resolve()
-    if (signal.aborted) return Promise.reject(signal.reason)
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        index,
-        resolve: () => {
-          signal.removeEventListener('abort', onAbort)
-          resolve()
-        },
-        reject,
+  /** Adds chunk `index` (written to the file); hashes every chunk that is now in order. */
+  add(index: number, data: Uint8Array): Promise<void> {
+    const step = this.#queue.then(async () => {
+      if (index !== this.#next) {
+        this.#received.add(index)
+        return
       }
-      const onAbort = (): void => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter)
-        reject(signal.reason)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      this.#waiters.push(waiter)
-    })
-  }
-
-  /** Adds chunk `index`; hashes every chunk that is now in order. */
-  add(index: number, data: Uint8Array): void {
-    this.#pending.set(index, data)
-    for (let d = this.#pending.get(this.#next); d !== undefined; d = this.#pending.get(this.#next)) {
-      this.#pending.delete(this.#next)
-      this.#hash.update(d)
+      this.#hash.update(data)
       this.#next++
-    }
-    const ready = this.#waiters.filter((w) => w.index < this.#next + this.window)
-    if (ready.length === 0) return
-    this.#waiters = this.#waiters.filter((w) => w.index >= this.#next + this.window)
-    for (const w of ready) w.resolve()
+      while (this.#received.delete(this.#next)) {
+        this.#hash.update(await this.readBack(this.#next))
+        this.#next++
+      }
+    })
+    this.#queue = step.catch(() => undefined)
+    return step
   }
 
   /** Chunks hashed so far. */
@@ -942,7 +924,22 @@ async function receiveSplit(pool: RunspacePool, t: FetchTarget, width: number): 
   const chunks = Math.ceil(size / chunkSize)
   // with room in the pool, the server's hash runs beside the ranges instead of after them
   const ranges = width >= 3 ? width - 1 : width
-  const ordered = new OrderedHash(ranges * FETCH_WINDOW_PER_PIPELINE)
+  // chunks that arrived past a gap are hashed from the file, through a handle of its own
+  let reader: LocalFileHandle | undefined
+  const ordered = new OrderedHash(async (index) => {
+    reader ??= await local(`reading '${temp}'`, temp, () => open(temp, 'r'))
+    const length = Math.min(chunkSize, size - index * chunkSize)
+    const data = Buffer.allocUnsafe(length)
+    let got = 0
+    while (got < length) {
+      const { bytesRead } = await local(`reading '${temp}'`, temp, () =>
+        (reader as LocalFileHandle).read(data, got, length - got, index * chunkSize + got),
+      )
+      if (bytesRead === 0) throw new ProtocolError(`fetching '${remotePath}': chunk ${index} is not in '${temp}'`)
+      got += bytesRead
+    }
+    return data
+  })
   let fileBytes = 0
   let remoteDigest: string | undefined
   try {
@@ -971,9 +968,8 @@ async function receiveSplit(pool: RunspacePool, t: FetchTarget, width: number): 
           item.length !== Math.min(chunkSize, size - offset)
         )
           throw new ProtocolError('the fetch script sent an unexpected object')
-        await ordered.admit(index, signal)
         await local(`writing '${temp}'`, temp, () => handle.write(item, 0, item.length, offset))
-        ordered.add(index, item)
+        await ordered.add(index, item)
         fileBytes += item.length
         progress.report(remotePath, fileBytes, size, item.length)
         index += ranges
@@ -982,6 +978,8 @@ async function receiveSplit(pool: RunspacePool, t: FetchTarget, width: number): 
     })
   } catch (e) {
     throw remoteError(e, pool, remotePath)
+  } finally {
+    await reader?.close().catch(() => undefined)
   }
   if (ordered.hashed !== chunks) throw new ProtocolError(`fetching '${remotePath}': chunks are missing`)
   const digest = ordered.digest()

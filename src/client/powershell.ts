@@ -480,14 +480,10 @@ export class PowerShell extends EventEmitter<PowerShellEvents> {
       limits?.signal.removeEventListener('abort', onCancel)
       limits?.dispose()
       if (!pipeline.done && pipeline.state !== 'NotStarted' && finished === undefined) {
-        // the consumer broke out early: stop the remote pipeline
+        // the consumer broke out early: stop the remote pipeline (its end is awaited below)
         await traced(() => pipeline.stop()).catch(() => undefined)
-        await new Promise<void>((r) => {
-          if (finished !== undefined || pipeline.poolFailed()) return r()
-          wake = r
-        })
       }
-      // a cancelled pipeline is released once the server reports its end (for at most
+      // a stopped or cancelled pipeline is released once the server reports its end (for at most
       // STOPPED_WAIT_MS), so that its final state reaches the caller: a Close sent while it is still
       // stopping is acknowledged first, and its last messages then come after the CloseAck (the
       // OutOfProc session drops them)

@@ -224,6 +224,13 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   readonly #host: PSHost | undefined
   readonly #listeners = new Map<string, PipelineListener>()
   readonly #readHolds = new Set<string>()
+  /**
+   * Pipelines being stopped, until released: while there is one, reading goes on whatever the holds
+   * say. Its SignalAck and final state must be read, and one pipeline's hold pauses the whole
+   * connection: a split fetch whose other readers hold (waiting for the stopped one's chunks) would
+   * otherwise wait for ever.
+   */
+  readonly #stopping = new Set<string>()
   /** Started pipelines whose first payload (CREATE_PIPELINE) has not gone to the transport yet. */
   readonly #unannounced = new Set<string>()
   /** What the pool's first payload does on the transport, until it is sent. */
@@ -600,7 +607,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
     const hold = (on: boolean): void => {
       if (on) this.#readHolds.add(id)
       else this.#readHolds.delete(id)
-      this.#transport.setPaused(this.#readHolds.size > 0)
+      this.#updatePaused()
     }
     return {
       id,
@@ -642,13 +649,15 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
       },
       stop: async (options) => {
         if (pipeline.done || pipeline.state === 'NotStarted') return
-        // the SignalAck and the Stopped state must be read even if the consumer is behind
+        // the SignalAck and the Stopped state must be read even if this or another consumer is behind
+        this.#stopping.add(id)
         hold(false)
         pipeline.beginStop()
         await this.#transport.signal(id, options)
       },
       hold,
       release: async () => {
+        this.#stopping.delete(id)
         hold(false)
         this.#listeners.delete(id)
         this.#unannounced.delete(id)
@@ -660,6 +669,11 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   }
 
   // ---- internals ----
+
+  /** Reading pauses while a consumer holds and no pipeline is being stopped. */
+  #updatePaused(): void {
+    this.#transport.setPaused(this.#readHolds.size > 0 && this.#stopping.size === 0)
+  }
 
   #assertUsable(action: string): void {
     if (this.#failure !== undefined) throw this.#failure
