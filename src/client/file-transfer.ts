@@ -935,7 +935,8 @@ async function receiveSplit(pool: RunspacePool, t: FetchTarget, width: number): 
       const { bytesRead } = await local(`reading '${temp}'`, temp, () =>
         (reader as LocalFileHandle).read(data, got, length - got, index * chunkSize + got),
       )
-      if (bytesRead === 0) throw new ProtocolError(`fetching '${remotePath}': chunk ${index} is not in '${temp}'`)
+      if (bytesRead === 0)
+        throw new ProtocolError(`fetching '${remotePath}': chunk ${index} is not in '${temp}'`)
       got += bytesRead
     }
     return data

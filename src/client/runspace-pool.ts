@@ -227,8 +227,7 @@ export class RunspacePool extends EventEmitter<RunspacePoolEvents> implements As
   /**
    * Pipelines being stopped, until released: while there is one, reading goes on whatever the holds
    * say. Its SignalAck and final state must be read, and one pipeline's hold pauses the whole
-   * connection: a split fetch whose other readers hold (waiting for the stopped one's chunks) would
-   * otherwise wait for ever.
+   * connection: a stop would otherwise wait for every other consumer that is behind.
    */
   readonly #stopping = new Set<string>()
   /** Started pipelines whose first payload (CREATE_PIPELINE) has not gone to the transport yet. */

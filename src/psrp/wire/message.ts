@@ -90,7 +90,8 @@ export function encodeMessage(m: MessageInit): Uint8Array {
     out.set(body, start)
   } else {
     let size = start
-    for (const p of m.data) size += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : base64Length(p.length)
+    for (const p of m.data)
+      size += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : base64Length(p.length)
     const buf = Buffer.allocUnsafe(size)
     let at = start
     for (const p of m.data) at += typeof p === 'string' ? buf.write(p, at, 'utf8') : writeBase64(p, buf, at)

@@ -504,7 +504,12 @@ export class WSManHttpClient {
     }
   }
 
-  async #attempt(lane: Lane, body: Uint8Array, signal: AbortSignal, timeout: number): Promise<HttpPostResponse> {
+  async #attempt(
+    lane: Lane,
+    body: Uint8Array,
+    signal: AbortSignal,
+    timeout: number,
+  ): Promise<HttpPostResponse> {
     const conn = await this.#connection(lane, signal)
     const session = conn.session
     try {

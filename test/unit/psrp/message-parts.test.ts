@@ -59,7 +59,13 @@ test('a message encoded from pieces has the bytes of the one encoded from text',
         const text = encodeMessageBody('PIPELINE_INPUT', fields)
         const parts = encodeMessageBodyParts('PIPELINE_INPUT', fields)
         assert.equal(joined(parts), text)
-        const init = { destination: 'server' as const, type: MessageType.PIPELINE_INPUT, rpid: RPID, pid: PID, bom }
+        const init = {
+          destination: 'server' as const,
+          type: MessageType.PIPELINE_INPUT,
+          rpid: RPID,
+          pid: PID,
+          bom,
+        }
         const fromText = encodeMessage({ ...init, data: text })
         const fromParts = encodeMessage({ ...init, data: parts })
         assert.deepEqual(Buffer.from(fromParts), Buffer.from(fromText))

@@ -17,7 +17,10 @@ import {
   type EnvelopeOptions,
 } from '../../../src/wsman/index.ts'
 
-const OPTS: EnvelopeOptions = { to: 'http://win1:5985/wsman', messageId: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0' }
+const OPTS: EnvelopeOptions = {
+  to: 'http://win1:5985/wsman',
+  messageId: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+}
 const SHELL = 'AABBCCDD-0000-1111-2222-333344445555'
 const COMMAND = '11111111-2222-3333-4444-555555555555'
 
