@@ -33,6 +33,7 @@ import {
   local,
   randomTempName,
   remoteError,
+  readFully,
   run,
   writeLocalFile,
   type Progress,
@@ -128,12 +129,7 @@ async function readSmall(path: string, limit: number): Promise<Uint8Array | unde
     const handle = await open(path, 'r')
     try {
       const buf = Buffer.allocUnsafe(limit + 1)
-      let got = 0
-      while (got < buf.length) {
-        const { bytesRead } = await handle.read(buf, got, buf.length - got, got)
-        if (bytesRead === 0) break
-        got += bytesRead
-      }
+      const got = await readFully(handle, buf, 0)
       return got > limit ? undefined : new Uint8Array(buf.buffer, buf.byteOffset, got)
     } finally {
       await handle.close()

@@ -248,6 +248,20 @@ export async function placeFile(temp: string, dest: string, overwrite: boolean):
 export type LocalFileHandle = Awaited<ReturnType<typeof open>>
 
 /**
+ * Reads from `position` into `buf` until it is full or the file ends (one `read` may return less than
+ * asked); resolves to the bytes read.
+ */
+export async function readFully(handle: LocalFileHandle, buf: Uint8Array, position: number): Promise<number> {
+  let got = 0
+  while (got < buf.length) {
+    const { bytesRead } = await handle.read(buf, got, buf.length - got, position + got)
+    if (bytesRead === 0) break
+    got += bytesRead
+  }
+  return got
+}
+
+/**
  * Writes the local file `dest` of a fetch through a temporary file beside it: refuses a directory in
  * the way and (without `overwrite`) an existing file, creates `<name>.<random>.tmp` exclusively, lets
  * `fill` write it, then closes it and moves it into place ({@link placeFile}). On any failure the

@@ -84,6 +84,7 @@ import {
   localError,
   type LocalFileHandle,
   Progress,
+  readFully,
   randomTempName,
   remoteError,
   run,
@@ -505,14 +506,7 @@ class ChunkReader {
     const handle = this.#handle
     if (this.#done || handle === undefined) return undefined
     const data = Buffer.allocUnsafeSlow(this.chunkSize)
-    let got = 0
-    while (got < data.length) {
-      const { bytesRead } = await local(`reading '${this.path}'`, this.path, () =>
-        handle.read(data, got, data.length - got, this.#offset + got),
-      )
-      if (bytesRead === 0) break
-      got += bytesRead
-    }
+    const got = await local(`reading '${this.path}'`, this.path, () => readFully(handle, data, this.#offset))
     if (got < data.length) this.#done = true
     if (got === 0) return undefined
     const piece = got === data.length ? data : data.subarray(0, got)
@@ -927,18 +921,13 @@ async function receiveSplit(pool: RunspacePool, t: FetchTarget, width: number): 
   // chunks that arrived past a gap are hashed from the file, through a handle of its own
   let reader: LocalFileHandle | undefined
   const ordered = new OrderedHash(async (index) => {
-    reader ??= await local(`reading '${temp}'`, temp, () => open(temp, 'r'))
-    const length = Math.min(chunkSize, size - index * chunkSize)
-    const data = Buffer.allocUnsafe(length)
-    let got = 0
-    while (got < length) {
-      const { bytesRead } = await local(`reading '${temp}'`, temp, () =>
-        (reader as LocalFileHandle).read(data, got, length - got, index * chunkSize + got),
-      )
-      if (bytesRead === 0)
-        throw new ProtocolError(`fetching '${remotePath}': chunk ${index} is not in '${temp}'`)
-      got += bytesRead
-    }
+    const data = Buffer.allocUnsafe(Math.min(chunkSize, size - index * chunkSize))
+    const got = await local(`reading '${temp}'`, temp, async () => {
+      reader ??= await open(temp, 'r')
+      return readFully(reader, data, index * chunkSize)
+    })
+    if (got < data.length)
+      throw new ProtocolError(`fetching '${remotePath}': chunk ${index} is not in '${temp}'`)
     return data
   })
   let fileBytes = 0

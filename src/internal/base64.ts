@@ -41,6 +41,20 @@ export function writeBase64(bytes: Uint8Array, out: Buffer, offset: number): num
   return at - offset
 }
 
+/**
+ * The UTF-8 bytes of a text given in pieces, where a byte array stands for its base64 text (written
+ * with {@link writeBase64}), after `headroom` bytes left for the caller to fill.
+ */
+export function piecesToBytes(pieces: readonly (string | Uint8Array)[], headroom = 0): Buffer {
+  let size = headroom
+  for (const p of pieces)
+    size += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : base64Length(p.length)
+  const out = Buffer.allocUnsafe(size)
+  let at = headroom
+  for (const p of pieces) at += typeof p === 'string' ? out.write(p, at, 'utf8') : writeBase64(p, out, at)
+  return out
+}
+
 /** Decodes standard base64 (whitespace ignored); returns undefined when the text is not valid base64. */
 export function fromBase64(text: string): Uint8Array | undefined {
   // fast path, without whitespace: Node's decoder skips what is not in its alphabet and stops at '=',
@@ -66,13 +80,6 @@ export function fromBase64(text: string): Uint8Array | undefined {
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
-const utf8Encoder = new TextEncoder()
-
-/** UTF-8 encode. */
-export function utf8Encode(s: string): Uint8Array {
-  return utf8Encoder.encode(s)
-}
-
 /**
  * The text of bytes that are all ASCII, or undefined when one is not. ASCII bytes are their own UTF-8
  * and Latin-1 text, which V8 copies into a one-byte string several times faster than `TextDecoder`

@@ -12,7 +12,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.ts'
-import { base64Length, toBase64, writeBase64 } from '../internal/base64.ts'
+import { piecesToBytes, toBase64 } from '../internal/base64.ts'
 import { escapeXmlAttr, escapeXmlText } from '../internal/xml.ts'
 
 /** One child of an {@link XmlNode}: an element, character data, bytes as base64, or nothing (skipped). */
@@ -88,32 +88,13 @@ export function renderXml(node: XmlNode): string {
 }
 
 /**
- * Serializes a node tree as UTF-8 bytes, the same text as {@link renderXml}: markup and text are
- * joined as strings, {@link XmlBase64} content is encoded into the output piece by piece.
+ * Serializes a node tree as UTF-8 bytes, the same text as {@link renderXml}; {@link XmlBase64} content
+ * is encoded into the output piece by piece.
  */
 export function renderXmlBytes(node: XmlNode): Buffer {
   const parts: (string | Uint8Array)[] = []
   write(node, parts)
-  // runs of markup and text become one string each; the payloads stay bytes
-  const runs: (string | Uint8Array)[] = []
-  let text = ''
-  let size = 0
-  for (const p of parts) {
-    if (typeof p === 'string') {
-      text += p
-      continue
-    }
-    if (text !== '') runs.push(text)
-    size += Buffer.byteLength(text, 'utf8') + base64Length(p.length)
-    text = ''
-    runs.push(p)
-  }
-  if (text !== '') runs.push(text)
-  size += Buffer.byteLength(text, 'utf8')
-  const out = Buffer.allocUnsafe(size)
-  let at = 0
-  for (const r of runs) at += typeof r === 'string' ? out.write(r, at, 'utf8') : writeBase64(r, out, at)
-  return out
+  return piecesToBytes(parts)
 }
 
 /** Appends the markup of `node` to `out`: strings as written, bytes standing for their base64 text. */

@@ -15,7 +15,7 @@
  */
 import { ProtocolError } from '../../errors.ts'
 import { guidFromBytes, guidToBytes, NIL_GUID } from '../../internal/guid.ts'
-import { asciiText, base64Length, utf8Encode, writeBase64 } from '../../internal/base64.ts'
+import { asciiText, piecesToBytes } from '../../internal/base64.ts'
 import { messageTypeName, type MessageTypeName } from './message-type.ts'
 
 /** Size of the message header. */
@@ -82,21 +82,8 @@ function decodeBody(body: Uint8Array, at: number): string {
 /** Encodes a message. */
 export function encodeMessage(m: MessageInit): Uint8Array {
   const bom = m.bom === true ? 3 : 0
-  const start = MESSAGE_HEADER_SIZE + bom
-  let out: Uint8Array
-  if (typeof m.data === 'string') {
-    const body = utf8Encode(m.data)
-    out = new Uint8Array(start + body.length)
-    out.set(body, start)
-  } else {
-    let size = start
-    for (const p of m.data)
-      size += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : base64Length(p.length)
-    const buf = Buffer.allocUnsafe(size)
-    let at = start
-    for (const p of m.data) at += typeof p === 'string' ? buf.write(p, at, 'utf8') : writeBase64(p, buf, at)
-    out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
-  }
+  const buf = piecesToBytes(typeof m.data === 'string' ? [m.data] : m.data, MESSAGE_HEADER_SIZE + bom)
+  const out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
   const view = new DataView(out.buffer, out.byteOffset, MESSAGE_HEADER_SIZE)
   view.setUint32(0, m.destination === 'client' ? 1 : 2, true)
   view.setUint32(4, m.type, true)
