@@ -26,7 +26,6 @@ import { open } from 'node:fs/promises'
 import { PipelineFailedError, ProtocolError } from '../errors.ts'
 import { COPY_BATCH_SCRIPT, FETCH_BATCH_SCRIPT, REMOVE_TEMPS_SCRIPT } from './file-transfer-scripts.ts'
 import {
-  CLEANUP_TIMEOUT,
   checkDigest,
   eachLimited,
   leafName,
@@ -34,7 +33,7 @@ import {
   randomTempName,
   remoteError,
   readFully,
-  run,
+  runCleanup,
   writeLocalFile,
   type Progress,
   type Scope,
@@ -206,12 +205,10 @@ async function removeRemoteTemps(
     return
   }
   try {
-    const out = await run(
-      pool,
-      REMOVE_TEMPS_SCRIPT,
-      { Paths: left.map((l) => l.file.dest), TempNames: left.map((l) => l.temp) },
-      { timeout: CLEANUP_TIMEOUT },
-    )
+    const out = await runCleanup(pool, REMOVE_TEMPS_SCRIPT, {
+      Paths: left.map((l) => l.file.dest),
+      TempNames: left.map((l) => l.temp),
+    })
     for (const line of out) {
       const m = typeof line === 'string' ? /^removed\t(.*)$/s.exec(line) : null
       if (m !== null) scope.notes.push(`removed the partial file '${m[1]}' on the server`)

@@ -26,7 +26,10 @@ import { TRANSFER_ERROR_ID } from './file-transfer-scripts.ts'
 import type { TransferOptions } from './file-transfer.ts'
 
 /** Time allowed to remove a temporary file after a failed or cancelled copy. */
-export const CLEANUP_TIMEOUT = 15_000
+const CLEANUP_TIMEOUT = 15_000
+
+/** Pauses before the second and third try of a cleanup script, in ms (see {@link runCleanup}). */
+const CLEANUP_RETRY_DELAYS = [100, 400]
 
 /**
  * One transfer's cancellation: a {@link CancelScope} over the caller's signal and timeout, plus what
@@ -202,6 +205,29 @@ export async function run(
   options: CallOptions,
 ): Promise<unknown[]> {
   return new PowerShell(pool).addScript(script, true).addParameters(parameters).invoke(undefined, options)
+}
+
+/**
+ * Runs an idempotent cleanup script (removing temporary files), trying up to three times while the
+ * pool is healthy. Right after pipelines are stopped, pwsh can give the next pipeline a runspace whose
+ * stopped pipeline it is still tearing down and fail it with "a pipeline is already running"; seen
+ * after an aborted split copy, where the cleanup follows the stops at once. Any other failure is
+ * retried as well: the scripts only delete what exists and say what they found.
+ */
+export async function runCleanup(
+  pool: RunspacePool,
+  script: string,
+  parameters: Record<string, unknown>,
+): Promise<unknown[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run(pool, script, parameters, { timeout: CLEANUP_TIMEOUT })
+    } catch (e) {
+      const delay = CLEANUP_RETRY_DELAYS[attempt]
+      if (!(e instanceof PipelineFailedError) || pool.failure !== undefined || delay === undefined) throw e
+      await new Promise((r) => setTimeout(r, delay))
+    }
+  }
 }
 
 export async function exists(path: string): Promise<boolean> {

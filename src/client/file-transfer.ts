@@ -76,7 +76,6 @@ import {
 } from './file-transfer-scripts.ts'
 import {
   checkDigest,
-  CLEANUP_TIMEOUT,
   errno,
   exists,
   leafName,
@@ -88,6 +87,7 @@ import {
   randomTempName,
   remoteError,
   run,
+  runCleanup,
   Scope,
   writeLocalFile,
 } from './file-transfer-support.ts'
@@ -621,12 +621,12 @@ async function removeRemoteTemp(
     return
   }
   try {
-    const out = await run(
-      pool,
-      REMOVE_TEMP_SCRIPT,
-      { Path: where.remotePath, Name: where.name, TempName: where.tempName, Expand: where.expand },
-      { timeout: CLEANUP_TIMEOUT },
-    )
+    const out = await runCleanup(pool, REMOVE_TEMP_SCRIPT, {
+      Path: where.remotePath,
+      Name: where.name,
+      TempName: where.tempName,
+      Expand: where.expand,
+    })
     const m = typeof out[0] === 'string' ? /^(removed|absent)\t(.*)$/s.exec(out[0]) : null
     if (m?.[1] === 'removed') scope.notes.push(`removed the partial file '${m[2]}' on the server`)
     else if (m?.[1] === 'absent') scope.notes.push(`no partial file '${m[2]}' is left on the server`)

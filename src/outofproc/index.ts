@@ -5,6 +5,7 @@
  * @module
  */
 export {
+  DEFAULT_PACKET_DATA,
   MAX_PACKET_DATA,
   SESSION_GUID,
   decodeLine,

@@ -29,6 +29,7 @@ import type { PsrpPayload } from '../internal/payload.ts'
 import { Fifo } from '../internal/fifo.ts'
 import { LineReader, type LineReaderOptions } from './line-reader.ts'
 import {
+  DEFAULT_PACKET_DATA,
   MAX_PACKET_DATA,
   SESSION_GUID,
   canonicalGuid,
@@ -86,7 +87,7 @@ export type OutOfProcSessionState = 'open' | 'closing' | 'closed' | 'failed'
 
 /** Options of {@link OutOfProcSession}. */
 export interface OutOfProcSessionOptions extends LineReaderOptions {
-  /** Largest payload of one `<Data>` packet; default and maximum {@link MAX_PACKET_DATA}. */
+  /** Largest payload of one `<Data>` packet; default {@link DEFAULT_PACKET_DATA}, at most {@link MAX_PACKET_DATA}. */
   maxPacketSize?: number
   /**
    * Put several queued chunks for the same GUID and stream into one `<Data>` packet (up to
@@ -164,7 +165,7 @@ export class OutOfProcSession {
   #failure: PsrpError | undefined
 
   constructor(options: OutOfProcSessionOptions = {}) {
-    const max = options.maxPacketSize ?? MAX_PACKET_DATA
+    const max = options.maxPacketSize ?? DEFAULT_PACKET_DATA
     if (!Number.isInteger(max) || max < 1 || max > MAX_PACKET_DATA) {
       throw new InvalidArgumentError(`maxPacketSize must be an integer from 1 to ${MAX_PACKET_DATA}`)
     }

@@ -12,13 +12,17 @@
  *
  * @module
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { Socket } from 'node:net'
+import type { Readable, Writable } from 'node:stream'
 import { accessSync, constants, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { TransportError, type PsrpError } from '../errors.ts'
 import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
 import type { OutOfProcSessionOptions } from '../outofproc/index.ts'
+import { closeQuietly, openFifoPipe, type FifoPipe } from './fifo.ts'
+import { PipeLineReader } from './pipe-line-reader.ts'
 import {
   OutOfProcStreamTransport,
   type OutOfProcConnectContext,
@@ -41,6 +45,13 @@ export interface ProcessConnectionOptions {
   env?: Readonly<Record<string, string | undefined>> | undefined
   /** Working directory of the process. */
   cwd?: string | undefined
+  /**
+   * Connect pwsh's stdin and stdout through kernel pipes (made from a short-lived FIFO) instead of
+   * Node's socket pair; POSIX only, default `true`. pwsh writes its output in 256-byte pieces, which
+   * a pipe takes far more cheaply than a socket: a 50 MiB fetch runs about a quarter faster and costs
+   * the client half the CPU. Falls back to the socket pair when `mkfifo` cannot be run.
+   */
+  kernelPipes?: boolean | undefined
   /**
    * Milliseconds allowed for the process to start and for its first answer after our first packet;
    * default 30 000.
@@ -124,12 +135,12 @@ export function findPwsh(env: Readonly<Record<string, string | undefined>> = pro
 export class ProcessConnection extends OutOfProcStreamTransport {
   /** The options this connection was created with (the executable is resolved at {@link start}). */
   readonly options: Readonly<ProcessConnectionOptions>
-  readonly #box: { child?: ChildProcessWithoutNullStreams }
+  readonly #box: { child?: ChildProcess }
 
   /** @throws {InvalidArgumentError} when `maxLineLength` (or a session option) is out of range. */
   constructor(options: ProcessConnectionOptions = {}) {
     const opts = { ...options }
-    const box: { child?: ChildProcessWithoutNullStreams } = {}
+    const box: { child?: ChildProcess } = {}
     const start = (context: OutOfProcConnectContext): Promise<OutOfProcStreams> =>
       withSpan(
         SpanName.processStart,
@@ -157,10 +168,15 @@ export class ProcessConnection extends OutOfProcStreamTransport {
   }
 }
 
+/** The write end of a {@link FifoPipe} as a Node stream (libuv writes it without blocking). */
+function pipeWriter(pipe: FifoPipe): Writable {
+  return new Socket({ fd: pipe.writeFd, readable: false, writable: true })
+}
+
 async function connectProcess(
   opts: Readonly<ProcessConnectionOptions>,
   context: OutOfProcConnectContext,
-  box: { child?: ChildProcessWithoutNullStreams },
+  box: { child?: ChildProcess },
 ): Promise<OutOfProcStreams> {
   const executable = opts.executable ?? findPwsh()
   const args = [...(opts.arguments ?? DEFAULT_PWSH_ARGUMENTS)]
@@ -174,14 +190,31 @@ async function connectProcess(
   const posix = process.platform !== 'win32'
   const exitTimeout = opts.exitTimeout ?? 3_000
 
-  const child = spawn(executable, args, {
-    cwd: opts.cwd,
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: posix,
-    windowsHide: true,
-  })
+  const kernelPipes = posix && opts.kernelPipes !== false
+  const inPipe = kernelPipes ? await openFifoPipe() : undefined
+  const outPipe = kernelPipes ? await openFifoPipe() : undefined
+  let child: ChildProcess
+  try {
+    child = spawn(executable, args, {
+      cwd: opts.cwd,
+      env,
+      stdio: [inPipe?.readFd ?? 'pipe', outPipe?.writeFd ?? 'pipe', 'pipe'],
+      detached: posix,
+      windowsHide: true,
+    })
+  } catch (e) {
+    closeQuietly(inPipe?.writeFd)
+    closeQuietly(outPipe?.readFd)
+    throw e
+  } finally {
+    // the child has its own copies of its ends now (or there is no child)
+    closeQuietly(inPipe?.readFd)
+    closeQuietly(outPipe?.writeFd)
+  }
   box.child = child
+  const stdin = inPipe !== undefined ? pipeWriter(inPipe) : (child.stdin as Writable)
+  const stdout = outPipe !== undefined ? new PipeLineReader(outPipe.readFd) : (child.stdout as Readable)
+  const stderrStream = child.stderr as Readable
 
   let stderr = ''
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
@@ -227,12 +260,16 @@ async function connectProcess(
       child.off('spawn', onSpawn)
       context.signal.removeEventListener('abort', onAbort)
       const why = e.code === 'ENOENT' ? 'not found' : e.code === 'EACCES' ? 'not executable' : e.message
+      stdin.destroy()
+      stdout.destroy()
       reject(new TransportError(`cannot start ${executable}: ${why} (${e.code ?? 'error'})`, { cause: e }))
     }
     const onAbort = (): void => {
       child.off('spawn', onSpawn)
       child.off('error', onError)
       killGroup()
+      stdin.destroy()
+      stdout.destroy()
       reject(new TransportError(`starting ${executable} was cancelled`))
     }
     child.once('spawn', onSpawn)
@@ -243,8 +280,8 @@ async function connectProcess(
   child.on('error', (e) => {
     if (!shuttingDown) context.fail(new TransportError(`pwsh process error: ${e.message}`, { cause: e }))
   })
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (text: string) => {
+  stderrStream.setEncoding('utf8')
+  stderrStream.on('data', (text: string) => {
     if (stderr.length < STDERR_LIMIT) stderr += text.slice(0, STDERR_LIMIT - stderr.length)
     if (shuttingDown || context.closing() || stderrTimer !== undefined) return
     // Let the rest of the message (and perhaps the exit) arrive, then fail.
@@ -274,8 +311,8 @@ async function connectProcess(
         })
 
   return {
-    readable: child.stdout,
-    writable: child.stdin,
+    readable: stdout,
+    writable: stdin,
     describeEnd: async (cause) => {
       await waitExit(1_000)
       const e: PsrpError =
@@ -289,18 +326,18 @@ async function connectProcess(
       shuttingDown = true
       if (stderrTimer !== undefined) clearTimeout(stderrTimer)
       if (reason === 'closed') {
-        child.stdin.end()
+        stdin.end()
         if (!(await waitExit(exitTimeout))) killGroup()
       } else {
-        child.stdin.destroy()
+        stdin.destroy()
         killGroup()
       }
       await waitExit(exitTimeout)
       if (exit === undefined) child.kill('SIGKILL')
       // The pipes may be held by an orphan; do not keep the event loop alive for them.
-      child.stdout.destroy()
-      child.stderr.destroy()
-      child.stdin.destroy()
+      stdout.destroy()
+      stderrStream.destroy()
+      stdin.destroy()
     },
   }
 }

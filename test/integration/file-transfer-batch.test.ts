@@ -12,14 +12,20 @@ import { createHash, randomBytes } from 'node:crypto'
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Client, FileTransferError, ProcessConnection, RunspacePool } from '../../src/index.ts'
+import {
+  Client,
+  FileTransferError,
+  PipelineFailedError,
+  ProcessConnection,
+  RunspacePool,
+} from '../../src/index.ts'
 import {
   copyBatch,
   fetchBatch,
   type CopyBatchFile,
   type FetchBatchFile,
 } from '../../src/client/file-transfer-batch.ts'
-import { Progress, Scope } from '../../src/client/file-transfer-support.ts'
+import { Progress, runCleanup, Scope } from '../../src/client/file-transfer-support.ts'
 import type { TransferProgress } from '../../src/client/file-transfer.ts'
 import { findPwsh, pwshSkip } from '../helpers/peers.ts'
 
@@ -221,5 +227,21 @@ describe('directory transfers in batches of small files (pwsh -s)', { skip }, ()
     scope2.dispose()
     assert.deepEqual([...(await hashes(back)).keys()].sort(), ['a.bin', 'b.bin'])
     assert.deepEqual(await temps(back), [])
+  })
+
+  test('a cleanup script is tried again when its pipeline fails, up to three times, and not past that', async () => {
+    const p = pool as RunspacePool
+    // fails the first two times in this runspace (the pool has one), then reports what it would remove
+    const flaky = `param([string]$Key)
+if ([int]$global:cleanupTries.$Key -lt 2) { if ($null -eq $global:cleanupTries) { $global:cleanupTries = @{} }; $global:cleanupTries.$Key = 1 + [int]$global:cleanupTries.$Key; throw "try $($global:cleanupTries.$Key) failed" }
+"removed\t$Key"`
+    assert.deepEqual(await runCleanup(p, flaky, { Key: 'a' }), ['removed\ta'])
+    const always = 'throw "cannot remove"'
+    await assert.rejects(runCleanup(p, always, {}), (e: unknown) => {
+      assert.ok(e instanceof PipelineFailedError)
+      assert.match(e.message, /cannot remove/)
+      return true
+    })
+    assert.deepEqual(await runCleanup(p, '"count"; $global:cleanupTries.a', {}), ['count', 2])
   })
 })

@@ -3,6 +3,7 @@
  * PSRP message headers are parsed by hand here: the psrp wire module is developed separately.
  */
 import assert from 'node:assert/strict'
+import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, test } from 'node:test'
 import { AbortError, ProtocolError, TimeoutError, TransportError, type PsrpError } from '../../src/errors.ts'
@@ -380,6 +381,35 @@ describe('ProcessConnection errors', { timeout: 60_000 }, () => {
     )
     assert.equal(conn.state, 'closed')
   })
+
+  test(
+    'stdin and stdout are kernel pipes by default, the socket pair with kernelPipes: false',
+    { skip: process.platform !== 'linux' ? 'reads descriptor kinds from /proc (Linux only)' : false },
+    async () => {
+      const probe = async (options: ProcessConnectionOptions): Promise<string[]> => {
+        const conn = fake('ack', options)
+        await conn.start()
+        const pid = conn.pid
+        assert.ok(pid !== undefined)
+        const fds = [0, 1].map((fd) => {
+          const st = statSync(`/proc/${pid}/fd/${fd}`) // the descriptor's own inode
+          return st.isFIFO() ? 'pipe' : st.isSocket() ? 'socket' : 'other'
+        })
+        // and the transport works end to end over whichever it got
+        const c = collect(conn, false)
+        await conn.send({ stream: 'default', data: new Uint8Array([7, 7]) })
+        await conn.close()
+        await c.done
+        assert.deepEqual(
+          c.events.filter((e) => e.type === 'data').map((e) => [...e.data]),
+          [[7, 7]],
+        )
+        return fds
+      }
+      assert.deepEqual(await probe({}), ['pipe', 'pipe'])
+      assert.deepEqual(await probe({ kernelPipes: false }), ['socket', 'socket'])
+    },
+  )
 })
 
 async function waitUntil(pred: () => boolean, ms = 5_000): Promise<void> {

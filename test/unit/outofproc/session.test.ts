@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { setImmediate as tick } from 'node:timers/promises'
 import { InvalidArgumentError, InvalidStateError, ProtocolError } from '../../../src/errors.ts'
 import {
+  DEFAULT_PACKET_DATA,
   MAX_PACKET_DATA,
   SESSION_GUID as Z,
   OutOfProcSession,
@@ -391,14 +392,37 @@ describe('OutOfProcSession: input handling', () => {
 
   test('argument checks', () => {
     const s = new OutOfProcSession()
+    assert.equal(s.maxPacketSize, DEFAULT_PACKET_DATA)
     assert.throws(() => s.send({ stream: 'default', data: new Uint8Array(0) }), InvalidArgumentError)
     assert.throws(
-      () => s.send({ stream: 'default', data: new Uint8Array(MAX_PACKET_DATA + 1) }),
+      () => s.send({ stream: 'default', data: new Uint8Array(DEFAULT_PACKET_DATA + 1) }),
       InvalidArgumentError,
     )
     assert.throws(() => s.send({ stream: 'stdin' as 'default', data: bytes(1) }), InvalidArgumentError)
     assert.throws(() => new OutOfProcSession({ maxPacketSize: MAX_PACKET_DATA + 1 }), InvalidArgumentError)
-    s.send({ stream: 'default', data: new Uint8Array(MAX_PACKET_DATA) })
+    s.send({ stream: 'default', data: new Uint8Array(DEFAULT_PACKET_DATA) })
     assert.equal(s.nextPacketToSend()?.packet.kind, 'data')
+    const largest = new OutOfProcSession({ maxPacketSize: MAX_PACKET_DATA })
+    largest.send({ stream: 'default', data: new Uint8Array(MAX_PACKET_DATA) })
+    assert.equal(largest.nextPacketToSend()?.packet.kind, 'data')
+  })
+
+  test("default packets stay under .NET's large-object size in pwsh, for either stream", () => {
+    // pwsh holds each line, and the base64 taken out of it, as .NET strings (about 2n + 22 bytes);
+    // 85,000 bytes or more would put both on the large-object heap for every packet
+    const LOH_BYTES = 85_000
+    const netStringBytes = (chars: number): number => 2 * chars + 22
+    for (const stream of ['default', 'promptResponse'] as const) {
+      const s = new OutOfProcSession()
+      s.send({ stream, data: new Uint8Array(s.maxPacketSize).fill(0xff) })
+      const line = (s.nextPacketToSend()?.line ?? '').replace(/\n$/, '')
+      const base64 = /^<Data [^>]*>([^<]*)<\/Data>$/.exec(line)?.[1] ?? ''
+      assert.equal(base64.length, Math.ceil(DEFAULT_PACKET_DATA / 3) * 4, stream)
+      assert.ok(netStringBytes(line.length) < LOH_BYTES, `${stream}: a line of ${line.length} characters`)
+      const full = new OutOfProcSession({ maxPacketSize: MAX_PACKET_DATA })
+      full.send({ stream, data: new Uint8Array(MAX_PACKET_DATA) })
+      const fullLine = (full.nextPacketToSend()?.line ?? '').replace(/\n$/, '')
+      assert.ok(netStringBytes(fullLine.length) >= LOH_BYTES, 'a full 32 KiB packet would be a large object')
+    }
   })
 })
