@@ -16,8 +16,8 @@
  *
  * @module
  */
-import { execFile } from 'node:child_process'
-import { closeSync, constants, openSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,6 +32,8 @@ export interface FifoPipe {
 
 /** Milliseconds allowed for `mkfifo` to run. */
 const MKFIFO_TIMEOUT_MS = 5_000
+/** Prefix of the private directory a FIFO is made in (under the OS temporary directory). */
+const DIR_PREFIX = 'psrp-fifo-'
 
 /** Closes a descriptor, ignoring errors (it is being abandoned). */
 export function closeQuietly(fd: number | undefined): void {
@@ -43,9 +45,21 @@ export function closeQuietly(fd: number | undefined): void {
   }
 }
 
+/** Opens both ends of the FIFO at `path`: read end first, non-blocking, so the write open finds it. */
+function openEnds(path: string): FifoPipe {
+  const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    return { readFd, writeFd: openSync(path, constants.O_WRONLY) }
+  } catch (e) {
+    closeQuietly(readFd)
+    throw e
+  }
+}
+
 /**
  * Makes an anonymous pipe through a short-lived named FIFO. Resolves to `undefined` (never rejects)
  * when the platform has no FIFOs or `mkfifo` cannot be run, so the caller can use a socket pair.
+ *
  * The read end is opened non-blocking (a read open must not wait for a writer). When it goes to a
  * child as its stdin, libuv makes the child's copy blocking again, as it does for every stdio
  * descriptor it hands a child.
@@ -54,27 +68,36 @@ export async function openFifoPipe(): Promise<FifoPipe | undefined> {
   if (process.platform === 'win32') return undefined
   let dir: string | undefined
   try {
-    dir = await mkdtemp(join(tmpdir(), 'psrp-fifo-'))
+    dir = await mkdtemp(join(tmpdir(), DIR_PREFIX))
     const path = join(dir, 'p')
     const made = await new Promise<boolean>((resolve) => {
       execFile('mkfifo', ['-m', '600', path], { timeout: MKFIFO_TIMEOUT_MS }, (error) =>
         resolve(error === null),
       )
     })
-    if (!made) return undefined
-    // A non-blocking read open succeeds without a writer; the write open then finds its reader.
-    const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
-    let writeFd: number
-    try {
-      writeFd = openSync(path, constants.O_WRONLY)
-    } catch (e) {
-      closeQuietly(readFd)
-      throw e
-    }
-    return { readFd, writeFd }
+    return made ? openEnds(path) : undefined
   } catch {
     return undefined
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+  }
+}
+
+/**
+ * {@link openFifoPipe} for a caller that cannot wait (it blocks for the run of `mkfifo`, a few ms):
+ * the WinRM test bridge, which starts pwsh in a constructor.
+ */
+export function openFifoPipeSync(): FifoPipe | undefined {
+  if (process.platform === 'win32') return undefined
+  let dir: string | undefined
+  try {
+    dir = mkdtempSync(join(tmpdir(), DIR_PREFIX))
+    const path = join(dir, 'p')
+    execFileSync('mkfifo', ['-m', '600', path], { timeout: MKFIFO_TIMEOUT_MS, stdio: 'ignore' })
+    return openEnds(path)
+  } catch {
+    return undefined
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -7,16 +7,20 @@
  * and Data for a pipeline is only sent after its `CommandAck`; Signal and Close wait for their own
  * acks (`SignalAck`, `CloseAck`) one at a time per GUID.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { Socket } from 'node:net'
+import type { Readable, Writable } from 'node:stream'
 import {
   decodeLine,
+  DEFAULT_PACKET_DATA,
   encodePacketLine,
   LineReader,
-  MAX_PACKET_DATA,
   SESSION_GUID,
   type OutOfProcPacket,
   type OutOfProcStream,
 } from '../../../src/outofproc/index.ts'
+import { closeQuietly, openFifoPipeSync } from '../../../src/transport/fifo.ts'
+import { PipeLineReader } from '../../../src/transport/pipe-line-reader.ts'
 
 type AckKind = 'dataAck' | 'commandAck' | 'signalAck' | 'closeAck'
 
@@ -41,7 +45,9 @@ const CONTROL_WAIT_MS = 2_000
 
 /** One `pwsh -s` process. */
 export class PwshPeer {
-  readonly #child: ChildProcessWithoutNullStreams
+  readonly #child: ChildProcess
+  readonly #stdin: Writable
+  readonly #stdout: Readable
   readonly #handlers: PwshPeerHandlers
   readonly #waiters = new Map<string, Waiter[]>()
   readonly #chains = new Map<string, Promise<void>>()
@@ -52,14 +58,29 @@ export class PwshPeer {
 
   constructor(executable: string, handlers: PwshPeerHandlers) {
     this.#handlers = handlers
-    this.#child = spawn(executable, ['-NoLogo', '-NoProfile', '-s'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: process.platform !== 'win32',
-      env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' },
-      windowsHide: true,
-    })
-    this.#child.stdin.on('error', () => undefined)
-    this.#child.stdout.on('data', (chunk: Buffer) => {
+    // kernel pipes, as ProcessConnection gives pwsh (src/transport/fifo.ts), else the socket pair
+    const inPipe = openFifoPipeSync()
+    const outPipe = openFifoPipeSync()
+    try {
+      this.#child = spawn(executable, ['-NoLogo', '-NoProfile', '-s'], {
+        stdio: [inPipe?.readFd ?? 'pipe', outPipe?.writeFd ?? 'pipe', 'pipe'],
+        detached: process.platform !== 'win32',
+        env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' },
+        windowsHide: true,
+      })
+    } finally {
+      closeQuietly(inPipe?.readFd)
+      closeQuietly(outPipe?.writeFd)
+    }
+    this.#stdin =
+      inPipe !== undefined
+        ? new Socket({ fd: inPipe.writeFd, readable: false, writable: true })
+        : (this.#child.stdin as Writable)
+    this.#stdout =
+      outPipe !== undefined ? new PipeLineReader(outPipe.readFd) : (this.#child.stdout as Readable)
+    this.#stdin.on('error', () => undefined)
+    this.#stdout.on('error', () => undefined)
+    this.#stdout.on('data', (chunk: Buffer) => {
       let lines: string[]
       try {
         lines = this.#reader.push(chunk)
@@ -69,12 +90,14 @@ export class PwshPeer {
       }
       for (const line of lines) if (line.trim() !== '') this.#line(line)
     })
-    this.#child.stderr.setEncoding('utf8')
-    this.#child.stderr.on('data', (text: string) => {
+    const stderr = this.#child.stderr as Readable
+    stderr.setEncoding('utf8')
+    stderr.on('data', (text: string) => {
       if (this.#stderr.length < 64 * 1024) this.#stderr += text
     })
     this.#child.once('error', (e) => this.#gone(`pwsh could not be started: ${e.message}`))
     this.#child.once('exit', (code, signal) => {
+      this.#stdin.destroy() // its reader is gone; the output pipe ends by itself once drained
       this.#gone(
         `pwsh (pid ${this.#child.pid ?? '?'}) ${code !== null ? `exited with code ${code}` : `was killed by ${signal ?? 'a signal'}`}` +
           (this.#stderr.trim() === '' ? '' : `; stderr: ${this.#stderr.trim()}`),
@@ -84,8 +107,8 @@ export class PwshPeer {
 
   /** Stops (`true`) or resumes reading pwsh's output; pwsh blocks on its writes meanwhile. */
   setReading(paused: boolean): void {
-    if (paused) this.#child.stdout.pause()
-    else this.#child.stdout.resume()
+    if (paused) this.#stdout.pause()
+    else this.#stdout.resume()
   }
 
   /** The OS process id. */
@@ -202,7 +225,7 @@ export class PwshPeer {
       const list = this.#waiters.get(guid) ?? []
       list.push(w)
       this.#waiters.set(guid, list)
-      this.#child.stdin.write(encodePacketLine(packet))
+      this.#stdin.write(encodePacketLine(packet))
     })
   }
 
@@ -252,12 +275,12 @@ export class PwshPeer {
 }
 
 /**
- * Splits PSRP fragment bytes into packets of at most {@link MAX_PACKET_DATA} bytes, cutting at
+ * Splits PSRP fragment bytes into packets of at most {@link DEFAULT_PACKET_DATA} bytes, cutting at
  * fragment boundaries (a single fragment larger than a packet is cut raw: pwsh reassembles a byte
  * stream, `notes/transports.md` §1.5).
  */
 export function splitPackets(data: Uint8Array): Uint8Array[] {
-  if (data.length <= MAX_PACKET_DATA) return data.length === 0 ? [] : [data]
+  if (data.length <= DEFAULT_PACKET_DATA) return data.length === 0 ? [] : [data]
   const out: Uint8Array[] = []
   let start = 0
   let pos = 0
@@ -267,14 +290,14 @@ export function splitPackets(data: Uint8Array): Uint8Array[] {
       const view = new DataView(data.buffer, data.byteOffset + pos, 21)
       len = Math.min(21 + view.getUint32(17, false), data.length - pos)
     }
-    if (pos + len - start > MAX_PACKET_DATA && pos > start) {
+    if (pos + len - start > DEFAULT_PACKET_DATA && pos > start) {
       out.push(data.subarray(start, pos))
       start = pos
     }
     pos += len
-    while (pos - start > MAX_PACKET_DATA) {
-      out.push(data.subarray(start, start + MAX_PACKET_DATA))
-      start += MAX_PACKET_DATA
+    while (pos - start > DEFAULT_PACKET_DATA) {
+      out.push(data.subarray(start, start + DEFAULT_PACKET_DATA))
+      start += DEFAULT_PACKET_DATA
     }
   }
   if (pos > start) out.push(data.subarray(start, pos))

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { closeQuietly, openFifoPipe } from '../../../src/transport/fifo.ts'
+import { closeQuietly, openFifoPipe, openFifoPipeSync } from '../../../src/transport/fifo.ts'
 import { LONG_LINE_BYTES, PipeLineReader } from '../../../src/transport/pipe-line-reader.ts'
 
 const posixOnly = process.platform === 'win32' ? 'FIFOs are POSIX' : false
@@ -44,21 +44,23 @@ function writer(writeFd: number, text: string, piece: number): Promise<number | 
 }
 
 describe('kernel pipes for a child', { skip: posixOnly }, () => {
-  test('openFifoPipe gives both ends of one pipe and leaves no name behind', async () => {
-    const before = leftovers()
-    const pipe = await openFifoPipe()
-    assert.ok(pipe !== undefined, 'mkfifo is available here')
-    try {
-      assert.ok(fstatSync(pipe.readFd).isFIFO())
-      assert.ok(fstatSync(pipe.writeFd).isFIFO())
-      writeSync(pipe.writeFd, Buffer.from('through the pipe\n'))
-      const buf = Buffer.alloc(64)
-      const n = readSync(pipe.readFd, buf)
-      assert.equal(buf.subarray(0, n).toString(), 'through the pipe\n')
-      assert.deepEqual(leftovers(), before, 'the FIFO and its directory are removed at once')
-    } finally {
-      closeQuietly(pipe.readFd)
-      closeQuietly(pipe.writeFd)
+  test('openFifoPipe and openFifoPipeSync give both ends of one pipe and leave no name behind', async () => {
+    for (const open of [openFifoPipe, openFifoPipeSync]) {
+      const before = leftovers()
+      const pipe = await open()
+      assert.ok(pipe !== undefined, 'mkfifo is available here')
+      try {
+        assert.ok(fstatSync(pipe.readFd).isFIFO())
+        assert.ok(fstatSync(pipe.writeFd).isFIFO())
+        writeSync(pipe.writeFd, Buffer.from('through the pipe\n'))
+        const buf = Buffer.alloc(64)
+        const n = readSync(pipe.readFd, buf)
+        assert.equal(buf.subarray(0, n).toString(), 'through the pipe\n')
+        assert.deepEqual(leftovers(), before, 'the FIFO and its directory are removed at once')
+      } finally {
+        closeQuietly(pipe.readFd)
+        closeQuietly(pipe.writeFd)
+      }
     }
   })
 
@@ -69,6 +71,7 @@ describe('kernel pipes for a child', { skip: posixOnly }, () => {
     process.env['PATH'] = empty
     try {
       assert.equal(await openFifoPipe(), undefined)
+      assert.equal(openFifoPipeSync(), undefined)
     } finally {
       process.env['PATH'] = path
       await rm(empty, { recursive: true, force: true })
