@@ -46,10 +46,11 @@ export interface ProcessConnectionOptions {
   /** Working directory of the process. */
   cwd?: string | undefined
   /**
-   * Connect pwsh's stdin and stdout through kernel pipes (made from a short-lived FIFO) instead of
-   * Node's socket pair; POSIX only, default `true`. pwsh writes its output in 256-byte pieces, which
-   * a pipe takes far more cheaply than a socket: a 50 MiB fetch runs about a quarter faster and costs
-   * the client half the CPU. Falls back to the socket pair when `mkfifo` cannot be run.
+   * Connect pwsh's stdin and stdout through kernel pipes (made from a short-lived FIFO), as
+   * PowerShell's own client does, instead of Node's socket pair; POSIX only, default `true`. pwsh
+   * writes its output in 256-byte pieces, which a pipe takes far more cheaply than a socket: a 50 MiB
+   * fetch ran 15.5–16.6 → 17–20 MiB/s and cost the client 1.0–1.4 s of CPU instead of 1.5–2.4. Falls
+   * back to the socket pair when `mkfifo` cannot be run.
    */
   kernelPipes?: boolean | undefined
   /**
