@@ -32,7 +32,7 @@ import { PsrpShell } from './psrp-shell.ts'
 import { shellDescription, type OpResult } from './shell-common.ts'
 import {
   BadRequestError,
-  envelope,
+  envelopeBytes,
   faultEnvelope,
   Faults,
   newGuid,
@@ -128,7 +128,7 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
     requests.push({ action: owned, status })
   }
 
-  const send = (res: ServerResponse, status: number, body: string, action: string): void => {
+  const send = (res: ServerResponse, status: number, body: string | Buffer, action: string): void => {
     record(action, status)
     if (res.writableEnded) return
     res.writeHead(status, {
@@ -148,12 +148,12 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
     return decoded === `${options.username ?? ''}:${options.password ?? ''}`
   }
 
-  const render = (r: OpResult, relatesTo: string): { status: number; body: string } => {
+  const render = (r: OpResult, relatesTo: string): { status: number; body: string | Buffer } => {
     if (r.kind === 'fault') return { status: 500, body: faultEnvelope(relatesTo, r.fault) }
     const body: XmlChild[] =
       r.body === undefined ? [] : Array.isArray(r.body) ? [...(r.body as XmlChild[])] : [r.body as XmlChild]
     const prefixes = RESPONSE_PREFIXES[r.action] ?? SHELL_PREFIXES
-    return { status: 200, body: envelope(r.action, relatesTo, prefixes, ...body) }
+    return { status: 200, body: envelopeBytes(r.action, relatesTo, prefixes, ...body) }
   }
 
   const dispatch = async (req: SoapRequest, clientIp: string): Promise<OpResult> => {

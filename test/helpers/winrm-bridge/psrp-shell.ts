@@ -20,7 +20,7 @@ import {
 } from '../../../src/psrp/index.ts'
 import { Namespace, WSManAction } from '../../../src/wsman/constants.ts'
 import { CommandStateUri, SignalCode } from '../../../src/wsman/index.ts'
-import { el, type XmlChild } from '../../../src/wsman/xml-node.ts'
+import { base64Text, el, type XmlChild } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild } from '../../../src/wsman/xml-ns.ts'
 import { PwshPeer, type PwshPeerHandlers } from './pwsh-peer.ts'
 import type { ShellPeer } from './simulated-peer.ts'
@@ -286,7 +286,7 @@ export class PsrpShell {
       t.chunks.shift()
       this.#account(-chunk.length)
       size += b64
-      streams.push(el('rsp:Stream', { Name: 'stdout', CommandId: t.commandId }, toBase64(chunk)))
+      streams.push(el('rsp:Stream', { Name: 'stdout', CommandId: t.commandId }, base64Text(chunk)))
     }
     let state: XmlChild
     if (t.commandId !== undefined) {
