@@ -33,6 +33,7 @@ import { shellDescription, type OpResult } from './shell-common.ts'
 import {
   BadRequestError,
   envelopeBytes,
+  liftStream,
   faultEnvelope,
   Faults,
   newGuid,
@@ -254,7 +255,9 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
     })
     req.on('end', () => {
       void (async () => {
-        const text = Buffer.concat(chunks).toString('utf8')
+        const raw = Buffer.concat(chunks)
+        const lifted = liftStream(raw)
+        const text = lifted?.text ?? raw.toString('utf8')
         const actionGuess = /<(?:\w+:)?Action[^>]*>([^<]*)</.exec(text)?.[1]?.trim() ?? ''
         const path = (req.url ?? '').split('?')[0]
         if (path?.toLowerCase() !== '/wsman') {
@@ -309,7 +312,7 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
         res.once('close', () => {
           if (!res.writableEnded) hungUp.abort()
         })
-        parsed = { ...parsed, cancelled: hungUp.signal }
+        parsed = { ...parsed, cancelled: hungUp.signal, ...(lifted ? { streamData: lifted.data } : {}) }
         let result: OpResult
         try {
           result = await dispatch(parsed, req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1')

@@ -25,7 +25,7 @@ import { nsAttr, nsChild } from '../../../src/wsman/xml-ns.ts'
 import { PwshPeer, type PwshPeerHandlers } from './pwsh-peer.ts'
 import type { ShellPeer } from './simulated-peer.ts'
 import { fault, shellDescription, WaiterSet, type OpResult, type ShellFacts } from './shell-common.ts'
-import { Faults, newGuid, type SoapRequest } from './soap.ts'
+import { Faults, newGuid, streamBytes, type SoapRequest } from './soap.ts'
 
 /** Output pwsh wrote for one target (the pool or one pipeline), not yet received by the client. */
 interface Target {
@@ -237,7 +237,7 @@ export class PsrpShell {
     const guid = commandId === undefined ? NIL_GUID : commandId.toLowerCase()
     const target = this.#targets.get(guid)
     if (target === undefined || target.closed) return fault(Faults.unknownCommand())
-    const data = fromBase64(stream.text)
+    const data = streamBytes(req, stream)
     if (data === undefined) return fault(Faults.badRequest('rsp:Stream is not base64.'))
     if (name === 'pr') target.pendingHostCall = false
     if (data.length > 0) {

@@ -8,14 +8,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { constants } from 'node:os'
-import { fromBase64, toBase64 } from '../../../src/internal/base64.ts'
+import { toBase64 } from '../../../src/internal/base64.ts'
 import { Namespace, WSManAction } from '../../../src/wsman/constants.ts'
 import { CommandStateUri, SignalCode } from '../../../src/wsman/index.ts'
 import { el, type XmlChild } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild, nsChildren } from '../../../src/wsman/xml-ns.ts'
 import { resourceCreated } from './psrp-shell.ts'
 import { fault, shellDescription, WaiterSet, type OpResult, type ShellFacts } from './shell-common.ts'
-import { Faults, newGuid, type FaultSpec, type SoapRequest } from './soap.ts'
+import { Faults, newGuid, streamBytes, type FaultSpec, type SoapRequest } from './soap.ts'
 
 interface WinRsCommand {
   readonly commandId: string
@@ -188,7 +188,7 @@ export class WinRsShell {
     for (const s of streams) {
       const cmd = this.#commands.get((nsAttr(s, 'CommandId') ?? '').toUpperCase())
       if (cmd === undefined) return fault(Faults.invalidParameter())
-      const data = fromBase64(s.text)
+      const data = streamBytes(req, s)
       if (data === undefined) return fault(Faults.badRequest('rsp:Stream is not base64.'))
       if (data.length > 0 && cmd.child.stdin.writable) cmd.child.stdin.write(data)
       if (/^(true|1)$/i.test(nsAttr(s, 'End') ?? '')) cmd.child.stdin.end()
