@@ -56,6 +56,7 @@ import {
   type RunspacePoolStateMessage,
 } from './runspace-pool-state.ts'
 import { decodeCreatePipeline, encodeCreatePipeline, type CreatePipelineMessage } from './create-pipeline.ts'
+import { createPipelineFromTemplate } from './create-pipeline-template.ts'
 import {
   decodeGetAvailableRunspaces,
   encodeGetAvailableRunspaces,
@@ -255,6 +256,10 @@ export function encodeMessageBodyParts<K extends MessageTypeName>(
   fields: MessageFieldsMap[K],
   options: SerializeOptions = {},
 ): readonly (string | Uint8Array)[] {
+  if (type === 'CREATE_PIPELINE') {
+    const text = createPipelineFromTemplate(fields as CreatePipelineMessage, options)
+    if (text !== undefined) return [text]
+  }
   const value = (codecs[type].encode as (m: MessageFieldsMap[K]) => unknown)(fields)
   return value === undefined ? [] : serializeParts(value, options)
 }
