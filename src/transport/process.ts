@@ -194,6 +194,11 @@ async function connectProcess(
   const kernelPipes = posix && opts.kernelPipes !== false
   const inPipe = kernelPipes ? await openFifoPipe() : undefined
   const outPipe = kernelPipes ? await openFifoPipe() : undefined
+  if (context.signal.aborted) {
+    // cancelled while the pipes were made (mkfifo runs as a process): nothing was started
+    for (const fd of [inPipe?.readFd, inPipe?.writeFd, outPipe?.readFd, outPipe?.writeFd]) closeQuietly(fd)
+    throw new TransportError(`starting ${executable} was cancelled`)
+  }
   let child: ChildProcess
   try {
     child = spawn(executable, args, {
