@@ -17,11 +17,14 @@
  *
  * @module
  */
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { Socket } from 'node:net'
 import { join } from 'node:path'
+import type { Readable, Writable } from 'node:stream'
+import { PipeLineReader } from './pipe-line-reader.ts'
 
 /** Both ends of one pipe, as file descriptors open in this process. */
 export interface FifoPipe {
@@ -63,16 +66,16 @@ function openEnds(path: string): FifoPipe {
  *
  * The read end is opened non-blocking (a read open must not wait for a writer). When it goes to a
  * child as its stdin, libuv makes the child's copy blocking again, as it does for every stdio
- * descriptor it hands a child.
+ * descriptor it hands a child. `mkfifo` names the program (a test gives one that does not exist).
  */
-export async function openFifoPipe(): Promise<FifoPipe | undefined> {
+export async function openFifoPipe(mkfifo = 'mkfifo'): Promise<FifoPipe | undefined> {
   if (process.platform === 'win32') return undefined
   let dir: string | undefined
   try {
     dir = await mkdtemp(join(tmpdir(), DIR_PREFIX))
     const path = join(dir, 'p')
     const made = await new Promise<boolean>((resolve) => {
-      execFile('mkfifo', ['-m', '600', path], { timeout: MKFIFO_TIMEOUT_MS }, (error) =>
+      execFile(mkfifo, ['-m', '600', path], { timeout: MKFIFO_TIMEOUT_MS }, (error) =>
         resolve(error === null),
       )
     })
@@ -88,17 +91,65 @@ export async function openFifoPipe(): Promise<FifoPipe | undefined> {
  * {@link openFifoPipe} for a caller that cannot wait (it blocks for the run of `mkfifo`, a few ms):
  * the WinRM test bridge, which starts pwsh in a constructor.
  */
-export function openFifoPipeSync(): FifoPipe | undefined {
+export function openFifoPipeSync(mkfifo = 'mkfifo'): FifoPipe | undefined {
   if (process.platform === 'win32') return undefined
   let dir: string | undefined
   try {
     dir = mkdtempSync(join(tmpdir(), DIR_PREFIX))
     const path = join(dir, 'p')
-    execFileSync('mkfifo', ['-m', '600', path], { timeout: MKFIFO_TIMEOUT_MS, stdio: 'ignore' })
+    execFileSync(mkfifo, ['-m', '600', path], { timeout: MKFIFO_TIMEOUT_MS, stdio: 'ignore' })
     return openEnds(path)
   } catch {
     return undefined
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** A child started by {@link spawnOnPipes}, with this process's ends of its stdio. */
+export interface PipedChild {
+  readonly child: ChildProcess
+  /** Its stdin: our end of the pipe given, else Node's socket. */
+  readonly stdin: Writable
+  /** Its stdout: a {@link PipeLineReader} on the pipe given, else Node's socket. */
+  readonly stdout: Readable
+  /** Its stderr (always Node's). */
+  readonly stderr: Readable
+}
+
+/**
+ * Spawns `command` with `stdinPipe` and `stdoutPipe` (either may be undefined: Node's socket pair
+ * then) as its stdin and stdout, closes the child's ends here once it has its own copies, and wraps
+ * ours as streams. When the spawn throws, our ends are closed too.
+ */
+export function spawnOnPipes(
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptions, 'stdio'>,
+  stdinPipe: FifoPipe | undefined,
+  stdoutPipe: FifoPipe | undefined,
+): PipedChild {
+  let child: ChildProcess
+  try {
+    child = spawn(command, args, {
+      ...options,
+      stdio: [stdinPipe?.readFd ?? 'pipe', stdoutPipe?.writeFd ?? 'pipe', 'pipe'],
+    })
+  } catch (e) {
+    closeQuietly(stdinPipe?.writeFd)
+    closeQuietly(stdoutPipe?.readFd)
+    throw e
+  } finally {
+    closeQuietly(stdinPipe?.readFd)
+    closeQuietly(stdoutPipe?.writeFd)
+  }
+  return {
+    child,
+    stdin:
+      stdinPipe !== undefined
+        ? new Socket({ fd: stdinPipe.writeFd, readable: false, writable: true })
+        : (child.stdin as Writable),
+    stdout: stdoutPipe !== undefined ? new PipeLineReader(stdoutPipe.readFd) : (child.stdout as Readable),
+    stderr: child.stderr as Readable,
   }
 }

@@ -12,17 +12,14 @@
  *
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { Socket } from 'node:net'
-import type { Readable, Writable } from 'node:stream'
+import type { ChildProcess } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { TransportError, type PsrpError } from '../errors.ts'
 import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
 import type { OutOfProcSessionOptions } from '../outofproc/index.ts'
-import { closeQuietly, openFifoPipe, type FifoPipe } from './fifo.ts'
-import { PipeLineReader } from './pipe-line-reader.ts'
+import { closeQuietly, openFifoPipe, spawnOnPipes } from './fifo.ts'
 import {
   OutOfProcStreamTransport,
   type OutOfProcConnectContext,
@@ -169,11 +166,6 @@ export class ProcessConnection extends OutOfProcStreamTransport {
   }
 }
 
-/** The write end of a {@link FifoPipe} as a Node stream (libuv writes it without blocking). */
-function pipeWriter(pipe: FifoPipe): Writable {
-  return new Socket({ fd: pipe.writeFd, readable: false, writable: true })
-}
-
 async function connectProcess(
   opts: Readonly<ProcessConnectionOptions>,
   context: OutOfProcConnectContext,
@@ -199,28 +191,19 @@ async function connectProcess(
     for (const fd of [inPipe?.readFd, inPipe?.writeFd, outPipe?.readFd, outPipe?.writeFd]) closeQuietly(fd)
     throw new TransportError(`starting ${executable} was cancelled`)
   }
-  let child: ChildProcess
-  try {
-    child = spawn(executable, args, {
-      cwd: opts.cwd,
-      env,
-      stdio: [inPipe?.readFd ?? 'pipe', outPipe?.writeFd ?? 'pipe', 'pipe'],
-      detached: posix,
-      windowsHide: true,
-    })
-  } catch (e) {
-    closeQuietly(inPipe?.writeFd)
-    closeQuietly(outPipe?.readFd)
-    throw e
-  } finally {
-    // the child has its own copies of its ends now (or there is no child)
-    closeQuietly(inPipe?.readFd)
-    closeQuietly(outPipe?.writeFd)
-  }
+  const {
+    child,
+    stdin,
+    stdout,
+    stderr: stderrStream,
+  } = spawnOnPipes(
+    executable,
+    args,
+    { cwd: opts.cwd, env, detached: posix, windowsHide: true },
+    inPipe,
+    outPipe,
+  )
   box.child = child
-  const stdin = inPipe !== undefined ? pipeWriter(inPipe) : (child.stdin as Writable)
-  const stdout = outPipe !== undefined ? new PipeLineReader(outPipe.readFd) : (child.stdout as Readable)
-  const stderrStream = child.stderr as Readable
 
   let stderr = ''
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined

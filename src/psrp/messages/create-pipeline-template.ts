@@ -76,11 +76,10 @@ export function createPipelineFromTemplate(
   options: SerializeOptions = {},
 ): string | undefined {
   const key = templateKey(m)
-  if (key === undefined) return undefined
+  const command = m.statements[0]?.[0]
+  if (key === undefined || command === undefined) return undefined
   let template = templates.get(key)
   if (template === undefined) {
-    const [[command] = []] = m.statements
-    if (command === undefined) return undefined
     const marked: CreatePipelineMessage = { ...m, statements: [[{ ...command, command: COMMAND_MARK }]] }
     const text = serialize(encodeCreatePipeline(marked), options)
     const at = text.indexOf(COMMAND_MARK)
@@ -89,6 +88,5 @@ export function createPipelineFromTemplate(
     if (templates.size >= TEMPLATE_LIMIT) templates.clear()
     templates.set(key, template)
   }
-  const command = m.statements[0]?.[0]?.command ?? ''
-  return template[0] + encodeClixmlText(command) + template[1]
+  return template[0] + encodeClixmlText(command.command) + template[1]
 }

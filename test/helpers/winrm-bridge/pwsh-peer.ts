@@ -7,8 +7,7 @@
  * and Data for a pipeline is only sent after its `CommandAck`; Signal and Close wait for their own
  * acks (`SignalAck`, `CloseAck`) one at a time per GUID.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { Socket } from 'node:net'
+import type { ChildProcess } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import {
   decodeLine,
@@ -19,8 +18,7 @@ import {
   type OutOfProcPacket,
   type OutOfProcStream,
 } from '../../../src/outofproc/index.ts'
-import { closeQuietly, openFifoPipeSync } from '../../../src/transport/fifo.ts'
-import { PipeLineReader } from '../../../src/transport/pipe-line-reader.ts'
+import { openFifoPipeSync, spawnOnPipes } from '../../../src/transport/fifo.ts'
 
 type AckKind = 'dataAck' | 'commandAck' | 'signalAck' | 'closeAck'
 
@@ -59,25 +57,20 @@ export class PwshPeer {
   constructor(executable: string, handlers: PwshPeerHandlers) {
     this.#handlers = handlers
     // kernel pipes, as ProcessConnection gives pwsh (src/transport/fifo.ts), else the socket pair
-    const inPipe = openFifoPipeSync()
-    const outPipe = openFifoPipeSync()
-    try {
-      this.#child = spawn(executable, ['-NoLogo', '-NoProfile', '-s'], {
-        stdio: [inPipe?.readFd ?? 'pipe', outPipe?.writeFd ?? 'pipe', 'pipe'],
+    const piped = spawnOnPipes(
+      executable,
+      ['-NoLogo', '-NoProfile', '-s'],
+      {
         detached: process.platform !== 'win32',
         env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' },
         windowsHide: true,
-      })
-    } finally {
-      closeQuietly(inPipe?.readFd)
-      closeQuietly(outPipe?.writeFd)
-    }
-    this.#stdin =
-      inPipe !== undefined
-        ? new Socket({ fd: inPipe.writeFd, readable: false, writable: true })
-        : (this.#child.stdin as Writable)
-    this.#stdout =
-      outPipe !== undefined ? new PipeLineReader(outPipe.readFd) : (this.#child.stdout as Readable)
+      },
+      openFifoPipeSync(),
+      openFifoPipeSync(),
+    )
+    this.#child = piped.child
+    this.#stdin = piped.stdin
+    this.#stdout = piped.stdout
     this.#stdin.on('error', () => undefined)
     this.#stdout.on('error', () => undefined)
     this.#stdout.on('data', (chunk: Buffer) => {
@@ -90,7 +83,7 @@ export class PwshPeer {
       }
       for (const line of lines) if (line.trim() !== '') this.#line(line)
     })
-    const stderr = this.#child.stderr as Readable
+    const stderr = piped.stderr
     stderr.setEncoding('utf8')
     stderr.on('data', (text: string) => {
       if (this.#stderr.length < 64 * 1024) this.#stderr += text

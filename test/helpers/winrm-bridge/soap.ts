@@ -79,13 +79,11 @@ export function liftStream(raw: Buffer): { text: string; data: Uint8Array } | un
   for (let at = start; at < end; at += LIFT_PIECE_CHARS) {
     const stop = Math.min(at + LIFT_PIECE_CHARS, end)
     const piece = raw.toString('latin1', at, stop)
-    // Node's decoder skips characters outside its alphabet and stops at '=', so any such character
-    // shortens the piece's output; '-' and '_' (base64url, which Node also reads) are ruled out first
-    if (piece.includes('-') || piece.includes('_')) return undefined
-    const padding = stop < end ? 0 : piece.endsWith('==') ? 2 : piece.endsWith('=') ? 1 : 0
-    const n = out.write(piece, written, 'base64')
-    if (n !== (piece.length / 4) * 3 - padding) return undefined
-    written += n
+    const bytes = fromBase64(piece)
+    // a piece before the last decodes to exactly 3/4 of its length: no padding, no whitespace
+    if (bytes === undefined || (stop < end && bytes.length !== (piece.length / 4) * 3)) return undefined
+    out.set(bytes, written)
+    written += bytes.length
   }
   return { text: raw.toString('utf8', 0, start) + raw.toString('utf8', end), data: out.subarray(0, written) }
 }
