@@ -79,6 +79,37 @@ export function fromBase64(text: string): Uint8Array | undefined {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 }
 
+/** Base64 characters decoded per piece by {@link fromBase64Bytes}: a multiple of 4, under 128 KiB. */
+const DECODE_PIECE = 64 * 1024
+const MINUS = 0x2d
+const UNDERSCORE = 0x5f
+
+/**
+ * Decodes the standard base64 text held as ASCII bytes in `src[start, end)`, without whitespace; returns
+ * undefined when that text is not exactly valid padded base64 (whitespace included: callers that
+ * allow it go on to {@link fromBase64}). The text is decoded a piece at a time into one output, so no
+ * string of it is ever large (see {@link writeBase64} on what one large string costs). Validation is
+ * {@link fromBase64}'s length argument, applied per piece: Node's decoder drops what is not in its
+ * alphabet and stops at `=`, so a piece decodes to exactly 3/4 of its length (less the padding of the
+ * last) only when it is valid, once base64url's `-` and `_` are ruled out.
+ */
+export function fromBase64Bytes(src: Uint8Array, start: number, end: number): Uint8Array | undefined {
+  const length = end - start
+  if (length % 4 !== 0) return undefined
+  const text = Buffer.from(src.buffer, src.byteOffset + start, length)
+  if (text.includes(MINUS) || text.includes(UNDERSCORE)) return undefined
+  const padding = length === 0 || text[length - 1] !== EQUALS ? 0 : text[length - 2] !== EQUALS ? 1 : 2
+  const out = Buffer.allocUnsafe((length / 4) * 3)
+  let written = 0
+  for (let at = 0; at < length; at += DECODE_PIECE) {
+    const stop = Math.min(at + DECODE_PIECE, length)
+    const want = ((stop - at) / 4) * 3 - (stop === length ? padding : 0)
+    if (out.write(text.toString('latin1', at, stop), written, 'base64') !== want) return undefined
+    written += want
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, written)
+}
+
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false })
 /**
  * The text of bytes that are all ASCII, or undefined when one is not. ASCII bytes are their own UTF-8

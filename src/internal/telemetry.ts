@@ -79,7 +79,7 @@ export const Attr = {
   wsmanAction: 'psrp.wsman.action',
   /** Bytes of the SOAP envelope sent (UTF-8, before message encryption). */
   wsmanRequestSize: 'psrp.wsman.request.size',
-  /** Bytes of the SOAP envelope received (UTF-8, after message decryption). */
+  /** Bytes of the SOAP envelope received, in the body's encoding (after message decryption). */
   wsmanResponseSize: 'psrp.wsman.response.size',
   /** The runspace pool id. */
   poolId: 'psrp.pool.id',

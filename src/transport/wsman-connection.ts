@@ -15,6 +15,7 @@ import {
   buildEnvelopeBytes,
   faultToError,
   parseResponse,
+  parseResponseBytes,
   parseShell,
   psrpEnumerateShells,
   psrpEnumerateCommands,
@@ -36,6 +37,7 @@ import {
   type ClientCertificate,
   type HttpAuthenticator,
   type HttpLane,
+  type HttpPostResponse,
   type RetryOptions,
 } from './http/index.ts'
 import type { CallOptions } from './cancel.ts'
@@ -552,15 +554,17 @@ export class WSManConnection implements PsrpTransportFactory {
       timeout: options.timeout ?? operation + this.#readTimeout,
       action: request.action,
     })
-    if (res.body.trim() === '') {
+    if (isBlank(res)) {
       throw new ProtocolError(
         `the WinRM server answered ${request.action} with HTTP ${res.status} and no body`,
       )
     }
-    const parsed = parseResponse(res.body, {
-      relatesTo: messageId,
-      maxLength: this.#maxResponseEnvelopeLength,
-    })
+    const parseOptions = { relatesTo: messageId, maxLength: this.#maxResponseEnvelopeLength }
+    // UTF-8 (what WinRM sends) is read from the bytes: a Receive's output is never one long string
+    const parsed =
+      res.encoding === 'utf-8'
+        ? parseResponseBytes(res.bytes, parseOptions)
+        : parseResponse(res.body, parseOptions)
     if (parsed.kind === 'fault') throw faultToError(parsed.fault, { redact: res.redact })
     if (res.status !== 200 && parsed.kind !== 'timedOut') {
       throw new ProtocolError(`the WinRM server answered ${request.action} with HTTP ${res.status}`)
@@ -604,7 +608,7 @@ export class WSManConnection implements PsrpTransportFactory {
       timeout: options.timeout ?? operation + this.#readTimeout,
       action,
     })
-    if (res.body.trim() === '') {
+    if (isBlank(res)) {
       throw new ProtocolError(`the WinRM server answered ${action} with HTTP ${res.status} and no body`)
     }
     const parsed = parseActionResponse(res.body, {
@@ -693,4 +697,12 @@ export class WSManConnection implements PsrpTransportFactory {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
+}
+
+/** A body with nothing but whitespace, or nothing. */
+function isBlank(res: HttpPostResponse): boolean {
+  if (res.encoding !== 'utf-8') return res.body.trim() === ''
+  const b = res.bytes
+  const start = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0 // a BOM is not text
+  return b.subarray(start).every((c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)
 }

@@ -90,7 +90,7 @@ export type {
   PsrpShellTarget,
   PsrpSignalOptions,
 } from './psrp-shell.ts'
-export { parseResponse } from './response.ts'
+export { parseResponse, parseResponseBytes } from './response.ts'
 export type {
   AckResponse,
   CommandCreatedResponse,

@@ -24,10 +24,11 @@ import { readEnvelope } from './action-response.ts'
 import { Namespace, WSManAction } from './constants.ts'
 import type { SelectorSet } from './envelope.ts'
 import { isTimedOutFault, type WSManFault } from './fault.ts'
+import { liftStreams, type LiftedStreams } from './stream-lift.ts'
 import {
   parseCommandResponse,
-  parseReceiveResponse,
   parseShell,
+  readReceiveResponse,
   type ReceiveResult,
   type ShellInfo,
 } from './winrs.ts'
@@ -169,7 +170,43 @@ export function parseResponse(xml: string, options: ParseResponseOptions = {}): 
   }
 }
 
-function parseEnvelope(xml: string, options: ParseResponseOptions): WSManResponse {
+/**
+ * Parses a WinRM response from its UTF-8 bytes (a leading BOM is dropped): the same result as
+ * {@link parseResponse} of their text, and the same {@link ProtocolError} for bytes that are not UTF-8
+ * or not a response. A ReceiveResponse's large `rsp:Stream` contents are decoded from the bytes
+ * directly, so a full response is never one long string.
+ */
+export function parseResponseBytes(body: Uint8Array, options: ParseResponseOptions = {}): WSManResponse {
+  // A body within the length limit in bytes is within it in characters: the lift needs no count.
+  if (body.length <= (options.maxLength ?? DEFAULT_MAX_RESPONSE_LENGTH)) {
+    const lifted = liftStreams(body, strictUtf8)
+    if (lifted !== undefined) {
+      try {
+        const parsed = parseEnvelope(lifted.text, options, lifted.streams)
+        if (lifted.streams.complete) return parsed
+      } catch {
+        // read again from the whole text below: the answer, or an error that names the real offsets
+      }
+    }
+  }
+  return parseResponse(strictUtf8(body), options)
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function strictUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes)
+  } catch (err) {
+    throw new ProtocolError('response body is not valid utf-8', { cause: err })
+  }
+}
+
+function parseEnvelope(
+  xml: string,
+  options: ParseResponseOptions,
+  lifted?: LiftedStreams,
+): WSManResponse {
   const { header: h, body, fault } = readEnvelope(xml, options)
   if (fault !== undefined) return { kind: isTimedOutFault(fault) ? 'timedOut' : 'fault', ...h, fault }
   const action = h.action
@@ -182,7 +219,7 @@ function parseEnvelope(xml: string, options: ParseResponseOptions): WSManRespons
     case WSManAction.CommandResponse:
       return { kind: 'commandCreated', ...h, commandId: parseCommandResponse(body) }
     case WSManAction.ReceiveResponse:
-      return { kind: 'receive', ...h, ...parseReceiveResponse(body) }
+      return { kind: 'receive', ...h, ...readReceiveResponse(body, lifted) }
     case WSManAction.ConnectResponse:
       return parseConnected(h, body)
     case WSManAction.EnumerateResponse:

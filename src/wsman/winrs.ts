@@ -22,6 +22,7 @@ import { formatDuration, parseDuration } from './duration.ts'
 import type { CreateRequest, ShellRequest, TransferRequest, WSManOption } from './envelope.ts'
 import { base64Text, el, type XmlNode } from './xml-node.ts'
 import { nsAttr, nsChild, nsChildren, type NsElement } from './xml-ns.ts'
+import type { LiftedStreams } from './stream-lift.ts'
 
 /** Signal codes (MS-WSMV 2.2.5 `SignalCodeEnumeration`, plus PowerShell's stop signal). */
 export const SignalCode = {
@@ -425,12 +426,20 @@ export interface ReceiveResult {
 
 /** Reads `rsp:ReceiveResponse`; bad base64 or exit codes are a {@link ProtocolError}. */
 export function parseReceiveResponse(body: NsElement | undefined): ReceiveResult {
+  return readReceiveResponse(body, undefined)
+}
+
+/**
+ * {@link parseReceiveResponse} of a body read with its long `Stream` contents lifted out
+ * (`stream-lift.ts`): a `Stream` whose text is a marker has the bytes lifted for it.
+ */
+export function readReceiveResponse(body: NsElement | undefined, lifted: LiftedStreams | undefined): ReceiveResult {
   const rr = nsChild(body, Namespace.rsp, 'ReceiveResponse')
   if (rr === undefined) throw new ProtocolError('ReceiveResponse body missing')
   const streams: ReceivedStream[] = nsChildren(rr, Namespace.rsp, 'Stream').map((s) => {
     const name = nsAttr(s, 'Name')
     if (name === undefined) throw new ProtocolError('rsp:Stream without a Name')
-    const data = fromBase64(s.text)
+    const data = lifted?.take(s.text) ?? fromBase64(s.text)
     if (data === undefined) throw new ProtocolError(`rsp:Stream ${name} holds invalid base64`)
     const commandId = nsAttr(s, 'CommandId')
     return {

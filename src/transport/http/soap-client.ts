@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { isUtf8 } from 'node:buffer'
 import { isIP } from 'node:net'
 import type { SecureContextOptions } from 'node:tls'
 import { debuglog } from 'node:util'
@@ -179,8 +180,12 @@ export interface HttpPostResponse {
   readonly status: number
   /** Response headers, lower-case names; repeated headers are arrays. */
   readonly headers: HttpHeaders
-  /** The body as text (decrypted when message encryption is on). */
+  /** The body as text (decrypted when message encryption is on), decoded when first read. */
   readonly body: string
+  /** The body's bytes (decrypted when message encryption is on). */
+  readonly bytes: Uint8Array
+  /** The body's character encoding: the content type's `charset` (UTF-8 by default; UTF-16 by BOM). */
+  readonly encoding: 'utf-8' | 'utf-16le' | 'utf-16be'
   /**
    * Removes our own credentials from server-provided text before it goes into an error: the
    * `Authorization` values sent on this connection (and `Proxy-Authorization`), their credential
@@ -374,8 +379,7 @@ export class WSManHttpClient {
       async (span) => {
         const res = await this.#post(bytes, options, span)
         span.setAttribute(Attr.httpResponseStatusCode, res.status)
-        // measuring a long body's bytes is a pass over it: only for a span that is kept
-        if (span.isRecording()) span.setAttribute(Attr.wsmanResponseSize, Buffer.byteLength(res.body, 'utf8'))
+        span.setAttribute(Attr.wsmanResponseSize, res.bytes.length)
         return res
       },
       { kind: SpanKind.CLIENT },
@@ -532,14 +536,13 @@ export class WSManHttpClient {
               `with HTTP ${hs.status}`,
           )
         })
-        if (refused !== undefined) return { status: refused.status, headers: refused.headers, body: '' }
+        if (refused !== undefined) return textResponse(refused.status, refused.headers, new Uint8Array(0), 'utf-8')
         this.#assertStillOpen(conn)
       }
       const res = await this.#exchangeWithAuth(conn, body, true, signal, timeout)
-      const decoded = await this.#decode(session, res)
       const sent = [...(this.#sentCredentials.get(conn) ?? [])]
       if (this.#proxy?.authorization !== undefined) sent.push(this.#proxy.authorization)
-      return sent.length === 0 ? decoded : { ...decoded, redact: credentialRedactor(sent) }
+      return await this.#decode(session, res, sent.length === 0 ? undefined : credentialRedactor(sent))
     } catch (err) {
       throw this.#authError(err)
     }
@@ -712,7 +715,11 @@ export class WSManHttpClient {
     })
   }
 
-  async #decode(session: AuthSession, res: ParsedResponse): Promise<HttpPostResponse> {
+  async #decode(
+    session: AuthSession,
+    res: ParsedResponse,
+    redact: ((text: string) => string) | undefined,
+  ): Promise<HttpPostResponse> {
     let body: Uint8Array = res.body
     let contentType = headerValue(res.headers, 'content-type') ?? ''
     if (/^multipart\/(x-multi-)?encrypted\s*;/i.test(contentType)) {
@@ -725,28 +732,53 @@ export class WSManHttpClient {
       body = plain.body
       contentType = plain.contentType
     }
-    return { status: res.status, headers: res.headers, body: decodeText(body, contentType) }
+    const encoding = bodyEncoding(body, contentType)
+    // checked here, decoded when read: a WS-Man caller parses a large body from its bytes
+    // (parseResponseBytes), and its text would be a string over V8's large-object size
+    if (encoding === 'utf-8' && !isUtf8(body)) throw new ProtocolError('response body is not valid utf-8')
+    const response = textResponse(res.status, res.headers, body, encoding)
+    if (encoding !== 'utf-8') void response.body // UTF-16: decoded now, so an invalid body fails here
+    return redact === undefined ? response : Object.assign(response, { redact })
   }
 }
 
-/** Decodes a body by the `charset` of its content type (UTF-8 default, UTF-16 by BOM); strips a BOM. */
-function decodeText(body: Uint8Array, contentType: string): string {
+/**
+ * A response whose `body` text is decoded from `bytes` when first read (a BOM is dropped);
+ * UTF-16 that does not decode is a {@link ProtocolError}.
+ */
+function textResponse(
+  status: number,
+  headers: HttpHeaders,
+  bytes: Uint8Array,
+  encoding: HttpPostResponse['encoding'],
+): HttpPostResponse {
+  let text: string | undefined
+  return {
+    status,
+    headers,
+    bytes,
+    encoding,
+    get body(): string {
+      if (text !== undefined) return text
+      try {
+        // TextDecoder strips the BOM by default
+        text = new TextDecoder(encoding, { fatal: true }).decode(bytes)
+      } catch (err) {
+        throw new ProtocolError(`response body is not valid ${encoding}`, { cause: err })
+      }
+      return text
+    },
+  }
+}
+
+/** A body's encoding by the `charset` of its content type (UTF-8 default, UTF-16 by BOM). */
+function bodyEncoding(body: Uint8Array, contentType: string): HttpPostResponse['encoding'] {
   const charset = /;\s*charset\s*=\s*"?([\w-]+)"?/i.exec(contentType)?.[1]?.toLowerCase() ?? 'utf-8'
-  let encoding: string
   if (charset === 'utf-16' || charset === 'utf-16le' || charset === 'utf-16be') {
-    encoding =
-      body[0] === 0xfe && body[1] === 0xff ? 'utf-16be' : charset === 'utf-16be' ? 'utf-16be' : 'utf-16le'
-  } else if (charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii') {
-    encoding = 'utf-8'
-  } else {
-    throw new ProtocolError(`unsupported response charset ${charset}`)
+    return body[0] === 0xfe && body[1] === 0xff ? 'utf-16be' : charset === 'utf-16be' ? 'utf-16be' : 'utf-16le'
   }
-  try {
-    // TextDecoder strips the BOM by default
-    return new TextDecoder(encoding, { fatal: true }).decode(body)
-  } catch (err) {
-    throw new ProtocolError(`response body is not valid ${encoding}`, { cause: err })
-  }
+  if (charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii') return 'utf-8'
+  throw new ProtocolError(`unsupported response charset ${charset}`)
 }
 
 const debugTrace = debuglog('psrp')

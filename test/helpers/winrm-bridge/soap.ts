@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { parseXml } from '../../../src/internal/xml.ts'
 import { Namespace } from '../../../src/wsman/constants.ts'
 import { parseDuration } from '../../../src/wsman/duration.ts'
-import { fromBase64 } from '../../../src/internal/base64.ts'
+import { fromBase64, fromBase64Bytes } from '../../../src/internal/base64.ts'
 import { el, renderXml, renderXmlBytes, type XmlChild, type XmlNode } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild, nsChildren, resolveNamespaces, type NsElement } from '../../../src/wsman/xml-ns.ts'
 
@@ -55,8 +55,6 @@ export interface SoapRequest {
 
 /** A `Stream` element's content is lifted from 64 KiB of base64 up. */
 const LIFT_MIN_CHARS = 64 * 1024
-/** Base64 decoded per piece when lifting (a multiple of 4, under V8's 128 KiB large-string size). */
-const LIFT_PIECE_CHARS = 64 * 1024
 
 /**
  * Takes the base64 content of a request's one `Stream` element (a Send's payload, ~150 KB) out of the
@@ -74,18 +72,9 @@ export function liftStream(raw: Buffer): { text: string; data: Uint8Array } | un
   const start = raw.indexOf('>', name) + 1
   const end = raw.indexOf('<', start)
   if (start === 0 || end < 0 || end - start < LIFT_MIN_CHARS || (end - start) % 4 !== 0) return undefined
-  const out = Buffer.allocUnsafe(((end - start) / 4) * 3)
-  let written = 0
-  for (let at = start; at < end; at += LIFT_PIECE_CHARS) {
-    const stop = Math.min(at + LIFT_PIECE_CHARS, end)
-    const piece = raw.toString('latin1', at, stop)
-    const bytes = fromBase64(piece)
-    // a piece before the last decodes to exactly 3/4 of its length: no padding, no whitespace
-    if (bytes === undefined || (stop < end && bytes.length !== (piece.length / 4) * 3)) return undefined
-    out.set(bytes, written)
-    written += bytes.length
-  }
-  return { text: raw.toString('utf8', 0, start) + raw.toString('utf8', end), data: out.subarray(0, written) }
+  const data = fromBase64Bytes(raw, start, end)
+  if (data === undefined) return undefined
+  return { text: raw.toString('utf8', 0, start) + raw.toString('utf8', end), data }
 }
 
 /** The bytes of a `Stream` element of `req`: its text decoded, or what {@link liftStream} took out. */

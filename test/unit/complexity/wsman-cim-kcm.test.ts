@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { ProtocolError } from '../../../src/errors.ts'
 import { parseActionResponse } from '../../../src/wsman/action-response.ts'
-import { parseResponse } from '../../../src/wsman/response.ts'
+import { parseResponse, parseResponseBytes } from '../../../src/wsman/response.ts'
 import { parseCimInstance } from '../../../src/wsman/cim.ts'
 import { KcmReplyReader } from '../../../src/auth/kerberos/ccache-kcm.ts'
 import { assertLinear } from './measure.ts'
@@ -58,6 +58,40 @@ describe('WS-Man parseActionResponse', () => {
         '<s:Body/></s:Envelope>',
       (x) => parseActionResponse(x),
       { n: 3000, sizeOf },
+    )
+  })
+})
+
+describe('WS-Man parseResponseBytes (long Stream contents lifted from the bytes)', () => {
+  const RSP = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell'
+  const receive = (streams: string): Buffer =>
+    Buffer.from(
+      `${ENVELOPE_OPEN.replace('>', ` xmlns:rsp="${RSP}">`)}${header(`${RSP}/ReceiveResponse`)}` +
+        `<s:Body><rsp:ReceiveResponse>${streams}</rsp:ReceiveResponse></s:Body></s:Envelope>`,
+    )
+  const chunk = Buffer.alloc(24_000, 0x5a).toString('base64') // 32,000 characters: lifted
+  test('many lifted streams; many long runs that are not base64; many tags without an end', () => {
+    assertLinear(
+      'receive bytes: many lifted streams',
+      (n) => receive(`<rsp:Stream Name="stdout">${chunk}</rsp:Stream>`.repeat(n)),
+      (x) => parseResponseBytes(x),
+      { n: 8, sizeOf },
+    )
+    assertLinear(
+      'receive bytes: long runs that are not base64 (each decoded, then read as text)',
+      (n) => receive(`<rsp:Stream Name="stdout">${chunk.slice(0, -4)}*AAA</rsp:Stream>`.repeat(n)),
+      (x) => {
+        assert.throws(() => parseResponseBytes(x), ProtocolError)
+      },
+      { n: 8, sizeOf },
+    )
+    assertLinear(
+      'receive bytes: "<" after "<" with no ">" (hostile)',
+      (n) => receive(`<rsp:Stream Name="stdout">${'<'.repeat(n)}${chunk}</rsp:Stream>`),
+      (x) => {
+        assert.throws(() => parseResponseBytes(x), ProtocolError)
+      },
+      { n: 50_000, sizeOf },
     )
   })
 })

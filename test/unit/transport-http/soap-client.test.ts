@@ -191,7 +191,22 @@ describe('WSManHttpClient: request format and keep-alive', () => {
       res.writeHead(200, { 'Content-Type': 'application/soap+xml;charset=UTF-16' })
       res.end(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<ü/>', 'utf16le')]))
     })
-    assert.equal((await client(s.port).post('<a/>')).body, '<ü/>')
+    const res = await client(s.port).post('<a/>')
+    assert.equal(res.encoding, 'utf-16le')
+    assert.equal(res.bytes.length, 10)
+    assert.equal(res.body, '<ü/>')
+  })
+
+  test('a UTF-8 body is given as bytes too, and the text decoded from them when read', async () => {
+    const s = await server((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/soap+xml;charset=UTF-8' })
+      res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<ü/>')]))
+    })
+    const res = await client(s.port).post('<a/>')
+    assert.equal(res.encoding, 'utf-8')
+    assert.deepEqual(Buffer.from(res.bytes), Buffer.from([0xef, 0xbb, 0xbf, 0x3c, 0xc3, 0xbc, 0x2f, 0x3e]))
+    assert.equal(res.body, '<ü/>') // BOM dropped
+    assert.equal(res.body, '<ü/>')
   })
 
   test('invalid UTF-8 in a response is a ProtocolError, not silent replacement', async () => {

@@ -19,6 +19,7 @@ import {
   buildEnvelope,
   faultToError,
   parseResponse,
+  parseResponseBytes,
   psrpCommand,
   psrpConnect,
   psrpCreate,
@@ -362,10 +363,10 @@ describe('recorded pypsrp corpus', { skip }, () => {
             ProtocolError,
           )
         }
-        const res =
-          mismatched.at(-1) === where
-            ? parseResponse(ex.response)
-            : parseResponse(ex.response, { relatesTo: r.env.messageId ?? '' })
+        const options = mismatched.at(-1) === where ? {} : { relatesTo: r.env.messageId ?? '' }
+        const res = parseResponse(ex.response, options)
+        // read from the bytes (as WSManConnection reads UTF-8), the same response
+        assert.deepEqual(parseResponseBytes(Buffer.from(ex.response, 'utf8'), options), res, where)
         responses++
         kinds.set(res.kind, (kinds.get(res.kind) ?? 0) + 1)
         if (mismatched.at(-1) !== where)
