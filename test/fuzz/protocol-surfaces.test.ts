@@ -10,9 +10,11 @@
 import { test } from 'node:test'
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
+import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { ProtocolError } from '../../src/errors.ts'
 import { decodeLine, encodePacketLine, OutOfProcSession, SESSION_GUID } from '../../src/outofproc/index.ts'
-import { parseResponse } from '../../src/wsman/response.ts'
+import { parseResponse, parseResponseBytes } from '../../src/wsman/response.ts'
 import { ResponseParser } from '../../src/transport/http/http1.ts'
 import { KdcReplyReader } from '../../src/transport/kdc.ts'
 import {
@@ -140,6 +142,41 @@ test('WS-Man parseResponse: a response or a PsrpError, in time', { timeout: TIME
     seedsFirst(
       params(1500),
       wsmanSeeds.map((s) => [s] as [string]),
+    ),
+  )
+})
+
+/** Receive responses whose Stream contents are long enough to be lifted from the bytes. */
+const RSP_NS = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell'
+const liftedSeeds = [
+  `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:rsp="${RSP_NS}"><s:Header><a:Action>${RSP_NS}/ReceiveResponse</a:Action></s:Header><s:Body><rsp:ReceiveResponse>` +
+    `<rsp:Stream Name="stdout" CommandId="C">${Buffer.alloc(13_000, 7).toString('base64')}</rsp:Stream>` +
+    `<rsp:Stream Name='stdout' CommandId='C'>\n${Buffer.alloc(12_289, 1).toString('base64')}\n</rsp:Stream>` +
+    `<rsp:CommandState CommandId="C" State="${RSP_NS}/CommandState/Running"/></rsp:ReceiveResponse></s:Body></s:Envelope>`,
+  // a Stream element whose text is part of the answer (a Get's body): never lifted away
+  `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"><s:Header><a:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse</a:Action></s:Header><s:Body>` +
+    `<p:Data xmlns:p="urn:x"><p:Stream Name="x">${Buffer.alloc(13_000, 3).toString('base64')}</p:Stream></p:Data></s:Body></s:Envelope>`,
+]
+
+test('WS-Man parseResponseBytes: the result or the error of parseResponse of the text', { timeout: TIMEOUT }, () => {
+  const outcome = (run: () => unknown): unknown => {
+    try {
+      return run()
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e
+      return `ProtocolError: ${e.message}`
+    }
+  }
+  fc.assert(
+    fc.property(mutatedText([...liftedSeeds, ...wsmanSeeds.slice(-2)]), (xml) => {
+      const bytes = Buffer.from(xml, 'utf8')
+      const fromBytes = typedWithinBudget('WS-Man parseResponseBytes', bytes, (b) => outcome(() => parseResponseBytes(b)))
+      // a lone surrogate has no UTF-8: its bytes are U+FFFD, which is what the text path must read
+      assert.deepEqual(fromBytes, outcome(() => parseResponse(bytes.toString('utf8'))))
+    }),
+    seedsFirst(
+      params(600),
+      liftedSeeds.map((s) => [s] as [string]),
     ),
   )
 })
