@@ -15,8 +15,8 @@
  * time, against 9% without the pause). When the cores have room (warm fetches, 10 rounds each way)
  * reading without the pause was 11% faster (23.8 against 21.4 MiB/s) for 0.4 s more client CPU per
  * fetch; in a new session, where pwsh's JIT keeps a core busy, it was 10% slower (15.3–15.9 against
- * 16.5–17.6 MiB/s), and the same held through the WinRM test bridge. The pause stays: a first
- * transfer is the common one.
+ * 16.5–17.6 MiB/s; through the WinRM test bridge 8.9–9.4 against 9.1–11.4). The pause stays: a
+ * first transfer is the common one.
  *
  * Reads go into one reusable buffer (`net.Socket`'s `onread` option) and are copied out, so a read
  * allocates only the bytes it got. Back-pressure is kept: when the consumer stops reading, so does
