@@ -25,6 +25,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { Namespace, SELECTOR_FILTER_DIALECT, WSManAction } from '../../../src/wsman/constants.ts'
 import { ResourceUri } from '../../../src/wsman/index.ts'
+import { liftStreams } from '../../../src/wsman/stream-lift.ts'
 import { el, type XmlChild } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild, nsChildren } from '../../../src/wsman/xml-ns.ts'
 import type { CimResponder } from './cim-responder.ts'
@@ -33,11 +34,10 @@ import { shellDescription, type OpResult } from './shell-common.ts'
 import {
   BadRequestError,
   envelopeBytes,
-  liftStream,
   faultEnvelope,
   Faults,
   newGuid,
-  parseRequest,
+  parseLiftedRequest,
   SHELL_PREFIXES,
   type FaultSpec,
   type SoapRequest,
@@ -256,7 +256,10 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
     req.on('end', () => {
       void (async () => {
         const raw = Buffer.concat(chunks)
-        const lifted = liftStream(raw)
+        // a Send's payload is decoded from the bytes as the client decodes Receive output
+        const lifted = liftStreams(raw, (b) =>
+          Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'),
+        )
         const text = lifted?.text ?? raw.toString('utf8')
         const actionGuess = /<(?:\w+:)?Action[^>]*>([^<]*)</.exec(text)?.[1]?.trim() ?? ''
         const path = (req.url ?? '').split('?')[0]
@@ -293,7 +296,7 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
         }
         let parsed: SoapRequest
         try {
-          parsed = parseRequest(text)
+          parsed = parseLiftedRequest(raw, lifted)
         } catch (e) {
           const why = e instanceof BadRequestError ? e.message : String(e)
           send(res, 500, faultEnvelope(relatesToGuess, Faults.badRequest(why)), actionGuess)
@@ -312,7 +315,7 @@ export async function startWinRMBridge(options: WinRMBridgeOptions): Promise<Win
         res.once('close', () => {
           if (!res.writableEnded) hungUp.abort()
         })
-        parsed = { ...parsed, cancelled: hungUp.signal, ...(lifted ? { streamData: lifted.data } : {}) }
+        parsed = { ...parsed, cancelled: hungUp.signal }
         let result: OpResult
         try {
           result = await dispatch(parsed, req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1')

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto'
 import { parseXml } from '../../../src/internal/xml.ts'
 import { Namespace } from '../../../src/wsman/constants.ts'
 import { parseDuration } from '../../../src/wsman/duration.ts'
-import { fromBase64, fromBase64Bytes } from '../../../src/internal/base64.ts'
+import { fromBase64 } from '../../../src/internal/base64.ts'
+import type { LiftedBody } from '../../../src/wsman/stream-lift.ts'
 import { el, renderXml, renderXmlBytes, type XmlChild, type XmlNode } from '../../../src/wsman/xml-node.ts'
 import { nsAttr, nsChild, nsChildren, resolveNamespaces, type NsElement } from '../../../src/wsman/xml-ns.ts'
 
@@ -47,39 +48,40 @@ export interface SoapRequest {
   /** Aborted when the client closed the connection before the answer (a long poll given up). */
   readonly cancelled?: AbortSignal
   /**
-   * The decoded content of the request's one large `Stream` element, taken out of the body before it
-   * was decoded to text (the element is then empty in {@link body}); see {@link liftStream}.
+   * The decoded contents of the request's long `Stream` elements, by element: taken out of the raw
+   * body before it was decoded to text (see {@link parseLiftedRequest}).
    */
-  readonly streamData?: Uint8Array
+  readonly streamData?: ReadonlyMap<NsElement, Uint8Array>
 }
-
-/** A `Stream` element's content is lifted from 64 KiB of base64 up. */
-const LIFT_MIN_CHARS = 64 * 1024
 
 /**
- * Takes the base64 content of a request's one `Stream` element (a Send's payload, ~150 KB) out of the
- * raw body and decodes it in pieces, so that neither the body nor the payload is ever one string over
- * V8's 128 KiB large-object size (dear on this machine, bench/README.md). Returns the body's text with
- * that content removed, and the bytes; `undefined` when there is no such element, more than one, or
- * content that is not plain unpadded-inside base64, so the caller decodes the body as before.
+ * The request in `raw`, read with its long `Stream` contents taken out by the client's own lift
+ * (`liftStreams`, src/wsman/stream-lift.ts, which gave `lifted`), so that neither the body nor a Send's
+ * payload (~150 KB) is ever one string over V8's 128 KiB large-object size (dear on this machine,
+ * bench/README.md). Each `Stream` whose text is a marker gets its bytes in `streamData`. When a
+ * marker is not the whole text of a `Stream` of the body, or the lifted text does not parse, the
+ * whole body is parsed instead: the result is always what {@link parseRequest} of the text gives.
  */
-export function liftStream(raw: Buffer): { text: string; data: Uint8Array } | undefined {
-  if (raw.length < LIFT_MIN_CHARS) return undefined
-  const name = raw.indexOf('Stream ')
-  if (name < 1 || raw.indexOf('Stream ', name + 7) !== -1) return undefined
-  const lt = raw.lastIndexOf('<', name)
-  if (lt < 0 || !/^<([\w.-]+:)?$/.test(raw.toString('latin1', lt, name))) return undefined
-  const start = raw.indexOf('>', name) + 1
-  const end = raw.indexOf('<', start)
-  if (start === 0 || end < 0 || end - start < LIFT_MIN_CHARS || (end - start) % 4 !== 0) return undefined
-  const data = fromBase64Bytes(raw, start, end)
-  if (data === undefined) return undefined
-  return { text: raw.toString('utf8', 0, start) + raw.toString('utf8', end), data }
+export function parseLiftedRequest(raw: Buffer, lifted: LiftedBody | undefined): SoapRequest {
+  if (lifted !== undefined) {
+    try {
+      const req = parseRequest(lifted.text)
+      const streamData = new Map<NsElement, Uint8Array>()
+      for (const stream of nsChildren(req.body, Namespace.rsp, 'Stream')) {
+        const data = lifted.streams.take(stream.text)
+        if (data !== undefined) streamData.set(stream, data)
+      }
+      if (lifted.streams.complete) return { ...req, streamData }
+    } catch {
+      // parsed again from the whole body below, for the error that names its offsets
+    }
+  }
+  return parseRequest(raw.toString('utf8'))
 }
 
-/** The bytes of a `Stream` element of `req`: its text decoded, or what {@link liftStream} took out. */
+/** The bytes of a `Stream` element of `req`: what {@link parseLiftedRequest} took out, or its text decoded. */
 export function streamBytes(req: SoapRequest, stream: NsElement): Uint8Array | undefined {
-  return stream.text === '' && req.streamData !== undefined ? req.streamData : fromBase64(stream.text)
+  return req.streamData?.get(stream) ?? fromBase64(stream.text)
 }
 
 /** Thrown for envelopes the bridge cannot read; answered with a fault. */
