@@ -60,26 +60,46 @@ function openEnds(path: string): FifoPipe {
   }
 }
 
+/** The FIFO names to make in `dir`, and the arguments that make all of them in one run of `mkfifo`. */
+function fifoPaths(dir: string, count: number): { paths: string[]; args: string[] } {
+  const paths = Array.from({ length: count }, (_, i) => join(dir, `p${i}`))
+  return { paths, args: ['-m', '600', ...paths] }
+}
+
+/** Opens every FIFO of `paths`; when one fails, the ones already open are closed. */
+function openAll(paths: readonly string[]): FifoPipe[] {
+  const pipes: FifoPipe[] = []
+  try {
+    for (const path of paths) pipes.push(openEnds(path))
+    return pipes
+  } catch (e) {
+    for (const pipe of pipes) {
+      closeQuietly(pipe.readFd)
+      closeQuietly(pipe.writeFd)
+    }
+    throw e
+  }
+}
+
 /**
- * Makes an anonymous pipe through a short-lived named FIFO. Resolves to `undefined` (never rejects)
- * when the platform has no FIFOs or `mkfifo` cannot be run, so the caller can use a socket pair.
+ * Makes `count` anonymous pipes through short-lived named FIFOs, with one run of `mkfifo`. Resolves
+ * to `undefined` (never rejects) when the platform has no FIFOs or `mkfifo` cannot be run, so the
+ * caller can use socket pairs.
  *
- * The read end is opened non-blocking (a read open must not wait for a writer). When it goes to a
+ * The read ends are opened non-blocking (a read open must not wait for a writer). When one goes to a
  * child as its stdin, libuv makes the child's copy blocking again, as it does for every stdio
  * descriptor it hands a child. `mkfifo` names the program (a test gives one that does not exist).
  */
-export async function openFifoPipe(mkfifo = 'mkfifo'): Promise<FifoPipe | undefined> {
+export async function openFifoPipes(count: number, mkfifo = 'mkfifo'): Promise<FifoPipe[] | undefined> {
   if (process.platform === 'win32') return undefined
   let dir: string | undefined
   try {
     dir = await mkdtemp(join(tmpdir(), DIR_PREFIX))
-    const path = join(dir, 'p')
+    const { paths, args } = fifoPaths(dir, count)
     const made = await new Promise<boolean>((resolve) => {
-      execFile(mkfifo, ['-m', '600', path], { timeout: MKFIFO_TIMEOUT_MS }, (error) =>
-        resolve(error === null),
-      )
+      execFile(mkfifo, args, { timeout: MKFIFO_TIMEOUT_MS }, (error) => resolve(error === null))
     })
-    return made ? openEnds(path) : undefined
+    return made ? openAll(paths) : undefined
   } catch {
     return undefined
   } finally {
@@ -88,17 +108,17 @@ export async function openFifoPipe(mkfifo = 'mkfifo'): Promise<FifoPipe | undefi
 }
 
 /**
- * {@link openFifoPipe} for a caller that cannot wait (it blocks for the run of `mkfifo`, a few ms):
+ * {@link openFifoPipes} for a caller that cannot wait (it blocks for the run of `mkfifo`, a few ms):
  * the WinRM test bridge, which starts pwsh in a constructor.
  */
-export function openFifoPipeSync(mkfifo = 'mkfifo'): FifoPipe | undefined {
+export function openFifoPipesSync(count: number, mkfifo = 'mkfifo'): FifoPipe[] | undefined {
   if (process.platform === 'win32') return undefined
   let dir: string | undefined
   try {
     dir = mkdtempSync(join(tmpdir(), DIR_PREFIX))
-    const path = join(dir, 'p')
-    execFileSync(mkfifo, ['-m', '600', path], { timeout: MKFIFO_TIMEOUT_MS, stdio: 'ignore' })
-    return openEnds(path)
+    const { paths, args } = fifoPaths(dir, count)
+    execFileSync(mkfifo, args, { timeout: MKFIFO_TIMEOUT_MS, stdio: 'ignore' })
+    return openAll(paths)
   } catch {
     return undefined
   } finally {

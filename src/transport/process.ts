@@ -19,7 +19,7 @@ import { delimiter, join } from 'node:path'
 import { TransportError, type PsrpError } from '../errors.ts'
 import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
 import type { OutOfProcSessionOptions } from '../outofproc/index.ts'
-import { closeQuietly, openFifoPipe, spawnOnPipes } from './fifo.ts'
+import { closeQuietly, openFifoPipes, spawnOnPipes } from './fifo.ts'
 import {
   OutOfProcStreamTransport,
   type OutOfProcConnectContext,
@@ -184,8 +184,7 @@ async function connectProcess(
   const exitTimeout = opts.exitTimeout ?? 3_000
 
   const kernelPipes = posix && opts.kernelPipes !== false
-  const inPipe = kernelPipes ? await openFifoPipe() : undefined
-  const outPipe = kernelPipes ? await openFifoPipe() : undefined
+  const [inPipe, outPipe] = (kernelPipes ? await openFifoPipes(2) : undefined) ?? []
   if (context.signal.aborted) {
     // cancelled while the pipes were made (mkfifo runs as a process): nothing was started
     for (const fd of [inPipe?.readFd, inPipe?.writeFd, outPipe?.readFd, outPipe?.writeFd]) closeQuietly(fd)

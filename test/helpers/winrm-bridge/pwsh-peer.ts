@@ -18,7 +18,7 @@ import {
   type OutOfProcPacket,
   type OutOfProcStream,
 } from '../../../src/outofproc/index.ts'
-import { openFifoPipeSync, spawnOnPipes } from '../../../src/transport/fifo.ts'
+import { openFifoPipesSync, spawnOnPipes } from '../../../src/transport/fifo.ts'
 
 type AckKind = 'dataAck' | 'commandAck' | 'signalAck' | 'closeAck'
 
@@ -57,6 +57,7 @@ export class PwshPeer {
   constructor(executable: string, handlers: PwshPeerHandlers) {
     this.#handlers = handlers
     // kernel pipes, as ProcessConnection gives pwsh (src/transport/fifo.ts), else the socket pair
+    const [inPipe, outPipe] = openFifoPipesSync(2) ?? []
     const piped = spawnOnPipes(
       executable,
       ['-NoLogo', '-NoProfile', '-s'],
@@ -65,8 +66,8 @@ export class PwshPeer {
         env: { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1' },
         windowsHide: true,
       },
-      openFifoPipeSync(),
-      openFifoPipeSync(),
+      inPipe,
+      outPipe,
     )
     this.#child = piped.child
     this.#stdin = piped.stdin

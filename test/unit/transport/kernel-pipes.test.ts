@@ -8,7 +8,7 @@ import { fstatSync, readdirSync, readSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { closeQuietly, openFifoPipe, openFifoPipeSync } from '../../../src/transport/fifo.ts'
+import { closeQuietly, openFifoPipes, openFifoPipesSync } from '../../../src/transport/fifo.ts'
 import { LONG_LINE_BYTES, PipeLineReader } from '../../../src/transport/pipe-line-reader.ts'
 
 const posixOnly = process.platform === 'win32' ? 'FIFOs are POSIX' : false
@@ -43,22 +43,30 @@ function writer(writeFd: number, text: string, piece: number): Promise<number | 
 }
 
 describe('kernel pipes for a child', { skip: posixOnly }, () => {
-  test('openFifoPipe and openFifoPipeSync give both ends of one pipe and leave no name behind', async () => {
-    for (const open of [openFifoPipe, openFifoPipeSync]) {
+  test('openFifoPipes and openFifoPipesSync give both ends of each pipe and leave no name behind', async () => {
+    for (const open of [openFifoPipes, openFifoPipesSync]) {
       const before = leftovers()
-      const pipe = await open()
-      assert.ok(pipe !== undefined, 'mkfifo is available here')
+      const pipes = await open(2)
+      assert.ok(pipes !== undefined, 'mkfifo is available here')
       try {
-        assert.ok(fstatSync(pipe.readFd).isFIFO())
-        assert.ok(fstatSync(pipe.writeFd).isFIFO())
-        writeSync(pipe.writeFd, Buffer.from('through the pipe\n'))
-        const buf = Buffer.alloc(64)
-        const n = readSync(pipe.readFd, buf)
-        assert.equal(buf.subarray(0, n).toString(), 'through the pipe\n')
-        assert.deepEqual(leftovers(), before, 'the FIFO and its directory are removed at once')
+        assert.equal(pipes.length, 2)
+        for (const [i, pipe] of pipes.entries()) {
+          assert.ok(fstatSync(pipe.readFd).isFIFO())
+          assert.ok(fstatSync(pipe.writeFd).isFIFO())
+          writeSync(pipe.writeFd, Buffer.from(`through pipe ${i}\n`))
+        }
+        // each pipe is its own: what went into one comes out of that one only
+        for (const [i, pipe] of pipes.entries()) {
+          const buf = Buffer.alloc(64)
+          const n = readSync(pipe.readFd, buf)
+          assert.equal(buf.subarray(0, n).toString(), `through pipe ${i}\n`)
+        }
+        assert.deepEqual(leftovers(), before, 'the FIFOs and their directory are removed at once')
       } finally {
-        closeQuietly(pipe.readFd)
-        closeQuietly(pipe.writeFd)
+        for (const pipe of pipes) {
+          closeQuietly(pipe.readFd)
+          closeQuietly(pipe.writeFd)
+        }
       }
     }
   })
@@ -66,13 +74,13 @@ describe('kernel pipes for a child', { skip: posixOnly }, () => {
   test('without mkfifo it resolves to undefined (the caller keeps the socket pair)', async () => {
     const before = leftovers()
     const missing = join(tmpdir(), 'no-such-dir', 'mkfifo')
-    assert.equal(await openFifoPipe(missing), undefined)
-    assert.equal(openFifoPipeSync(missing), undefined)
+    assert.equal(await openFifoPipes(2, missing), undefined)
+    assert.equal(openFifoPipesSync(2, missing), undefined)
     assert.deepEqual(leftovers(), before)
   })
 
   test('PipeLineReader delivers every byte, long lines written in small pieces and short ones', async () => {
-    const pipe = await openFifoPipe()
+    const [pipe] = (await openFifoPipes(1)) ?? []
     assert.ok(pipe !== undefined)
     const reader = new PipeLineReader(pipe.readFd)
     const lines = [
@@ -90,7 +98,7 @@ describe('kernel pipes for a child', { skip: posixOnly }, () => {
   })
 
   test('PipeLineReader keeps back-pressure: a paused consumer stops the reading, resuming finishes it', async () => {
-    const pipe = await openFifoPipe()
+    const [pipe] = (await openFifoPipes(1)) ?? []
     assert.ok(pipe !== undefined)
     const reader = new PipeLineReader(pipe.readFd)
     const total = 4 * 1024 * 1024 // far more than the pipe and the stream's buffer together
@@ -115,7 +123,7 @@ describe('kernel pipes for a child', { skip: posixOnly }, () => {
   })
 
   test('destroying a PipeLineReader closes its descriptor; the writer then gets EPIPE', async () => {
-    const pipe = await openFifoPipe()
+    const [pipe] = (await openFifoPipes(1)) ?? []
     assert.ok(pipe !== undefined)
     const reader = new PipeLineReader(pipe.readFd)
     reader.destroy()
