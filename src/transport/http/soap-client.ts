@@ -536,7 +536,8 @@ export class WSManHttpClient {
               `with HTTP ${hs.status}`,
           )
         })
-        if (refused !== undefined) return textResponse(refused.status, refused.headers, new Uint8Array(0), 'utf-8')
+        if (refused !== undefined)
+          return textResponse(refused.status, refused.headers, new Uint8Array(0), 'utf-8')
         this.#assertStillOpen(conn)
       }
       const res = await this.#exchangeWithAuth(conn, body, true, signal, timeout)
@@ -736,9 +737,9 @@ export class WSManHttpClient {
     // checked here, decoded when read: a WS-Man caller parses a large body from its bytes
     // (parseResponseBytes), and its text would be a string over V8's large-object size
     if (encoding === 'utf-8' && !isUtf8(body)) throw new ProtocolError('response body is not valid utf-8')
-    const response = textResponse(res.status, res.headers, body, encoding)
+    const response = textResponse(res.status, res.headers, body, encoding, redact)
     if (encoding !== 'utf-8') void response.body // UTF-16: decoded now, so an invalid body fails here
-    return redact === undefined ? response : Object.assign(response, { redact })
+    return response
   }
 }
 
@@ -751,6 +752,7 @@ function textResponse(
   headers: HttpHeaders,
   bytes: Uint8Array,
   encoding: HttpPostResponse['encoding'],
+  redact?: ((text: string) => string) | undefined,
 ): HttpPostResponse {
   let text: string | undefined
   return {
@@ -758,6 +760,7 @@ function textResponse(
     headers,
     bytes,
     encoding,
+    ...(redact === undefined ? {} : { redact }),
     get body(): string {
       if (text !== undefined) return text
       try {
@@ -775,7 +778,11 @@ function textResponse(
 function bodyEncoding(body: Uint8Array, contentType: string): HttpPostResponse['encoding'] {
   const charset = /;\s*charset\s*=\s*"?([\w-]+)"?/i.exec(contentType)?.[1]?.toLowerCase() ?? 'utf-8'
   if (charset === 'utf-16' || charset === 'utf-16le' || charset === 'utf-16be') {
-    return body[0] === 0xfe && body[1] === 0xff ? 'utf-16be' : charset === 'utf-16be' ? 'utf-16be' : 'utf-16le'
+    return body[0] === 0xfe && body[1] === 0xff
+      ? 'utf-16be'
+      : charset === 'utf-16be'
+        ? 'utf-16be'
+        : 'utf-16le'
   }
   if (charset === 'utf-8' || charset === 'utf8' || charset === 'us-ascii') return 'utf-8'
   throw new ProtocolError(`unsupported response charset ${charset}`)
