@@ -11,7 +11,12 @@
  */
 export * from './errors.ts'
 export * from './client/index.ts'
-export { ProcessConnection, findPwsh, type ProcessConnectionOptions } from './transport/process.ts'
+export {
+  ProcessConnection,
+  findPwsh,
+  DEFAULT_GC_GEN0_BUDGET,
+  type ProcessConnectionOptions,
+} from './transport/process.ts'
 export type {
   PsrpTransport,
   PsrpTransportEvent,

@@ -13,6 +13,9 @@ import {
   RunspacePool,
   TransportError,
   InvalidStateError,
+  InvalidArgumentError,
+  DEFAULT_GC_GEN0_BUDGET,
+  type ProcessConnectionOptions,
 } from '../../src/index.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
 import { findPwsh, pwshSkip } from '../helpers/peers.ts'
@@ -50,6 +53,54 @@ describe('pwsh -s failures', { skip }, () => {
     await pool.close()
     await pool.close()
   })
+})
+
+/** What the server sees: its `DOTNET_GCgen0size` and `COMPlus_GCgen0size`, and its collections over `1..count`. */
+async function serverGc(
+  options: ProcessConnectionOptions,
+  count = 0,
+): Promise<{ dotnet: string; complus: string; collections: number }> {
+  const connection = new ProcessConnection({ executable: pwsh as string, ...options })
+  await using pool = await RunspacePool.open(connection, { timeout: 60_000 })
+  const before = Number((await new PowerShell(pool).addScript('[GC]::CollectionCount(0)').invoke())[0])
+  let n = 0
+  if (count > 0) for await (const _ of new PowerShell(pool).addScript(`1..${count}`).stream()) n++
+  assert.equal(n, count)
+  const [dotnet, complus, after] = (await new PowerShell(pool)
+    .addScript('"$env:DOTNET_GCgen0size"; "$env:COMPlus_GCgen0size"; [GC]::CollectionCount(0)')
+    .invoke()) as [string, string, number]
+  return { dotnet, complus, collections: Number(after) - before }
+}
+
+describe("pwsh -s garbage collector's first-generation budget", { skip, timeout: 120_000 }, () => {
+  test('by default pwsh gets 16 MiB and collects far less often while it streams small objects', async () => {
+    // pwsh's server allocates ~95 KB per message it sends; 4,000 integers are ~380 MB of garbage
+    const ours = await serverGc({}, 4000)
+    const dotnet = await serverGc({ gcGen0Budget: 0 }, 4000)
+    assert.equal(ours.dotnet, DEFAULT_GC_GEN0_BUDGET.toString(16))
+    assert.equal(dotnet.dotnet, '')
+    assert.ok(
+      ours.collections * 2 <= dotnet.collections,
+      `collections with 16 MiB: ${ours.collections}; with .NET's own budget: ${dotnet.collections}`,
+    )
+  })
+
+  test("a budget given in the caller's environment stands, and undefined there keeps .NET's own", async () => {
+    const given = await serverGc({ gcGen0Budget: 0x2000000 })
+    assert.deepEqual([given.dotnet, given.complus], ['2000000', ''])
+    const own = await serverGc({ gcGen0Budget: 0x2000000, env: { DOTNET_GCgen0size: '0x3000000' } })
+    assert.equal(own.dotnet, '0x3000000')
+    const complus = await serverGc({ env: { COMPlus_GCgen0size: '800000' } })
+    assert.deepEqual([complus.dotnet, complus.complus], ['', '800000'])
+    const removed = await serverGc({ env: { DOTNET_GCgen0size: undefined } })
+    assert.deepEqual([removed.dotnet, removed.complus], ['', ''])
+  })
+})
+
+test('gcGen0Budget out of range is an InvalidArgumentError', () => {
+  for (const gcGen0Budget of [-1, 1000, 65_535, 1.5, 2 ** 32 + 1, Number.NaN, Infinity])
+    assert.throws(() => new ProcessConnection({ gcGen0Budget }), InvalidArgumentError, String(gcGen0Budget))
+  for (const gcGen0Budget of [0, 65_536, 2 ** 32]) new ProcessConnection({ gcGen0Budget })
 })
 
 describe('malformed server output', () => {
