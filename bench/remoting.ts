@@ -8,6 +8,12 @@
  * Sizes (full / `--quick`): `PSRP_BENCH_INVOKES` (1000 / 300 sequential `$null` invokes),
  * `PSRP_BENCH_STREAM` (1,000,000 / 100,000 integers streamed), `PSRP_BENCH_ITEMS` (100,000 / 20,000
  * Get-Item-like objects). Row tags: `invoke`, `stream`, `items`, and `pwsh` or `wsman`.
+ *
+ * psrp's {@link ProcessConnection} starts pwsh with a 16 MiB first-generation GC budget
+ * (`gcGen0Budget`), PowerShell's client with .NET's own (at most 6 MiB). So each workload over pwsh -s
+ * is also measured with psrp's client on a server started as PowerShell's client starts it
+ * (`gcGen0Budget: 0`): the rows `…, pwsh -s, .NET GC` (also tagged `dotnet-gc`) compare the two
+ * clients alone, on the same server.
  */
 import { spawnSync } from 'node:child_process'
 import {
@@ -113,6 +119,9 @@ $rs.Close()
   return out
 }
 
+/** The peer of the rows over pwsh -s. */
+const POWERSHELL_PEER = 'PowerShell OutOfProcess runspace'
+
 /** Row names per workload key (stable across sizes). */
 const ROW_NAMES: Record<Workload['key'], string> = {
   invoke: 'invoke $null',
@@ -138,25 +147,34 @@ function row(w: Workload, transport: string, ms: number, peerMs: number | undefi
 export async function benchRemoting(pwsh: string | undefined): Promise<void> {
   const all = workloads()
   const local = all.filter((w) => wants(w.key, 'pwsh'))
+  const localDotnetGc = all.filter((w) => wants(w.key, 'pwsh', 'dotnet-gc'))
   const overWsman = all.filter((w) => wants(w.key, 'wsman'))
-  if (local.length === 0 && overWsman.length === 0) return
+  if (local.length === 0 && localDotnetGc.length === 0 && overWsman.length === 0) return
   if (pwsh === undefined) {
     say('pwsh not found: remoting benchmarks skipped')
     return
   }
-  if (local.length > 0) {
+  if (local.length > 0 || localDotnetGc.length > 0) {
     say('remoting over local pwsh -s (each client drives its own pwsh -s server)')
-    const ours = await measureOurs(new ProcessConnection({ executable: pwsh }), local)
-    const theirs = measurePowerShell(pwsh, local)
+    const ours =
+      local.length > 0
+        ? await measureOurs(new ProcessConnection({ executable: pwsh }), local)
+        : new Map<string, number>()
+    // the same client on a server started as PowerShell's client starts it: .NET's own GC budget
+    const oursDotnetGc =
+      localDotnetGc.length > 0
+        ? await measureOurs(new ProcessConnection({ executable: pwsh, gcGen0Budget: 0 }), localDotnetGc)
+        : new Map<string, number>()
+    const theirs = measurePowerShell(
+      pwsh,
+      all.filter((w) => local.includes(w) || localDotnetGc.includes(w)),
+    )
     if (typeof theirs === 'string') say(`PowerShell client comparison failed: ${theirs}`)
-    for (const w of local)
-      row(
-        w,
-        'pwsh -s',
-        ours.get(w.name) as number,
-        typeof theirs === 'string' ? undefined : theirs.get(w.name),
-        'PowerShell OutOfProcess runspace',
-      )
+    const peer = (w: Workload): number | undefined =>
+      typeof theirs === 'string' ? undefined : theirs.get(w.name)
+    for (const w of local) row(w, 'pwsh -s', ours.get(w.name) as number, peer(w), POWERSHELL_PEER)
+    for (const w of localDotnetGc)
+      row(w, 'pwsh -s, .NET GC', oursDotnetGc.get(w.name) as number, peer(w), POWERSHELL_PEER)
   }
   if (overWsman.length > 0) {
     const bridge = await startWinRMBridge({ pwsh, username: 'bench', password: 'bench' })

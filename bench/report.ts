@@ -40,7 +40,7 @@ export interface BenchOptions {
 /** Every tag a row carries, in the two lines `--help` prints: a misspelt tag would otherwise select no row. */
 const TAG_LINES = [
   'clixml serialize deserialize fragment invoke stream items memory copy fetch transfer tree',
-  'fleet throttle-32 throttle-128 throttle-512 pwsh wsman ssh',
+  'fleet throttle-32 throttle-128 throttle-512 pwsh wsman ssh dotnet-gc',
 ]
 const TAGS = TAG_LINES.flatMap((line) => line.split(' '))
 

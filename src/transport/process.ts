@@ -36,9 +36,9 @@ export const DEFAULT_PWSH_ARGUMENTS: readonly string[] = ['-NoLogo', '-NoProfile
  * pwsh's remoting server allocates about 95 KB for every message it sends, however small: each
  * fragment gets a new 32 KiB blob and a new 32 KiB `MemoryStream` (`SerializedDataStream` in
  * PowerShell's `fragmentor.cs`). Streaming `1..100000` allocated 9.5 GB, so the server collected every
- * ~65 objects, and those collections' pauses grew with its heap: 4.5 of 26.5 s of one run of 20,000
- * Get-Item-like objects was the rest of the work, and `[GC]::GetTotalPauseDuration()` said 24.5 s
- * was collection. PowerShell's own client drives the same server the same way. With 16 MiB, measured
+ * ~65 objects, and the pauses grew with its heap: in the fifth of five runs of 20,000 Get-Item-like
+ * objects on one pool, `[GC]::GetTotalPauseDuration()` grew by 24.5 s of the run's 26.5.
+ * PowerShell's own client drives the same server the same way. With 16 MiB, measured
  * on this project's bench machine (pwsh 7.6.9, five rounds each): `1..100000` 26–48k instead of
  * 4.7–16k objects/s, 10,000 Get-Item-like objects 9.4–13k instead of 5.2–7.1k, for 12–20 MB more
  * resident memory in the server (32 MiB: the same rates, 30 MB more).
