@@ -31,19 +31,20 @@ export const DEFAULT_PWSH_ARGUMENTS: readonly string[] = ['-NoLogo', '-NoProfile
 
 /**
  * First-generation allocation budget, in bytes, that {@link ProcessConnection} gives the .NET garbage
- * collector of the pwsh it starts (16 MiB; .NET's own is at most 6 MiB).
+ * collector of the pwsh it starts (32 MiB; .NET's own is at most 6 MiB).
  *
  * pwsh's remoting server allocates about 95 KB for every message it sends, however small: each
  * fragment gets a new 32 KiB blob and a new 32 KiB `MemoryStream` (`SerializedDataStream` in
- * PowerShell's `fragmentor.cs`). Streaming `1..100000` allocated 9.5 GB, so the server collected every
- * ~65 objects, and the pauses grew with its heap: in the fifth of five runs of 20,000 Get-Item-like
- * objects on one pool, `[GC]::GetTotalPauseDuration()` grew by 24.5 s of the run's 26.5.
- * PowerShell's own client drives the same server the same way. With 16 MiB, measured
- * on this project's bench machine (pwsh 7.6.9, five rounds each): `1..100000` 26–48k instead of
- * 4.7–16k objects/s, 10,000 Get-Item-like objects 9.4–13k instead of 5.2–7.1k, for 12–20 MB more
- * resident memory in the server (32 MiB: the same rates, 30 MB more).
+ * PowerShell's `fragmentor.cs`). Streaming `1..100000` allocated 9.5 GB, so with .NET's budget the
+ * server collected every ~65 objects, and each collection's pause grew with the objects sent before
+ * it: in the fifth of five runs of 20,000 Get-Item-like objects on one pool,
+ * `[GC]::GetTotalPauseDuration()` grew by 24.5 s of the run's 26.5. PowerShell's own client drives
+ * the same server the same way. Measured on this project's bench machine (pwsh 7.6.9, five runs each
+ * way): `1..100000` 28–44k instead of 4.7–16k objects/s, 10,000 Get-Item-like objects 10–11k instead
+ * of 5.2–7.1k once warm, for about 30 MB more resident memory in the server. 16 MiB gained a little
+ * less for 15 MB; 64 MiB a little more for 60 MB.
  */
-export const DEFAULT_GC_GEN0_BUDGET = 16 * 1024 * 1024
+export const DEFAULT_GC_GEN0_BUDGET = 32 * 1024 * 1024
 /** The smallest budget .NET accepts (it ignores a smaller `GCgen0size`). */
 const MIN_GC_GEN0_BUDGET = 64 * 1024
 /** The largest budget accepted here (4 GiB). */
@@ -66,8 +67,8 @@ export interface ProcessConnectionOptions {
   cwd?: string | undefined
   /**
    * First-generation allocation budget of pwsh's garbage collector, in bytes, given to it as
-   * `DOTNET_GCgen0size`; default {@link DEFAULT_GC_GEN0_BUDGET} (16 MiB), which lets the server send
-   * small objects 2–3 times as fast for 12–20 MB more memory. `0` leaves .NET's own budget. Not set
+   * `DOTNET_GCgen0size`; default {@link DEFAULT_GC_GEN0_BUDGET} (32 MiB), which lets the server send
+   * small objects 2–3 times as fast for about 30 MB more memory. `0` leaves .NET's own budget. Not set
    * when `env` or `process.env` already has `DOTNET_GCgen0size` or `COMPlus_GCgen0size` (`env` may name
    * either with the value `undefined` to keep .NET's own). The variable is part of the session's
    * environment, so programs the session starts inherit it; Windows PowerShell 5.1 (.NET Framework)
