@@ -9,11 +9,11 @@
  * `PSRP_BENCH_STREAM` (1,000,000 / 100,000 integers streamed), `PSRP_BENCH_ITEMS` (100,000 / 20,000
  * Get-Item-like objects). Row tags: `invoke`, `stream`, `items`, and `pwsh` or `wsman`.
  *
- * psrp's {@link ProcessConnection} starts pwsh with a 32 MiB first-generation GC budget
- * (`gcGen0Budget`), PowerShell's client with .NET's own (at most 6 MiB). So each workload over pwsh -s
- * is also measured with psrp's client on a server started as PowerShell's client starts it
- * (`gcGen0Budget: 0`): the rows `…, pwsh -s, .NET GC` (also tagged `dotnet-gc`) compare the two
- * clients alone, on the same server.
+ * psrp's {@link ProcessConnection} starts pwsh with a 32 MiB first-generation GC budget and a 4 MiB
+ * large-object threshold (`gcGen0Budget`, `gcLargeObjectThreshold`), PowerShell's client with .NET's
+ * own. So each workload over pwsh -s is also measured with psrp's client on a server started as
+ * PowerShell's client starts it (both `0`): the rows `…, pwsh -s, .NET GC` (also tagged `dotnet-gc`)
+ * compare the two clients alone, on the same server.
  */
 import { spawnSync } from 'node:child_process'
 import {
@@ -163,7 +163,10 @@ export async function benchRemoting(pwsh: string | undefined): Promise<void> {
     // the same client on a server started as PowerShell's client starts it: .NET's own GC budget
     const oursDotnetGc =
       localDotnetGc.length > 0
-        ? await measureOurs(new ProcessConnection({ executable: pwsh, gcGen0Budget: 0 }), localDotnetGc)
+        ? await measureOurs(
+            new ProcessConnection({ executable: pwsh, gcGen0Budget: 0, gcLargeObjectThreshold: 0 }),
+            localDotnetGc,
+          )
         : new Map<string, number>()
     const theirs = measurePowerShell(
       pwsh,

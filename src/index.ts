@@ -11,12 +11,8 @@
  */
 export * from './errors.ts'
 export * from './client/index.ts'
-export {
-  ProcessConnection,
-  findPwsh,
-  DEFAULT_GC_GEN0_BUDGET,
-  type ProcessConnectionOptions,
-} from './transport/process.ts'
+export { ProcessConnection, findPwsh, type ProcessConnectionOptions } from './transport/process.ts'
+export { DEFAULT_GC_GEN0_BUDGET, DEFAULT_GC_LARGE_OBJECT_THRESHOLD } from './transport/pwsh-gc.ts'
 export type {
   PsrpTransport,
   PsrpTransportEvent,

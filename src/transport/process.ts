@@ -16,10 +16,11 @@ import type { ChildProcess } from 'node:child_process'
 import { accessSync, constants, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { InvalidArgumentError, TransportError, type PsrpError } from '../errors.ts'
+import { TransportError, type PsrpError } from '../errors.ts'
 import { Attr, SpanName, withSpan } from '../internal/telemetry.ts'
 import type { OutOfProcSessionOptions } from '../outofproc/index.ts'
 import { closeQuietly, openFifoPipes, spawnOnPipes } from './fifo.ts'
+import { addPwshGcSettings, checkPwshGcOptions } from './pwsh-gc.ts'
 import {
   OutOfProcStreamTransport,
   type OutOfProcConnectContext,
@@ -28,29 +29,6 @@ import {
 
 /** Arguments passed to pwsh when {@link ProcessConnectionOptions.arguments} is not given. */
 export const DEFAULT_PWSH_ARGUMENTS: readonly string[] = ['-NoLogo', '-NoProfile', '-s']
-
-/**
- * First-generation allocation budget, in bytes, that {@link ProcessConnection} gives the .NET garbage
- * collector of the pwsh it starts (32 MiB; .NET's own is at most 6 MiB).
- *
- * pwsh's remoting server allocates about 95 KB for every message it sends, however small: each
- * fragment gets a new 32 KiB blob and a new 32 KiB `MemoryStream` (`SerializedDataStream` in
- * PowerShell's `fragmentor.cs`). Streaming `1..100000` allocated 9.5 GB, so with .NET's budget the
- * server collected every ~65 objects, and each collection's pause grew with the objects sent before
- * it: in the fifth of five runs of 20,000 Get-Item-like objects on one pool,
- * `[GC]::GetTotalPauseDuration()` grew by 24.5 s of the run's 26.5. PowerShell's own client drives
- * the same server the same way. Measured on this project's bench machine (pwsh 7.6.9, five runs each
- * way): `1..100000` 28–44k instead of 4.7–16k objects/s, 10,000 Get-Item-like objects 10–11k instead
- * of 5.2–7.1k once warm, for about 30 MB more resident memory in the server. 16 MiB gained a little
- * less for 15 MB; 64 MiB a little more for 60 MB.
- */
-export const DEFAULT_GC_GEN0_BUDGET = 32 * 1024 * 1024
-/** The smallest budget .NET accepts (it ignores a smaller `GCgen0size`). */
-const MIN_GC_GEN0_BUDGET = 64 * 1024
-/** The largest budget accepted here (4 GiB). */
-const MAX_GC_GEN0_BUDGET = 2 ** 32
-/** The .NET settings of the gen0 budget, either of which a caller's environment may already hold. */
-const GC_GEN0_VARIABLES = ['DOTNET_GCgen0size', 'COMPlus_GCgen0size'] as const
 
 /** Options of {@link ProcessConnection}. */
 export interface ProcessConnectionOptions {
@@ -76,6 +54,15 @@ export interface ProcessConnectionOptions {
    * 65,536 to 2^32.
    */
   gcGen0Budget?: number | undefined
+  /**
+   * Size in bytes from which pwsh's garbage collector puts an object on its large-object heap, given
+   * to it as `DOTNET_GCLOHThreshold`; default {@link DEFAULT_GC_LARGE_OBJECT_THRESHOLD} (4 MiB), which
+   * made file transfers 15–25% faster for about 25 MB more memory. `0` leaves .NET's own (85,000
+   * bytes). A `DOTNET_GCLOHThreshold` or `COMPlus_GCLOHThreshold` in `env` or `process.env` stands, as
+   * for `gcGen0Budget`. The constructor throws an `InvalidArgumentError` unless it is `0` or an
+   * integer from 85,000 to 2^32.
+   */
+  gcLargeObjectThreshold?: number | undefined
   /**
    * Connect pwsh's stdin and stdout through kernel pipes (made from a short-lived FIFO), as
    * PowerShell's own client does, instead of Node's socket pair; POSIX only, default `true`. pwsh
@@ -169,10 +156,13 @@ export class ProcessConnection extends OutOfProcStreamTransport {
   readonly options: Readonly<ProcessConnectionOptions>
   readonly #box: { child?: ChildProcess }
 
-  /** @throws {InvalidArgumentError} when `maxLineLength`, `gcGen0Budget` or a session option is out of range. */
+  /**
+   * @throws {InvalidArgumentError} when `maxLineLength`, `gcGen0Budget`, `gcLargeObjectThreshold` or a
+   *   session option is out of range.
+   */
   constructor(options: ProcessConnectionOptions = {}) {
     const opts = { ...options }
-    checkGen0Budget(opts.gcGen0Budget)
+    checkPwshGcOptions(opts)
     const box: { child?: ChildProcess } = {}
     const start = (context: OutOfProcConnectContext): Promise<OutOfProcStreams> =>
       withSpan(
@@ -201,14 +191,6 @@ export class ProcessConnection extends OutOfProcStreamTransport {
   }
 }
 
-function checkGen0Budget(n: number | undefined): void {
-  if (n === undefined || n === 0) return
-  if (!Number.isSafeInteger(n) || n < MIN_GC_GEN0_BUDGET || n > MAX_GC_GEN0_BUDGET)
-    throw new InvalidArgumentError(
-      `gcGen0Budget must be 0 or an integer from ${MIN_GC_GEN0_BUDGET} to ${MAX_GC_GEN0_BUDGET}`,
-    )
-}
-
 async function connectProcess(
   opts: Readonly<ProcessConnectionOptions>,
   context: OutOfProcConnectContext,
@@ -222,11 +204,7 @@ async function connectProcess(
     POWERSHELL_TELEMETRY_OPTOUT: '1',
     ...opts.env,
   }
-  const budget = opts.gcGen0Budget ?? DEFAULT_GC_GEN0_BUDGET
-  const callerSetsBudget = GC_GEN0_VARIABLES.some(
-    (name) => merged[name] !== undefined || (opts.env !== undefined && Object.hasOwn(opts.env, name)),
-  )
-  if (budget !== 0 && !callerSetsBudget) merged['DOTNET_GCgen0size'] = budget.toString(16)
+  addPwshGcSettings(merged, opts)
   for (const [k, v] of Object.entries(merged)) if (v !== undefined) env[k] = v
   const posix = process.platform !== 'win32'
   const exitTimeout = opts.exitTimeout ?? 3_000

@@ -15,6 +15,7 @@ import {
   InvalidStateError,
   InvalidArgumentError,
   DEFAULT_GC_GEN0_BUDGET,
+  DEFAULT_GC_LARGE_OBJECT_THRESHOLD,
   type ProcessConnectionOptions,
 } from '../../src/index.ts'
 import { definePoolScenarios } from './pool-scenarios.ts'
@@ -55,25 +56,32 @@ describe('pwsh -s failures', { skip }, () => {
   })
 })
 
-/** What the server sees: its `DOTNET_GCgen0size` and `COMPlus_GCgen0size`, and its collections over `1..count`. */
+/**
+ * What the server sees: its GC variables (`DOTNET_GCgen0size`, `COMPlus_GCgen0size`,
+ * `DOTNET_GCLOHThreshold`), the generation of a new 1 MiB array (2: the large-object heap), and its
+ * collections over `1..count`.
+ */
 async function serverGc(
   options: ProcessConnectionOptions,
   count = 0,
-): Promise<{ dotnet: string; complus: string; collections: number }> {
+): Promise<{ dotnet: string; complus: string; loh: string; generationOf1MiB: number; collections: number }> {
   const connection = new ProcessConnection({ executable: pwsh as string, ...options })
   await using pool = await RunspacePool.open(connection, { timeout: 60_000 })
   const before = Number((await new PowerShell(pool).addScript('[GC]::CollectionCount(0)').invoke())[0])
   let n = 0
   if (count > 0) for await (const _ of new PowerShell(pool).addScript(`1..${count}`).stream()) n++
   assert.equal(n, count)
-  const [dotnet, complus, after] = (await new PowerShell(pool)
-    .addScript('"$env:DOTNET_GCgen0size"; "$env:COMPlus_GCgen0size"; [GC]::CollectionCount(0)')
-    .invoke()) as [string, string, number]
-  return { dotnet, complus, collections: Number(after) - before }
+  const [dotnet, complus, loh, generation, after] = (await new PowerShell(pool)
+    .addScript(
+      '"$env:DOTNET_GCgen0size"; "$env:COMPlus_GCgen0size"; "$env:DOTNET_GCLOHThreshold"; ' +
+        '[GC]::GetGeneration([byte[]]::new(1MB)); [GC]::CollectionCount(0)',
+    )
+    .invoke()) as [string, string, string, number, number]
+  return { dotnet, complus, loh, generationOf1MiB: Number(generation), collections: Number(after) - before }
 }
 
-describe("pwsh -s garbage collector's first-generation budget", { skip, timeout: 120_000 }, () => {
-  test('by default pwsh gets 32 MiB and collects far less often while it streams small objects', async () => {
+describe("pwsh -s garbage collector's settings", { skip, timeout: 120_000 }, () => {
+  test('by default pwsh gets a 32 MiB budget and collects far less often while it streams small objects', async () => {
     // pwsh's server allocates ~95 KB per message it sends; 4,000 integers are ~380 MB of garbage
     const ours = await serverGc({}, 4000)
     const dotnet = await serverGc({ gcGen0Budget: 0 }, 4000)
@@ -85,22 +93,44 @@ describe("pwsh -s garbage collector's first-generation budget", { skip, timeout:
     )
   })
 
-  test("a budget given in the caller's environment stands, and undefined there keeps .NET's own", async () => {
+  test("by default a 1 MiB array is a young object, not on the large-object heap; 0 keeps .NET's 85,000 bytes", async () => {
+    const ours = await serverGc({})
+    assert.equal(ours.loh, DEFAULT_GC_LARGE_OBJECT_THRESHOLD.toString(16))
+    assert.equal(ours.generationOf1MiB, 0)
+    const dotnet = await serverGc({ gcLargeObjectThreshold: 0 })
+    assert.deepEqual([dotnet.loh, dotnet.generationOf1MiB], ['', 2])
+  })
+
+  test("a setting given in the caller's environment stands, and undefined there keeps .NET's own", async () => {
     const given = await serverGc({ gcGen0Budget: 0x2000000 })
     assert.deepEqual([given.dotnet, given.complus], ['2000000', ''])
     const own = await serverGc({ gcGen0Budget: 0x2000000, env: { DOTNET_GCgen0size: '0x3000000' } })
     assert.equal(own.dotnet, '0x3000000')
     const complus = await serverGc({ env: { COMPlus_GCgen0size: '800000' } })
     assert.deepEqual([complus.dotnet, complus.complus], ['', '800000'])
-    const removed = await serverGc({ env: { DOTNET_GCgen0size: undefined } })
-    assert.deepEqual([removed.dotnet, removed.complus], ['', ''])
+    const removed = await serverGc({
+      env: { DOTNET_GCgen0size: undefined, DOTNET_GCLOHThreshold: undefined },
+    })
+    assert.deepEqual(
+      [removed.dotnet, removed.complus, removed.loh, removed.generationOf1MiB],
+      ['', '', '', 2],
+    )
+    const lohGiven = await serverGc({ env: { DOTNET_GCLOHThreshold: '200000' } })
+    assert.deepEqual([lohGiven.loh, lohGiven.generationOf1MiB, lohGiven.dotnet], ['200000', 0, '2000000'])
   })
 })
 
-test('gcGen0Budget out of range is an InvalidArgumentError', () => {
+test('GC settings out of range are an InvalidArgumentError', () => {
   for (const gcGen0Budget of [-1, 1000, 65_535, 1.5, 2 ** 32 + 1, Number.NaN, Infinity])
     assert.throws(() => new ProcessConnection({ gcGen0Budget }), InvalidArgumentError, String(gcGen0Budget))
   for (const gcGen0Budget of [0, 65_536, 2 ** 32]) new ProcessConnection({ gcGen0Budget })
+  for (const gcLargeObjectThreshold of [-1, 84_999, 2.5, 2 ** 32 + 1, Number.NaN])
+    assert.throws(
+      () => new ProcessConnection({ gcLargeObjectThreshold }),
+      InvalidArgumentError,
+      String(gcLargeObjectThreshold),
+    )
+  for (const gcLargeObjectThreshold of [0, 85_000, 2 ** 32]) new ProcessConnection({ gcLargeObjectThreshold })
 })
 
 describe('malformed server output', () => {
