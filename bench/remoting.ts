@@ -9,7 +9,7 @@
  * `PSRP_BENCH_STREAM` (1,000,000 / 100,000 integers streamed), `PSRP_BENCH_ITEMS` (100,000 / 20,000
  * Get-Item-like objects). Row tags: `invoke`, `stream`, `items`, and `pwsh` or `wsman`.
  *
- * psrp's {@link ProcessConnection} starts pwsh with a 32 MiB first-generation GC budget and a 4 MiB
+ * psrp's {@link ProcessConnection} starts pwsh with a 16 MiB first-generation GC budget and a 4 MiB
  * large-object threshold (`gcGen0Budget`, `gcLargeObjectThreshold`), PowerShell's client with .NET's
  * own. So each workload over pwsh -s is also measured with psrp's client on a server started as
  * PowerShell's client starts it (both `0`): the rows `…, pwsh -s, .NET GC` (also tagged `dotnet-gc`)

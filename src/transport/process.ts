@@ -45,8 +45,8 @@ export interface ProcessConnectionOptions {
   cwd?: string | undefined
   /**
    * First-generation allocation budget of pwsh's garbage collector, in bytes, given to it as
-   * `DOTNET_GCgen0size`; default {@link DEFAULT_GC_GEN0_BUDGET} (32 MiB), which lets the server send
-   * small objects 2–3 times as fast for about 30 MB more memory. `0` leaves .NET's own budget. Not set
+   * `DOTNET_GCgen0size`; default {@link DEFAULT_GC_GEN0_BUDGET} (16 MiB), which lets the server send
+   * small objects 2–3 times as fast for 12–20 MB more memory. `0` leaves .NET's own budget. Not set
    * when `env` or `process.env` already has `DOTNET_GCgen0size` or `COMPlus_GCgen0size` (`env` may name
    * either with the value `undefined` to keep .NET's own). The variable is part of the session's
    * environment, so programs the session starts inherit it; Windows PowerShell 5.1 (.NET Framework)
@@ -57,7 +57,7 @@ export interface ProcessConnectionOptions {
   /**
    * Size in bytes from which pwsh's garbage collector puts an object on its large-object heap, given
    * to it as `DOTNET_GCLOHThreshold`; default {@link DEFAULT_GC_LARGE_OBJECT_THRESHOLD} (4 MiB), which
-   * made file transfers 15–25% faster for about 25 MB more memory. `0` leaves .NET's own (85,000
+   * made file transfers 15–25% faster. `0` leaves .NET's own (85,000
    * bytes). A `DOTNET_GCLOHThreshold` or `COMPlus_GCLOHThreshold` in `env` or `process.env` stands, as
    * for `gcGen0Budget`. The constructor throws an `InvalidArgumentError` unless it is `0` or an
    * integer from 85,000 to 2^32.

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from '../errors.ts'
 
 /**
  * First-generation allocation budget, in bytes, that {@link ProcessConnection} gives the .NET garbage
- * collector of the pwsh it starts (32 MiB; .NET's own is at most 6 MiB).
+ * collector of the pwsh it starts (16 MiB; .NET's own is at most 6 MiB).
  *
  * pwsh's remoting server allocates about 95 KB for every message it sends, however small: each
  * fragment gets a new 32 KiB blob and a new 32 KiB `MemoryStream` (`SerializedDataStream` in
@@ -19,12 +19,16 @@ import { InvalidArgumentError } from '../errors.ts'
  * server collected every ~65 objects, and each collection's pause grew with the objects sent before
  * it: in the fifth of five runs of 20,000 Get-Item-like objects on one pool,
  * `[GC]::GetTotalPauseDuration()` grew by 24.5 s of the run's 26.5. PowerShell's own client drives
- * the same server the same way. Measured on this project's bench machine (pwsh 7.6.9, five runs each
- * way): `1..100000` 28–44k instead of 4.7–16k objects/s, 10,000 Get-Item-like objects 10–11k instead
- * of 5.2–7.1k once warm, for about 30 MB more resident memory in the server. 16 MiB gained a little
- * less for 15 MB; 64 MiB a little more for 60 MB.
+ * the same server the same way. Measured on this project's bench machine (pwsh 7.6.9): `1..100000`
+ * 26–48k instead of 4.7–16k objects/s, 10,000 Get-Item-like objects 8.4–10.6k instead of 5.2–7.1k
+ * once warm, for 12–20 MB more resident memory in the server.
+ *
+ * A larger budget streams a little faster still (32 MiB: 28–44k) but costs a new session its first
+ * requests: the collector first touches all of its budget, and on this machine a page fault costs
+ * ~12 µs. Over 300 `$null` invokes of a new session, 32 MiB took 8,700–8,900 page faults against
+ * 2,000–2,200 with .NET's budget and 13% more server CPU per invoke; 16 MiB takes 4,500–4,700.
  */
-export const DEFAULT_GC_GEN0_BUDGET = 32 * 1024 * 1024
+export const DEFAULT_GC_GEN0_BUDGET = 16 * 1024 * 1024
 
 /**
  * Size, in bytes, from which the pwsh {@link ProcessConnection} starts puts an object on .NET's
@@ -34,9 +38,10 @@ export const DEFAULT_GC_GEN0_BUDGET = 32 * 1024 * 1024
  * and the buffers of its XML writer or reader: all over .NET's threshold, so every chunk counted
  * against the large-object budget and set off full background collections. In a 50 MiB fetch,
  * `perf` put a quarter of pwsh's CPU on its background-GC thread. Below 4 MiB these objects are
- * short-lived young ones. Measured (new process each, alternating, 32 MiB first-generation budget):
- * copy 14.5–15.7 → 18.1–18.4 MiB/s and fetch 17.2–18.1 → 19.7–21.7 MiB/s, for 22–26 MB more peak
- * resident memory in the server. 2 MiB measured the same.
+ * short-lived young ones. Measured with the 16 MiB budget, against .NET's two defaults (a new process
+ * each, alternating): copies of 50 MiB 19.5–20.2 instead of 15.3–15.7 MiB/s, fetches 21.0–22.8
+ * instead of 18.4–18.8, for 12–15 MB more peak resident memory in the server. It made no difference
+ * to invokes.
  */
 export const DEFAULT_GC_LARGE_OBJECT_THRESHOLD = 4 * 1024 * 1024
 
