@@ -160,7 +160,7 @@ export async function benchRemoting(pwsh: string | undefined): Promise<void> {
       local.length > 0
         ? await measureOurs(new ProcessConnection({ executable: pwsh }), local)
         : new Map<string, number>()
-    // the same client on a server started as PowerShell's client starts it: .NET's own GC budget
+    // the same client on a server started as PowerShell's client starts it: .NET's own GC settings
     const oursDotnetGc =
       localDotnetGc.length > 0
         ? await measureOurs(

@@ -57,10 +57,9 @@ export interface ProcessConnectionOptions {
   /**
    * Size in bytes from which pwsh's garbage collector puts an object on its large-object heap, given
    * to it as `DOTNET_GCLOHThreshold`; default {@link DEFAULT_GC_LARGE_OBJECT_THRESHOLD} (4 MiB), which
-   * made file transfers 15–25% faster. `0` leaves .NET's own (85,000
-   * bytes). A `DOTNET_GCLOHThreshold` or `COMPlus_GCLOHThreshold` in `env` or `process.env` stands, as
-   * for `gcGen0Budget`. The constructor throws an `InvalidArgumentError` unless it is `0` or an
-   * integer from 85,000 to 2^32.
+   * made file transfers 15–25% faster. `0` leaves .NET's own (85,000 bytes). A `DOTNET_GCLOHThreshold`
+   * or `COMPlus_GCLOHThreshold` in `env` or `process.env` stands, as for `gcGen0Budget`. The
+   * constructor throws an `InvalidArgumentError` unless it is `0` or an integer from 85,000 to 2^32.
    */
   gcLargeObjectThreshold?: number | undefined
   /**
