@@ -26,7 +26,7 @@ const skip = pwshSkip(pwsh)
 const conn = (): ProcessConnection => new ProcessConnection({ executable: pwsh as string })
 
 // 200,000 items prove the bounded memory (pool-scenarios.ts measures the live heap: 4 MiB is 21 bytes
-// an item). A million is `npm run bench`'s job: pwsh's own server needs 44 s for it on 2 cores with
+// an item). A million is `npm run bench`'s job: pwsh's own server needs 90 s for it on 2 cores with
 // ProcessConnection's GC budget, ~10 minutes with .NET's (its CPU per item grows with the count; see
 // bench/README.md, "pwsh's garbage collector"). PSRP_STREAM_ITEMS overrides.
 definePoolScenarios({
