@@ -46,7 +46,7 @@ export interface ProcessConnectionOptions {
   /**
    * First-generation allocation budget of pwsh's garbage collector, in bytes, given to it as
    * `DOTNET_GCgen0size`; default {@link DEFAULT_GC_GEN0_BUDGET} (16 MiB), which lets the server send
-   * small objects 2–3 times as fast for 12–20 MB more memory. `0` leaves .NET's own budget. Not set
+   * small objects 1.5–3 times as fast for 12–20 MB more memory. `0` leaves .NET's own budget. Not set
    * when `env` or `process.env` already has `DOTNET_GCgen0size` or `COMPlus_GCgen0size` (`env` may name
    * either with the value `undefined` to keep .NET's own). The variable is part of the session's
    * environment, so programs the session starts inherit it; Windows PowerShell 5.1 (.NET Framework)
