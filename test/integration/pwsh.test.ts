@@ -82,7 +82,7 @@ async function serverGc(
 
 describe("pwsh -s garbage collector's settings", { skip, timeout: 120_000 }, () => {
   test('by default pwsh gets a 16 MiB budget and collects far less often while it streams small objects', async () => {
-    // pwsh's server allocates ~95 KB per message it sends; 4,000 integers are ~380 MB of garbage
+    // pwsh's server allocates ~75 KB per integer it sends; 4,000 integers are ~300 MB of garbage
     const ours = await serverGc({}, 4000)
     const dotnet = await serverGc({ gcGen0Budget: 0 }, 4000)
     assert.equal(ours.dotnet, DEFAULT_GC_GEN0_BUDGET.toString(16))
