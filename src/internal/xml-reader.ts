@@ -16,6 +16,7 @@ import {
   AmpFinder,
   ATTRIBUTE,
   decodeXmlText,
+  isXmlSpace,
   normalizeText,
   PLAIN,
   TEXT_CR,
@@ -49,10 +50,6 @@ const EQ = 0x3d
 const DQUOTE = 0x22
 const SQUOTE = 0x27
 const AMP = 0x26
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
-}
 
 /** 1 for the ASCII characters that end a name (see {@link endsName}). */
 const NAME_END = new Uint8Array(128)
@@ -291,7 +288,7 @@ export class XmlReader {
         if (this.#stack.length === 0) {
           for (let k = i; k < lt; k++) {
             const c = xml.charCodeAt(k)
-            if (!isSpace(c) && c !== 0xfeff) this.fail('text outside the root element', k)
+            if (!isXmlSpace(c) && c !== 0xfeff) this.fail('text outside the root element', k)
           }
           continue
         }
@@ -402,7 +399,7 @@ export class XmlReader {
     let n = i + 2
     while (!endsName(xml.charCodeAt(n))) n++
     const end = n
-    while (isSpace(xml.charCodeAt(n))) n++
+    while (isXmlSpace(xml.charCodeAt(n))) n++
     if (xml.charCodeAt(n) !== GT) this.fail(`malformed end tag </${xml.slice(i + 2, end)}>`, i)
     const open = this.#stack.pop()
     if (open === undefined) this.fail(`unexpected end tag </${xml.slice(i + 2, end)}>`, i)
@@ -431,9 +428,9 @@ export class XmlReader {
     let seen: Set<string> | undefined
     for (;;) {
       let c = xml.charCodeAt(n)
-      if (isSpace(c)) {
+      if (isXmlSpace(c)) {
         do c = xml.charCodeAt(++n)
-        while (isSpace(c))
+        while (isXmlSpace(c))
       } else if (c !== GT && c !== SLASH && n < len) {
         // an attribute must be separated from the name or the previous attribute by whitespace
         this.fail(`malformed start tag <${name}>`, n)
@@ -453,10 +450,10 @@ export class XmlReader {
       const a = n
       while (!endsName(xml.charCodeAt(n))) n++
       const attrName = readName(xml, a, n)
-      while (isSpace(xml.charCodeAt(n))) n++
+      while (isXmlSpace(xml.charCodeAt(n))) n++
       if (xml.charCodeAt(n) !== EQ) this.fail(`attribute ${attrName} has no value`, n)
       n++
-      while (isSpace(xml.charCodeAt(n))) n++
+      while (isXmlSpace(xml.charCodeAt(n))) n++
       const quote = xml.charCodeAt(n)
       if (quote !== DQUOTE && quote !== SQUOTE) this.fail(`attribute ${attrName} value must be quoted`, n)
       // one scan of the value finds its closing quote, the first '<' (an error) and whether it has a

@@ -133,7 +133,7 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
     const attrs: Record<string, string> = {}
     let selfClosing = false
     for (;;) {
-      while (i < len && isSpace(xml.charCodeAt(i))) i++
+      while (i < len && isXmlSpace(xml.charCodeAt(i))) i++
       if (i >= len) fail(`unterminated start tag <${name}>`, start)
       const c = xml.charCodeAt(i)
       if (c === 0x3e /* > */) {
@@ -151,10 +151,10 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
       const attrName = xml.slice(i, a)
       if (attrName === '') fail(`malformed attribute in <${name}>`, i)
       i = a
-      while (i < len && isSpace(xml.charCodeAt(i))) i++
+      while (i < len && isXmlSpace(xml.charCodeAt(i))) i++
       if (xml.charCodeAt(i) !== 0x3d /* = */) fail(`attribute ${attrName} has no value`, i)
       i++
-      while (i < len && isSpace(xml.charCodeAt(i))) i++
+      while (i < len && isXmlSpace(xml.charCodeAt(i))) i++
       const quote = xml.charCodeAt(i)
       if (quote !== 0x22 && quote !== 0x27) fail(`attribute ${attrName} value must be quoted`, i)
       const close = xml.indexOf(quote === 0x22 ? '"' : "'", i + 1)
@@ -187,7 +187,8 @@ export function parseXml(xml: string, options: XmlParseOptions): XmlElement {
   return root as XmlElement
 }
 
-function isSpace(c: number): boolean {
+/** XML whitespace (XML 1.0 production S): space, tab, CR, LF; `undefined` (past the end) is not. */
+export function isXmlSpace(c: number | undefined): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }
 

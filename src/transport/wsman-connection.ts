@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import type { SecureContextOptions } from 'node:tls'
 import { InvalidArgumentError, KerberosError, ProtocolError, type PsrpError } from '../errors.ts'
 import { randomGuid } from '../internal/guid.ts'
+import { isXmlSpace } from '../internal/xml.ts'
 import { DEFAULT_MAX_ENVELOPE_SIZE, DEFAULT_OPERATION_TIMEOUT, uuidUri } from '../wsman/envelope.ts'
 import {
   buildEnvelopeBytes,
@@ -704,5 +705,5 @@ function isBlank(res: HttpPostResponse): boolean {
   if (res.encoding !== 'utf-8') return res.body.trim() === ''
   const b = res.bytes
   const start = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0 // a BOM is not text
-  return b.subarray(start).every((c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)
+  return b.subarray(start).every((c) => isXmlSpace(c))
 }

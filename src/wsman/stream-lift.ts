@@ -22,6 +22,7 @@
  * @module
  */
 import { fromBase64Bytes } from '../internal/base64.ts'
+import { isXmlSpace } from '../internal/xml.ts'
 
 /** A run of text shorter than this stays in the text: a small output costs nothing to decode. */
 const LIFT_MIN_BYTES = 16 * 1024
@@ -37,11 +38,6 @@ const GT = 0x3e
  */
 const STREAM_START_TAG =
   /^<(?:[A-Za-z_][\w.-]*:)?Stream(?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*\s*>$/
-
-/** XML whitespace (XML 1.0 production S). */
-function isSpace(byte: number | undefined): boolean {
-  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09
-}
 
 /** The decoded `Stream` contents taken out of a body, by the marker left in their place. */
 export class LiftedStreams {
@@ -96,13 +92,13 @@ export function liftStreams(body: Uint8Array, decode: (bytes: Uint8Array) => str
   let copied = 0
   // Each '<' ends the text run after the last '>' before it; the markup that '>' closes began at the
   // '<' before (attribute values cannot hold '<'). Every byte is looked at a bounded number of times.
-  for (let tag = bytes.indexOf(LT), lt = tag < 0 ? -1 : bytes.indexOf(LT, tag + 1); lt >= 0; ) {
+  for (let tag = bytes.indexOf(LT), lt = tag < 0 ? -1 : bytes.indexOf(LT, tag + 1); lt >= 0;) {
     if (lt - tag > LIFT_MIN_BYTES) {
       const gt = tag + bytes.subarray(tag, lt).lastIndexOf(GT)
       let start = gt + 1
       let end = lt
-      while (start < end && isSpace(bytes[start])) start++
-      while (end > start && isSpace(bytes[end - 1])) end--
+      while (start < end && isXmlSpace(bytes[start])) start++
+      while (end > start && isXmlSpace(bytes[end - 1])) end--
       if (gt > tag && end - start >= LIFT_MIN_BYTES && isStreamStartTag(bytes, tag, gt)) {
         const decoded = fromBase64Bytes(bytes, start, end)
         if (decoded !== undefined) {
