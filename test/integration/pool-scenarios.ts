@@ -5,6 +5,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import {
@@ -215,33 +218,70 @@ export function definePoolScenarios(target: ScenarioTarget): void {
 
     test(
       'stream() pushes back: a stalled consumer blocks the server instead of buffering its output',
-      { timeout: 90_000 },
+      { timeout: 120_000 },
       async () => {
-        // each item (1 KiB) carries the server clock when it was written. While the consumer
-        // stalls, the server may only write what fits in the transport's buffers (a pipe, or an
-        // SSH channel window plus TCP buffers: a few MiB) and must then block. So the proof is a
-        // gap: no item is stamped during the end of the stall, and the rest follow after it.
+        // The server counts each item into a progress file (one byte appended) before writing it,
+        // and stamps the item with its clock. The consumer stalls after the first item until that
+        // count has stood still for a while: the server is blocked. A bounded transport (a pipe;
+        // an SSH channel window plus TCP buffers: a few MiB) gets there after a share of the
+        // items; a buffer that grows without bound never does, because the server writes them
+        // all. Waiting on the server's own count, not a fixed time, keeps a slow server (a loaded
+        // CI machine, a cold JIT) from looking like one that never blocks: CI failed over SSH
+        // with a fixed 3 s stall when the server had written only 1,411 items by its end.
         const items = 10_000
-        const stallMs = 3000
-        const ps = new PowerShell(pool).addScript(
-          `$pad = 'x' * 1000; 1..${items} | ForEach-Object { "$([DateTimeOffset]::Now.ToUnixTimeMilliseconds()) $pad" }`,
-        )
-        let stallEnd = 0
-        const stamps: number[] = []
-        for await (const t of ps.stream(undefined, { highWaterMark: 50 })) {
-          stamps.push(Number(String(t).split(' ')[0]))
-          if (stamps.length === 1) {
-            await new Promise((r) => setTimeout(r, stallMs))
-            stallEnd = Date.now()
+        const quietMs = 1500
+        const maxStallMs = 60_000
+        const dir = await mkdtemp(join(tmpdir(), 'psrp-pushback-'))
+        await chmod(dir, 0o777) // the SSH target's pwsh may run as another local user
+        const progressPath = join(dir, 'written')
+        try {
+          const ps = new PowerShell(pool).addScript(
+            `$pad = 'x' * 1000; $path = '${progressPath.replaceAll("'", "''")}'; ` +
+              `1..${items} | ForEach-Object { [IO.File]::AppendAllText($path, '.'); ` +
+              `"$([DateTimeOffset]::Now.ToUnixTimeMilliseconds()) $pad" }`,
+          )
+          // one byte appended per item: the file's size is the count, never a torn read
+          const readCount = async (): Promise<number> =>
+            (await stat(progressPath).catch(() => ({ size: 0 }))).size
+          let stallEnd = 0
+          let countAtStallEnd = 0
+          const stamps: number[] = []
+          for await (const t of ps.stream(undefined, { highWaterMark: 50 })) {
+            stamps.push(Number(String(t).split(' ')[0]))
+            if (stamps.length === 1) {
+              const stallStart = Date.now()
+              let last = await readCount()
+              let lastChange = Date.now()
+              while (Date.now() - lastChange < quietMs && Date.now() - stallStart < maxStallMs) {
+                await new Promise((r) => setTimeout(r, 100))
+                const n = await readCount()
+                if (n > last) {
+                  last = n
+                  lastChange = Date.now()
+                }
+              }
+              stallEnd = Date.now()
+              countAtStallEnd = last
+            }
           }
+          assert.equal(stamps.length, items)
+          const writtenDuringStall = stamps.filter((t) => t < stallEnd - 100).length
+          const stampedLateInStall = stamps.filter(
+            (t) => t >= stallEnd - quietMs + 100 && t < stallEnd - 100,
+          ).length
+          const summary =
+            `the server had counted ${countAtStallEnd} of ${items} items when the consumer resumed; ` +
+            `${writtenDuringStall} were stamped during the stall, ${stampedLateInStall} in its last ${quietMs - 200} ms`
+          assert.ok(countAtStallEnd < items / 2, `the server never blocked: ${summary}`)
+          assert.equal(stampedLateInStall, 0, `the server kept writing: ${summary}`)
+          assert.ok(writtenDuringStall < items / 2, summary)
+          assert.ok(
+            stamps.at(-1)! >= stallEnd - 100,
+            `the server finished before the consumer resumed: ${summary}`,
+          )
+        } finally {
+          await rm(dir, { recursive: true, force: true })
         }
-        assert.equal(stamps.length, items)
-        const writtenDuringStall = stamps.filter((t) => t < stallEnd - 100).length
-        const stampedLateInStall = stamps.filter((t) => t >= stallEnd - 1000 && t < stallEnd - 100).length
-        const summary = `${writtenDuringStall} of ${items} items were written while the consumer stalled, ${stampedLateInStall} in its last 900 ms`
-        assert.equal(stampedLateInStall, 0, `the server kept writing: ${summary}`)
-        assert.ok(writtenDuringStall < items / 2, summary)
-        assert.ok(stamps.at(-1)! >= stallEnd - 100, 'the server finished before the consumer resumed')
       },
     )
 
