@@ -202,11 +202,7 @@ function strictUtf8(bytes: Uint8Array): string {
   }
 }
 
-function parseEnvelope(
-  xml: string,
-  options: ParseResponseOptions,
-  lifted?: LiftedStreams,
-): WSManResponse {
+function parseEnvelope(xml: string, options: ParseResponseOptions, lifted?: LiftedStreams): WSManResponse {
   const { header: h, body, fault } = readEnvelope(xml, options)
   if (fault !== undefined) return { kind: isTimedOutFault(fault) ? 'timedOut' : 'fault', ...h, fault }
   const action = h.action

@@ -433,7 +433,10 @@ export function parseReceiveResponse(body: NsElement | undefined): ReceiveResult
  * {@link parseReceiveResponse} of a body read with its long `Stream` contents lifted out
  * (`stream-lift.ts`): a `Stream` whose text is a marker has the bytes lifted for it.
  */
-export function readReceiveResponse(body: NsElement | undefined, lifted: LiftedStreams | undefined): ReceiveResult {
+export function readReceiveResponse(
+  body: NsElement | undefined,
+  lifted: LiftedStreams | undefined,
+): ReceiveResult {
   const rr = nsChild(body, Namespace.rsp, 'ReceiveResponse')
   if (rr === undefined) throw new ProtocolError('ReceiveResponse body missing')
   const streams: ReceivedStream[] = nsChildren(rr, Namespace.rsp, 'Stream').map((s) => {

@@ -158,28 +158,37 @@ const liftedSeeds = [
     `<p:Data xmlns:p="urn:x"><p:Stream Name="x">${Buffer.alloc(13_000, 3).toString('base64')}</p:Stream></p:Data></s:Body></s:Envelope>`,
 ]
 
-test('WS-Man parseResponseBytes: the result or the error of parseResponse of the text', { timeout: TIMEOUT }, () => {
-  const outcome = (run: () => unknown): unknown => {
-    try {
-      return run()
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e
-      return `ProtocolError: ${e.message}`
+test(
+  'WS-Man parseResponseBytes: the result or the error of parseResponse of the text',
+  { timeout: TIMEOUT },
+  () => {
+    const outcome = (run: () => unknown): unknown => {
+      try {
+        return run()
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e
+        return `ProtocolError: ${e.message}`
+      }
     }
-  }
-  fc.assert(
-    fc.property(mutatedText([...liftedSeeds, ...wsmanSeeds.slice(-2)]), (xml) => {
-      const bytes = Buffer.from(xml, 'utf8')
-      const fromBytes = typedWithinBudget('WS-Man parseResponseBytes', bytes, (b) => outcome(() => parseResponseBytes(b)))
-      // a lone surrogate has no UTF-8: its bytes are U+FFFD, which is what the text path must read
-      assert.deepEqual(fromBytes, outcome(() => parseResponse(bytes.toString('utf8'))))
-    }),
-    seedsFirst(
-      params(600),
-      liftedSeeds.map((s) => [s] as [string]),
-    ),
-  )
-})
+    fc.assert(
+      fc.property(mutatedText([...liftedSeeds, ...wsmanSeeds.slice(-2)]), (xml) => {
+        const bytes = Buffer.from(xml, 'utf8')
+        const fromBytes = typedWithinBudget('WS-Man parseResponseBytes', bytes, (b) =>
+          outcome(() => parseResponseBytes(b)),
+        )
+        // a lone surrogate has no UTF-8: its bytes are U+FFFD, which is what the text path must read
+        assert.deepEqual(
+          fromBytes,
+          outcome(() => parseResponse(bytes.toString('utf8'))),
+        )
+      }),
+      seedsFirst(
+        params(600),
+        liftedSeeds.map((s) => [s] as [string]),
+      ),
+    )
+  },
+)
 
 // ---------------------------------------------------------------------------------------------------
 // HTTP/1.1 responses

@@ -73,13 +73,24 @@ describe('parseResponseBytes: lifted Stream contents read as their text would be
   const cases: [string, string, boolean][] = [
     ['one stream', receive(stream(big)), true],
     ['several streams and a CommandState', receive(stream(big) + stream(big2) + stream(b64(10)), DONE), true],
-    ['an End stream after the data', receive(stream(big) + stream('', `Name="stdout" CommandId="${COMMAND}" End="true"`)), true],
+    [
+      'an End stream after the data',
+      receive(stream(big) + stream('', `Name="stdout" CommandId="${COMMAND}" End="true"`)),
+      true,
+    ],
     ['single-quoted attributes', receive(stream(big, `Name='stdout' CommandId='${COMMAND}'`)), true],
     ['a ">" inside an attribute value', receive(stream(big, `Name="std>out" CommandId="${COMMAND}"`)), true],
-    ['spaces around "=" and before ">"', receive(stream(big, `Name = "stdout"  CommandId= "${COMMAND}" `)), true],
+    [
+      'spaces around "=" and before ">"',
+      receive(stream(big, `Name = "stdout"  CommandId= "${COMMAND}" `)),
+      true,
+    ],
     [
       'another prefix',
-      envelope(`<x:ReceiveResponse><x:Stream Name="stdout">${big}</x:Stream></x:ReceiveResponse>`, `xmlns:x="${RSP}"`),
+      envelope(
+        `<x:ReceiveResponse><x:Stream Name="stdout">${big}</x:Stream></x:ReceiveResponse>`,
+        `xmlns:x="${RSP}"`,
+      ),
       true,
     ],
     [
@@ -90,11 +101,21 @@ describe('parseResponseBytes: lifted Stream contents read as their text would be
     ['whitespace around the content', receive(stream(`\r\n  ${big}\n\t`)), true],
     ['base64 wrapped at 76 characters', receive(stream(big.replace(/.{76}/g, '$&\r\n'))), false],
     ['content split by a comment', receive(stream(`${big}<!-- c -->${b64(3)}`)), true],
-    ['content split by a comment, padding in the first part', receive(stream(`${big2}<!-- c -->${b64(3)}`)), true],
+    [
+      'content split by a comment, padding in the first part',
+      receive(stream(`${big2}<!-- c -->${b64(3)}`)),
+      true,
+    ],
     ['content in a CDATA section', receive(stream(`<![CDATA[${big}]]>`)), false],
     ['content after a character reference', receive(stream(`&#65;${big.slice(1)}`)), false],
     ['a Stream inside a comment', receive(`<!-- ${stream(big)} -->${stream(b64(30))}`), true],
-    ['a Stream of another namespace', envelope(`<rsp:ReceiveResponse><o:Stream xmlns:o="urn:other" Name="stdout">${big}</o:Stream></rsp:ReceiveResponse>`), true],
+    [
+      'a Stream of another namespace',
+      envelope(
+        `<rsp:ReceiveResponse><o:Stream xmlns:o="urn:other" Name="stdout">${big}</o:Stream></rsp:ReceiveResponse>`,
+      ),
+      true,
+    ],
     ['a Stream element outside ReceiveResponse', envelope(`<rsp:Other>${stream(big)}</rsp:Other>`), true],
     [
       'a Stream element in a GetResponse (its text is part of the answer)',
