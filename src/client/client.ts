@@ -233,8 +233,9 @@ function isLocalTarget(t: ClientTarget): t is LocalTarget {
  *   {@link ProcessConnection} ends with the pool.
  *
  * File transfers size their chunks to the connection (see {@link Client.chunkSize}): over WinRM one
- * chunk fills one envelope (`maxEnvelopeSize`; call {@link WSManConnection.updateMaxEnvelopeSize}
- * first to use the server's limit).
+ * chunk fills one envelope. Before its first transfer the client reads the server's envelope limit
+ * ({@link WSManConnection.adoptServerEnvelopeSize}: Windows allows it to administrators; otherwise
+ * WinRM's default of 150 KiB stands), unless the connection was given `maxEnvelopeSize`.
  *
  * ```ts
  * const client = new Client({ local: true })
@@ -607,6 +608,7 @@ export class Client implements AsyncDisposable {
   ): Promise<TransferResult> {
     return this.#traceTransfer(SpanName.copy, async () => {
       const pool = await this.pool(options)
+      await this.#adoptServerEnvelopeSize(options)
       return copyToRemote(pool, localPath, remotePath, {
         ...this.#splitDefault('copy', options),
         ...options,
@@ -639,6 +641,7 @@ export class Client implements AsyncDisposable {
   ): Promise<TransferResult> {
     return this.#traceTransfer(SpanName.fetch, async () => {
       const pool = await this.pool(options)
+      await this.#adoptServerEnvelopeSize(options)
       const chunkSize =
         options.chunkSize ??
         (this.connection instanceof WSManConnection ? this.chunkSize : OUTOFPROC_FETCH_CHUNK)
@@ -648,6 +651,16 @@ export class Client implements AsyncDisposable {
         chunkSize,
       })
     })
+  }
+
+  /**
+   * Over WinRM, the server's own envelope limit before a transfer, read once per connection
+   * ({@link WSManConnection.adoptServerEnvelopeSize}; not when `maxEnvelopeSize` was given): each
+   * chunk fills one envelope, so a larger limit means fewer, larger requests both ways.
+   */
+  async #adoptServerEnvelopeSize(options: ClientTransferOptions): Promise<void> {
+    if (this.connection instanceof WSManConnection)
+      await this.connection.adoptServerEnvelopeSize({ signal: options.signal, timeout: options.timeout })
   }
 
   /**

@@ -630,11 +630,55 @@ describe('Client over the WinRM bridge', { skip }, () => {
     assert.equal(commands() - before, 1)
   })
 
-  test('WS-Man: the chunk size fills one envelope', () => {
-    const c = client as Client
-    assert.ok(c.connection instanceof WSManConnection)
-    // 153,600-byte envelopes: 112,128 bytes of PSRP per Send, 83,328 of file data after base64
-    assert.equal(c.chunkSize, 82_944)
+  test('WS-Man: a transfer first reads the server envelope limit, once per connection; a chunk then fills one envelope of it', async () => {
+    const b = bridge as WinRMBridge
+    const count = (suffix: string): number => b.requests.filter((r) => r.action.endsWith(suffix)).length
+    const gets = (): number => count('/transfer/Get')
+    const sends = (): number => count('/shell/Send')
+    const src = join(dir, 'envelope-src.bin')
+    const data = randomBytes(2 * MiB)
+    await writeFile(src, data)
+    const open = (maxEnvelopeSize?: number): Client =>
+      new Client('127.0.0.1', {
+        port: b.port,
+        ssl: false,
+        auth: 'basic',
+        username: 'psrp',
+        password: 'client',
+        allowUnencryptedBasic: true,
+        ...(maxEnvelopeSize === undefined ? {} : { maxEnvelopeSize }),
+      })
+    const own = open()
+    try {
+      assert.ok(own.connection instanceof WSManConnection)
+      // 153,600-byte envelopes: 112,128 bytes of PSRP per Send, 83,328 of file data after base64
+      assert.equal(own.chunkSize, 82_944)
+      let g = gets()
+      let s = sends()
+      await own.copy(src, join(dir, 'envelope-remote.bin'))
+      assert.equal(gets() - g, 1, 'the configuration was read once, before the copy')
+      assert.equal(own.connection.maxEnvelopeSize, 512_000) // the bridge's, Windows' default
+      // 512,000-byte envelopes: 380,928 bytes of PSRP per Send, 284,672 of file data after base64
+      assert.equal(own.chunkSize, 284_672)
+      // 2 MiB is 8 chunks of that size (26 at the old one), one Send each, and the input's end
+      assert.ok(sends() - s <= 10, `${sends() - s} Sends for 2 MiB`)
+      g = gets()
+      s = sends()
+      await own.fetch(join(dir, 'envelope-remote.bin'), join(dir, 'envelope-back.bin'))
+      assert.equal(gets() - g, 0, 'not read again')
+      assert.ok(data.equals(await readFile(join(dir, 'envelope-back.bin'))))
+    } finally {
+      await own.close()
+    }
+    const given = open(153_600)
+    try {
+      const g = gets()
+      await given.fetch(join(dir, 'envelope-remote.bin'), join(dir, 'envelope-back.bin'), { overwrite: true })
+      assert.equal(gets() - g, 0, 'a maxEnvelopeSize given is used as is')
+      assert.equal(given.chunkSize, 82_944)
+    } finally {
+      await given.close()
+    }
   })
 
   test('WS-Man: spawnCmd streams stdout live; runCmd abort terminates the process', async () => {

@@ -9,14 +9,7 @@ import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ProtocolError, RunspacePool, WSManConnection, WSManFaultError } from '../../../src/index.ts'
-
-const NS =
-  'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ' +
-  'xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"'
-
-function relatesTo(request: string): string {
-  return /<(?:\w+:)?MessageID>([^<]+)</.exec(request)?.[1] ?? ''
-}
+import { fault, NS, relatesTo } from '../../helpers/wsman-answers.ts'
 
 function createResponse(request: string): string {
   const shellId = /ShellId="([^"]+)"/.exec(request)?.[1] ?? ''
@@ -26,17 +19,6 @@ function createResponse(request: string): string {
     `<a:Address>http://127.0.0.1/wsman</a:Address><a:ReferenceParameters><w:SelectorSet>` +
     `<w:Selector Name="ShellId">${shellId}</w:Selector></w:SelectorSet></a:ReferenceParameters>` +
     `</x:ResourceCreated></s:Body></s:Envelope>`
-  )
-}
-
-/** Windows' shape of a fault (HTTP 500), as recorded from Server 2016 (InvalidSelectors). */
-function fault(request: string, subcode: string, code: string): string {
-  return (
-    `<s:Envelope ${NS}><s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>` +
-    `<a:RelatesTo>${relatesTo(request)}</a:RelatesTo></s:Header><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>` +
-    `<s:Subcode><s:Value>w:${subcode}</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">refused</s:Text>` +
-    `</s:Reason><s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="${code}" ` +
-    `Machine="m"><f:Message>refused</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`
   )
 }
 

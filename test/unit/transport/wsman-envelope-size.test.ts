@@ -1,0 +1,167 @@
+/**
+ * WSManConnection.adoptServerEnvelopeSize: the server's `MaxEnvelopeSizekb` is read at most once per
+ * connection, a refusal (a fault such as access denied, or a configuration without the value) keeps
+ * WinRM's default for good, any other failure leaves the next call to ask again, concurrent callers
+ * share one request, and a caller's abort ends only its own wait. A server of our own on 127.0.0.1
+ * answers each `winrm/config` Get as the test says and keeps every request body.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { AbortError, PsrpError, WSManConnection } from '../../../src/index.ts'
+import { configResponse, fault } from '../../helpers/wsman-answers.ts'
+
+/** One answer per Get, in turn; `'drop'` closes the connection without answering. */
+type Answer = { status: number; body: string; delayMs?: number } | 'drop'
+
+interface Peer {
+  readonly server: Server
+  readonly port: number
+  /** Bodies of the Gets received. */
+  readonly gets: string[]
+}
+
+async function serve(answer: (request: string, index: number) => Answer): Promise<Peer> {
+  const gets: string[] = []
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      gets.push(body)
+      const a = answer(body, gets.length - 1)
+      if (a === 'drop') {
+        req.socket.destroy()
+        return
+      }
+      setTimeout(() => {
+        res.writeHead(a.status, { 'content-type': 'application/soap+xml;charset=UTF-8' }).end(a.body)
+      }, a.delayMs ?? 0)
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { server, port: (server.address() as AddressInfo).port, gets }
+}
+
+function stop(peer: Peer): void {
+  peer.server.closeAllConnections()
+  peer.server.close()
+}
+
+function connection(port: number, maxEnvelopeSize?: number): WSManConnection {
+  return new WSManConnection({
+    server: '127.0.0.1',
+    port,
+    ssl: false,
+    auth: 'basic',
+    username: 'u',
+    password: 'p',
+    allowUnencryptedBasic: true,
+    retries: { count: 0 },
+    ...(maxEnvelopeSize === undefined ? {} : { maxEnvelopeSize }),
+  })
+}
+
+/** The `wsman:MaxEnvelopeSize` a request carried. */
+function envelopeHeader(request: string): number {
+  return Number(/<(?:\w+:)?MaxEnvelopeSize[^>]*>(\d+)</.exec(request)?.[1])
+}
+
+const granted = (kb: string) => (request: string) => ({ status: 200, body: configResponse(request, kb) })
+
+test('the server limit is read once: 500 KiB from then on, in every request header', async () => {
+  const peer = await serve(granted('500'))
+  try {
+    const conn = connection(peer.port)
+    assert.equal(conn.maxEnvelopeSize, 153_600)
+    assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
+    assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
+    assert.equal(peer.gets.length, 1, 'asked once')
+    assert.equal(envelopeHeader(peer.gets[0] as string), 153_600, 'the read itself goes out at the default')
+    assert.equal(conn.maxEnvelopeSize, 512_000)
+    await conn.updateMaxEnvelopeSize() // an explicit read still asks, with the new size in its header
+    assert.equal(envelopeHeader(peer.gets[1] as string), 512_000)
+  } finally {
+    stop(peer)
+  }
+})
+
+test('concurrent callers share one request', async () => {
+  const peer = await serve((r) => ({ ...granted('4096')(r), delayMs: 100 }))
+  try {
+    const conn = connection(peer.port)
+    const sizes = await Promise.all([1, 2, 3].map(() => conn.adoptServerEnvelopeSize()))
+    assert.deepEqual(sizes, [4_194_304, 4_194_304, 4_194_304])
+    assert.equal(peer.gets.length, 1)
+  } finally {
+    stop(peer)
+  }
+})
+
+test('a maxEnvelopeSize given as an option is used as is: the server is never asked', async () => {
+  const peer = await serve(granted('500'))
+  try {
+    const conn = connection(peer.port, 153_600)
+    assert.equal(await conn.adoptServerEnvelopeSize(), 153_600)
+    assert.equal(peer.gets.length, 0)
+  } finally {
+    stop(peer)
+  }
+})
+
+const refusals: [string, (request: string) => Answer][] = [
+  [
+    'an AccessDenied fault (a user who is not an administrator)',
+    (r) => ({ status: 500, body: fault(r, 'AccessDenied', '5') }),
+  ],
+  ['a configuration without MaxEnvelopeSizekb', (r) => ({ status: 200, body: configResponse(r, undefined) })],
+  ['a MaxEnvelopeSizekb that is not a number', (r) => ({ status: 200, body: configResponse(r, 'lots') })],
+]
+
+for (const [name, answer] of refusals) {
+  test(`${name} keeps WinRM's default, and the server is not asked again`, async () => {
+    const peer = await serve(answer)
+    try {
+      const conn = connection(peer.port)
+      assert.equal(await conn.adoptServerEnvelopeSize(), 153_600)
+      assert.equal(await conn.adoptServerEnvelopeSize(), 153_600)
+      assert.equal(peer.gets.length, 1)
+      assert.equal(conn.maxEnvelopeSize, 153_600)
+    } finally {
+      stop(peer)
+    }
+  })
+}
+
+test('a lost connection rejects with a typed error, and the next call asks again', async () => {
+  const peer = await serve((r, i) => (i === 0 ? 'drop' : granted('500')(r)))
+  try {
+    const conn = connection(peer.port)
+    await assert.rejects(conn.adoptServerEnvelopeSize(), (e: unknown) => {
+      assert.ok(e instanceof PsrpError, `a PsrpError, got ${String(e)}`)
+      return true
+    })
+    assert.equal(conn.maxEnvelopeSize, 153_600)
+    assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
+    assert.equal(peer.gets.length, 2)
+  } finally {
+    stop(peer)
+  }
+})
+
+test("a caller's abort ends its own wait only; the shared read goes on for the others", async () => {
+  const peer = await serve((r) => ({ ...granted('500')(r), delayMs: 300 }))
+  try {
+    const conn = connection(peer.port)
+    const ac = new AbortController()
+    const first = conn.adoptServerEnvelopeSize({ signal: ac.signal })
+    const second = conn.adoptServerEnvelopeSize()
+    setTimeout(() => ac.abort(), 50)
+    await assert.rejects(first, AbortError)
+    assert.equal(await second, 512_000)
+    assert.equal(peer.gets.length, 1)
+  } finally {
+    stop(peer)
+  }
+})
