@@ -1,7 +1,23 @@
 /**
  * WS-Man response envelopes for tests whose server of their own (a plain `node:http` server on
- * 127.0.0.1) answers as Windows does: a fault, and the `winrm/config` Get.
+ * 127.0.0.1) answers as Windows does: a fault, and the `winrm/config` Get; and the connection such
+ * tests open to it.
  */
+import { WSManConnection, type WSManConnectionOptions } from '../../src/index.ts'
+
+/** A plain-HTTP Basic connection to a test server on 127.0.0.1, with `extra` options on top. */
+export function testConnection(port: number, extra: Partial<WSManConnectionOptions> = {}): WSManConnection {
+  return new WSManConnection({
+    server: '127.0.0.1',
+    port,
+    ssl: false,
+    auth: 'basic',
+    username: 'u',
+    password: 'p',
+    allowUnencryptedBasic: true,
+    ...extra,
+  })
+}
 
 /** The namespace declarations of the envelopes below. */
 export const NS =

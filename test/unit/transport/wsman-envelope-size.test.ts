@@ -9,8 +9,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { AbortError, PsrpError, WSManConnection } from '../../../src/index.ts'
-import { configResponse, fault } from '../../helpers/wsman-answers.ts'
+import { AbortError, PsrpError, type WSManConnection } from '../../../src/index.ts'
+import { configResponse, fault, testConnection } from '../../helpers/wsman-answers.ts'
 
 /** One answer per Get, in turn; `'drop'` closes the connection without answering. */
 type Answer = { status: number; body: string; delayMs?: number } | 'drop'
@@ -49,15 +49,9 @@ function stop(peer: Peer): void {
   peer.server.close()
 }
 
+/** A connection without retries (a lost connection must reach the caller), `maxEnvelopeSize` if given. */
 function connection(port: number, maxEnvelopeSize?: number): WSManConnection {
-  return new WSManConnection({
-    server: '127.0.0.1',
-    port,
-    ssl: false,
-    auth: 'basic',
-    username: 'u',
-    password: 'p',
-    allowUnencryptedBasic: true,
+  return testConnection(port, {
     retries: { count: 0 },
     ...(maxEnvelopeSize === undefined ? {} : { maxEnvelopeSize }),
   })

@@ -8,8 +8,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ProtocolError, RunspacePool, WSManConnection, WSManFaultError } from '../../../src/index.ts'
-import { fault, NS, relatesTo } from '../../helpers/wsman-answers.ts'
+import { ProtocolError, RunspacePool, WSManFaultError } from '../../../src/index.ts'
+import { fault, NS, relatesTo, testConnection } from '../../helpers/wsman-answers.ts'
 
 function createResponse(request: string): string {
   const shellId = /ShellId="([^"]+)"/.exec(request)?.[1] ?? ''
@@ -41,18 +41,6 @@ async function serve(after: Answer): Promise<{ server: Server; port: number; see
   return { server, port: (server.address() as AddressInfo).port, seen }
 }
 
-function connection(port: number): WSManConnection {
-  return new WSManConnection({
-    server: '127.0.0.1',
-    port,
-    ssl: false,
-    auth: 'basic',
-    username: 'u',
-    password: 'p',
-    allowUnencryptedBasic: true,
-  })
-}
-
 const cases: [string, Answer, (e: unknown) => boolean][] = [
   [
     'an InvalidSelectors fault (HTTP 500)',
@@ -77,7 +65,7 @@ for (const [name, answer, typed] of cases) {
     const { server, port, seen } = await serve(answer)
     try {
       const started = Date.now()
-      await assert.rejects(RunspacePool.open(connection(port), { timeout: 15_000 }), (e: unknown) => {
+      await assert.rejects(RunspacePool.open(testConnection(port), { timeout: 15_000 }), (e: unknown) => {
         assert.ok(typed(e), `typed error, got ${String(e)}`)
         return true
       })
