@@ -688,16 +688,23 @@ export class WSManConnection implements PsrpTransportFactory {
    */
   adoptServerEnvelopeSize(options: CallOptions = {}): Promise<number> {
     if (this.#envelopeSizeSettled) return Promise.resolve(this.maxEnvelopeSize)
-    this.#envelopeSizeRead ??= this.updateMaxEnvelopeSize()
-      .catch((e: unknown) => {
-        if (!(e instanceof WSManFaultError || e instanceof ProtocolError)) throw e
-        this.#envelopeSizeSettled = true // refused: the default stands
-        return this.maxEnvelopeSize
-      })
-      .finally(() => {
-        this.#envelopeSizeRead = undefined
-      })
-    return withCancel(this.#envelopeSizeRead, options, 'reading the server envelope size')
+    const what = 'reading the server envelope size'
+    // aborted already: the same AbortError as a later abort, and no request
+    if (options.signal?.aborted === true) return withCancel(new Promise<number>(() => {}), options, what)
+    if (this.#envelopeSizeRead === undefined) {
+      const read = this.updateMaxEnvelopeSize()
+        .catch((e: unknown) => {
+          if (!(e instanceof WSManFaultError || e instanceof ProtocolError)) throw e
+          this.#envelopeSizeSettled = true // refused: the default stands
+          return this.maxEnvelopeSize
+        })
+        .finally(() => {
+          this.#envelopeSizeRead = undefined
+        })
+      read.catch(() => undefined) // the callers may all have stopped waiting
+      this.#envelopeSizeRead = read
+    }
+    return withCancel(this.#envelopeSizeRead, options, what)
   }
 
   /**

@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net'
 import { AbortError, PsrpError, type WSManConnection } from '../../../src/index.ts'
 import { configResponse, fault, testConnection } from '../../helpers/wsman-answers.ts'
 
-/** One answer per Get, in turn; `'drop'` closes the connection without answering. */
-type Answer = { status: number; body: string; delayMs?: number } | 'drop'
+/** One answer per Get, in turn; `'drop'` closes the connection without answering (after `delayMs`). */
+type Answer = { status: number; body: string; delayMs?: number } | 'drop' | { drop: true; delayMs: number }
 
 interface Peer {
   readonly server: Server
@@ -33,6 +33,10 @@ async function serve(answer: (request: string, index: number) => Answer): Promis
       const a = answer(body, gets.length - 1)
       if (a === 'drop') {
         req.socket.destroy()
+        return
+      }
+      if ('drop' in a) {
+        setTimeout(() => req.socket.destroy(), a.delayMs)
         return
       }
       setTimeout(() => {
@@ -155,6 +159,35 @@ test("a caller's abort ends its own wait only; the shared read goes on for the o
     await assert.rejects(first, AbortError)
     assert.equal(await second, 512_000)
     assert.equal(peer.gets.length, 1)
+  } finally {
+    stop(peer)
+  }
+})
+
+test('an aborted signal rejects at once and asks nothing', async () => {
+  const peer = await serve(granted('500'))
+  try {
+    const conn = connection(peer.port)
+    await assert.rejects(conn.adoptServerEnvelopeSize({ signal: AbortSignal.abort() }), AbortError)
+    await new Promise((r) => setTimeout(r, 200)) // time for a request to arrive, had one been sent
+    assert.equal(peer.gets.length, 0)
+    assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
+  } finally {
+    stop(peer)
+  }
+})
+
+test('a read that fails after every caller stopped waiting is no unhandled rejection; the next call asks again', async () => {
+  const peer = await serve((r, i) => (i === 0 ? { drop: true, delayMs: 200 } : granted('500')(r)))
+  try {
+    const conn = connection(peer.port)
+    const ac = new AbortController()
+    const waiting = conn.adoptServerEnvelopeSize({ signal: ac.signal })
+    setTimeout(() => ac.abort(), 20)
+    await assert.rejects(waiting, AbortError)
+    await new Promise((r) => setTimeout(r, 400)) // the read fails meanwhile, with nobody waiting
+    assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
+    assert.equal(peer.gets.length, 2)
   } finally {
     stop(peer)
   }
