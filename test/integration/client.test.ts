@@ -654,7 +654,7 @@ describe('Client over the WinRM bridge', { skip }, () => {
       // 153,600-byte envelopes: 112,128 bytes of PSRP per Send, 83,328 of file data after base64
       assert.equal(own.chunkSize, 82_944)
       let g = gets()
-      let s = sends()
+      const s = sends()
       await own.copy(src, join(dir, 'envelope-remote.bin'))
       assert.equal(gets() - g, 1, 'the configuration was read once, before the copy')
       assert.equal(own.connection.maxEnvelopeSize, 512_000) // the bridge's, Windows' default
@@ -663,7 +663,6 @@ describe('Client over the WinRM bridge', { skip }, () => {
       // 2 MiB is 8 chunks of that size (26 at the old one), one Send each, and the input's end
       assert.ok(sends() - s <= 10, `${sends() - s} Sends for 2 MiB`)
       g = gets()
-      s = sends()
       await own.fetch(join(dir, 'envelope-remote.bin'), join(dir, 'envelope-back.bin'))
       assert.equal(gets() - g, 0, 'not read again')
       assert.ok(data.equals(await readFile(join(dir, 'envelope-back.bin'))))
