@@ -1,9 +1,59 @@
 /**
- * WS-Man response envelopes for tests whose server of their own (a plain `node:http` server on
- * 127.0.0.1) answers as Windows does: a fault, and the `winrm/config` Get; and the connection such
- * tests open to it.
+ * For tests whose WinRM server is a plain `node:http` server of their own on 127.0.0.1: that server
+ * (each request answered as the test says), WS-Man response envelopes as Windows sends them (a fault,
+ * the `winrm/config` Get), and the connection such tests open to it.
  */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { WSManConnection, type WSManConnectionOptions } from '../../src/index.ts'
+
+/** The answer to one request: a SOAP body with its status, or the connection closed unanswered; either after `delayMs`. */
+export type TestAnswer =
+  | { readonly status: number; readonly body: string; readonly delayMs?: number }
+  | { readonly drop: true; readonly delayMs?: number }
+
+/** A running {@link serveWsman} server. */
+export interface TestWsmanServer {
+  readonly port: number
+  /** Every request body received, in order. */
+  readonly requests: string[]
+  /** Closes the server and its connections. */
+  stop(): void
+}
+
+/** Starts a server on 127.0.0.1 that answers request number `index` (from 0) with `answer`. */
+export async function serveWsman(
+  answer: (request: string, index: number) => TestAnswer,
+): Promise<TestWsmanServer> {
+  const requests: string[] = []
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      requests.push(body)
+      const a = answer(body, requests.length - 1)
+      setTimeout(() => {
+        if ('drop' in a) req.socket.destroy()
+        else res.writeHead(a.status, { 'content-type': 'application/soap+xml;charset=UTF-8' }).end(a.body)
+      }, a.delayMs ?? 0)
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests,
+    stop: () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  }
+}
+
+/** The last path segment of a request's `wsa:Action` (`Create`, `Receive`, …), or `?`. */
+export function actionOf(request: string): string {
+  return /<(?:\w+:)?Action[^>]*>[^<]*\/(\w+)</.exec(request)?.[1] ?? '?'
+}
 
 /** A plain-HTTP Basic connection to a test server on 127.0.0.1, with `extra` options on top. */
 export function testConnection(port: number, extra: Partial<WSManConnectionOptions> = {}): WSManConnection {

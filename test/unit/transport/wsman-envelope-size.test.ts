@@ -7,51 +7,14 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { AbortError, PsrpError, type WSManConnection } from '../../../src/index.ts'
-import { configResponse, fault, testConnection } from '../../helpers/wsman-answers.ts'
-
-/** One answer per Get, in turn; `'drop'` closes the connection without answering (after `delayMs`). */
-type Answer = { status: number; body: string; delayMs?: number } | 'drop' | { drop: true; delayMs: number }
-
-interface Peer {
-  readonly server: Server
-  readonly port: number
-  /** Bodies of the Gets received. */
-  readonly gets: string[]
-}
-
-async function serve(answer: (request: string, index: number) => Answer): Promise<Peer> {
-  const gets: string[] = []
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      gets.push(body)
-      const a = answer(body, gets.length - 1)
-      if (a === 'drop') {
-        req.socket.destroy()
-        return
-      }
-      if ('drop' in a) {
-        setTimeout(() => req.socket.destroy(), a.delayMs)
-        return
-      }
-      setTimeout(() => {
-        res.writeHead(a.status, { 'content-type': 'application/soap+xml;charset=UTF-8' }).end(a.body)
-      }, a.delayMs ?? 0)
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { server, port: (server.address() as AddressInfo).port, gets }
-}
-
-function stop(peer: Peer): void {
-  peer.server.closeAllConnections()
-  peer.server.close()
-}
+import {
+  configResponse,
+  fault,
+  serveWsman,
+  testConnection,
+  type TestAnswer,
+} from '../../helpers/wsman-answers.ts'
 
 /** A connection without retries (a lost connection must reach the caller), `maxEnvelopeSize` if given. */
 function connection(port: number, maxEnvelopeSize?: number): WSManConnection {
@@ -66,49 +29,55 @@ function envelopeHeader(request: string): number {
   return Number(/<(?:\w+:)?MaxEnvelopeSize[^>]*>(\d+)</.exec(request)?.[1])
 }
 
-const granted = (kb: string) => (request: string) => ({ status: 200, body: configResponse(request, kb) })
+const granted =
+  (kb: string) =>
+  (request: string): TestAnswer => ({ status: 200, body: configResponse(request, kb) })
 
 test('the server limit is read once: 500 KiB from then on, in every request header', async () => {
-  const peer = await serve(granted('500'))
+  const peer = await serveWsman(granted('500'))
   try {
     const conn = connection(peer.port)
     assert.equal(conn.maxEnvelopeSize, 153_600)
     assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
     assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
-    assert.equal(peer.gets.length, 1, 'asked once')
-    assert.equal(envelopeHeader(peer.gets[0] as string), 153_600, 'the read itself goes out at the default')
+    assert.equal(peer.requests.length, 1, 'asked once')
+    assert.equal(
+      envelopeHeader(peer.requests[0] as string),
+      153_600,
+      'the read itself goes out at the default',
+    )
     assert.equal(conn.maxEnvelopeSize, 512_000)
     await conn.updateMaxEnvelopeSize() // an explicit read still asks, with the new size in its header
-    assert.equal(envelopeHeader(peer.gets[1] as string), 512_000)
+    assert.equal(envelopeHeader(peer.requests[1] as string), 512_000)
   } finally {
-    stop(peer)
+    peer.stop()
   }
 })
 
 test('concurrent callers share one request', async () => {
-  const peer = await serve((r) => ({ ...granted('4096')(r), delayMs: 100 }))
+  const peer = await serveWsman((r) => ({ ...granted('4096')(r), delayMs: 100 }))
   try {
     const conn = connection(peer.port)
     const sizes = await Promise.all([1, 2, 3].map(() => conn.adoptServerEnvelopeSize()))
     assert.deepEqual(sizes, [4_194_304, 4_194_304, 4_194_304])
-    assert.equal(peer.gets.length, 1)
+    assert.equal(peer.requests.length, 1)
   } finally {
-    stop(peer)
+    peer.stop()
   }
 })
 
 test('a maxEnvelopeSize given as an option is used as is: the server is never asked', async () => {
-  const peer = await serve(granted('500'))
+  const peer = await serveWsman(granted('500'))
   try {
     const conn = connection(peer.port, 153_600)
     assert.equal(await conn.adoptServerEnvelopeSize(), 153_600)
-    assert.equal(peer.gets.length, 0)
+    assert.equal(peer.requests.length, 0)
   } finally {
-    stop(peer)
+    peer.stop()
   }
 })
 
-const refusals: [string, (request: string) => Answer][] = [
+const refusals: [string, (request: string) => TestAnswer][] = [
   [
     'an AccessDenied fault (a user who is not an administrator)',
     (r) => ({ status: 500, body: fault(r, 'AccessDenied', '5') }),
@@ -119,21 +88,21 @@ const refusals: [string, (request: string) => Answer][] = [
 
 for (const [name, answer] of refusals) {
   test(`${name} keeps WinRM's default, and the server is not asked again`, async () => {
-    const peer = await serve(answer)
+    const peer = await serveWsman(answer)
     try {
       const conn = connection(peer.port)
       assert.equal(await conn.adoptServerEnvelopeSize(), 153_600)
       assert.equal(await conn.adoptServerEnvelopeSize(), 153_600)
-      assert.equal(peer.gets.length, 1)
+      assert.equal(peer.requests.length, 1)
       assert.equal(conn.maxEnvelopeSize, 153_600)
     } finally {
-      stop(peer)
+      peer.stop()
     }
   })
 }
 
 test('a lost connection rejects with a typed error, and the next call asks again', async () => {
-  const peer = await serve((r, i) => (i === 0 ? 'drop' : granted('500')(r)))
+  const peer = await serveWsman((r, i) => (i === 0 ? { drop: true } : granted('500')(r)))
   try {
     const conn = connection(peer.port)
     await assert.rejects(conn.adoptServerEnvelopeSize(), (e: unknown) => {
@@ -142,14 +111,14 @@ test('a lost connection rejects with a typed error, and the next call asks again
     })
     assert.equal(conn.maxEnvelopeSize, 153_600)
     assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
-    assert.equal(peer.gets.length, 2)
+    assert.equal(peer.requests.length, 2)
   } finally {
-    stop(peer)
+    peer.stop()
   }
 })
 
 test("a caller's abort ends its own wait only; the shared read goes on for the others", async () => {
-  const peer = await serve((r) => ({ ...granted('500')(r), delayMs: 300 }))
+  const peer = await serveWsman((r) => ({ ...granted('500')(r), delayMs: 300 }))
   try {
     const conn = connection(peer.port)
     const ac = new AbortController()
@@ -158,27 +127,27 @@ test("a caller's abort ends its own wait only; the shared read goes on for the o
     setTimeout(() => ac.abort(), 50)
     await assert.rejects(first, AbortError)
     assert.equal(await second, 512_000)
-    assert.equal(peer.gets.length, 1)
+    assert.equal(peer.requests.length, 1)
   } finally {
-    stop(peer)
+    peer.stop()
   }
 })
 
 test('an aborted signal rejects at once and asks nothing', async () => {
-  const peer = await serve(granted('500'))
+  const peer = await serveWsman(granted('500'))
   try {
     const conn = connection(peer.port)
     await assert.rejects(conn.adoptServerEnvelopeSize({ signal: AbortSignal.abort() }), AbortError)
     await new Promise((r) => setTimeout(r, 200)) // time for a request to arrive, had one been sent
-    assert.equal(peer.gets.length, 0)
+    assert.equal(peer.requests.length, 0)
     assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
   } finally {
-    stop(peer)
+    peer.stop()
   }
 })
 
 test('a read that fails after every caller stopped waiting is no unhandled rejection; the next call asks again', async () => {
-  const peer = await serve((r, i) => (i === 0 ? { drop: true, delayMs: 200 } : granted('500')(r)))
+  const peer = await serveWsman((r, i) => (i === 0 ? { drop: true, delayMs: 200 } : granted('500')(r)))
   try {
     const conn = connection(peer.port)
     const ac = new AbortController()
@@ -187,8 +156,8 @@ test('a read that fails after every caller stopped waiting is no unhandled rejec
     await assert.rejects(waiting, AbortError)
     await new Promise((r) => setTimeout(r, 400)) // the read fails meanwhile, with nobody waiting
     assert.equal(await conn.adoptServerEnvelopeSize(), 512_000)
-    assert.equal(peer.gets.length, 2)
+    assert.equal(peer.requests.length, 2)
   } finally {
-    stop(peer)
+    peer.stop()
   }
 })

@@ -6,10 +6,16 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { ProtocolError, RunspacePool, WSManFaultError } from '../../../src/index.ts'
-import { fault, NS, relatesTo, testConnection } from '../../helpers/wsman-answers.ts'
+import {
+  actionOf,
+  fault,
+  NS,
+  relatesTo,
+  serveWsman,
+  testConnection,
+  type TestAnswer,
+} from '../../helpers/wsman-answers.ts'
 
 function createResponse(request: string): string {
   const shellId = /ShellId="([^"]+)"/.exec(request)?.[1] ?? ''
@@ -22,24 +28,7 @@ function createResponse(request: string): string {
   )
 }
 
-type Answer = (request: string) => { status: number; body: string }
-
-async function serve(after: Answer): Promise<{ server: Server; port: number; seen: string[] }> {
-  const seen: string[] = []
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      const action = /<(?:\w+:)?Action[^>]*>[^<]*\/(\w+)</.exec(body)?.[1] ?? '?'
-      seen.push(action)
-      const a = action === 'Create' ? { status: 200, body: createResponse(body) } : after(body)
-      res.writeHead(a.status, { 'content-type': 'application/soap+xml;charset=UTF-8' }).end(a.body)
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return { server, port: (server.address() as AddressInfo).port, seen }
-}
+type Answer = (request: string) => TestAnswer
 
 const cases: [string, Answer, (e: unknown) => boolean][] = [
   [
@@ -62,18 +51,23 @@ const cases: [string, Answer, (e: unknown) => boolean][] = [
 
 for (const [name, answer, typed] of cases) {
   test(`RunspacePool.open fails at once on ${name} to its Receive, without sending it again`, async () => {
-    const { server, port, seen } = await serve(answer)
+    const server = await serveWsman((r) =>
+      actionOf(r) === 'Create' ? { status: 200, body: createResponse(r) } : answer(r),
+    )
     try {
       const started = Date.now()
-      await assert.rejects(RunspacePool.open(testConnection(port), { timeout: 15_000 }), (e: unknown) => {
-        assert.ok(typed(e), `typed error, got ${String(e)}`)
-        return true
-      })
+      await assert.rejects(
+        RunspacePool.open(testConnection(server.port), { timeout: 15_000 }),
+        (e: unknown) => {
+          assert.ok(typed(e), `typed error, got ${String(e)}`)
+          return true
+        },
+      )
       assert.ok(Date.now() - started < 5000, `rejected after ${Date.now() - started} ms`)
+      const seen = server.requests.map(actionOf)
       assert.equal(seen.filter((a) => a === 'Receive').length, 1, `requests: ${seen.join(', ')}`)
     } finally {
-      server.closeAllConnections()
-      server.close()
+      server.stop()
     }
   })
 }
